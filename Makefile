@@ -1,0 +1,51 @@
+# polyalign-lf — set-up, tests and the end-to-end demo.
+#   make install   create .venv with CPU torch, LLaMA-Factory 0.9.5 and this package (editable)
+#   make test      run the test suite (installs first if needed)
+#   make demo      run the whole PolyAlign pipeline on the shipped sample data with a tiny offline model
+#   make bench     run every benchmark and write benchmarks/results/RESULTS.md
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+TORCH_SPEC ?= torch==2.13.0
+LF_SPEC ?= llamafactory==0.9.5
+# The versions LLaMA-Factory 0.9.5 and main both accept (see README, "Supported versions").
+LF_DEPS := "transformers>=4.55.0,<=5.5.4,!=4.52.0,!=4.57.0" "datasets>=2.16.0,<=4.0.0" \
+	"accelerate>=1.3.0,<=1.11.0" "peft>=0.18.0,<=0.18.1" "trl>=0.18.0,<=0.24.0" omegaconf pyyaml matplotlib
+STAMP := $(VENV)/.polyalign-installed
+PYTEST_ARGS ?=
+
+.PHONY: install test demo bench doctor clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first and alone: in the same resolve as llamafactory pip would swap in a CUDA build.
+	$(PIP) install -q $(TORCH_SPEC)
+	# llamafactory without its declared deps: torchvision (CUDA-only on PyPI) breaks `import transformers`.
+	$(PIP) install -q --no-deps $(LF_SPEC) torchaudio==2.11.0
+	# PyPI's torchaudio is a CUDA build; without its .so files it imports in pure-Python mode, which is all
+	# LLaMA-Factory needs for text data (it imports torchaudio at module top level).
+	rm -f $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torchaudio/lib/*.so
+	$(PIP) install -q $(LF_DEPS)
+	$(PIP) install -q -e ".[test]"
+	$(PY) -m polyalign_lf.cli doctor --quiet || true
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: install
+	$(PY) -m polyalign_lf.cli demo --out demo_out
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+doctor: install
+	$(PY) -m polyalign_lf.cli doctor
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

@@ -1,0 +1,67 @@
+"""The critic bundle interface (a contract between the critic, the HDPO scoring preprocessor and metrics).
+
+A *critic bundle* is a directory with ``critic_config.json`` whose ``"type"`` names a critic class.
+``load_critic(dir)`` returns an object with ``score(texts, bucket_ids) -> list[float]`` where **lower
+means closer to the bucket's human support** (0 = inside it). Bucket ids are the records' string ids
+(``language|track|family|length_bin``).
+
+Critic types register themselves here by dotted path, so loading one never imports the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+from polyalign_lf.errors import InputError
+
+CONFIG_NAME = "critic_config.json"
+
+
+@runtime_checkable
+class Critic(Protocol):
+    def score(self, texts: Sequence[str], bucket_ids: Sequence[str]) -> list[float]:
+        """Distance of each text to its bucket's human support; lower is closer."""
+
+
+# type name -> "module:Class"; the class provides ``load(bundle_dir: Path, config: dict, device: str | None)``.
+CRITIC_TYPES: dict[str, str] = {
+    "support_distance": "polyalign_lf.critic.support:SupportDistanceCritic",
+    "mlp": "polyalign_lf.critic.mlp:MLPCritic",
+    "encoder": "polyalign_lf.critic.encoder:EncoderCritic",
+}
+
+
+def register_critic_type(name: str, target: str) -> None:
+    """Register another critic type (``"package.module:Class"``) so bundles of that type load."""
+    CRITIC_TYPES[name] = target
+
+
+def read_critic_config(bundle_dir: str | os.PathLike) -> dict[str, Any]:
+    bundle = Path(bundle_dir)
+    config_path = bundle / CONFIG_NAME
+    if not config_path.is_file():
+        raise InputError(f"not a critic bundle (no {CONFIG_NAME})", where=str(bundle),
+                         hint="build one with `polyalign critic train` (or point hdpo_critic at its output directory)")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", where=str(config_path)) from None
+    if not isinstance(config, dict) or "type" not in config:
+        raise InputError('critic_config.json must be an object with a "type" field', where=str(config_path))
+    return config
+
+
+def load_critic(bundle_dir: str | os.PathLike, device: str | None = None) -> Critic:
+    """Load the critic bundle at ``bundle_dir`` (see module docstring)."""
+    config = read_critic_config(bundle_dir)
+    kind = config["type"]
+    if kind not in CRITIC_TYPES:
+        raise InputError(f"unknown critic type {kind!r}; known: {', '.join(sorted(CRITIC_TYPES))}",
+                         where=str(Path(bundle_dir) / CONFIG_NAME))
+    module_name, _, class_name = CRITIC_TYPES[kind].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls.load(Path(bundle_dir), config, device)

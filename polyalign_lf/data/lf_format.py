@@ -1,0 +1,57 @@
+"""One record → one LLaMA-Factory alpaca example. Training export, preference pairs and inference prompts
+all go through :func:`record_to_alpaca`, so the model is always prompted exactly as it was trained.
+
+Nothing derived from the gold answer (its length bin, style or text) enters the prompt side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def history_to_pairs(history: list[dict]) -> tuple[list[list[str]], str]:
+    """Turn ``dialogue_history`` (turns before the current question) into alpaca ``history`` pairs.
+
+    Consecutive turns of one role are joined with a newline; a history that opens with an assistant turn
+    gets an empty user turn; a trailing user turn (asked but unanswered before the current question) is
+    returned separately so the caller can prefix it to the question.
+    """
+    merged: list[list[str]] = []  # [role, text]
+    for turn in history:
+        text = (turn.get("text") or "").strip()
+        if not text:
+            continue
+        role = turn["role"]
+        if merged and merged[-1][0] == role:
+            merged[-1][1] += "\n" + text
+        else:
+            merged.append([role, text])
+    if merged and merged[0][0] == "assistant":
+        merged.insert(0, ["user", ""])
+    pending_user = ""
+    if merged and merged[-1][0] == "user":
+        pending_user = merged.pop()[1]
+    pairs = [[merged[k][1], merged[k + 1][1]] for k in range(0, len(merged) - 1, 2)]
+    return pairs, pending_user
+
+
+def record_prompt(record: dict) -> dict[str, Any]:
+    """The prompt side of a record in alpaca form: ``instruction``, ``input``, ``history``."""
+    pairs, pending_user = history_to_pairs(record.get("dialogue_history") or [])
+    question = record["question"]
+    if pending_user:
+        question = f"{pending_user}\n{question}"
+    example: dict[str, Any] = {"instruction": question, "input": record.get("context") or ""}
+    if pairs:
+        example["history"] = pairs
+    return example
+
+
+def record_to_alpaca(record: dict, *, with_answer: bool = True) -> dict[str, Any]:
+    """Alpaca example for SFT: prompt fields, ``output`` = human answer, plus ``id`` and ``bucket_id``."""
+    example = record_prompt(record)
+    if with_answer:
+        example["output"] = record["human_answer"]
+    example["id"] = record["id"]
+    example["bucket_id"] = record["bucket_id"]
+    return example
