@@ -16,7 +16,7 @@ LF_DEPS := "transformers>=4.55.0,<=5.5.4,!=4.52.0,!=4.57.0" "datasets>=2.16.0,<=
 STAMP := $(VENV)/.polyalign-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench doctor clean
+.PHONY: install test demo bench doctor clean browser
 
 install: $(STAMP)
 
@@ -32,8 +32,17 @@ $(STAMP): pyproject.toml Makefile
 	rm -f $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torchaudio/lib/*.so
 	$(PIP) install -q $(LF_DEPS)
 	$(PIP) install -q -e ".[test]"
+	$(MAKE) --no-print-directory browser
 	$(PY) -m polyalign_lf.cli doctor --quiet || true
 	touch $(STAMP)
+
+# Headless Chromium for the human-eval page and report rendering tests (best effort: those tests skip
+# with a clear reason where no browser can be installed).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null) ; } || \
+	  echo "note: chromium not installed; browser tests will be skipped"
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -67,6 +67,13 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield ``(line_number, row)`` for each non-blank line; a bad line raises naming ``file:line``."""
+    for lineno, _line, row in iter_jsonl_lines(path):
+        yield lineno, row
+
+
+def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, str, dict]]:
+    """:func:`iter_jsonl` that also yields each row's raw line (newline-terminated), for callers that copy
+    kept rows verbatim instead of re-encoding them."""
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", where=str(path))
@@ -92,7 +99,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
                 ) from None
             if not isinstance(row, dict):
                 raise InputError(f"expected a JSON object per line, got {type(row).__name__}", where=f"{path}:{lineno}")
-            yield lineno, row
+            yield lineno, line if line.endswith("\n") else line + "\n", row
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

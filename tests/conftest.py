@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -41,3 +42,30 @@ def tiny_ref_model(tiny_model, tmp_path_factory) -> Path:
     from polyalign_lf.testing.tiny import perturb_weights
 
     return perturb_weights(tiny_model, tmp_path_factory.mktemp("tiny_ref") / "model")
+
+
+@pytest.fixture
+def make_record():
+    """The shared schema-valid record factory: ``make_record(k, *, language=..., answer=..., ...)``."""
+    from polyalign_lf.testing.records import make_record
+
+    return make_record
+
+
+@pytest.fixture
+def toy_records() -> list[dict]:
+    """12 bilingual toy records: en/zh × short/medium × 3 (see polyalign_lf.testing.records)."""
+    from polyalign_lf.testing.records import toy_records
+
+    return toy_records()
+
+
+def _write_rows(path, rows) -> str:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def write_rows():
+    """write_rows(path, rows) -> str: write JSONL rows (tests/data overrides it with its own Path-returning one)."""
+    return _write_rows

@@ -61,6 +61,9 @@ class FormatterSpec:
     convert: ConvertFn  # (rows of one source split, that split's name, seed) -> Drafts and Skips
     required_columns: tuple[str, ...] = ()  # checked before conversion: a clear error names what is missing
     hub_config: str | None = None
+    # Sources split into several Hub configs (COIG-CQIA subsets, DuReader robust/checklist): ``prepare
+    # --all`` reads every one of them; empty = just ``hub_config``.
+    hub_configs: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     description: str = ""
 

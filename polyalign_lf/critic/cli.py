@@ -1,0 +1,138 @@
+"""``polyalign critic train | score | report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def critic_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True)
+    train = sub.add_parser("train", help="train a critic bundle (mlp, encoder) or package the exact support_distance critic")
+    train.add_argument("--references", required=True, type=Path, help="bucket references JSON (`polyalign references`)")
+    train.add_argument("--features", type=Path, action="append", default=[],
+                       help="feature file(s): human answers AND model outputs (repeat the flag); rows of --split are used")
+    train.add_argument("--type", choices=("mlp", "support_distance", "encoder"), default="mlp")
+    train.add_argument("--out", required=True, type=Path, help="output bundle directory")
+    train.add_argument("--split", default="train", help="which split's rows to train on (default train)")
+    train.add_argument("--heldout-fraction", type=float, default=0.1)
+    train.add_argument("--epochs", type=int, default=5)
+    train.add_argument("--batch-size", type=int, default=2048)
+    train.add_argument("--learning-rate", type=float, default=3e-3)
+    train.add_argument("--kappa", type=float, default=0.1, help="ranking margin κ (Theorem 4)")
+    train.add_argument("--lambda-reg", type=float, default=1.0, help="λ_reg (Theorem 4)")
+    train.add_argument("--lambda-rank", type=float, default=1.0, help="λ_rank (Theorem 4)")
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--threads", type=int, default=1, help="torch threads while training the MLP (0 = torch default)")
+    train.add_argument("--device", help="torch device (default cpu)")
+    train.add_argument("--lm-model", help="the causal LM used for the LM features (needed when the references include them)")
+    train.add_argument("--records", type=Path, help="encoder critic: records JSONL (texts of human answers)")
+    train.add_argument("--predictions", type=Path, action="append", default=[], help="encoder critic: predictions JSONL (repeatable)")
+    train.add_argument("--encoder", help="encoder critic: a local Hugging Face encoder directory")
+
+    score = sub.add_parser("score", help="score records' human answers or predictions with a critic bundle")
+    score.add_argument("--critic", required=True, type=Path, help="critic bundle directory")
+    score.add_argument("--records", required=True, type=Path)
+    score.add_argument("--predictions", type=Path, help='predictions JSONL {"id", "prediction"}; default: the human answers')
+    score.add_argument("--split", choices=("train", "val", "test"))
+    score.add_argument("--out", required=True, type=Path, help='output JSONL {"id", "bucket_id", "score"}')
+    score.add_argument("--batch-size", type=int, default=2048)
+    score.add_argument("--device")
+
+    report = sub.add_parser("report", help="held-out report: Spearman with D_b and chosen-vs-rejected ranking accuracy")
+    report.add_argument("--critic", required=True, type=Path)
+    report.add_argument("--features", type=Path, action="append", required=True, help="feature files of human answers and model outputs")
+    report.add_argument("--split", default="val", help="rows of this split are evaluated (default val)")
+    report.add_argument("--out", type=Path, help="write the report JSON here")
+
+
+def critic_main(args: argparse.Namespace) -> int:
+    return {"train": _train, "score": _score, "report": _report}[args.action](args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from polyalign_lf.critic.train import critic_data_from_tables
+    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.features.store import load_feature_table
+    from polyalign_lf.references.build import BucketReferences
+
+    refs = BucketReferences.load(args.references)
+    if args.type == "support_distance":
+        from polyalign_lf.critic.support import SupportDistanceCritic
+
+        SupportDistanceCritic(refs, _lm_config(args, refs)).save(args.out)
+        print(f"support_distance critic bundle -> {args.out}")
+        return 0
+    if args.type == "encoder":
+        from polyalign_lf.critic.encoder import train_encoder_critic_cli
+
+        return train_encoder_critic_cli(args, refs)
+    if not args.features:
+        raise ConfigError("--features is required for --type mlp (human answers and model outputs)")
+    from polyalign_lf.critic.mlp import MLPCritic, MLPCriticConfig
+
+    tables = [load_feature_table(p, expected_schema=refs.schema_version) for p in args.features]
+    data = critic_data_from_tables(tables, refs, split=args.split, heldout_fraction=args.heldout_fraction, seed=args.seed)
+    cfg = MLPCriticConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, kappa=args.kappa,
+                          lambda_reg=args.lambda_reg, lambda_rank=args.lambda_rank, seed=args.seed, num_threads=args.threads)
+    critic = MLPCritic.train(refs, data, cfg, device=args.device, show_progress=True, extra_config=_lm_config(args, refs))
+    critic.save(args.out)
+    print(json.dumps({"bundle": str(args.out), "heldout": critic.report["heldout"], "train_seconds": critic.report["train_seconds"]},
+                     indent=2, ensure_ascii=False))
+    return 0
+
+
+def _lm_config(args, refs) -> dict:
+    from polyalign_lf.errors import ConfigError
+
+    if "+" in refs.schema_version and not args.lm_model:
+        raise ConfigError(f"the references use LM features ({refs.schema_version}); pass --lm-model so the critic can featurize texts")
+    return {"lm_model": args.lm_model} if args.lm_model else {}
+
+
+def _score(args: argparse.Namespace) -> int:
+    from polyalign_lf.critic.interface import load_critic
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.io import progress, write_jsonl
+
+    critic = load_critic(args.critic, device=args.device)
+    records = read_records(args.records)
+    if args.split:
+        records = [r for r in records if r["split"] == args.split]
+    if args.predictions:
+        from polyalign_lf.pairs.predictions import read_predictions
+
+        preds = read_predictions(args.predictions, [r["id"] for r in records])
+        texts = [preds[r["id"]] for r in records]
+    else:
+        texts = [r["human_answer"] for r in records]
+    buckets = [r["bucket_id"] for r in records]
+    scores: list[float] = []
+    for start in progress(range(0, len(texts), args.batch_size), desc="critic score", unit="batch"):
+        scores += critic.score(texts[start : start + args.batch_size], buckets[start : start + args.batch_size])
+    n = write_jsonl(args.out, ({"id": r["id"], "bucket_id": r["bucket_id"], "score": round(s, 8)} for r, s in zip(records, scores)))
+    print(f"scored {n} responses -> {args.out}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from polyalign_lf.critic.interface import load_critic
+    from polyalign_lf.critic.train import critic_data_from_tables, evaluate_scores
+    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.features.store import load_feature_table
+    from polyalign_lf.io import write_json
+
+    critic = load_critic(args.critic)
+    if not hasattr(critic, "score_features"):
+        raise ConfigError("`critic report` works on feature files and needs a feature-based critic (mlp or support_distance)")
+    refs = critic.references
+    tables = [load_feature_table(p, expected_schema=refs.schema_version) for p in args.features]
+    data = critic_data_from_tables(tables, refs, split=args.split, heldout_fraction=0.0)
+    data.heldout[:] = True
+    scores = critic.score_features(data.matrix, data.bucket_ids)
+    result = {"critic": str(args.critic), "split": args.split, **evaluate_scores(scores, data, heldout=True)}
+    if args.out:
+        write_json(args.out, result)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,132 @@
+"""``polyalign detect``: AI-text detectors (Binoculars, Fast-DetectGPT) per method, H and the Joint score."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def detect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--records", required=True, help="test records JSONL (human answers = the human source)")
+    parser.add_argument("--predictions", nargs="+", required=True, metavar="NAME=PRED.jsonl",
+                        help="predictions per method (rows {id, prediction}); NAME defaults to the file stem")
+    parser.add_argument("--metrics", nargs="*", default=[], metavar="NAME=METRICS.json",
+                        help="`polyalign evaluate` outputs: their agg gives the Joint score (Table 4)")
+    parser.add_argument("--detectors", default="binoculars,fast_detectgpt",
+                        help="comma list from: binoculars, fast_detectgpt, classifier")
+    parser.add_argument("--observer", help="Binoculars observer model (e.g. a base LM)")
+    parser.add_argument("--performer", help="Binoculars performer model (e.g. its instruct version)")
+    parser.add_argument("--sampling", help="Fast-DetectGPT sampling (reference) model; default --observer")
+    parser.add_argument("--scoring", help="Fast-DetectGPT scoring model; default --performer")
+    parser.add_argument("--classifier", help="a sequence-classification detector (e.g. a RADAR checkpoint) for the "
+                        "'classifier' detector")
+    parser.add_argument("--classifier-ai-label", type=int, default=0, help="class index meaning AI-written (RADAR: 0)")
+    parser.add_argument("--binoculars-mode", choices=["low-fpr", "accuracy"], default="low-fpr")
+    parser.add_argument("--calibrate-fpr", type=float, default=None,
+                        help="set each detector's threshold so that this fraction of the human answers is flagged "
+                             "as AI (recommended for any model pair other than the published ones)")
+    parser.add_argument("--no-human", action="store_true", help="do not score the human answers (no AUROC, no calibration)")
+    parser.add_argument("--sample", type=int, default=None, help="score a seeded sample of N records (same for all methods)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--max-length", type=int, default=512, help="tokens per text (longer texts are truncated)")
+    parser.add_argument("--device", default="auto", help="auto (cuda when available, one model per GPU) | cpu | cuda:N")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument("--out", required=True, help="output directory (scores/<method>.jsonl, summary.json, summary.md)")
+
+
+def add_table4(summary: dict[str, Any], detectors: list[str], aggs: Mapping[str, tuple[float | None, str | None]]) -> None:
+    """Add H and Joint to each method of ``summary`` (in place)."""
+    from polyalign_lf.detect.joint import human_likeness, joint_score
+
+    for method, entry in summary.items():
+        rates = [entry[d]["ai_rate"] for d in detectors if isinstance(entry.get(d), dict) and "ai_rate" in entry[d]]
+        entry["H"] = human_likeness(rates) if len(rates) == len(detectors) else None
+        agg, reason = aggs.get(method, (None, "no --metrics file for this method"))
+        entry["agg"] = agg
+        if entry["H"] is None:
+            entry["joint"], entry["joint_skip_reason"] = None, "a detector could not score this method"
+        elif agg is None:
+            entry["joint"], entry["joint_skip_reason"] = None, reason
+        else:
+            entry["joint"] = joint_score(agg, entry["H"])
+
+
+def table4_markdown(summary: Mapping[str, Any], detectors: list[str]) -> str:
+    names = {"binoculars": "Binoc. AI%", "fast_detectgpt": "Fast-DGPT AI%", "classifier": "Classifier AI%"}
+    header = ["Method", "Agg"] + [names[d] for d in detectors] + ["H", "Joint"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, entry in summary.items():
+        cells = [method, "–" if entry.get("agg") is None else f"{entry['agg']:.3f}"]
+        for d in detectors:
+            det = entry.get(d, {})
+            cells.append(f"{100 * det['ai_rate']:.1f}" if "ai_rate" in det else "skipped")
+        cells.append("–" if entry.get("H") is None else f"{entry['H']:.3f}")
+        cells.append("–" if entry.get("joint") is None else f"{entry['joint']:.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return ("\n".join(lines) + "\n\nAI% = share of texts a detector classifies as machine-written (lower is better); "
+            "H = 1 − mean AI rate; Joint = 100·2·Agg·H/(Agg+H).\n")
+
+
+def detect_main(args) -> int:
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.detect.joint import agg_from_metrics
+    from polyalign_lf.detect.runner import (DETECTORS, DetectorModels, calibrated_rule, default_rule, score_texts,
+                                            summarize_detection)
+    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
+    from polyalign_lf.judge.cli import parse_named_paths
+    from polyalign_lf.judge.runner import load_predictions, select_ids
+
+    detectors = [d.strip().replace("-", "_") for d in args.detectors.split(",") if d.strip()]
+    unknown = [d for d in detectors if d not in DETECTORS]
+    if unknown or not detectors:
+        raise ConfigError(f"--detectors: unknown {unknown}; choose from {', '.join(DETECTORS)}")
+    if args.calibrate_fpr is not None and args.no_human:
+        raise ConfigError("--calibrate-fpr needs the human answers: drop --no-human")
+    records = read_records(args.records)
+    by_id = {r["id"]: r for r in records}
+    methods = parse_named_paths(args.predictions, "--predictions")
+    if "human" in methods:
+        raise ConfigError("'human' is reserved for the records' human answers; rename that method")
+    predictions = {m: load_predictions(p, by_id) for m, p in methods.items()}
+    ids = select_ids(records, args.sample, args.seed)
+    for method, preds in predictions.items():
+        missing = [rid for rid in ids if rid not in preds]
+        if missing:
+            from polyalign_lf.errors import InputError
+
+            raise InputError(f"{len(missing)} record(s) have no prediction, e.g. {missing[0]!r}", where=str(methods[method]),
+                             hint="every method is scored on the same records; use --sample for a common subset")
+    models = DetectorModels(observer=args.observer, performer=args.performer, sampling=args.sampling,
+                            scoring=args.scoring, classifier=args.classifier,
+                            classifier_ai_label=args.classifier_ai_label, device=args.device, dtype=args.dtype, max_length=args.max_length,
+                            batch_size=args.batch_size)
+    sources = {} if args.no_human else {"human": [by_id[rid]["human_answer"] for rid in ids]}
+    sources.update({m: [preds[rid] for rid in ids] for m, preds in predictions.items()})
+    raw = {name: score_texts(texts, models, detectors, desc=f"detect {name}") for name, texts in sources.items()}
+    if args.calibrate_fpr is not None:
+        rules = {d: calibrated_rule(d, [r[d] for r in raw["human"] if r[d] is not None], args.calibrate_fpr)
+                 for d in detectors}
+    else:
+        rules = {d: default_rule(d, args.binoculars_mode) for d in detectors}
+    out = Path(args.out)
+    for name, rows in raw.items():
+        write_jsonl(out / "scores" / f"{name}.jsonl", (
+            {"id": rid, "n_tokens": row.get("n_tokens"),
+             **{d: (None if row[d] is None else {"raw": row[d], "score_ai": rules[d].score_ai(row[d]),
+                                                 "ai": rules[d].is_ai(row[d])}) for d in detectors}}
+            for rid, row in zip(ids, rows)))
+    summary = summarize_detection(raw, rules, human_method=None if args.no_human else "human")
+    named_metrics = parse_named_paths(args.metrics, "--metrics") if args.metrics else {}
+    aggs = {m: agg_from_metrics(read_json(p)) for m, p in named_metrics.items()}
+    add_table4(summary, detectors, aggs)
+    result = {"detectors": detectors, "rules": {d: r.describe() for d, r in rules.items()},
+              "models": {**models.roles(detectors), **({"classifier": args.classifier} if "classifier" in detectors else {})}, "n_records": len(ids), "methods": summary}
+    write_json(out / "summary.json", result)
+    markdown = table4_markdown(summary, detectors)
+    with atomic_write(out / "summary.md") as handle:
+        handle.write(markdown)
+    print(markdown)
+    return 0

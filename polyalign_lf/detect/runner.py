@@ -1,0 +1,289 @@
+"""Score texts with Binoculars and Fast-DetectGPT over Hugging Face causal LMs, batched and device-aware."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from polyalign_lf.errors import ConfigError
+from polyalign_lf.io import progress
+
+DETECTORS = ("binoculars", "fast_detectgpt", "classifier")
+LM_DETECTORS = ("binoculars", "fast_detectgpt")
+MIN_TOKENS = 2  # one scored position needs two tokens
+
+
+@dataclass
+class DetectorModels:
+    """Model paths per role. Binoculars: observer + performer; Fast-DetectGPT: sampling + scoring."""
+
+    observer: str | None = None
+    performer: str | None = None
+    sampling: str | None = None
+    scoring: str | None = None
+    classifier: str | None = None  # a sequence classifier detector, e.g. RADAR (TrustSafeAI/RADAR-Vicuna-7B)
+    classifier_ai_label: int = 0  # the class index meaning "machine-written" (0 for RADAR)
+    device: str = "auto"
+    dtype: str = "auto"
+    max_length: int = 512
+    batch_size: int = 8
+    _loaded: dict[str, Any] = field(default_factory=dict, repr=False)
+    _tokenizers: dict[str, Any] = field(default_factory=dict, repr=False)
+    tokenizer: Any = None
+
+    def roles(self, detectors: Sequence[str]) -> dict[str, str]:
+        """Model path per language-model role needed by ``detectors`` (the classifier is loaded separately)."""
+        needed: dict[str, str | None] = {}
+        if "binoculars" in detectors:
+            needed.update(observer=self.observer, performer=self.performer)
+        if "fast_detectgpt" in detectors:
+            needed.update(sampling=self.sampling or self.observer, scoring=self.scoring or self.performer)
+        missing = [role for role, path in needed.items() if not path]
+        if missing:
+            raise ConfigError(f"no model given for role(s) {', '.join(missing)}: "
+                              "binoculars needs --observer and --performer; fast_detectgpt needs --sampling "
+                                   "and --scoring (defaults: observer and performer)")
+        return needed
+
+    def resolve_devices(self, n_models: int) -> list[str]:
+        import torch
+
+        if self.device != "auto":
+            return [self.device] * n_models
+        if torch.cuda.is_available():
+            count = torch.cuda.device_count()
+            return [f"cuda:{k % count}" for k in range(n_models)]
+        return ["cpu"] * n_models
+
+    def load(self, detectors: Sequence[str]) -> dict[str, Any]:
+        """Load each distinct model once (a path used for two roles shares one model) and one tokenizer."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        roles = self.roles(detectors)
+        if not roles:
+            return {}
+        paths = list(dict.fromkeys(roles.values()))
+        devices = self.resolve_devices(len(paths))
+        tokenizers = self._tokenizers
+        for path, device in zip(paths, devices):
+            if path in self._loaded:
+                continue
+            if not os.path.exists(path) and os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise ConfigError(f"model {path!r} is not a local directory and the Hub is offline")
+            dtype = self.dtype
+            if dtype == "auto":
+                dtype = "bfloat16" if device.startswith("cuda") else "float32"
+            try:
+                model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+                tokenizers[path] = AutoTokenizer.from_pretrained(path)
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot load the causal LM {path!r}: {str(exc).splitlines()[0]}") from None
+            model.to(device).eval()
+            self._loaded[path] = model
+        vocabularies = {p: t.get_vocab() for p, t in tokenizers.items()}
+        first = paths[0]
+        for path in paths[1:]:
+            if vocabularies[path] != vocabularies[first]:
+                raise ConfigError(f"models {first!r} and {path!r} have different tokenizers: "
+                                  "Binoculars and Fast-DetectGPT compare next-token distributions token by token: "
+                                       "use two models of one family (e.g. a base model and its instruct version)")
+        tokenizer = tokenizers[first]
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "right"
+        self.tokenizer = tokenizer
+        return {role: self._loaded[path] for role, path in roles.items()}
+
+    def load_classifier(self) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        if not self.classifier:
+            raise ConfigError("the classifier detector needs --classifier MODEL (e.g. a RADAR checkpoint)")
+        if "classifier" not in self._loaded:
+            device = self.resolve_devices(1)[0]
+            dtype = self.dtype if self.dtype != "auto" else ("bfloat16" if device.startswith("cuda") else "float32")
+            try:
+                model = AutoModelForSequenceClassification.from_pretrained(self.classifier, dtype=getattr(torch, dtype))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot load the classifier {self.classifier!r}: {str(exc).splitlines()[0]}") from None
+            model.to(device).eval()
+            n_labels = int(model.config.num_labels)
+            if not 0 <= self.classifier_ai_label < n_labels:
+                raise ConfigError(f"--classifier-ai-label {self.classifier_ai_label} but the classifier has {n_labels} labels")
+            tokenizer = AutoTokenizer.from_pretrained(self.classifier)
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            if model.config.pad_token_id is None:
+                model.config.pad_token_id = tokenizer.pad_token_id
+            self._loaded["classifier"] = model
+            self._tokenizers["classifier"] = tokenizer
+        return self._loaded["classifier"], self._tokenizers["classifier"]
+
+
+def _batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list[int]]:
+    # Longest first, so batches hold similar lengths (little padding) and memory peaks show up at once.
+    order = sorted((k for k, n in enumerate(lengths) if n >= minimum), key=lambda k: -lengths[k])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def score_texts(texts: Sequence[str], models: DetectorModels, detectors: Sequence[str] = LM_DETECTORS,
+                desc: str = "detect") -> list[dict[str, Any]]:
+    """Raw detector statistics per text: ``{"n_tokens", "binoculars", "fast_detectgpt", "classifier"}``.
+
+    A text too short to score (fewer than two tokens; an empty answer) gets None, which the summary counts
+    and reports as skipped.
+    """
+    import torch
+
+    from polyalign_lf.detect.scores import binoculars_score, fast_detectgpt_criterion
+
+    unknown = set(detectors) - set(DETECTORS)
+    if unknown:
+        raise ConfigError(f"unknown detector(s) {sorted(unknown)}; choose from {', '.join(DETECTORS)}")
+    results: list[dict[str, Any]] = [{d: None for d in detectors} for _ in texts]
+    lm = [d for d in detectors if d in LM_DETECTORS]
+    if lm:
+        by_role = models.load(lm)
+        tokenizer = models.tokenizer
+        lengths = [len(tokenizer(t, add_special_tokens=True, truncation=True, max_length=models.max_length)["input_ids"])
+                   for t in texts]
+        for row, n in zip(results, lengths):
+            row["n_tokens"] = n
+        with torch.inference_mode():
+            for batch in progress(_batches(lengths, models.batch_size, MIN_TOKENS), desc=desc, unit="batch"):
+                encoded = tokenizer([texts[k] for k in batch], return_tensors="pt", padding=True, truncation=True,
+                                    max_length=models.max_length, add_special_tokens=True)
+                cache: dict[int, torch.Tensor] = {}
+
+                def logits_of(role: str, device: torch.device | None = None) -> torch.Tensor:
+                    model = by_role[role]
+                    if id(model) not in cache:
+                        own = next(model.parameters()).device
+                        cache[id(model)] = model(input_ids=encoded["input_ids"].to(own),
+                                                 attention_mask=encoded["attention_mask"].to(own)).logits
+                    return cache[id(model)] if device is None else cache[id(model)].to(device)
+
+                def pair(first: str, second: str):
+                    # Compute on the first model's device (GPU when there is one): no [B, T, V] copies to the CPU.
+                    a = logits_of(first)
+                    return a, logits_of(second, a.device), encoded["input_ids"].to(a.device), \
+                        encoded["attention_mask"].to(a.device)
+
+                if "binoculars" in lm:
+                    values = binoculars_score(*pair("observer", "performer")).tolist()
+                    for k, v in zip(batch, values):
+                        results[k]["binoculars"] = v
+                if "fast_detectgpt" in lm:
+                    values = fast_detectgpt_criterion(*pair("sampling", "scoring")).tolist()
+                    for k, v in zip(batch, values):
+                        results[k]["fast_detectgpt"] = v
+    if "classifier" in detectors:
+        model, tokenizer = models.load_classifier()
+        lengths = [len(tokenizer(t, truncation=True, max_length=models.max_length)["input_ids"]) if t.strip() else 0
+                   for t in texts]
+        device = next(model.parameters()).device
+        with torch.inference_mode():
+            for batch in progress(_batches(lengths, models.batch_size, 1), desc=f"{desc} (classifier)", unit="batch"):
+                encoded = tokenizer([texts[k] for k in batch], return_tensors="pt", padding=True, truncation=True,
+                                    max_length=models.max_length).to(device)
+                probs = torch.softmax(model(**encoded).logits.float(), dim=-1)[:, models.classifier_ai_label]
+                for k, v in zip(batch, probs.tolist()):
+                    results[k]["classifier"] = v
+    return results
+
+
+@dataclass
+class DecisionRule:
+    """How a raw statistic becomes an AI / human decision for one detector."""
+
+    detector: str
+    kind: str  # "binoculars_threshold" | "fast_detectgpt_gaussians" | "calibrated"
+    threshold: float | None = None  # on score_ai (higher = more AI): AI when score_ai >= threshold
+    params: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+    def score_ai(self, raw: float) -> float:
+        # A common orientation: higher = more machine-like (Binoculars is low for machine text).
+        return -raw if self.detector == "binoculars" else raw
+
+    def is_ai(self, raw: float) -> bool:
+        from polyalign_lf.detect.scores import fast_detectgpt_probability
+
+        if self.kind == "fast_detectgpt_gaussians":
+            return fast_detectgpt_probability(raw, **self.params) >= 0.5
+        if self.kind == "classifier_probability":
+            return raw >= 0.5
+        return self.score_ai(raw) >= self.threshold
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "threshold_on_score_ai": self.threshold, "params": self.params, "note": self.note}
+
+
+def default_rule(detector: str, binoculars_mode: str = "low-fpr") -> DecisionRule:
+    from polyalign_lf.detect.scores import BINOCULARS_THRESHOLDS, FAST_DETECTGPT_GAUSSIANS
+
+    if detector == "classifier":
+        return DecisionRule("classifier", "classifier_probability", threshold=0.5,
+                            note="AI when the classifier's probability of the AI label is at least 0.5")
+    if detector == "binoculars":
+        return DecisionRule("binoculars", "binoculars_threshold", threshold=-BINOCULARS_THRESHOLDS[binoculars_mode],
+                            note=f"published {binoculars_mode} threshold for Falcon-7B/-instruct; not calibrated for "
+                                 "other model pairs")
+    return DecisionRule("fast_detectgpt", "fast_detectgpt_gaussians", params=dict(FAST_DETECTGPT_GAUSSIANS),
+                        note="reference two-Gaussian constants; not calibrated for this model pair")
+
+
+def calibrated_rule(detector: str, human_raw: Sequence[float], target_fpr: float) -> DecisionRule:
+    """A threshold that flags ``target_fpr`` of the human texts as AI (the detector's false-positive rate)."""
+    import numpy as np
+
+    if not 0.0 < target_fpr < 1.0:
+        raise ConfigError(f"--calibrate-fpr must be in (0, 1), got {target_fpr}")
+    if len(human_raw) < 20:
+        raise ConfigError(f"calibration needs at least 20 scored human texts, got {len(human_raw)}")
+    rule = DecisionRule(detector, "calibrated", note=f"threshold at FPR {target_fpr} on {len(human_raw)} human texts")
+    human_ai = np.array([rule.score_ai(x) for x in human_raw])
+    rule.threshold = float(np.quantile(human_ai, 1.0 - target_fpr, method="higher"))
+    # Ties at the threshold count as AI; nudge just above so the FPR does not exceed the target.
+    rule.threshold = float(np.nextafter(rule.threshold, np.inf))
+    return rule
+
+
+def summarize_detection(raw_by_method: Mapping[str, list[dict]], rules: Mapping[str, DecisionRule],
+                        human_method: str | None = "human") -> dict[str, Any]:
+    """AI rate, mean score_ai and AUROC against the human texts, per method and detector."""
+    import numpy as np
+
+    summary: dict[str, Any] = {}
+    for method, rows in raw_by_method.items():
+        entry: dict[str, Any] = {"n": len(rows)}
+        for detector, rule in rules.items():
+            raws = [r[detector] for r in rows if r.get(detector) is not None]
+            skipped = len(rows) - len(raws)
+            if not raws:
+                entry[detector] = {"skipped": True, "reason": "no text long enough to score", "n_skipped": skipped}
+                continue
+            flags = [rule.is_ai(x) for x in raws]
+            det = {"ai_rate": float(np.mean(flags)), "n_scored": len(raws), "n_skipped": skipped,
+                   "mean_score_ai": float(np.mean([rule.score_ai(x) for x in raws]))}
+            if skipped:
+                det["skip_reason"] = f"{skipped} text(s) too short to score (empty, or fewer than {MIN_TOKENS} tokens)"
+            if human_method and method != human_method and human_method in raw_by_method:
+                det["auroc_vs_human"] = auroc_vs_human(raw_by_method[human_method], rows, detector, rule)
+            entry[detector] = det
+        summary[method] = entry
+    return summary
+
+
+def auroc_vs_human(human_rows: list[dict], method_rows: list[dict], detector: str, rule: DecisionRule) -> float | None:
+    """AUROC of separating the method's texts (positives) from the human texts by score_ai."""
+    from sklearn.metrics import roc_auc_score
+
+    human = [rule.score_ai(r[detector]) for r in human_rows if r.get(detector) is not None]
+    method = [rule.score_ai(r[detector]) for r in method_rows if r.get(detector) is not None]
+    if not human or not method:
+        return None
+    return float(roc_auc_score([0] * len(human) + [1] * len(method), human + method))

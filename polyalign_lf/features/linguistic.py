@@ -1,0 +1,423 @@
+"""Bilingual (English / Chinese) linguistic features of one response, bounded and versioned.
+
+Design rules (they fix the reference implementation's defects, spec §4 and §15.14/§15.20):
+
+* **Per-language tokenization.** English: a Unicode-aware regex (non-ASCII Latin letters are kept).
+  Chinese: the jieba segmenter (precise mode, HMM off: deterministic and fast) plus Chinese punctuation.
+  No English lexicon (stopwords, POS tagger, sentiment) is ever applied to Chinese: discourse markers,
+  function words and pronouns come from one small hand-written list *per language*.
+* **Bounded values.** Every feature is a ratio in [0, 1], a log1p-scaled count, or a clipped index, so no
+  single feature dominates a distance (the reference's unbounded perplexity reached e^50).
+* **No constants or run settings in the vector** (the reference's ``lm_max_seq_length`` made every bucket
+  differ by a constant between runs).
+* **Readability that makes sense per language.** Syllables per word: vowel groups in English, characters
+  per word in Chinese (a Han character is one syllable). The Gunning-fog-like index uses "complex words"
+  = ≥3 syllables in both languages, i.e. ≥3-character words in Chinese.
+
+Changing a feature's definition or the column order requires bumping ``FEATURE_SCHEMA_VERSION``:
+references and critics built with another version refuse to load.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+
+FEATURE_SCHEMA_VERSION = "pa-ling-1.0"
+
+# (name, description). The order is the column order of the feature matrix.
+FEATURE_SPECS: tuple[tuple[str, str], ...] = (
+    # -- length and layout
+    ("log_chars", "log(1 + number of non-whitespace characters)"),
+    ("log_words", "log(1 + number of word tokens)"),
+    ("log_sentences", "log(1 + number of sentences)"),
+    ("log_lines", "log(1 + number of non-empty lines)"),
+    ("log_paragraphs", "log(1 + number of blank-line separated paragraphs)"),
+    ("whitespace_ratio", "whitespace characters / characters"),
+    ("digit_ratio", "digit characters / non-whitespace characters"),
+    ("latin_ratio", "Latin letters / non-whitespace characters"),
+    ("han_ratio", "Han (CJK ideograph) characters / non-whitespace characters"),
+    ("uppercase_ratio", "upper-case letters / cased letters"),
+    ("bullet_line_ratio", "lines starting with a bullet (- * • ·) / non-empty lines"),
+    ("enumerated_line_ratio", "lines starting with an enumeration (1. 1) a) 一、 （1）) / non-empty lines"),
+    ("markup_ratio", "Markdown markup characters (# * ` | >) / non-whitespace characters"),
+    ("log_urls", "log(1 + number of URLs and e-mail addresses)"),
+    # -- lexical diversity
+    ("type_token_ratio", "distinct words / words"),
+    ("hapax_ratio", "words seen exactly once / words"),
+    ("distinct_2", "distinct word bigrams / bigrams"),
+    ("repeated_bigram_ratio", "sum over repeated bigrams of (count - 1) / bigrams"),
+    ("max_word_share", "count of the most frequent word / words"),
+    ("normalized_entropy", "entropy of the word distribution / log(words), in [0, 1]"),
+    ("adjacent_repeat_ratio", "adjacent identical words / words"),
+    ("function_word_ratio", "language-specific function words / words"),
+    # -- punctuation (ASCII and CJK forms count alike)
+    ("punctuation_ratio", "punctuation characters / non-whitespace characters"),
+    ("fullwidth_punctuation_share", "CJK/full-width punctuation / all punctuation"),
+    ("comma_rate", "commas (, ， 、) / words"),
+    ("period_rate", "full stops (. 。) / words"),
+    ("question_rate", "question marks (? ？) / words"),
+    ("exclamation_rate", "exclamation marks (! ！) / words"),
+    ("colon_semicolon_rate", "colons and semicolons (: ： ; ；) / words"),
+    ("quote_rate", "quotation marks (\" ' “ ” ‘ ’ 「 」 『 』 《 》) / words"),
+    ("bracket_rate", "brackets (( ) （ ） [ ] 【 】 { }) / words"),
+    ("dash_ellipsis_rate", "dashes and ellipses (- – — ... … ——) / words"),
+    # -- sentence structure
+    ("log_mean_sentence_words", "log(1 + mean words per sentence)"),
+    ("log_std_sentence_words", "log(1 + population std of words per sentence)"),
+    ("log_max_sentence_words", "log(1 + longest sentence in words)"),
+    ("question_sentence_ratio", "sentences ending with ? or ？ / sentences"),
+    ("exclamation_sentence_ratio", "sentences ending with ! or ！ / sentences"),
+    ("terminal_punctuation_ratio", "sentences ending with terminal punctuation / sentences"),
+    # -- discourse markers (per-language lists, rates per sentence, clipped to [0, 1])
+    ("contrast_marker_rate", "contrast markers (however, but / 但是, 然而 …) per sentence"),
+    ("causal_marker_rate", "causal markers (because, therefore / 因为, 所以 …) per sentence"),
+    ("additive_marker_rate", "additive markers (also, moreover / 而且, 此外 …) per sentence"),
+    ("sequence_marker_rate", "sequencing markers (first, finally / 首先, 最后 …) per sentence"),
+    ("hedge_marker_rate", "hedges (maybe, probably / 可能, 也许 …) per sentence"),
+    ("first_person_rate", "first-person pronouns (I, we / 我, 我们 …) / words"),
+    ("second_person_rate", "second-person pronouns (you / 你, 您 …) / words"),
+    ("politeness_marker_rate", "politeness / assistant formulae (please, thank / 请, 谢谢 …) per sentence"),
+    ("colloquial_marker_rate", "colloquial markers: English contractions / Chinese sentence-final particles, / words"),
+    # -- readability (per-language definitions, see module docstring)
+    ("mean_word_length", "characters per word, divided by 10 and clipped to [0, 1]"),
+    ("syllables_per_word", "syllables per word (en vowel groups, zh characters), /5 clipped to [0, 1]"),
+    ("complex_word_ratio", "words with >= 3 syllables (zh: >= 3 characters) / words"),
+    ("fog_index", "0.4 * (words per sentence + 100 * complex word ratio), /40 clipped to [0, 1]"),
+)
+
+FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURE_SPECS)
+N_FEATURES = len(FEATURE_NAMES)
+_IDX = {name: k for k, name in enumerate(FEATURE_NAMES)}
+
+# ---------------------------------------------------------------- regular expressions and lexicons
+_EN_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+(?:[.,:]\d+)*")
+_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_DIGIT_RE = re.compile(r"\d")
+_WS_RE = re.compile(r"\s")
+_UPPER_RE = re.compile(r"[A-Z\u00c0-\u00de]")
+_LOWER_RE = re.compile(r"[a-z\u00df-\u00ff]")
+_URL_RE = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+\.[\w.]+")
+_MARKUP_RE = re.compile(r"[#*`|>]")
+_BULLET_RE = re.compile(r"^\s*[-*•·]\s+", re.M)
+_ENUM_RE = re.compile(r"^\s*(?:\d+[.)、]|[A-Za-z][.)]|[一二三四五六七八九十]+、|[（(]\d+[)）])\s*", re.M)
+_PUNCT_ASCII = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_PUNCT_CJK = set("，。、；：？！“”‘’「」『』《》〈〉（）【】…—～·﹏")
+_PUNCT_ALL = _PUNCT_ASCII | _PUNCT_CJK
+_COMMA_RE = re.compile(r"[,，、]")
+_PERIOD_RE = re.compile(r"(?<!\.)\.(?!\.)|。")
+_QUESTION_RE = re.compile(r"[?？]")
+_EXCLAIM_RE = re.compile(r"[!！]")
+_COLON_RE = re.compile(r"[:：;；]")
+_QUOTE_RE = re.compile(r"[\"'“”‘’「」『』《》]")
+_BRACKET_RE = re.compile(r"[()（）\[\]【】{}]")
+_DASH_RE = re.compile(r"\.\.\.|…|——|[–—]|(?<=\s)-(?=\s)")
+_SENT_EN_RE = re.compile(r"(?<=[.!?。！？])[\"'”’)]*\s+|\n+")
+_SENT_ZH_RE = re.compile(r"(?<=[。！？!?；;])[”’」』)）]*|\n+")
+_TERMINAL = set(".!?。！？;；…")
+_EN_VOWELS_RE = re.compile(r"[aeiouy]+")
+
+_MARKERS = {
+    "en": {
+        "contrast": {"however", "but", "although", "though", "yet", "nevertheless", "whereas", "instead", "despite"},
+        "causal": {"because", "therefore", "thus", "hence", "so", "since", "consequently", "due"},
+        "additive": {"also", "moreover", "furthermore", "additionally", "besides", "and", "plus"},
+        "sequence": {"first", "firstly", "second", "secondly", "then", "next", "finally", "lastly", "afterwards"},
+        "hedge": {"maybe", "perhaps", "probably", "possibly", "might", "likely", "seems", "apparently", "guess"},
+        "politeness": {"please", "thank", "thanks", "sorry", "welcome", "glad", "happy", "hope", "certainly"},
+        "first_person": {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "i'm", "i've", "i'd", "i'll"},
+        "second_person": {"you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'll", "you'd"},
+        "function": {
+            "the", "a", "an", "of", "to", "in", "on", "at", "for", "with", "by", "from", "and", "or", "but", "is",
+            "are", "was", "were", "be", "been", "it", "that", "this", "as", "not", "do", "does", "did", "have",
+            "has", "had", "will", "would", "can", "could", "should", "there", "which", "who", "what", "if",
+        },
+    },
+    "zh": {
+        "contrast": {"但是", "但", "然而", "不过", "可是", "虽然", "尽管", "却", "而是"},
+        "causal": {"因为", "所以", "因此", "由于", "因而", "于是", "从而", "既然"},
+        "additive": {"而且", "此外", "另外", "并且", "同时", "还有", "以及", "也"},
+        "sequence": {"首先", "其次", "然后", "接着", "最后", "第一", "第二", "最终", "之后"},
+        "hedge": {"可能", "也许", "大概", "或许", "似乎", "好像", "应该", "估计"},
+        "politeness": {"请", "谢谢", "感谢", "抱歉", "对不起", "您好", "希望", "欢迎", "当然"},
+        "first_person": {"我", "我们", "俺", "咱们", "本人", "我的"},
+        "second_person": {"你", "您", "你们", "你的", "您的"},
+        "function": {"的", "了", "是", "在", "和", "与", "就", "都", "而", "及", "着", "过", "把", "被", "对", "从", "为", "以", "之", "其", "这", "那", "个"},
+    },
+}
+_ZH_PARTICLES = {"吗", "呢", "吧", "啊", "呀", "嘛", "啦", "哦", "哈", "呗", "噢"}
+
+# ---------------------------------------------------------------- jieba (initialized once, quietly)
+_JIEBA_LOCK = threading.Lock()
+_JIEBA_TOKENIZER = None
+
+
+def _jieba():
+    """A private, initialized jieba Tokenizer (no start-up chatter on stderr; deterministic dictionary)."""
+    global _JIEBA_TOKENIZER
+    if _JIEBA_TOKENIZER is None:
+        with _JIEBA_LOCK:
+            if _JIEBA_TOKENIZER is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                logging.getLogger("jieba").setLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                _JIEBA_TOKENIZER = tokenizer
+    return _JIEBA_TOKENIZER
+
+
+_WORDCHAR_RE = re.compile(r"[^\W_]")
+_ZH_BOUNDARY = frozenset("。！？!?；;\n")
+
+
+def _is_word(token: str) -> bool:
+    return _WORDCHAR_RE.search(token) is not None
+
+
+def _zh_sentence_words(text: str) -> list[list[str]]:
+    """Chinese words grouped by sentence from ONE jieba pass over the whole text (jieba's per-call overhead
+    dominates for short sentences). Sentences end at 。！？!?；; or a newline, as in :func:`split_sentences`."""
+    groups: list[list[str]] = [[]]
+    for tok in _jieba().lcut(text, HMM=False):
+        if _is_word(tok):
+            groups[-1].append(tok.lower())
+        elif groups[-1] and any(ch in _ZH_BOUNDARY for ch in tok):
+            groups.append([])
+    return [g for g in groups if g]
+
+
+def tokenize_words(text: str, language: str) -> list[str]:
+    """Word tokens of ``text``: a Unicode regex for English, jieba for Chinese. Lower-cased, no punctuation."""
+    if language == "zh":
+        return [tok.lower() for tok in _jieba().lcut(text, HMM=False) if not tok.isspace() and _is_word(tok)]
+    return [tok.lower().replace("’", "'") for tok in _EN_WORD_RE.findall(text)]
+
+
+def split_sentences(text: str, language: str) -> list[str]:
+    pattern = _SENT_ZH_RE if language == "zh" else _SENT_EN_RE
+    return [s.strip() for s in pattern.split(text) if s and s.strip()]
+
+
+def _en_syllables(word: str) -> int:
+    """Vowel-group syllable estimate (a silent final 'e' is dropped unless '-le'); at least 1."""
+    if not word.isalpha():
+        return 1
+    w = word.lower()
+    if len(w) <= 3:
+        return 1
+    if w.endswith("e") and not w.endswith("le"):
+        w = w[:-1]
+    return max(1, len(_EN_VOWELS_RE.findall(w)))
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else 0.0
+
+
+def _clip01(x: float) -> float:
+    return 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)
+
+
+# Character classes counted in one pass over the distinct characters of a text (Counter is C-fast).
+_CHAR_CLASSES: tuple[str, ...] = ("ws", "digit", "latin", "han", "upper", "lower", "punct_ascii", "punct_cjk", "markup",
+                                  "comma", "question", "exclaim", "colon", "quote", "bracket")
+_CC = {name: k for k, name in enumerate(_CHAR_CLASSES)}
+_CHAR_CACHE: dict[str, tuple[int, ...]] = {}
+
+
+def _char_classes(ch: str) -> tuple[int, ...]:
+    """Indices (into ``_CHAR_CLASSES``) of the classes a character belongs to (cached)."""
+    hit = _CHAR_CACHE.get(ch)
+    if hit is None:
+        tests = (
+            ("ws", _WS_RE), ("digit", _DIGIT_RE), ("latin", _LATIN_RE), ("han", _HAN_RE), ("upper", _UPPER_RE),
+            ("lower", _LOWER_RE), ("markup", _MARKUP_RE), ("comma", _COMMA_RE), ("question", _QUESTION_RE),
+            ("exclaim", _EXCLAIM_RE), ("colon", _COLON_RE), ("quote", _QUOTE_RE), ("bracket", _BRACKET_RE),
+        )
+        found = [_CC[name] for name, rx in tests if rx.fullmatch(ch)]
+        if ch in _PUNCT_ASCII:
+            found.append(_CC["punct_ascii"])
+        if ch in _PUNCT_CJK:
+            found.append(_CC["punct_cjk"])
+        hit = tuple(found)
+        if len(_CHAR_CACHE) < 200_000:
+            _CHAR_CACHE[ch] = hit
+    return hit
+
+
+def _count_char_classes(text: str) -> list[int]:
+    totals = [0] * len(_CHAR_CLASSES)
+    for ch, n in Counter(text).items():
+        for k in _char_classes(ch):
+            totals[k] += n
+    return totals
+
+
+_SYLLABLE_CACHE: dict[str, int] = {}
+
+
+def _syllables_cached(word: str) -> int:
+    hit = _SYLLABLE_CACHE.get(word)
+    if hit is None:
+        hit = _en_syllables(word)
+        if len(_SYLLABLE_CACHE) < 500_000:
+            _SYLLABLE_CACHE[word] = hit
+    return hit
+
+
+def text_features(text: str, language: str) -> list[float]:
+    """The feature vector of one text (column order = ``FEATURE_NAMES``)."""
+    if language not in _MARKERS:
+        raise ValueError(f"unsupported language {language!r}; expected 'en' or 'zh'")
+    text = text or ""
+    lex = _MARKERS[language]
+    cc = _count_char_classes(text)
+    n_chars = len(text)
+    n_ws = cc[_CC["ws"]]
+    n_visible = n_chars - n_ws
+    sentences = split_sentences(text, language)
+    n_sent = len(sentences)
+    # Tokenize sentence by sentence (one pass: also gives the per-sentence word counts).
+    if language == "zh":
+        sentence_words = _zh_sentence_words(text)
+    else:
+        sentence_words = [tokenize_words(s, language) for s in sentences]
+    words = [w for sw in sentence_words for w in sw]
+    n_words = len(words)
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    n_lines = len(lines)
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    n_punct_cjk = cc[_CC["punct_cjk"]]
+    n_punct = cc[_CC["punct_ascii"]] + n_punct_cjk
+    n_upper = cc[_CC["upper"]]
+    n_lower = cc[_CC["lower"]]
+
+    counts = Counter(words)
+    bigrams = list(zip(words, words[1:]))
+    bigram_counts = Counter(bigrams)
+    n_bigrams = len(bigrams)
+    if n_words > 1:
+        entropy = (math.log(n_words) - sum(c * math.log(c) for c in counts.values()) / n_words) / math.log(n_words)
+    else:
+        entropy = 0.0
+
+    sent_words = [len(sw) for sw in sentence_words]
+    mean_sw = sum(sent_words) / len(sent_words) if sent_words else 0.0
+    std_sw = math.sqrt(sum((x - mean_sw) ** 2 for x in sent_words) / len(sent_words)) if len(sent_words) > 1 else 0.0
+    max_sw = float(max(sent_words)) if sent_words else 0.0
+
+    def marker_count(kind: str) -> int:
+        get = counts.get
+        return sum(get(w, 0) for w in lex[kind])
+
+    # Per distinct word (weighted by its count): lengths and syllables.
+    total_length = sum(len(w) * c for w, c in counts.items())
+    if language == "zh":
+        syllable_of = {w: len(w) for w in counts}  # one Han character = one syllable
+        colloquial = sum(counts.get(w, 0) for w in _ZH_PARTICLES)
+    else:
+        syllable_of = {w: _syllables_cached(w) for w in counts}
+        colloquial = sum(c for w, c in counts.items() if "'" in w)
+    total_syllables = sum(syllable_of[w] * c for w, c in counts.items())
+    n_complex = sum(c for w, c in counts.items() if syllable_of[w] >= 3)
+    complex_ratio = _ratio(n_complex, n_words)
+    wps = _ratio(n_words, max(n_sent, 1))
+
+    values = [0.0] * N_FEATURES
+    put = values.__setitem__
+    put(0, math.log1p(n_visible))
+    put(1, math.log1p(n_words))
+    put(2, math.log1p(n_sent))
+    put(3, math.log1p(n_lines))
+    put(4, math.log1p(len(paragraphs)))
+    put(5, _ratio(n_ws, n_chars))
+    put(6, _ratio(cc[_CC['digit']], n_visible))
+    put(7, _ratio(cc[_CC['latin']], n_visible))
+    put(8, _ratio(cc[_CC['han']], n_visible))
+    put(9, _ratio(n_upper, n_upper + n_lower))
+    put(10, _ratio(len(_BULLET_RE.findall(text)), n_lines))
+    put(11, _ratio(len(_ENUM_RE.findall(text)), n_lines))
+    put(12, _ratio(cc[_CC['markup']], n_visible))
+    put(13, math.log1p(len(_URL_RE.findall(text))))
+    put(14, _ratio(len(counts), n_words))
+    put(15, _ratio(sum(1 for c in counts.values() if c == 1), n_words))
+    put(16, _ratio(len(bigram_counts), n_bigrams))
+    put(17, _ratio(sum(c - 1 for c in bigram_counts.values() if c > 1), n_bigrams))
+    put(18, _ratio(max(counts.values()) if counts else 0, n_words))
+    put(19, _clip01(entropy))
+    put(20, _ratio(sum(1 for a, b in bigrams if a == b), n_words))
+    put(21, _ratio(marker_count("function"), n_words))
+    put(22, _ratio(n_punct, n_visible))
+    put(23, _ratio(n_punct_cjk, n_punct))
+    put(24, _clip01(_ratio(cc[_CC['comma']], n_words)))
+    put(25, _clip01(_ratio(len(_PERIOD_RE.findall(text)), n_words)))
+    put(26, _clip01(_ratio(cc[_CC['question']], n_words)))
+    put(27, _clip01(_ratio(cc[_CC['exclaim']], n_words)))
+    put(28, _clip01(_ratio(cc[_CC['colon']], n_words)))
+    put(29, _clip01(_ratio(cc[_CC['quote']], n_words)))
+    put(30, _clip01(_ratio(cc[_CC['bracket']], n_words)))
+    put(31, _clip01(_ratio(len(_DASH_RE.findall(text)), n_words)))
+    put(32, math.log1p(mean_sw))
+    put(33, math.log1p(std_sw))
+    put(34, math.log1p(max_sw))
+    put(35, _ratio(sum(1 for s in sentences if s[-1] in "?？"), n_sent))
+    put(36, _ratio(sum(1 for s in sentences if s[-1] in "!！"), n_sent))
+    put(37, _ratio(sum(1 for s in sentences if s.rstrip("\"'”’」』)）")[-1:] in _TERMINAL), n_sent))
+    put(38, _clip01(_ratio(marker_count("contrast"), n_sent)))
+    put(39, _clip01(_ratio(marker_count("causal"), n_sent)))
+    put(40, _clip01(_ratio(marker_count("additive"), n_sent)))
+    put(41, _clip01(_ratio(marker_count("sequence"), n_sent)))
+    put(42, _clip01(_ratio(marker_count("hedge"), n_sent)))
+    put(43, _ratio(marker_count("first_person"), n_words))
+    put(44, _ratio(marker_count("second_person"), n_words))
+    put(45, _clip01(_ratio(marker_count("politeness"), n_sent)))
+    put(46, _ratio(colloquial, n_words))
+    put(47, _clip01(_ratio(total_length, n_words) / 10.0))
+    put(48, _clip01(_ratio(total_syllables, n_words) / 5.0))
+    put(49, complex_ratio)
+    put(50, _clip01(0.4 * (wps + 100.0 * complex_ratio) / 40.0) if n_words else 0.0)
+    return values
+
+
+def _normalize_languages(languages: str | Sequence[str], n: int) -> list[str]:
+    if isinstance(languages, str):
+        langs = [languages] * n
+    else:
+        langs = list(languages)
+        if len(langs) != n:
+            raise ValueError(f"got {n} texts but {len(langs)} languages")
+    bad = sorted({lang for lang in langs if lang not in _MARKERS})
+    if bad:
+        raise ValueError(f"unsupported language(s) {bad}; expected 'en' or 'zh'")
+    return langs
+
+
+def extract_linguistic_features(
+    texts: Sequence[str], languages: str | Sequence[str], *, show_progress: bool = False
+) -> np.ndarray:
+    """Feature matrix ``float32 [n, N_FEATURES]`` (rows in input order, columns in ``FEATURE_NAMES`` order)."""
+    texts = list(texts)
+    langs = _normalize_languages(languages, len(texts))
+    out = np.zeros((len(texts), N_FEATURES), dtype=np.float32)
+    if "zh" in langs:
+        _jieba()  # initialize once, outside the progress bar
+    iterator = range(len(texts))
+    if show_progress:
+        from polyalign_lf.io import progress
+
+        iterator = progress(iterator, desc="features", total=len(texts), unit="resp")
+    for k in iterator:
+        text = texts[k]
+        if not isinstance(text, str):
+            raise ValueError(f"text {k} is {type(text).__name__}, expected str")
+        out[k] = text_features(text, langs[k])
+    return out

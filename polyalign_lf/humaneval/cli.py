@@ -1,0 +1,93 @@
+"""``polyalign human-eval build | summarize``: blind human evaluation (paper §5.1, Table 8)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="human_eval_command", required=True)
+    build = sub.add_parser("build", help="write the static rating page and a blinded, stratified sample")
+    build.add_argument("--records", required=True, help="test records JSONL")
+    build.add_argument("--predictions", nargs="+", required=True, metavar="NAME=PRED.jsonl",
+                       help="predictions per method (rows {id, prediction}); NAME defaults to the file stem")
+    build.add_argument("--out", required=True, help="page directory to serve to raters (holds no method names)")
+    build.add_argument("--key", default=None, help="key file (item → method); default: <out>.key.json next to "
+                                                   "the page directory, never inside it")
+    build.add_argument("--per-stratum", type=int, default=5,
+                       help="records per (language, length bin); every method's answer to each is rated")
+    build.add_argument("--languages", default=None, help="comma list, e.g. zh (default: all in the records)")
+    build.add_argument("--include-human", action="store_true", help="add the human answers as a hidden control method")
+    build.add_argument("--seed", type=int, default=0)
+    summ = sub.add_parser("summarize", help="turn exported ratings into Table 8 (mean ± 95% CI)")
+    summ.add_argument("ratings", nargs="+", help="ratings JSON files exported from the page (one per rater)")
+    summ.add_argument("--key", required=True, help="the key file written by `human-eval build`")
+    summ.add_argument("--by", choices=["language", "length_bin"], default=None, help="also split by this field")
+    summ.add_argument("--out", required=True, help="output directory (table8.json, table8.md)")
+
+
+def _build(args) -> int:
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.humaneval.build import build_items, stratified_sample, write_key, write_page
+    from polyalign_lf.judge.cli import parse_named_paths
+    from polyalign_lf.judge.runner import load_predictions
+
+    if args.per_stratum < 1:
+        raise ConfigError("--per-stratum must be at least 1")
+    records = read_records(args.records)
+    by_id = {r["id"]: r for r in records}
+    methods = parse_named_paths(args.predictions, "--predictions")
+    if args.include_human and "human" in methods:
+        raise ConfigError("'human' is reserved for --include-human; rename that method")
+    predictions = {m: load_predictions(p, by_id) for m, p in methods.items()}
+    eligible = set.intersection(*(set(p) for p in predictions.values()))
+    if len(eligible) < len(records):
+        print(f"note: {len(records) - len(eligible)} of {len(records)} records lack a prediction from some method "
+              "and cannot be sampled")
+    languages = [x.strip() for x in args.languages.split(",")] if args.languages else None
+    chosen, strata = stratified_sample(records, eligible, args.per_stratum, args.seed, languages)
+    items, key = build_items(chosen, predictions, args.seed, include_human=args.include_human)
+    out = Path(args.out)
+    key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
+    if out.resolve() in key_path.resolve().parents:
+        raise ConfigError(f"--key {key_path} is inside the page directory {out}: raters could read it")
+    sample_id = write_page(out, items)
+    write_key(key_path, sample_id, key, strata, list(methods) + (["human"] if args.include_human else []), args.seed)
+    short = [s for s, info in strata.items() if info["short"]]
+    print(f"sample {sample_id}: {len(items)} items ({len(chosen)} records × {len(items) // max(1, len(chosen))} methods)")
+    for stratum, info in strata.items():
+        print(f"  {stratum:<14} {info['sampled']}/{args.per_stratum} sampled ({info['available']} available)")
+    if short:
+        print(f"  short strata (fewer records than --per-stratum): {', '.join(short)}")
+    print(f"page: {out}/index.html (serve it, e.g. `python -m http.server -d {out}`)\nkey (keep private): {key_path}")
+    return 0
+
+
+def _summarize(args) -> int:
+    from polyalign_lf.humaneval.summarize import check_key, load_ratings, table8, table8_markdown
+    from polyalign_lf.io import atomic_write, read_json, write_json
+
+    key = read_json(args.key)
+    check_key(key, args.key)
+    ratings, skipped = load_ratings(args.ratings, key)
+    overall = table8(ratings, key["methods"])
+    result = {"sample_id": key["sample_id"], "n_ratings": len(ratings), "skipped": skipped,
+              "raters": sorted({r["rater"] for r in ratings}), "table": overall}
+    markdown = table8_markdown(overall)
+    if args.by:
+        result["by_" + args.by] = table8(ratings, key["methods"], group_by=args.by)
+        markdown += "\n" + table8_markdown(result["by_" + args.by])
+    if skipped["incomplete"]:
+        markdown += f"\n{skipped['incomplete']} incomplete rating(s) (not every dimension scored) were left out.\n"
+    out = Path(args.out)
+    write_json(out / "table8.json", result)
+    with atomic_write(out / "table8.md") as handle:
+        handle.write(markdown)
+    print(markdown)
+    return 0
+
+
+def human_eval_main(args) -> int:
+    return _build(args) if args.human_eval_command == "build" else _summarize(args)

@@ -1,0 +1,101 @@
+"""Turn exported ratings into Table 8: per method Usefulness, Answerability, Naturalness and their average,
+mean ± 95% confidence interval (Student t over ratings)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from polyalign_lf.errors import InputError
+from polyalign_lf.humaneval.build import KEY_FORMAT
+
+DIMENSIONS = ("usefulness", "answerability", "naturalness")
+RATINGS_FORMAT = "polyalign-human-eval-ratings/v1"
+
+
+def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
+    """Mean and the half-width of its Student-t confidence interval (None for fewer than two values)."""
+    from scipy import stats
+
+    n = len(values)
+    if n == 0:
+        return {"n": 0, "mean": None, "ci": None}
+    mean = sum(values) / n
+    if n < 2:
+        return {"n": n, "mean": mean, "ci": None}
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return {"n": n, "mean": mean, "ci": stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)}
+
+
+def load_ratings(paths: Sequence[str | Path], key: Mapping[str, Any]) -> tuple[list[dict], dict[str, int]]:
+    """Validated complete ratings joined to the key; incomplete ones are counted, wrong ones are errors."""
+    from polyalign_lf.io import read_json
+
+    items = {row["item_id"]: row for row in key["items"]}
+    ratings: list[dict] = []
+    skipped = {"incomplete": 0}
+    seen: set[tuple[str, str]] = set()
+    for path in paths:
+        data = read_json(path)
+        where = str(path)
+        if not isinstance(data, dict) or data.get("format") != RATINGS_FORMAT:
+            raise InputError(f"not a ratings export (format must be {RATINGS_FORMAT!r})", where=where)
+        if data.get("sample_id") != key["sample_id"]:
+            raise InputError(f"ratings are for sample {data.get('sample_id')!r} but the key is for {key['sample_id']!r}",
+                             where=where, hint="use the key file written by the same `human-eval build`")
+        rater = str(data.get("rater") or Path(path).stem)
+        for k, row in enumerate(data.get("ratings", [])):
+            item_id = row.get("item_id")
+            if item_id not in items:
+                raise InputError(f"rating #{k + 1}: unknown item {item_id!r}", where=where)
+            if (rater, item_id) in seen:
+                raise InputError(f"rating #{k + 1}: rater {rater!r} rated {item_id!r} twice (same file given twice?)",
+                                 where=where)
+            seen.add((rater, item_id))
+            values = [row.get(d) for d in DIMENSIONS]
+            if any(v is None for v in values):
+                skipped["incomplete"] += 1
+                continue
+            for d, v in zip(DIMENSIONS, values):
+                if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 5:
+                    raise InputError(f"rating #{k + 1}: {d} = {v!r} is not an integer 1-5", where=where)
+            ratings.append({"rater": rater, **items[item_id], **{d: row[d] for d in DIMENSIONS}})
+    return ratings, skipped
+
+
+def table8(ratings: Sequence[dict], methods: Sequence[str], group_by: str | None = None) -> dict[str, Any]:
+    """Per method (and optionally per ``group_by`` value, e.g. language): n and mean ± CI per dimension and Avg."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in ratings:
+        groups[(row["method"], row[group_by] if group_by else "all")].append(row)
+    table: dict[str, Any] = {}
+    for (method, group), rows in sorted(groups.items(), key=lambda kv: (list(methods).index(kv[0][0])
+                                                                          if kv[0][0] in methods else 99, kv[0][1])):
+        entry = {d: mean_ci([r[d] for r in rows]) for d in DIMENSIONS}
+        entry["avg"] = mean_ci([sum(r[d] for d in DIMENSIONS) / len(DIMENSIONS) for r in rows])
+        entry["n"] = len(rows)
+        entry["n_items"] = len({r["item_id"] for r in rows})
+        table.setdefault(method, {})[group] = entry
+    return table
+
+
+def table8_markdown(table: Mapping[str, Any]) -> str:
+    def cell(stat):
+        if stat["mean"] is None:
+            return "–"
+        return f"{stat['mean']:.2f}" + ("" if stat["ci"] is None else f" ± {stat['ci']:.2f}")
+
+    lines = ["| Method | Group | n | Use | Ans | Nat | Avg. |", "|---|---|---|---|---|---|---|"]
+    for method, groups in table.items():
+        for group, entry in groups.items():
+            lines.append(f"| {method} | {group} | {entry['n']} | " + " | ".join(
+                cell(entry[d]) for d in (*DIMENSIONS, "avg")) + " |")
+    return "\n".join(lines) + ("\n\nScores on a 1–5 scale, mean ± half-width of the 95% t confidence interval over "
+                               "ratings. Use = Usefulness, Ans = Answerability, Nat = Naturalness.\n")
+
+
+def check_key(key: Any, where: str) -> None:
+    if not isinstance(key, dict) or key.get("format") != KEY_FORMAT:
+        raise InputError(f"not a human-eval key file (format must be {KEY_FORMAT!r})", where=where)

@@ -1,0 +1,80 @@
+"""Batched transformers generation (CPU, tests, small runs): left padding, device placement, Appendix-C decoding."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from polyalign_lf.inference.decoding import DecodingConfig
+from polyalign_lf.inference.engines import Completion
+
+
+def resolve_device(device: str | None) -> str:
+    import torch
+
+    if device:
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+class HFEngine:
+    """Wraps ``AutoModelForCausalLM.generate`` for lists of prompt token ids."""
+
+    def __init__(self, model_path: str, tokenizer: Any, decoding: DecodingConfig, *, stop_token_ids: Sequence[int] = (),
+                 device: str | None = None, dtype: str = "auto", batch_size: int = 8):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        self.device = resolve_device(device)
+        torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+        if torch_dtype == "auto" and self.device == "cpu":
+            torch_dtype = torch.float32  # half precision on CPU is slow and sometimes unsupported
+        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.decoding = decoding
+        self.batch_size = batch_size
+        eos = set(stop_token_ids)
+        if tokenizer.eos_token_id is not None:
+            eos.add(tokenizer.eos_token_id)
+        self.stop_token_ids = sorted(eos)
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_token_ids[0]
+        torch.manual_seed(decoding.seed)
+
+    def generate_batch(self, prompts: Sequence[Sequence[int]]) -> list[Completion]:
+        """Generate for one batch; prompts are left-padded so every continuation starts at the same column."""
+        import torch
+        from transformers import LogitsProcessorList
+
+        from polyalign_lf.inference.penalties import FrequencyPresencePenaltyLogitsProcessor
+
+        width = max(len(p) for p in prompts)
+        input_ids = torch.full((len(prompts), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for row, ids in enumerate(prompts):
+            input_ids[row, width - len(ids) :] = torch.tensor(list(ids), dtype=torch.long)
+            attention_mask[row, width - len(ids) :] = 1
+        d = self.decoding
+        sampling = d.temperature > 0
+        kwargs: dict[str, Any] = {"do_sample": sampling, "max_new_tokens": d.max_new_tokens,
+                                  "repetition_penalty": d.repetition_penalty, "eos_token_id": self.stop_token_ids,
+                                  "pad_token_id": self.pad_token_id}
+        if sampling:
+            # top_k=0 / min_p=None disable the model's own generation_config defaults, as for the vLLM client
+            kwargs.update(temperature=d.temperature, top_p=d.top_p, top_k=0, min_p=None)
+        processors = LogitsProcessorList()
+        if d.frequency_penalty or d.presence_penalty:
+            processors.append(FrequencyPresencePenaltyLogitsProcessor(d.frequency_penalty, d.presence_penalty, width))
+        with torch.inference_mode():
+            output = self.model.generate(input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device),
+                                         logits_processor=processors, **kwargs)
+        completions = []
+        for row in range(len(prompts)):
+            new = output[row, width:].tolist()
+            stopped = next((k for k, tok in enumerate(new) if tok in self.stop_token_ids), None)
+            tokens = new if stopped is None else new[:stopped]
+            tokens = [t for t in tokens if t != self.pad_token_id]
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            completions.append(Completion(text=text, finish_reason="stop" if stopped is not None else "length",
+                                          completion_tokens=len(tokens)))
+        return completions

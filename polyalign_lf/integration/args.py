@@ -1,0 +1,253 @@
+"""Typed PolyAlign recipe keys, how they are split from LLaMA-Factory's own, and every refusal.
+
+A recipe is a *PolyAlign recipe* when it says ``stage: hdpo`` or sets any key of
+:class:`PolyAlignArguments`. Only then does anything here act: the keys are popped, ``stage: hdpo`` is
+parsed by LLaMA-Factory as ``dpo`` (so the reference model, β and DPO's checks apply unchanged), and the
+parsed result is validated and attached as ``finetuning_args.polyalign_args`` (the pattern LLaMA-Factory
+itself uses for ``megatron_bridge_args``). Unknown keys are still rejected by LLaMA-Factory's parser.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Optional
+
+from polyalign_lf.errors import ConfigError
+
+POLYALIGN_STAGES = {"hdpo": "dpo"}  # our stage → the LLaMA-Factory stage it is parsed and dispatched as
+
+
+@dataclass
+class PolyAlignArguments:
+    """PolyAlign recipe keys (added to ``llamafactory-cli train`` by polyalign-lf)."""
+
+    hdpo_lambda: float = field(
+        default=0.1,
+        metadata={"help": "λ_hd of PolyAlign Eq. 10: weight of the HDPO critic regularizer R = p s(y+) + (1-p) s(y-) "
+                          "(stage: hdpo only)."},
+    )
+    bucket_weighting: bool = field(
+        default=False,
+        metadata={"help": "Bucket-SFT (Eq. 1): weight every example of bucket b by N/(|B| n_b), counted over the merged "
+                          "training set; an explicit `weight` column overrides. Needs the `bucket_id` column."},
+    )
+    hdpo_critic: Optional[str] = field(
+        default=None,
+        metadata={"help": "Critic bundle directory: preference rows without chosen_score/rejected_score are scored "
+                          "once at dataset-load time (stage: hdpo only)."},
+    )
+    hdpo_critic_batch_size: int = field(
+        default=64, metadata={"help": "Batch size of the critic-scoring preprocessor."}
+    )
+    hdpo_probability_margin: Literal["policy", "reference_adjusted", "length_normalized"] = field(
+        default="policy",
+        metadata={"help": "Margin inside p = σ(β·margin) of the HDPO regularizer: `policy` = Δπ (paper default), "
+                          "`reference_adjusted` = Δπ − Δref, `length_normalized` = Δπ of per-token mean log-probs."},
+    )
+    weight_normalization: Literal["step", "micro_batch"] = field(
+        default="step",
+        metadata={"help": "`step` (default): Σ w x / Σ w over the whole optimizer step (all micro-batches and ranks). "
+                          "`micro_batch`: per micro-batch (the reference fork's behaviour; weights cancel at batch 1)."},
+    )
+    weight_clip_min: Optional[float] = field(default=None, metadata={"help": "Clip example weights from below."})
+    weight_clip_max: Optional[float] = field(default=None, metadata={"help": "Clip example weights from above."})
+    bucket_table: Optional[str] = field(
+        default=None,
+        metadata={"help": "JSON file {bucket_id: weight} to use instead of counting buckets; a bucket id missing "
+                          "from it is an error."},
+    )
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.hdpo_lambda) or self.hdpo_lambda < 0:
+            raise ConfigError(f"hdpo_lambda must be a finite number >= 0, got {self.hdpo_lambda!r}")
+        if self.hdpo_critic_batch_size < 1:
+            raise ConfigError(f"hdpo_critic_batch_size must be >= 1, got {self.hdpo_critic_batch_size}")
+        for name in ("weight_clip_min", "weight_clip_max"):
+            value = getattr(self, name)
+            if value is not None and (not math.isfinite(value) or value < 0):
+                raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+        if (self.weight_clip_min is not None and self.weight_clip_max is not None
+                and self.weight_clip_min > self.weight_clip_max):
+            raise ConfigError(f"weight_clip_min ({self.weight_clip_min}) > weight_clip_max ({self.weight_clip_max})")
+
+
+POLYALIGN_KEYS = frozenset(f.name for f in fields(PolyAlignArguments))
+_BOOL_KEYS = frozenset(f.name for f in fields(PolyAlignArguments) if f.type in (bool, "bool"))
+
+
+@dataclass
+class PolyAlignRecipe:
+    """What the tuner patch needs: the parsed keys, the real stage and the LF-facing arguments."""
+
+    args: PolyAlignArguments
+    stage: str  # "hdpo" or "sft"
+    lf_args: dict[str, Any] | list[str]
+    explicit: set[str]
+
+
+def is_polyalign_dict(args: dict[str, Any]) -> bool:
+    return str(args.get("stage", "")) in POLYALIGN_STAGES or any(key in args for key in POLYALIGN_KEYS)
+
+
+def split_dict_args(args: dict[str, Any]) -> PolyAlignRecipe | None:
+    """Pop PolyAlign keys from a YAML/JSON recipe dict; None when it is a plain LLaMA-Factory recipe."""
+    if not is_polyalign_dict(args):
+        return None
+    from transformers import HfArgumentParser
+
+    lf_args = dict(args)
+    ours = {key: lf_args.pop(key) for key in list(lf_args) if key in POLYALIGN_KEYS}
+    stage = str(lf_args.get("stage", "sft"))
+    if stage in POLYALIGN_STAGES:
+        lf_args["stage"] = POLYALIGN_STAGES[stage]
+    typed = {key: _coerce(key, value) for key, value in ours.items()}
+    (parsed,) = HfArgumentParser(PolyAlignArguments).parse_dict(typed)
+    return PolyAlignRecipe(parsed, stage, lf_args, set(ours))
+
+
+_FIELD_KINDS = {f.name: str(f.type) for f in fields(PolyAlignArguments)}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """YAML values as the field's type (``"true"``/``"5"`` from string sources too), with a clear error."""
+    kind = _FIELD_KINDS[key]
+    if value is None and kind.startswith("Optional"):
+        return None
+    try:
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("true", "1", "yes", "on"):
+                return True
+            if text in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if "float" in kind:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind == "int":
+            if isinstance(value, bool) or float(value) != int(float(value)):
+                raise ValueError
+            return int(float(value))
+        if "Literal" in kind:
+            allowed = [a.strip(" '\"") for a in kind[kind.index("[") + 1 : kind.rindex("]")].split(",")]
+            if str(value) not in allowed:
+                raise ConfigError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
+            return str(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}: {value!r} is not a valid {kind.replace('typing.', '')}") from None
+
+
+def split_cli_args(argv: list[str]) -> PolyAlignRecipe | None:
+    """The command-line form: ``llamafactory-cli train --stage hdpo --hdpo_lambda 0.2 ...``."""
+    ours: list[str] = []
+    rest: list[str] = []
+    stage = None
+    explicit: set[str] = set()
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        name, eq, value = token[2:].partition("=") if token.startswith("--") else ("", "", "")
+        if name == "stage":
+            stage_value = value if eq else (argv[i + 1] if i + 1 < len(argv) else "")
+            stage = stage_value
+            mapped = POLYALIGN_STAGES.get(stage_value, stage_value)
+            rest.extend([f"--stage={mapped}"] if eq else ["--stage", mapped])
+            i += 1 if eq else 2
+            continue
+        if name in POLYALIGN_KEYS:
+            explicit.add(name)
+            if eq:
+                ours.append(token)
+                i += 1
+            elif name in _BOOL_KEYS and (i + 1 >= len(argv) or argv[i + 1].startswith("--")):
+                ours.append(token)
+                i += 1
+            else:
+                ours.extend([token, argv[i + 1]] if i + 1 < len(argv) else [token])
+                i += 2
+            continue
+        rest.append(token)
+        i += 1
+    if stage not in POLYALIGN_STAGES and not explicit:
+        return None
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(PolyAlignArguments)
+    try:
+        (parsed,) = parser.parse_args_into_dataclasses(args=ours)
+    except SystemExit:
+        raise ConfigError(f"invalid PolyAlign command-line arguments: {' '.join(ours)}") from None
+    return PolyAlignRecipe(parsed, stage or "sft", rest, explicit)
+
+
+def help_text() -> str:
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(PolyAlignArguments)
+    parser.prog = "llamafactory-cli train (polyalign-lf keys)"
+    parser.description = ("PolyAlign keys added by polyalign-lf; also `--stage hdpo` (parsed as dpo, with the "
+                          "HDPO trainer). See docs/integration.md.")
+    return parser.format_help()
+
+
+def validate(recipe: PolyAlignRecipe, model_args, data_args, training_args, finetuning_args) -> list[str]:
+    """Refuse combinations that would silently change the PolyAlign objective. Returns warnings."""
+    pa = recipe.args
+    warnings: list[str] = []
+    stage = recipe.stage
+    if stage not in ("sft", "hdpo"):
+        raise ConfigError(
+            f"PolyAlign keys ({', '.join(sorted(recipe.explicit))}) were given with stage {stage!r}; they work with "
+            "`stage: sft` + `bucket_weighting: true` (Bucket-SFT) or `stage: hdpo`",
+        )
+    if stage == "sft":
+        hdpo_only = sorted(k for k in recipe.explicit if k.startswith("hdpo_"))
+        if hdpo_only:
+            raise ConfigError(f"{', '.join(hdpo_only)} only apply to `stage: hdpo` (this recipe has stage: sft)")
+        if not pa.bucket_weighting:
+            raise ConfigError("PolyAlign weighting keys were given with stage: sft but `bucket_weighting` is not true; "
+                              "set `bucket_weighting: true` (weights come from buckets or the `weight` column)")
+    if stage == "hdpo":
+        if finetuning_args.pref_loss != "sigmoid":
+            raise ConfigError(f"stage: hdpo is defined on sigmoid DPO (Eq. 8) but pref_loss is "
+                              f"{finetuning_args.pref_loss!r}; remove pref_loss or set `pref_loss: sigmoid`")
+        if finetuning_args.pref_bco_weight > 1e-6:
+            raise ConfigError("stage: hdpo does not combine with pref_bco_weight (BCO changes the loss); set it to 0")
+        if not finetuning_args.use_ref_model:
+            raise ConfigError("stage: hdpo needs a reference model (internal error: use_ref_model is False)")
+    if getattr(finetuning_args, "use_mca", False) or getattr(finetuning_args, "use_megatron_bridge", False):
+        raise ConfigError("PolyAlign recipes do not run on the MCA/Megatron paths (USE_MCA / use_mca / "
+                          "use_megatron_bridge); use the default (PyTorch/DeepSpeed) trainer")
+    if getattr(finetuning_args, "use_hyper_parallel", False):
+        raise ConfigError("PolyAlign recipes do not run with use_hyper_parallel; turn it off")
+    if getattr(model_args, "use_kt", False):
+        raise ConfigError("PolyAlign recipes do not run with KTransformers (use_kt); turn it off")
+    for flag in ("use_dft_loss", "use_eaft_loss", "use_asft_loss"):
+        if getattr(finetuning_args, flag, False):
+            raise ConfigError(f"{flag} changes how the SFT loss is normalized and cannot be combined with PolyAlign "
+                              "example weights; remove it")
+    if data_args.packing or data_args.neat_packing:
+        raise ConfigError("packing/neat_packing merge examples into one sequence, so per-example weights are lost; "
+                          "set `packing: false` and `neat_packing: false` for PolyAlign recipes")
+    if data_args.streaming and (pa.bucket_weighting or pa.hdpo_critic or pa.bucket_table):
+        raise ConfigError("bucket weighting and critic scoring need the whole training set; set `streaming: false`")
+    if pa.hdpo_critic:
+        from pathlib import Path
+
+        if not (Path(pa.hdpo_critic) / "critic_config.json").is_file():
+            raise ConfigError(f"hdpo_critic: {pa.hdpo_critic} is not a critic bundle (no critic_config.json); "
+                              "build one with `polyalign critic train`")
+    if pa.bucket_table:
+        from pathlib import Path
+
+        if not Path(pa.bucket_table).is_file():
+            raise ConfigError(f"bucket_table: {pa.bucket_table} does not exist")
+    if getattr(model_args, "enable_liger_kernel", False) and stage == "sft":
+        warnings.append("enable_liger_kernel: Bucket-SFT computes per-example losses from full logits, so Liger's "
+                        "fused cross-entropy memory saving does not apply")
+    return warnings

@@ -1,0 +1,409 @@
+"""Carry ``bucket_id`` / ``weight`` / ``chosen_score`` / ``rejected_score`` through LLaMA-Factory's data
+pipeline: dataset_info ``columns`` → converter → (weights, critic scores) → processor → collator.
+
+LLaMA-Factory drops unknown columns at four places (DatasetAttr.join, align_dataset, the processors'
+fresh dicts, the collators). During a PolyAlign run only, :mod:`polyalign_lf.integration.plugin` swaps in
+the wrappers below; each delegates to LLaMA-Factory's own code and only re-attaches our columns:
+
+* :func:`dataset_attr_class` records which of our columns a dataset maps;
+* :class:`PolyAlignConverter` emits ``_pa_bucket_id`` (str, "" if absent) and ``_pa_weight`` /
+  ``_pa_score_chosen`` / ``_pa_score_rejected`` (float, NaN if absent) next to LLaMA-Factory's ``_prompt`` …;
+* :func:`finalize_split` (wrapping ``split_dataset``) counts buckets over the merged training set, resolves
+  every example's weight (explicit ``weight`` > bucket weight N/(|B| n_b) > 1), scores unscored pairs with
+  the critic (a cached ``datasets.map``) and maps bucket ids to ints;
+* :class:`PassthroughProcessor` re-attaches ``pa_weight``, ``pa_bucket``, ``pa_score_chosen``,
+  ``pa_score_rejected`` to the rows LLaMA-Factory keeps (it may drop invalid rows).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from polyalign_lf.errors import ConfigError, InputError
+
+# dataset_info.json `columns` keys (a cross-team contract) → internal column names after conversion.
+PA_COLUMNS = {
+    "bucket_id": "_pa_bucket_id",
+    "weight": "_pa_weight",
+    "chosen_score": "_pa_score_chosen",
+    "rejected_score": "_pa_score_rejected",
+}
+# Internal columns after finalize_split (input of the processor) → batch keys emitted by the processor.
+PROCESSOR_COLUMNS = {
+    "_pa_weight": "pa_weight",
+    "_pa_bucket_index": "pa_bucket",
+    "_pa_score_chosen": "pa_score_chosen",
+    "_pa_score_rejected": "pa_score_rejected",
+}
+BATCH_KEYS = tuple(PROCESSOR_COLUMNS.values())
+NAN = float("nan")
+
+STALE_CACHE_HINT = (
+    "the tokenized dataset has no PolyAlign columns (pa_weight, pa_bucket, pa_score_chosen, pa_score_rejected): "
+    "it was built without polyalign-lf or by another recipe. Delete the `tokenized_path` directory (or point "
+    "`tokenized_path` at a new one) so it is rebuilt with the columns"
+)
+
+
+@dataclass
+class RunContext:
+    """State of the current PolyAlign run, shared by the scoped wrappers (set by the plugin)."""
+
+    pa_args: Any
+    stage: str  # "sft" or "hdpo"
+    data_args: Any
+    training_args: Any
+    mapped: dict[str, dict[str, str]] = field(default_factory=dict)
+    bucket_index: dict[str, int] = field(default_factory=dict)
+    bucket_weights: dict[str, float] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+CONTEXT: RunContext | None = None
+
+
+def _context() -> RunContext:
+    if CONTEXT is None:
+        raise RuntimeError("polyalign-lf: data hooks used outside a PolyAlign run (internal error)")
+    return CONTEXT
+
+
+_ATTR_CLASS = None
+
+
+def dataset_attr_class():
+    """A subclass of LLaMA-Factory's ``DatasetAttr`` whose ``join`` also records our ``columns``."""
+    global _ATTR_CLASS
+    if _ATTR_CLASS is not None:
+        return _ATTR_CLASS
+    from dataclasses import dataclass as _dataclass
+
+    from llamafactory.data.parser import DatasetAttr
+
+    @_dataclass(repr=False)
+    class PolyAlignDatasetAttr(DatasetAttr):
+        pa_columns: dict = field(default_factory=dict)
+
+        def join(self, attr: dict[str, Any]) -> None:
+            super().join(attr)
+            columns = attr.get("columns") or {}
+            self.pa_columns = {key: columns[key] for key in PA_COLUMNS if columns.get(key)}
+            if CONTEXT is not None:
+                CONTEXT.mapped[self.dataset_name] = dict(self.pa_columns)
+
+    _ATTR_CLASS = PolyAlignDatasetAttr
+    return PolyAlignDatasetAttr
+
+
+def _float_or_nan(value: Any, *, what: str, dataset: str, example: dict, nonnegative: bool) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return NAN
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not math.isfinite(number) or (nonnegative and number < 0):
+        problem = "not a number" if number is None else ("not finite" if not math.isfinite(number) else "negative")
+        raise InputError(
+            f"{what} {value!r} is {problem} (row starting {_row_snippet(example)})",
+            where=f"dataset {dataset!r}",
+            hint=f"{what} values must be finite" + (" and >= 0" if nonnegative else "") + "; fix or drop the row",
+        )
+    return number
+
+
+def _row_snippet(example: dict) -> str:
+    text = json.dumps({k: v for k, v in list(example.items())[:3]}, ensure_ascii=False, default=str)
+    return text[:120]
+
+
+@dataclass
+class PolyAlignConverter:
+    """Wraps LLaMA-Factory's converter and adds the ``_pa_*`` columns (all of them, for every dataset, so
+    that merged datasets share one schema)."""
+
+    inner: Any
+    dataset_name: str
+    pa_columns: dict
+    require_bucket_or_weight: bool
+
+    def __call__(self, example: dict[str, Any]) -> dict[str, Any]:
+        output = self.inner(example)
+        values: dict[str, Any] = {}
+        for key, column in self.pa_columns.items():
+            if column not in example:
+                raise InputError(
+                    f"column {column!r} (mapped as {key!r} in dataset_info.json) is not in the data",
+                    where=f"dataset {self.dataset_name!r}",
+                    hint=f"fix the `columns` entry of {self.dataset_name!r} or add the column to its file",
+                )
+            values[key] = example[column]
+        bucket = values.get("bucket_id")
+        output["_pa_bucket_id"] = "" if bucket is None else str(bucket)
+        output["_pa_weight"] = _float_or_nan(values.get("weight"), what="weight", dataset=self.dataset_name,
+                                             example=example, nonnegative=True)
+        output["_pa_score_chosen"] = _float_or_nan(values.get("chosen_score"), what="chosen_score",
+                                                   dataset=self.dataset_name, example=example, nonnegative=False)
+        output["_pa_score_rejected"] = _float_or_nan(values.get("rejected_score"), what="rejected_score",
+                                                     dataset=self.dataset_name, example=example, nonnegative=False)
+        if self.require_bucket_or_weight and not output["_pa_bucket_id"] and math.isnan(output["_pa_weight"]):
+            raise InputError(
+                f"bucket_weighting is on but a row has neither a bucket_id nor a weight (row starting "
+                f"{_row_snippet(example)})",
+                where=f"dataset {self.dataset_name!r}",
+                hint="give every row a bucket_id (or an explicit weight), or map the columns in dataset_info.json",
+            )
+        return output
+
+
+def wrap_get_dataset_converter(original):
+    def get_dataset_converter(name, dataset_attr, data_args):
+        inner = original(name, dataset_attr, data_args)
+        ctx = _context()
+        check_columns_mapped(ctx)  # fail before touching rows when no dataset maps the needed columns
+        pa_columns = dict(getattr(dataset_attr, "pa_columns", {}) or {})
+        return PolyAlignConverter(inner, str(dataset_attr), pa_columns, bool(ctx.pa_args.bucket_weighting))
+
+    get_dataset_converter.__wrapped__ = original
+    return get_dataset_converter
+
+
+class PassthroughProcessor:
+    """Runs LLaMA-Factory's processor and re-attaches our columns to the rows it keeps."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def preprocess_dataset(self, examples: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        keys = list(examples.keys())
+        extras = {key: list(examples[key]) for key in PROCESSOR_COLUMNS if key in keys}
+        base = {key: examples[key] for key in keys if not key.startswith("_pa_")}
+        if len(extras) != len(PROCESSOR_COLUMNS):
+            raise RuntimeError(f"polyalign-lf: missing internal columns {set(PROCESSOR_COLUMNS) - set(extras)}")
+        total = len(base["_prompt"])
+        output = self.inner.preprocess_dataset(base)
+        kept = len(next(iter(output.values()))) if output else 0
+        if kept == total:
+            for key, batch_key in PROCESSOR_COLUMNS.items():
+                output[batch_key] = extras[key]
+            return output
+        # LLaMA-Factory dropped invalid rows: process one by one to know which rows survived.
+        merged: dict[str, list[Any]] = {}
+        for i in range(total):
+            single = {key: [value[i]] for key, value in base.items()}
+            result = self.inner.preprocess_dataset(single)
+            if not result or not len(next(iter(result.values()))):
+                continue
+            for key, value in result.items():
+                merged.setdefault(key, []).extend(value)
+            for key, batch_key in PROCESSOR_COLUMNS.items():
+                merged.setdefault(batch_key, []).append(extras[key][i])
+        return merged
+
+    def print_data_example(self, example: dict[str, Any]) -> None:
+        self.inner.print_data_example(example)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def wrap_get_dataset_processor(original):
+    def _get_dataset_processor(*args, **kwargs):
+        return PassthroughProcessor(original(*args, **kwargs))
+
+    _get_dataset_processor.__wrapped__ = original
+    return _get_dataset_processor
+
+
+@dataclass
+class WeightResolver:
+    """Batched ``datasets.map`` function: final example weight and int bucket index (fingerprinted, cached)."""
+
+    table: dict[str, float]
+    bucket_index: dict[str, int]
+    bucket_weighting: bool
+    table_required: bool
+    clip_min: float | None
+    clip_max: float | None
+    split_name: str
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        weights, indices = [], []
+        for bucket, weight in zip(batch["_pa_bucket_id"], batch["_pa_weight"]):
+            known = bucket in self.table
+            if bucket and not known and (self.table_required or (self.bucket_weighting and math.isnan(weight))):
+                raise InputError(
+                    f"unknown bucket id {bucket!r} in the {self.split_name} data: it is not in the bucket table "
+                    f"({len(self.table)} buckets: {', '.join(sorted(self.table)[:6])}{' …' if len(self.table) > 6 else ''})",
+                    hint="evaluation buckets must occur in the training data (or in `bucket_table`); fix the "
+                         "bucket_id or give the row an explicit weight",
+                )
+            if not math.isnan(weight):
+                value = weight
+            elif self.bucket_weighting:
+                value = self.table[bucket]
+            else:
+                value = 1.0
+            if self.clip_min is not None:
+                value = max(value, self.clip_min)
+            if self.clip_max is not None:
+                value = min(value, self.clip_max)
+            weights.append(float(value))
+            indices.append(self.bucket_index.get(bucket, -1))
+        return {"_pa_weight": weights, "_pa_bucket_index": indices}
+
+
+@dataclass
+class CriticScorer:
+    """Batched ``datasets.map`` function that fills missing chosen/rejected scores with the critic.
+
+    Its fingerprint (hence LLaMA-Factory's/datasets' cache) covers the bundle path and its config; the
+    critic itself is loaded on first use only."""
+
+    bundle_dir: str
+    bundle_config: str
+    _critic: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self):  # never pickle a loaded model into the cache fingerprint or workers
+        state = dict(self.__dict__)
+        state["_critic"] = None
+        return state
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        from polyalign_lf.integration.scoring import score_missing
+
+        if self._critic is None:
+            from polyalign_lf.critic import interface
+
+            self._critic = interface.load_critic(self.bundle_dir)
+        chosen, rejected = score_missing(self._critic, batch["_response"], batch["_pa_bucket_id"],
+                                         batch["_pa_score_chosen"], batch["_pa_score_rejected"])
+        return {"_pa_score_chosen": chosen, "_pa_score_rejected": rejected}
+
+
+def _map_kwargs(ctx: RunContext, desc: str) -> dict[str, Any]:
+    return dict(
+        load_from_cache_file=(not ctx.data_args.overwrite_cache) or (ctx.training_args.local_process_index != 0),
+        desc=desc,
+    )
+
+
+def check_columns_mapped(ctx: RunContext) -> None:
+    """Refuse a weighted recipe whose datasets map none of the columns it needs (it would train unweighted)."""
+    mapped: set[str] = set()
+    for columns in ctx.mapped.values():
+        mapped.update(columns)
+    pa = ctx.pa_args
+    names = ", ".join(sorted(ctx.mapped)) or "(none)"
+    if ctx.stage == "sft" and not ({"bucket_id", "weight"} & mapped):
+        raise ConfigError(
+            f"bucket_weighting is on but no dataset ({names}) maps a `bucket_id` or `weight` column in "
+            "dataset_info.json, so every example would weigh the same; add e.g. "
+            '"columns": {..., "bucket_id": "bucket_id"} to the entry')
+    if ctx.stage == "hdpo":
+        has_scores = {"chosen_score", "rejected_score"} <= mapped
+        if pa.hdpo_lambda > 0 and not has_scores and not pa.hdpo_critic:
+            raise ConfigError(
+                f"stage: hdpo with hdpo_lambda={pa.hdpo_lambda} needs critic scores, but no dataset ({names}) maps "
+                "`chosen_score` and `rejected_score` and `hdpo_critic` is not set; map the columns in "
+                "dataset_info.json or set `hdpo_critic: <critic bundle dir>`")
+        if pa.hdpo_lambda == 0 and not ({"weight"} & mapped) and not pa.bucket_weighting:
+            raise ConfigError(
+                f"stage: hdpo with hdpo_lambda=0 and no `weight` column in any dataset ({names}) is plain DPO; "
+                "use `stage: dpo`, or map a `weight` column")
+
+
+def _count_table(ctx: RunContext, train) -> dict[str, float]:
+    from polyalign_lf.objectives.weighting import bucket_weights
+
+    pa = ctx.pa_args
+    if pa.bucket_table:
+        from polyalign_lf.io import read_json
+
+        raw = read_json(pa.bucket_table)
+        if not isinstance(raw, dict) or not raw:
+            raise InputError("bucket_table must be a non-empty JSON object {bucket_id: weight}", where=pa.bucket_table)
+        table = {}
+        for bucket, weight in raw.items():
+            from polyalign_lf.objectives.weighting import check_weight
+
+            problem = check_weight(weight)
+            if problem:
+                raise InputError(f"bucket {bucket!r}: {problem}", where=pa.bucket_table)
+            table[str(bucket)] = float(weight)
+        return table
+    if train is None:
+        return {}
+    ids = [bucket for bucket in train["_pa_bucket_id"] if bucket]
+    return bucket_weights(ids)
+
+
+def wrap_split_dataset(original):
+    def split_dataset(dataset, eval_dataset, data_args, seed):
+        train_dict, eval_dict = original(dataset, eval_dataset, data_args, seed)
+        ctx = _context()
+        check_columns_mapped(ctx)
+        train = train_dict.get("train") if hasattr(train_dict, "get") else None
+        if train is None and eval_dict:
+            train = next(iter(eval_dict.values()))
+        table = _count_table(ctx, train) if ctx.pa_args.bucket_weighting or ctx.pa_args.bucket_table else {}
+        ids = sorted(table) if table else sorted({b for b in (train["_pa_bucket_id"] if train is not None else []) if b})
+        ctx.bucket_weights = table
+        ctx.bucket_index = {bucket: i for i, bucket in enumerate(ids)}
+        if "train" in train_dict:
+            train_dict["train"] = finalize_split(ctx, train_dict["train"], "training")
+        for key in list(eval_dict):
+            eval_dict[key] = finalize_split(ctx, eval_dict[key], "evaluation")
+        return train_dict, eval_dict
+
+    split_dataset.__wrapped__ = original
+    return split_dataset
+
+
+def finalize_split(ctx: RunContext, dataset, split_name: str):
+    """Resolve weights (and scores, for HDPO) of one split; see module docstring."""
+    pa = ctx.pa_args
+    resolver = WeightResolver(
+        table=ctx.bucket_weights,
+        bucket_index=ctx.bucket_index,
+        bucket_weighting=bool(pa.bucket_weighting),
+        table_required=bool(pa.bucket_table),
+        clip_min=pa.weight_clip_min,
+        clip_max=pa.weight_clip_max,
+        split_name=split_name,
+    )
+    dataset = dataset.map(resolver, batched=True, **_map_kwargs(ctx, f"PolyAlign weights ({split_name})"))
+    if ctx.stage == "hdpo":
+        chosen, rejected = dataset["_pa_score_chosen"], dataset["_pa_score_rejected"]
+        missing = sum(1 for c, r in zip(chosen, rejected) if math.isnan(c) or math.isnan(r))
+        ctx.report[f"{split_name}_unscored_pairs"] = missing
+        if missing and pa.hdpo_critic:
+            from pathlib import Path
+
+            config = (Path(pa.hdpo_critic) / "critic_config.json").read_text(encoding="utf-8")
+            scorer = CriticScorer(str(Path(pa.hdpo_critic).resolve()), config)
+            dataset = dataset.map(scorer, batched=True, batch_size=pa.hdpo_critic_batch_size,
+                                  **_map_kwargs(ctx, f"Scoring {missing} {split_name} pairs with the critic"))
+        elif missing and pa.hdpo_lambda > 0:
+            raise InputError(
+                f"{missing} {split_name} preference pair(s) have no chosen_score/rejected_score and `hdpo_critic` "
+                "is not set",
+                hint="score them (`polyalign weights`), or set `hdpo_critic: <critic bundle dir>` to score them at "
+                     "load time",
+            )
+        elif missing:  # λ = 0: the regularizer is unused, scores only feed metrics
+            dataset = dataset.map(_zero_missing_scores, batched=True,
+                                  **_map_kwargs(ctx, f"PolyAlign scores ({split_name})"))
+    else:
+        dataset = dataset.map(_zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign columns ({split_name})"))
+    return dataset
+
+
+def _zero_missing_scores(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {
+        "_pa_score_chosen": [0.0 if math.isnan(v) else v for v in batch["_pa_score_chosen"]],
+        "_pa_score_rejected": [0.0 if math.isnan(v) else v for v in batch["_pa_score_rejected"]],
+    }

@@ -1,0 +1,155 @@
+"""``polyalign doctor``: is polyalign-lf wired into LLaMA-Factory here, and would a PolyAlign recipe run?
+
+Prints versions, whether the hook is active in this interpreter and in a fresh one (where
+``llamafactory.train.tuner`` is really imported, as ``llamafactory-cli train`` does), and every check that
+would refuse a run. Exit status 0 when all checks pass, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+_PROBE = r"""
+import json, sys
+out = {}
+import polyalign_lf._bootstrap as b
+out["finder_active"] = b.is_active()
+try:
+    import llamafactory.train.tuner as tuner
+    out["tuner_patched"] = bool(getattr(tuner.get_train_args, "_polyalign", False))
+    from polyalign_lf.integration.compat import lf_version, missing_hook_points
+    out["lf_version"] = lf_version()
+    out["missing_hook_points"] = missing_hook_points()
+except Exception as exc:
+    out["tuner_patched"] = False
+    out["import_error"] = f"{type(exc).__name__}: {exc}"
+out["loaded"] = b.STATE["loaded"]
+out["errors"] = b.STATE["errors"]
+sys.stdout.write("\n@@POLYALIGN@@" + json.dumps(out))
+"""
+
+PACKAGES = ("polyalign-lf", "llamafactory", "torch", "transformers", "trl", "datasets", "accelerate", "peft")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fatal: bool = True
+
+
+def doctor_arguments(parser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="print only failed checks (and a one-line summary)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--no-subprocess", action="store_true",
+                        help="skip the fresh-interpreter probe (which imports LLaMA-Factory, a few seconds)")
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _env_on(name: str) -> bool:
+    return os.environ.get(name, "0").strip().lower() in ("1", "true", "yes", "on", "y")
+
+
+def _pth_locations() -> list[str]:
+    import site
+
+    dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
+    return [os.path.join(d, "polyalign_lf.pth") for d in dirs if os.path.isfile(os.path.join(d, "polyalign_lf.pth"))]
+
+
+def _probe() -> dict:
+    env = dict(os.environ)
+    env.pop("POLYALIGN_LF_DISABLE", None)  # probe whether the hook *would* be active
+    env.setdefault("DISABLE_VERSION_CHECK", "1")
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        proc = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, env=env, timeout=300)
+    except subprocess.TimeoutExpired:
+        return {"probe_error": "timed out after 300 s"}
+    marker = proc.stdout.rfind("@@POLYALIGN@@")
+    if marker < 0:
+        return {"probe_error": (proc.stderr or proc.stdout)[-800:]}
+    return json.loads(proc.stdout[marker + len("@@POLYALIGN@@"):])
+
+
+def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
+    from polyalign_lf import _bootstrap
+    from polyalign_lf.integration.compat import SUPPORTED_LF, version_supported
+
+    info = {
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "versions": {name: _version(name) for name in PACKAGES},
+        "supported_llamafactory": SUPPORTED_LF,
+        "hook_active_here": _bootstrap.is_active(),
+        "pth_files": _pth_locations(),
+    }
+    checks: list[Check] = []
+    lf = info["versions"]["llamafactory"]
+    checks.append(Check("llamafactory installed", lf is not None, lf or "pip install 'polyalign-lf[lf]'"))
+    if lf is not None:
+        ok = version_supported(lf) or _env_on("POLYALIGN_LF_SKIP_VERSION_CHECK")
+        checks.append(Check("llamafactory version supported", ok, f"{lf} (supported {SUPPORTED_LF})"))
+    checks.append(Check("polyalign_lf.pth installed", bool(info["pth_files"]),
+                        ", ".join(info["pth_files"]) or "reinstall: pip install polyalign-lf (or -e .)"))
+    disabled = _bootstrap.disabled()
+    checks.append(Check("POLYALIGN_LF_DISABLE not set", not disabled,
+                        "set: PolyAlign recipes will fail (unset it to train them)" if disabled else "ok"))
+    checks.append(Check("hook active in this interpreter", info["hook_active_here"] or disabled,
+                        "yes" if info["hook_active_here"] else "no (python -S? call polyalign_lf.activate())"))
+    for env in ("USE_MCA", "USE_MEGATRON_BRIDGE"):
+        if _env_on(env):
+            checks.append(Check(f"{env} not set", False, f"{env}=1: PolyAlign recipes refuse the MCA/Megatron paths"))
+    if _env_on("ALLOW_EXTRA_ARGS"):
+        checks.append(Check("ALLOW_EXTRA_ARGS not set", False, "set: with the plugin disabled, PolyAlign keys would "
+                            "be dropped silently instead of failing", fatal=False))
+    if subprocess_probe:
+        probe = _probe()
+        info["fresh_interpreter"] = probe
+        if "probe_error" in probe:
+            checks.append(Check("fresh interpreter probe", False, probe["probe_error"]))
+        else:
+            checks.append(Check("hook active in a fresh interpreter", bool(probe.get("finder_active")),
+                                "the .pth installed the import hook" if probe.get("finder_active") else "not active"))
+            checks.append(Check("llamafactory.train.tuner patched on import", bool(probe.get("tuner_patched")),
+                                probe.get("import_error") or f"plugins loaded: {', '.join(probe.get('loaded', []))}"))
+            missing = probe.get("missing_hook_points") or []
+            checks.append(Check("LLaMA-Factory hook points present", not missing, ", ".join(missing) or "all present"))
+            for error in probe.get("errors", []):
+                checks.append(Check("plugin load", False, error, fatal=False))
+    return info, checks
+
+
+def doctor_main(args) -> int:
+    info, checks = run_checks(subprocess_probe=not getattr(args, "no_subprocess", False))
+    failed = [c for c in checks if not c.ok and c.fatal]
+    if getattr(args, "json", False):
+        print(json.dumps({"info": info, "checks": [c.__dict__ for c in checks], "ok": not failed}, indent=2))
+        return 1 if failed else 0
+    if not args.quiet:
+        print(f"polyalign-lf {info['versions']['polyalign-lf']}  python {info['python']}  ({info['executable']})")
+        print("versions: " + ", ".join(f"{k} {v or '-'}" for k, v in info["versions"].items() if k != "polyalign-lf"))
+    for check in checks:
+        if args.quiet and check.ok:
+            continue
+        mark = "ok  " if check.ok else ("FAIL" if check.fatal else "warn")
+        print(f"[{mark}] {check.name}: {check.detail}")
+    if failed:
+        print(f"polyalign doctor: {len(failed)} check(s) failed; PolyAlign recipes would be refused here.")
+        return 1
+    print("polyalign doctor: all checks passed" + (" (llamafactory-cli train accepts PolyAlign recipes)"
+                                                    if not getattr(args, "no_subprocess", False) else ""))
+    return 0

@@ -1,0 +1,205 @@
+"""Bucket-SFT and HDPO trainers: thin subclasses of LLaMA-Factory's, loss math in :mod:`polyalign_lf.objectives`.
+
+Normalization (the two defects of the reference fork, spec §15 #1 and #6, cannot occur here):
+``model_accepts_loss_kwargs`` is False, so the HF Trainer divides every micro-batch loss by the number of
+micro-batches of the step; :meth:`StepWeightMixin.get_batch_samples` sums the effective weights of ALL
+micro-batches of the coming optimizer step and all-reduces the sum over ranks; each micro-batch then returns
+``step_global_share`` = Σ_mb w x · (n_micro · world) / W_step. After the Trainer's division and DDP's
+gradient averaging, gradient and logged loss are exactly those of Σ_step w x / Σ_step w.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polyalign_lf.errors import ConfigError
+from polyalign_lf.integration.columns import BATCH_KEYS, STALE_CACHE_HINT
+
+_CLASSES: dict[str, type] = {}
+
+
+def _pop_batch_extras(inputs: dict[str, Any]) -> dict[str, Any] | None:
+    if "pa_weight" not in inputs:
+        return None
+    return {key: inputs.pop(key) for key in BATCH_KEYS if key in inputs}
+
+
+def _check_dataset_columns(dataset: Any) -> None:
+    names = getattr(dataset, "column_names", None)
+    if isinstance(names, dict):  # DatasetDict
+        names = next(iter(names.values()), [])
+    if names is not None and "pa_weight" not in names:
+        raise ConfigError(STALE_CACHE_HINT)
+
+
+class StepWeightMixin:
+    """Step-global normalization shared by the Bucket-SFT and HDPO trainers."""
+
+    def _pa_setup(self, pa_args: Any) -> None:
+        self.pa_args = pa_args
+        self.model_accepts_loss_kwargs = False  # the Trainer divides by the micro-batch count; see module doc
+        self._pa_step: tuple[Any, int, int] | None = None
+        self._pa_eval_extras: dict[str, Any] | None = None
+        for dataset in (getattr(self, "train_dataset", None), getattr(self, "eval_dataset", None)):
+            if dataset is not None:
+                if isinstance(dataset, dict):
+                    for part in dataset.values():
+                        _check_dataset_columns(part)
+                else:
+                    _check_dataset_columns(dataset)
+
+    def _pa_effective_weights(self, batch: dict[str, Any]):
+        """Weights that enter the step sum (Bucket-SFT zeroes examples without any label token)."""
+        return batch["pa_weight"].double()
+
+    def get_batch_samples(self, *args, **kwargs):
+        import torch
+
+        batch_samples, num_items_in_batch = super().get_batch_samples(*args, **kwargs)
+        if self.pa_args.weight_normalization == "step":
+            local = torch.zeros((), dtype=torch.float64, device=self.args.device)
+            for batch in batch_samples:
+                if "pa_weight" not in batch:
+                    raise ConfigError(STALE_CACHE_HINT)
+                local = local + self._pa_effective_weights(batch).to(local.device).sum()
+            total = self.accelerator.reduce(local, "sum") if self.accelerator.num_processes > 1 else local
+            self._pa_step = (total, max(len(batch_samples), 1), self.accelerator.num_processes)
+        return batch_samples, num_items_in_batch
+
+    def _pa_reduce(self, values, weights, training: bool):
+        """THE reduction: step-global Σw x/Σw while training, else per micro-batch (evaluation)."""
+        from polyalign_lf.objectives.weighting import step_global_share, weighted_mean
+
+        if training and self.pa_args.weight_normalization == "step":
+            if self._pa_step is None:
+                raise RuntimeError("polyalign-lf: step weight sum missing (get_batch_samples was not called)")
+            total, num_micro, world = self._pa_step
+            return step_global_share(values, weights.to(values.dtype), total.to(values.dtype), num_micro, world)
+        return weighted_mean(values, weights.to(values.dtype))
+
+
+def bucket_sft_trainer_class():
+    if "sft" in _CLASSES:
+        return _CLASSES["sft"]
+    from llamafactory.train.sft.trainer import CustomSeq2SeqTrainer
+
+    class BucketSFTTrainer(StepWeightMixin, CustomSeq2SeqTrainer):
+        """LLaMA-Factory's SFT trainer with the Bucket-SFT loss Σ w_i ℓ_i / Σ w_i (Eq. 1, Theorem 1)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pa_setup(self.finetuning_args.polyalign_args)
+
+        def _pa_effective_weights(self, batch):
+            labels = batch["labels"]
+            has_tokens = labels[:, 1:].ne(-100).any(-1)
+            return batch["pa_weight"].double() * has_tokens.to(batch["pa_weight"].device).double()
+
+        def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+            from polyalign_lf.objectives.losses import token_mean_losses
+
+            extras = _pop_batch_extras(inputs) or self._pa_eval_extras
+            if extras is None:
+                raise ConfigError(STALE_CACHE_HINT)
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+            losses, counts = token_mean_losses(logits, labels)
+            weights = extras["pa_weight"].to(losses.device, losses.dtype) * counts.gt(0).to(losses.dtype)
+            loss = self._pa_reduce(losses, weights, training=model.training)
+            return (loss, outputs) if return_outputs else loss
+
+        def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
+            self._pa_eval_extras = _pop_batch_extras(inputs)
+            try:
+                return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
+            finally:
+                self._pa_eval_extras = None
+
+    _CLASSES["sft"] = BucketSFTTrainer
+    return BucketSFTTrainer
+
+
+HDPO_METRICS = ("weight_mean", "score_gap", "regularizer", "accuracy", "dpo_loss", "probability")
+
+
+def hdpo_trainer_class():
+    if "hdpo" in _CLASSES:
+        return _CLASSES["hdpo"]
+    from llamafactory.train.dpo.trainer import CustomDPOTrainer
+
+    class HDPOTrainer(StepWeightMixin, CustomDPOTrainer):
+        """LLaMA-Factory's DPO trainer with the HDPO loss Σ w_i (ℓ_i + λ R_i) / Σ w_i (Eqs. 6–10).
+
+        The sigmoid DPO term is computed here (not with trl's ``dpo_loss``, whose signature drifted between
+        trl versions), from LLaMA-Factory's own summed log-probs of policy and reference.
+        """
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pa_setup(self.finetuning_args.polyalign_args)
+
+        def get_batch_loss_metrics(self, model, batch, train_eval="train"):
+            import torch
+
+            from polyalign_lf.objectives.losses import hdpo_losses
+
+            extras = _pop_batch_extras(batch)
+            if extras is None:
+                raise ConfigError(STALE_CACHE_HINT)
+            pa = self.pa_args
+            labels = batch["labels"]
+            lengths = labels[:, 1:].ne(-100).sum(-1).clamp_min(1)
+            output = self.concatenated_forward(model, batch)
+            policy_chosen, policy_rejected = output["chosen_logps"], output["rejected_logps"]
+            reference_chosen, reference_rejected = self.compute_reference_log_probs(model, batch)
+            half = policy_chosen.size(0)
+            device = policy_chosen.device
+            chosen_scores = extras["pa_score_chosen"].to(device, policy_chosen.dtype)
+            rejected_scores = extras["pa_score_rejected"].to(device, policy_chosen.dtype)
+            weights = extras["pa_weight"].to(device, policy_chosen.dtype)
+            probability_margin = None
+            if pa.hdpo_probability_margin == "reference_adjusted":
+                probability_margin = (policy_chosen - policy_rejected) - (reference_chosen - reference_rejected)
+            elif pa.hdpo_probability_margin == "length_normalized":
+                chosen_len, rejected_len = lengths.to(device).split(half, dim=0)
+                probability_margin = policy_chosen / chosen_len - policy_rejected / rejected_len
+            terms = hdpo_losses(
+                policy_chosen, policy_rejected, reference_chosen, reference_rejected, chosen_scores, rejected_scores,
+                beta=self.beta, hdpo_lambda=pa.hdpo_lambda, label_smoothing=self.label_smoothing,
+                probability_margin=probability_margin,
+            )
+            per_pair = terms["loss"]
+            if self.ftx_gamma > 1e-6:
+                per_pair = per_pair + self.ftx_gamma * (-output["chosen_logps_avg"])
+            loss = self._pa_reduce(per_pair, weights, training=(train_eval == "train" and model.training))
+
+            chosen_rewards = (self.beta * (policy_chosen - reference_chosen)).detach()
+            rejected_rewards = (self.beta * (policy_rejected - reference_rejected)).detach()
+            prefix = "eval_" if train_eval == "eval" else ""
+            metrics = {
+                f"{prefix}rewards/chosen": chosen_rewards.mean().item(),
+                f"{prefix}rewards/rejected": rejected_rewards.mean().item(),
+                f"{prefix}rewards/accuracies": (chosen_rewards > rejected_rewards).float().mean().item(),
+                f"{prefix}rewards/margins": (chosen_rewards - rejected_rewards).mean().item(),
+                f"{prefix}logps/chosen": policy_chosen.detach().mean().item(),
+                f"{prefix}logps/rejected": policy_rejected.detach().mean().item(),
+                f"{prefix}logits/chosen": output["chosen_logits"].detach().mean().item(),
+                f"{prefix}logits/rejected": output["rejected_logits"].detach().mean().item(),
+            }
+            # One fixed key set on every rank: LLaMA-Factory all-reduces the metric list positionally.
+            with torch.no_grad():
+                hdpo = {
+                    "weight_mean": weights.mean().item(),
+                    "score_gap": (rejected_scores - chosen_scores).mean().item(),
+                    "regularizer": terms["regularizer"].mean().item(),
+                    "accuracy": terms["policy_margin"].gt(0).float().mean().item(),
+                    "dpo_loss": terms["dpo"].mean().item(),
+                    "probability": terms["probability"].mean().item(),
+                }
+            for name in HDPO_METRICS:
+                metrics[f"{prefix}hdpo/{name}"] = hdpo[name]
+            return loss, metrics
+
+    _CLASSES["hdpo"] = HDPOTrainer
+    return HDPOTrainer

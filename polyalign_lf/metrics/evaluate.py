@@ -1,0 +1,429 @@
+"""The PolyAlign metric suite over one method's predictions for a full test set.
+
+:func:`align_predictions` joins predictions to test records by record id (a missing, duplicate or unknown
+id is an error — every method is scored on the same full test set); :func:`evaluate` computes utility,
+distinct-n, BNG, global and conditional MAUVE, TDM, NUF and Agg and returns the metrics JSON (contract keys
+``utility.overall.{em,nem,f1,rouge_l}``, ``utility.by_bucket``, ``bng.macro``, ``bng.by_bucket``,
+``mauve.global``, ``mauve.conditional_macro``, ``tdm.macro``, ``nuf.hypervolume``, ``agg``).
+
+A metric that cannot be computed is ``null`` and its reason is in the top-level ``skipped`` mapping
+(dotted key → reason); per-bucket exclusions are in each section's ``skipped_buckets``. Nothing is ever
+reported as 0 for lack of data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from polyalign_lf.errors import InputError
+from polyalign_lf.metrics import bng as bng_lib
+from polyalign_lf.metrics import nuf as nuf_lib
+from polyalign_lf.metrics.embeddings import DEFAULT_MULTILINGUAL_ENCODER
+from polyalign_lf.metrics.mauve_score import MIN_TEXTS, mauve_between
+from polyalign_lf.metrics.tdm import bucket_tdm, turn_quantities
+from polyalign_lf.metrics.utility import UTILITY_METRICS, distinct_n, utility_scores
+
+METRICS_SCHEMA = "polyalign-metrics/1"
+
+
+@dataclass
+class EvaluationConfig:
+    """Options of :func:`evaluate` (all recorded in the output's ``config``)."""
+
+    min_bucket_size: int = 20
+    bng_eps: float = bng_lib.DEFAULT_EPS
+    mauve_featurizer: str = DEFAULT_MULTILINGUAL_ENCODER
+    mauve_max_texts: int = 1000  # per bucket, paired subsample (the reference's cap too)
+    mauve_global_max_texts: int = 5000
+    mauve_kmeans_num_redo: int = 5
+    mauve_kmeans_max_iter: int = 100  # k-means converges well before; 500 (mauve's default) only costs time
+    skip_mauve: bool = False
+    tdm_eps: float = 1e-6
+    distinct_ns: tuple[int, ...] = (1, 2, 3)
+    seed: int = 42
+    # BLAS/OpenMP threads for the numeric steps (PCA, k-means, SVD). One thread per process is fastest on a
+    # shared or small machine: oversubscribed BLAS/OpenMP threads spin-wait and ran MAUVE ~8× slower in wall
+    # time on the 2-core box. None leaves the libraries' own defaults.
+    num_threads: int | None = 1
+    embed_batch_size: int = 64
+    device: str | None = None
+    show_progress: bool = False
+
+
+@dataclass
+class Precomputed:
+    """Optional precomputed inputs, rows in test-record order (skip feature extraction / embedding)."""
+
+    human_features: np.ndarray | None = None
+    prediction_features: np.ndarray | None = None
+    feature_names: list[str] | None = None
+    feature_schema_version: str | None = None
+    human_embeddings: np.ndarray | None = None
+    prediction_embeddings: np.ndarray | None = None
+    # bucket_id → per-feature scale (e.g. train-split robust scales from ``polyalign references``)
+    reference_scales: dict[str, np.ndarray] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def align_predictions(records: Sequence[dict], prediction_rows: Iterable[tuple[str, dict]]) -> list[str]:
+    """Predictions in record order. ``prediction_rows`` yields ``(where, row)``; errors name ``where``."""
+    wanted = {r["id"]: r["bucket_id"] for r in records}
+    by_id: dict[str, str] = {}
+    first_seen: dict[str, str] = {}
+    unknown: list[str] = []
+    for where, row in prediction_rows:
+        rid = row.get("id")
+        if not isinstance(rid, str) or not rid:
+            raise InputError("prediction row has no string 'id'", where=where, hint='rows must look like {"id": <record id>, "prediction": "..."}')
+        text = row.get("prediction")
+        if not isinstance(text, str):
+            raise InputError(f"prediction for id {rid!r} is {type(text).__name__}, expected a string", where=where)
+        if rid in by_id:
+            raise InputError(f"duplicate prediction for id {rid!r} (first at {first_seen[rid]})", where=where,
+                             hint="keep one prediction per record id")
+        if rid not in wanted:
+            unknown.append(rid)
+            continue
+        if "bucket_id" in row and row["bucket_id"] != wanted[rid]:
+            raise InputError(f"prediction for id {rid!r} carries bucket_id {row['bucket_id']!r} but the record's is {wanted[rid]!r}",
+                             where=where, hint="the predictions were generated from another version of the test records")
+        by_id[rid] = text
+        first_seen[rid] = where
+    if unknown:
+        raise InputError(f"{len(unknown)} prediction id(s) are not in the test records, e.g. {unknown[:3]}",
+                         hint="predictions and records must come from the same test file")
+    missing = [r["id"] for r in records if r["id"] not in by_id]
+    if missing:
+        raise InputError(
+            f"{len(missing)} of {len(records)} test records have no prediction, e.g. {missing[:3]}",
+            hint="every method is evaluated on the same full test set; finish generation (`polyalign generate` resumes) first",
+        )
+    return [by_id[r["id"]] for r in records]
+
+
+def test_set_fingerprint(records: Sequence[dict]) -> str:
+    """sha256 of the sorted record ids: equal fingerprints ⇔ methods were scored on the same test set."""
+    digest = hashlib.sha256()
+    for rid in sorted(r["id"] for r in records):
+        digest.update(rid.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def _round(x: float | None, digits: int = 6) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), digits)
+
+
+def _default_feature_extractor():
+    try:
+        from polyalign_lf.features import extract_features, feature_names
+    except ImportError as exc:  # the features subpackage is optional at import time
+        raise InputError(f"cannot import polyalign_lf.features ({exc}); pass precomputed features") from None
+    try:
+        from polyalign_lf.features import FEATURE_SCHEMA_VERSION
+    except ImportError:
+        FEATURE_SCHEMA_VERSION = None
+    return extract_features, feature_names, FEATURE_SCHEMA_VERSION
+
+
+def evaluate(
+    records: Sequence[dict],
+    predictions: Sequence[str],
+    config: EvaluationConfig | None = None,
+    precomputed: Precomputed | None = None,
+    *,
+    timings: dict[str, float] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Compute the metric suite for predictions aligned with ``records`` (see :func:`align_predictions`)."""
+    config = config or EvaluationConfig()
+    with _thread_limit(config.num_threads):
+        return _evaluate(records, predictions, config, precomputed or Precomputed(),
+                         {} if timings is None else timings, log or (lambda _msg: None))
+
+
+@contextlib.contextmanager
+def _thread_limit(num_threads: int | None):
+    if num_threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    faiss = None
+    try:
+        import faiss  # mauve's k-means; its OpenMP pool is not always visible to threadpoolctl
+
+        previous = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(num_threads)
+    except ImportError:
+        pass
+    try:
+        with threadpool_limits(limits=num_threads):
+            yield
+    finally:
+        if faiss is not None:
+            faiss.omp_set_num_threads(previous)
+
+
+def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: EvaluationConfig, pre: Precomputed,
+              timings: dict[str, float], say: Callable[[str], None]) -> dict[str, Any]:
+    """:func:`evaluate` with its defaults filled in (``timings`` is filled in place, ``say`` logs progress)."""
+    if len(records) != len(predictions):
+        raise ValueError("records and predictions must be aligned (same length and order)")
+    if not records:
+        raise InputError("the test set is empty")
+    skipped: dict[str, str] = {}
+    n = len(records)
+    references = [r["human_answer"] for r in records]
+    languages = [r["language"] for r in records]
+    bucket_ids = [r["bucket_id"] for r in records]
+    rows_by_bucket: dict[str, np.ndarray] = {
+        b: np.asarray(rows) for b, rows in sorted(_group(bucket_ids).items())
+    }
+    eligible = [b for b, rows in rows_by_bucket.items() if len(rows) >= config.min_bucket_size]
+    too_small = {b: f"{len(rows)} held-out examples < min_bucket_size {config.min_bucket_size}"
+                 for b, rows in rows_by_bucket.items() if len(rows) < config.min_bucket_size}
+
+    # ---- utility ------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    scores = utility_scores(predictions, references, languages)
+    utility = {
+        "overall": {m: _round(_mean(scores[m])) for m in UTILITY_METRICS} | {"n": n},
+        "by_bucket": {b: {m: _round(_mean(scores[m][rows])) for m in UTILITY_METRICS} | {"n": int(len(rows))}
+                      for b, rows in rows_by_bucket.items()},
+        "by_language": {lang: {m: _round(_mean(scores[m][rows])) for m in UTILITY_METRICS} | {"n": int(len(rows))}
+                        for lang, rows in sorted((k, np.asarray(v)) for k, v in _group(languages).items())},
+        "n_empty_predictions": int(sum(1 for p in predictions if not p.strip())),
+    }
+    timings["utility"] = time.perf_counter() - t0
+
+    # ---- diversity ----------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    diversity = {
+        "generated": {f"distinct_{k}": _round(distinct_n(predictions, languages, k)) for k in config.distinct_ns},
+        "human": {f"distinct_{k}": _round(distinct_n(references, languages, k)) for k in config.distinct_ns},
+    }
+    timings["distinct_n"] = time.perf_counter() - t0
+
+    # ---- BNG ----------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    human_features, pred_features, names, schema_version = _features(records, predictions, pre, config, say)
+    timings["features"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pooled_by_language = {lang: human_features[np.asarray(rows)] for lang, rows in _group(languages).items()}
+    bng_by_bucket: dict[str, dict] = {}
+    bng_skipped = dict(too_small)
+    for b in eligible:
+        rows = rows_by_bucket[b]
+        if pre.reference_scales is not None:
+            if b not in pre.reference_scales:
+                bng_skipped[b] = "no reference statistics for this bucket or its language in --references"
+                continue
+            scale = np.asarray(pre.reference_scales[b], dtype=np.float64)
+        else:
+            scale = bng_lib.feature_scales(human_features[rows], pooled_by_language[languages[rows[0]]])
+        gap = bng_lib.bucket_bng(pred_features[rows], human_features[rows], scale=scale, feature_names=names, eps=config.bng_eps)
+        if gap.n_features == 0:
+            bng_skipped[b] = "every feature is constant among the human answers"
+            continue
+        bng_by_bucket[b] = {"bng": _round(gap.bng), "n": int(len(rows)), "n_features": gap.n_features,
+                            "excluded_features": gap.excluded_features}
+    bng_macro = _mean(np.array([v["bng"] for v in bng_by_bucket.values()])) if bng_by_bucket else None
+    if bng_macro is None:
+        skipped["bng.macro"] = f"no bucket has ≥ {config.min_bucket_size} held-out examples with usable features"
+    bng = {
+        "macro": _round(bng_macro),
+        "weighted": _round(sum(v["bng"] * v["n"] for v in bng_by_bucket.values()) / sum(v["n"] for v in bng_by_bucket.values()))
+        if bng_by_bucket else None,
+        "by_bucket": bng_by_bucket,
+        "skipped_buckets": bng_skipped,
+        "scale": "references (train split)" if pre.reference_scales is not None else "held-out human answers (robust IQR)",
+        "reference_keys": pre.extra.get("reference_keys"),
+        "n_feature_columns": len(names),
+        "feature_schema_version": schema_version,
+    }
+    timings["bng"] = time.perf_counter() - t0
+
+    # ---- MAUVE --------------------------------------------------------------------------------------
+    mauve_section: dict[str, Any] = {"global": None, "conditional_macro": None, "by_bucket": {}, "skipped_buckets": dict(too_small),
+                                     "featurizer": None, "max_texts": config.mauve_max_texts,
+                                     "global_max_texts": config.mauve_global_max_texts}
+    if config.skip_mauve:
+        skipped["mauve.global"] = skipped["mauve.conditional_macro"] = "disabled (--skip-mauve)"
+    else:
+        t0 = time.perf_counter()
+        human_emb, pred_emb, featurizer = _embeddings(references, predictions, pre, config, say)
+        mauve_section["featurizer"] = featurizer
+        timings["embeddings"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if n >= MIN_TEXTS:
+            mauve_section["global"] = _round(mauve_between(
+                human_emb, pred_emb, max_texts=config.mauve_global_max_texts, seed=config.seed,
+                kmeans_num_redo=config.mauve_kmeans_num_redo, kmeans_max_iter=config.mauve_kmeans_max_iter))
+        else:
+            skipped["mauve.global"] = f"{n} examples < {MIN_TEXTS}"
+        timings["mauve_global"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        from polyalign_lf.io import progress
+
+        iterator = progress(eligible, desc="conditional MAUVE", unit="bucket") if config.show_progress else eligible
+        for b in iterator:
+            rows = rows_by_bucket[b]
+            value = mauve_between(human_emb[rows], pred_emb[rows], max_texts=config.mauve_max_texts, seed=config.seed,
+                                  kmeans_num_redo=config.mauve_kmeans_num_redo, kmeans_max_iter=config.mauve_kmeans_max_iter)
+            mauve_section["by_bucket"][b] = {"mauve": _round(value), "n": int(len(rows))}
+        if mauve_section["by_bucket"]:
+            mauve_section["conditional_macro"] = _round(_mean(np.array([v["mauve"] for v in mauve_section["by_bucket"].values()])))
+        else:
+            skipped["mauve.conditional_macro"] = f"no bucket has ≥ {config.min_bucket_size} held-out examples"
+        timings["mauve_conditional"] = time.perf_counter() - t0
+
+    # ---- TDM (multi-turn buckets) -------------------------------------------------------------------
+    t0 = time.perf_counter()
+    tdm_section: dict[str, Any] = {"macro": None, "by_bucket": {}, "skipped_buckets": {}}
+    multi = [b for b in rows_by_bucket if b.split("|")[1:2] == ["multi"]]
+    tdm_skipped = {b: too_small[b] for b in multi if b in too_small}
+    multi_eligible = [b for b in multi if b not in too_small]
+    from polyalign_lf.data.lf_format import record_prompt
+
+    for lang in sorted({b.split("|")[0] for b in multi_eligible}):
+        lang_buckets = [b for b in multi_eligible if b.startswith(lang + "|")]
+        rows_all = np.concatenate([rows_by_bucket[b] for b in lang_buckets])
+        prompts = [record_prompt(records[i])["instruction"] for i in rows_all]
+        quantities = turn_quantities(prompts, [references[i] for i in rows_all], [predictions[i] for i in rows_all], lang, seed=config.seed)
+        offset = 0
+        for b in lang_buckets:
+            local = np.arange(offset, offset + len(rows_by_bucket[b]))
+            offset += len(local)
+            tdm_section["by_bucket"][b] = {k: _round(v) for k, v in bucket_tdm(quantities, local, config.tdm_eps).items()} | {"n": int(len(local))}
+    tdm_section["skipped_buckets"] = tdm_skipped
+    if tdm_section["by_bucket"]:
+        tdm_section["macro"] = _round(_mean(np.array([v["tdm"] for v in tdm_section["by_bucket"].values()])))
+    else:
+        skipped["tdm.macro"] = ("no multi-turn bucket in the test set" if not multi
+                                else f"no multi-turn bucket has ≥ {config.min_bucket_size} held-out examples")
+    timings["tdm"] = time.perf_counter() - t0
+
+    # ---- NUF ----------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    points = []
+    nuf_skipped = {}
+    for b in rows_by_bucket:
+        if b not in bng_by_bucket or b not in mauve_section["by_bucket"]:
+            nuf_skipped[b] = "needs both BNG and C-MAUVE for this bucket"
+            continue
+        tdm_value = tdm_section["by_bucket"].get(b, {}).get("tdm")
+        u = nuf_lib.clip01(utility["by_bucket"][b]["f1"])
+        nat = nuf_lib.bucket_naturalness(bng_by_bucket[b]["bng"], mauve_section["by_bucket"][b]["mauve"], tdm_value)
+        points.append({"bucket_id": b, "utility": _round(u), "naturalness": _round(nat), "multi_turn": tdm_value is not None})
+    frontier = nuf_lib.pareto_frontier([(p["utility"], p["naturalness"]) for p in points])
+    for k, p in enumerate(points):
+        p["on_frontier"] = k in frontier
+    nuf = {
+        "hypervolume": _round(nuf_lib.hypervolume_2d([(p["utility"], p["naturalness"]) for p in points])) if points else None,
+        "points": points,
+        "frontier": [points[k]["bucket_id"] for k in frontier],
+        "reference_point": [0.0, 0.0],
+        "skipped_buckets": nuf_skipped,
+    }
+    if not points:
+        skipped["nuf.hypervolume"] = "no bucket has both BNG and C-MAUVE"
+    timings["nuf"] = time.perf_counter() - t0
+
+    # ---- Agg ----------------------------------------------------------------------------------------
+    components = {"f1": utility["overall"]["f1"], "bng_macro": bng["macro"], "mauve_global": mauve_section["global"],
+                  "nuf_hypervolume": nuf["hypervolume"]}
+    missing = [k for k, v in components.items() if v is None]
+    if missing:
+        agg = None
+        skipped["agg"] = f"component(s) not available: {', '.join(missing)}"
+    else:
+        agg = _round(nuf_lib.aggregate_score(**{"f1": components["f1"], "bng_macro": components["bng_macro"],
+                                                "g_mauve": components["mauve_global"], "nuf_hv": components["nuf_hypervolume"]}))
+
+    return {
+        "schema": METRICS_SCHEMA,
+        "test_set": {"n": n, "ids_sha256": test_set_fingerprint(records), "languages": sorted(set(languages)),
+                     "buckets": {b: int(len(rows)) for b, rows in rows_by_bucket.items()}},
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items() if k != "show_progress"},
+        "utility": utility,
+        "diversity": diversity,
+        "bng": bng,
+        "mauve": mauve_section,
+        "tdm": tdm_section,
+        "nuf": nuf,
+        "agg": agg,
+        "agg_components": components,
+        "skipped": skipped,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+def _group(keys: Sequence[str]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        groups[key].append(i)
+    return groups
+
+
+def _check_matrix(matrix: np.ndarray | None, n: int, what: str) -> np.ndarray | None:
+    if matrix is None:
+        return None
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != n:
+        raise InputError(f"{what} has shape {matrix.shape}; expected [{n}, d] rows in test-record order")
+    return matrix
+
+
+def _features(records, predictions, pre: Precomputed, config: EvaluationConfig, say) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
+    n = len(records)
+    human = _check_matrix(pre.human_features, n, "human features")
+    pred = _check_matrix(pre.prediction_features, n, "prediction features")
+    names, version = pre.feature_names, pre.feature_schema_version
+    if human is None or pred is None:
+        extract, feature_names, schema_version = _default_feature_extractor()
+        languages = [r["language"] for r in records]
+        if names is not None and list(names) != list(feature_names()):
+            raise InputError("precomputed features were written with other feature names than polyalign_lf.features has now",
+                             hint="recompute them or pass both human and prediction features")
+        names, version = list(feature_names()), schema_version
+        if human is None:
+            say("extracting features of the human answers")
+            human = extract([r["human_answer"] for r in records], languages, show_progress=config.show_progress)
+        if pred is None:
+            say("extracting features of the predictions")
+            pred = extract(list(predictions), languages, show_progress=config.show_progress)
+    if human.shape[1] != pred.shape[1]:
+        raise InputError(f"human features have {human.shape[1]} columns but prediction features {pred.shape[1]}")
+    if names is None:
+        names = [f"f{k}" for k in range(human.shape[1])]
+    return np.asarray(human, dtype=np.float64), np.asarray(pred, dtype=np.float64), list(names), version
+
+
+def _embeddings(references, predictions, pre: Precomputed, config: EvaluationConfig, say):
+    n = len(references)
+    human = _check_matrix(pre.human_embeddings, n, "human embeddings")
+    pred = _check_matrix(pre.prediction_embeddings, n, "prediction embeddings")
+    featurizer = pre.extra.get("embeddings_model", "precomputed") if human is not None and pred is not None else config.mauve_featurizer
+    if human is None or pred is None:
+        from polyalign_lf.metrics.embeddings import embed_texts
+
+        if human is None:
+            say(f"embedding human answers with {config.mauve_featurizer}")
+            human = embed_texts(references, config.mauve_featurizer, batch_size=config.embed_batch_size, device=config.device, show_progress=config.show_progress)
+        if pred is None:
+            say(f"embedding predictions with {config.mauve_featurizer}")
+            pred = embed_texts(list(predictions), config.mauve_featurizer, batch_size=config.embed_batch_size, device=config.device, show_progress=config.show_progress)
+    if human.shape != pred.shape:
+        raise InputError(f"human embeddings {human.shape} and prediction embeddings {pred.shape} differ in shape")
+    return human, pred, featurizer

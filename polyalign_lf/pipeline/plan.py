@@ -1,0 +1,340 @@
+"""The PolyAlign pipeline as an ordered list of stages, for one grid cell (languages × model).
+
+Data flows one way (docs/demo.md has the picture)::
+
+    prepare → dedup → export (data_registry/) → records → features → references
+      → sft, bucket_sft (llamafactory-cli train)
+      → predict-train (SFT / Bucket-SFT outputs on training prompts)
+      → pairs-dpo → dpo (llamafactory-cli train)
+      → critic → pairs-hdpo (+ critic scores and Theorem-5 weights) → hdpo (llamafactory-cli train)
+      → predict-test (every method, BaseLM included) → evaluate → report
+
+Every path is relative to the pipeline *root* (the directory commands run in): recipes use
+``dataset_dir: data_registry`` and write ``saves/{lang}/{model}/{method}``. ``polyalign run`` uses the
+current directory as root and the committed recipes; ``polyalign demo`` uses its ``--out`` directory as
+root and writes CPU-sized recipes for a tiny model there, built by the same function as the committed ones.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from polyalign_lf.pipeline import recipes as layout
+from polyalign_lf.pipeline.recipes import METHODS, output_dir, pref_dataset
+from polyalign_lf.pipeline.stages import Stage, llamafactory_train, polyalign_command
+
+# Methods evaluated on the test split: the paper's grid plus the BaseLM baseline (the untrained base model).
+EVAL_METHODS: tuple[str, ...] = ("base", "sft", "bucket_sft", "dpo", "hdpo")
+METHOD_LABELS = {"base": "BaseLM", "sft": "Full-SFT", "bucket_sft": "Bucket-SFT", "dpo": "DPO", "hdpo": "HDPO"}
+
+
+@dataclass
+class CellConfig:
+    """One pipeline cell. ``label`` names it in dataset entries and output folders (``en``, ``zh``, or
+    a bilingual label such as ``bi`` for the demo, whose records hold both languages)."""
+
+    root: Path
+    label: str  # language label of the cell: "en", "zh", or e.g. "bi"
+    languages: tuple[str, ...]  # languages of the records used
+    model: str  # model key (recipes' file prefix), e.g. "gemma2_2b" or "tiny"
+    base_model: str  # path or Hub id of the untrained base model (BaseLM baseline, SFT init)
+    template: str  # LLaMA-Factory template (prompts at generation must match training)
+    recipe_dir: Path  # where {model}_{method}.yaml and {model}_critic.yaml live
+    prepared: Path | None = None  # output of `polyalign prepare` (None: the prepare stage makes it)
+    prepare_commands: list[list[str]] = field(default_factory=list)  # `polyalign prepare` argument lists
+    min_bucket_size: int | None = None  # references / metrics bucket minimum (None: each tool's default)
+    generate_args: list[str] = field(default_factory=list)  # extra `polyalign generate` arguments
+    evaluate_args: list[str] = field(default_factory=list)  # extra `polyalign evaluate` arguments
+    report_args: list[str] = field(default_factory=list)  # extra `polyalign report` arguments
+    critic_args: list[str] = field(default_factory=list)  # extra `polyalign critic train` arguments
+    pairs_args: list[str] = field(default_factory=list)  # extra `polyalign pairs hdpo` arguments
+    train_env: dict[str, str] = field(default_factory=dict)  # e.g. FORCE_TORCHRUN=1
+    critic_config: dict[str, Any] | None = None  # None: read recipe_dir/{model}_critic.yaml
+    num_candidates: int = 4  # Bucket-SFT candidates per training prompt: greedy + K-1 sampled (distribution/local pairs)
+
+    # --- paths ---------------------------------------------------------------------------------------
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def prepared_dir(self) -> Path:
+        return self.prepared or self.data / "prepared"
+
+    @property
+    def dedup_dir(self) -> Path:
+        return self.data / "dedup"
+
+    @property
+    def registry(self) -> Path:
+        return self.root / "data_registry"
+
+    @property
+    def lang_dir(self) -> Path:
+        return self.data / self.label
+
+    def records(self, split: str) -> Path:
+        return self.root / layout.records_path(self.label, split)
+
+    @property
+    def all_records(self) -> Path:
+        return self.records("all")
+
+    @property
+    def human_features(self) -> Path:
+        return self.root / layout.human_features_path(self.label)
+
+    @property
+    def references(self) -> Path:
+        return self.root / layout.references_path(self.label)
+
+    @property
+    def cell_dir(self) -> Path:
+        return self.root / layout.cell_path(self.label, self.model)
+
+    def output_features(self, method: str, split: str) -> Path:
+        return self.root / layout.output_features_path(self.label, self.model, method, split)
+
+    def model_dir(self, method: str) -> Path:
+        return self.root / output_dir(self.label, self.model, method)
+
+    def recipe(self, method: str) -> Path:
+        return self.recipe_dir / f"{self.model}_{method}.yaml"
+
+    def predictions(self, method: str, split: str) -> Path:
+        return self.root / layout.predictions_path(self.label, self.model, method, split)
+
+    def metrics(self, method: str) -> Path:
+        return self.cell_dir / "metrics" / f"{method}.json"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.cell_dir / "report"
+
+    @property
+    def critic_dir(self) -> Path:
+        return self.model_dir("critic")
+
+    @property
+    def pairs_dir(self) -> Path:
+        return self.cell_dir / "pairs"
+
+    def sample_predictions(self, seed: int) -> Path:
+        return self.cell_dir / "predictions" / f"bucket_sft_train_sample{seed}.jsonl"
+
+    @property
+    def candidates(self) -> Path:
+        return self.cell_dir / "predictions" / "bucket_sft_train_candidates.jsonl"
+
+    def pref_file(self, kind: str) -> Path:
+        return self.registry / f"{pref_dataset(self.label, kind, self.model)}.json"
+
+    @property
+    def title(self) -> str:
+        return f"PolyAlign · {self.model} · {self.label}"
+
+    def generation_model(self, method: str) -> str:
+        return self.base_model if method == "base" else str(self.model_dir(method))
+
+
+def _concat_records(cfg: CellConfig) -> Callable[[], None]:
+    """Collect the cell's records (all deduplicated datasets, the cell's languages) into one file per split."""
+
+    def action() -> None:
+        from polyalign_lf.data.dedup import find_datasets
+        from polyalign_lf.data.schema import SPLITS, iter_records
+        import json
+
+        from polyalign_lf.io import atomic_write
+
+        datasets = find_datasets(cfg.dedup_dir)
+        with atomic_write(cfg.all_records) as all_handle:
+            for split in SPLITS:
+                with atomic_write(cfg.records(split)) as handle:
+                    for dataset in datasets:
+                        path = cfg.dedup_dir / dataset / f"{split}.jsonl"
+                        if not path.exists():
+                            continue
+                        for record in iter_records(path):
+                            if record["language"] in cfg.languages:
+                                line = json.dumps(record, ensure_ascii=False) + "\n"
+                                handle.write(line)
+                                all_handle.write(line)
+
+    return action
+
+
+def build_stages(cfg: CellConfig) -> list[Stage]:
+    """Every stage of the pipeline for ``cfg``, in order."""
+    stages: list[Stage] = []
+    if cfg.prepared is None:
+        stages.append(Stage(
+            "prepare", "format source datasets into bucketed records",
+            [polyalign_command(*args) for args in (cfg.prepare_commands or [["prepare", "--all", "--out", str(cfg.prepared_dir)]])],
+            [cfg.prepared_dir],
+        ))
+    stages.append(Stage("dedup", "remove duplicates, protect val/test from leakage",
+                        [polyalign_command("dedup", cfg.prepared_dir, "--out", cfg.dedup_dir)], [cfg.dedup_dir]))
+    stages.append(Stage("export", "write LLaMA-Factory files + dataset_info.json entries",
+                        [polyalign_command("export", cfg.dedup_dir, "--out", cfg.registry)],
+                        [cfg.registry / "dataset_info.json"]))
+    stages.append(Stage("records", f"collect {'+'.join(cfg.languages)} records per split",
+                        [], [cfg.records("train"), cfg.records("test"), cfg.all_records],
+                        action=_concat_records(cfg),
+                        action_label=f"records of {', '.join(cfg.languages)} → {cfg.lang_dir.relative_to(cfg.root)}/records_{{train,val,test,all}}.jsonl"))
+    stages.append(Stage("features", "bilingual linguistic features of the human answers",
+                        [polyalign_command("features", "--records", cfg.all_records, "--out", cfg.human_features)],
+                        [cfg.human_features]))
+    ref_args = ["references", "--features", cfg.human_features, "--out", cfg.references]
+    if cfg.min_bucket_size is not None:
+        ref_args += ["--min-bucket-size", str(cfg.min_bucket_size)]
+    stages.append(Stage("references", "per-bucket human reference statistics (train split only)",
+                        [polyalign_command(*ref_args)], [cfg.references]))
+    corpus_markers, lang_markers = cfg.data / ".stages", cfg.lang_dir / ".stages"
+    for stage in stages:
+        stage.marker_dir = corpus_markers if stage.name in ("prepare", "dedup", "export") else lang_markers
+    for method in ("sft", "bucket_sft"):
+        stages.append(_train_stage(cfg, method))
+    # Model outputs on training prompts: SFT's for the DPO pairs (chosen = human answer, rejected = SFT
+    # output); Bucket-SFT's for the critic and the HDPO pairs, whose distribution/local pairs compare
+    # candidates: the greedy Bucket-SFT output plus K-1 sampled ones.
+    seeds = range(1, cfg.num_candidates)
+    candidate_files = [cfg.predictions("bucket_sft", "train"), *[cfg.sample_predictions(seed) for seed in seeds]]
+    stages.append(Stage("predict-train", "SFT and Bucket-SFT outputs on the training prompts (+ sampled candidates)",
+                        [_generate(cfg, "sft", "train"), _generate(cfg, "bucket_sft", "train"),
+                         *[_generate(cfg, "bucket_sft", "train", sample_seed=seed) for seed in seeds]],
+                        [cfg.predictions("sft", "train"), cfg.predictions("bucket_sft", "train"), cfg.candidates],
+                        action=_merge_candidates(candidate_files, cfg.candidates),
+                        action_label=f"{cfg.num_candidates} candidates per prompt (greedy + {cfg.num_candidates - 1} sampled) "
+                                     f"→ {cfg.candidates.relative_to(cfg.root)}"))
+    stages.append(Stage("pairs-dpo", "DPO pairs: human answer over the SFT output",
+                        [polyalign_command("pairs", "dpo", "--records", cfg.records("train"),
+                                           "--predictions", cfg.predictions("sft", "train"), "--split", "train",
+                                           "--lang", cfg.label, "--model", cfg.model, "--out-dir", cfg.registry)],
+                        [cfg.pref_file("dpo")]))
+    stages.append(_train_stage(cfg, "dpo"))
+    stages.append(Stage("features-outputs", "features of the Bucket-SFT outputs on the training prompts",
+                        [polyalign_command("features", "--records", cfg.records("train"),
+                                           "--predictions", cfg.predictions("bucket_sft", "train"),
+                                           "--out", cfg.output_features("bucket_sft", "train"))],
+                        [cfg.output_features("bucket_sft", "train")]))
+    stages.append(Stage("critic", "train the human-distribution critic (Theorem 4 loss)",
+                        [polyalign_command("critic", "train", *critic_config_argv(cfg.critic_config or cfg.recipe("critic")),
+                                           *cfg.critic_args)],
+                        [cfg.critic_dir / "critic_config.json"]))
+    stages.append(Stage("pairs-hdpo", "HDPO pairs (global/distribution/local), critic scores, Theorem-5 weights",
+                        [polyalign_command("pairs", "hdpo", "--records", cfg.records("train"),
+                                           "--predictions", cfg.predictions("bucket_sft", "train"),
+                                           "--candidates", cfg.candidates, "--critic", cfg.critic_dir,
+                                           "--split", "train", "--lang", cfg.label, "--model", cfg.model,
+                                           "--out-dir", cfg.registry, *cfg.pairs_args)],
+                        [cfg.pref_file("hdpo")]))
+    stages.append(_train_stage(cfg, "hdpo"))
+    stages.append(Stage("predict-test", "every method's answers on the test prompts (BaseLM included)",
+                        [_generate(cfg, method, "test") for method in EVAL_METHODS],
+                        [cfg.predictions(method, "test") for method in EVAL_METHODS]))
+    eval_commands = []
+    for method in EVAL_METHODS:
+        args = ["evaluate", "--records", cfg.records("test"), "--predictions", cfg.predictions(method, "test"),
+                "--out", cfg.metrics(method), "--references", cfg.references, "--method", METHOD_LABELS[method],
+                "--model", cfg.model]
+        if cfg.min_bucket_size is not None:
+            args += ["--min-bucket-size", str(cfg.min_bucket_size)]
+        eval_commands.append(polyalign_command(*args, *cfg.evaluate_args))
+    stages.append(Stage("evaluate", "utility + conditional-naturalness metrics on the full test split",
+                        eval_commands, [cfg.metrics(m) for m in EVAL_METHODS]))
+    stages.append(Stage("report", "comparison table and plots",
+                        [polyalign_command("report", *[f"{METHOD_LABELS[m]}={cfg.metrics(m)}" for m in EVAL_METHODS],
+                                           "--out", cfg.report_dir, "--title", cfg.title,
+                                           "--records", cfg.records("test"), "--predictions",
+                                           *[f"{METHOD_LABELS[m]}={cfg.predictions(m, 'test')}" for m in EVAL_METHODS],
+                                           *cfg.report_args)],
+                        [cfg.report_dir / "report.md"]))
+    return stages
+
+
+def read_critic_config(path: Path) -> dict[str, Any]:
+    import yaml
+
+    from polyalign_lf.errors import ConfigError
+
+    if not Path(path).is_file():
+        return {}  # written later (the demo's setup stage); the plan then shows the config file only
+    try:
+        config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a mapping of `polyalign critic train` options")
+    return config
+
+
+def critic_config_argv(source: Path | dict[str, Any]) -> list[str]:
+    """``polyalign critic train`` arguments from a critic recipe (keys = the command's option names;
+    list values repeat the option, ``true`` is a bare flag)."""
+    path = source if not isinstance(source, dict) else None
+    config = source if isinstance(source, dict) else read_critic_config(source)
+    if not config:
+        return ["--config", str(path)]
+    argv: list[str] = []
+    for key, value in config.items():
+        option = "--" + str(key).replace("_", "-")
+        if isinstance(value, bool):
+            if value:
+                argv.append(option)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                argv += [option, str(item)]
+        elif value is not None:
+            argv += [option, str(value)]
+    return argv
+
+
+def _train_stage(cfg: CellConfig, method: str) -> Stage:
+    titles = {"sft": "Full-SFT", "bucket_sft": "Bucket-SFT (bucket_weighting, Eq. 1)",
+              "dpo": "DPO from the SFT model", "hdpo": "HDPO from the Bucket-SFT model (Eq. 10)"}
+    return Stage(method, f"{titles[method]} — llamafactory-cli train",
+                 [llamafactory_train(cfg.recipe(method), env=cfg.train_env)],
+                 [cfg.model_dir(method) / "config.json"])
+
+
+def _generate(cfg: CellConfig, method: str, split: str, *, sample_seed: int | None = None):
+    """``polyalign generate`` for one method: the chat template it was trained with (its recipe), or the
+    plain BaseLM prompt for the untrained base model. ``sample_seed`` draws a sampled candidate instead of
+    the paper's low-temperature decoding."""
+    out = cfg.predictions(method, split) if sample_seed is None else cfg.sample_predictions(sample_seed)
+    args: list[str | os.PathLike] = ["generate", "--engine", "hf", "--model", cfg.generation_model(method),
+                                     "--records", cfg.records(split), "--out", out, "--method", method]
+    if method == "base":
+        args += ["--mode", "base"]
+    else:  # the recipe gives LLaMA-Factory's template and default_system: prompts exactly as in training
+        args += ["--recipe", cfg.recipe(method)]
+    if sample_seed is not None:
+        args += ["--temperature", "0.9", "--top-p", "0.95", "--seed", str(sample_seed)]
+    return polyalign_command(*args, *cfg.generate_args)
+
+
+def _merge_candidates(sample_files: list[Path], out: Path) -> Callable[[], None]:
+    """Merge prediction files (greedy + sampled) into the candidates file ``{"id", "candidates": [...]}``."""
+
+    def action() -> None:
+        from polyalign_lf.io import iter_jsonl, write_jsonl
+
+        merged: dict[str, list[str]] = {}
+        for path in sample_files:
+            for _, row in iter_jsonl(path):
+                if isinstance(row.get("id"), str) and isinstance(row.get("prediction"), str):
+                    merged.setdefault(row["id"], []).append(row["prediction"])
+        write_jsonl(out, ({"id": rid, "candidates": texts} for rid, texts in merged.items()))
+
+    return action
+
+
+def stage_names(stages: Sequence[Stage]) -> list[str]:
+    return [s.name for s in stages]
+
+
+__all__ = ["CellConfig", "build_stages", "critic_config_argv", "EVAL_METHODS", "METHOD_LABELS", "METHODS", "stage_names"]

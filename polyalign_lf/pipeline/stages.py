@@ -1,0 +1,243 @@
+"""A small, resumable stage runner for ``polyalign run`` and ``polyalign demo``.
+
+A :class:`Stage` is a list of commands (``polyalign …`` sub-commands or ``llamafactory-cli train
+RECIPE``, always the real tools in subprocesses) or an in-process step, plus the files it produces.
+When a stage finishes, a done-marker ``<work>/.stages/<name>.done.json`` records what ran and how long it
+took; a later run skips a stage whose marker exists and whose outputs are all present, so an interrupted
+pipeline resumes at the first unfinished stage. Each stage's output goes to ``<work>/logs/<name>.log``;
+the console gets one progress line per stage (and the log's tail if a stage fails).
+"""
+
+from __future__ import annotations
+
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from polyalign_lf.errors import ConfigError, PolyalignError
+
+
+class StageFailed(PolyalignError):
+    """A pipeline stage's command exited with an error (its log names the cause)."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message + (f"\n  hint: {hint}" if hint else ""))
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def display(self, root: Path) -> str:
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
+        argv = list(self.argv)
+        if argv[:3] == [sys.executable, "-m", "polyalign_lf.cli"]:
+            argv = ["polyalign", *argv[3:]]
+        elif argv and Path(argv[0]).name == "llamafactory-cli":
+            argv[0] = "llamafactory-cli"
+        args = [_short(a, root) for a in argv]
+        return (env + " " if env else "") + " ".join(shlex.quote(a) for a in args)
+
+
+def _short(arg: str, root: Path) -> str:
+    """Show paths inside the pipeline root relative to it (the plan reads like the commands users type)."""
+    name, sep, rest = arg.partition("=")
+    if sep and name and "/" not in name and rest.startswith("/"):
+        return f"{name}={_short(rest, root)}"
+    try:
+        path = Path(arg)
+        if path.is_absolute() and path != root and root in path.parents:
+            return str(path.relative_to(root))
+    except (ValueError, OSError):
+        pass
+    return arg
+
+
+@dataclass
+class Stage:
+    name: str
+    title: str
+    commands: list[Command] = field(default_factory=list)
+    outputs: list[Path] = field(default_factory=list)
+    action: Callable[[], None] | None = None  # an in-process step (runs after the commands)
+    action_label: str = ""  # how the in-process step is described in the plan
+    marker_dir: Path | None = None  # where its done-marker lives (default: the runner's work dir); stages
+    # shared by several cells (corpus, references) keep theirs next to their outputs, so a second model
+    # of the same language skips them
+
+
+def polyalign_command(*args: str | os.PathLike, env: dict[str, str] | None = None) -> Command:
+    """``polyalign ARGS`` through this interpreter (works without the console script on PATH)."""
+    return Command([sys.executable, "-m", "polyalign_lf.cli", *map(str, args)], dict(env or {}))
+
+
+def llamafactory_train(recipe: str | os.PathLike, env: dict[str, str] | None = None) -> Command:
+    """``llamafactory-cli train RECIPE``: LLaMA-Factory's own launcher (torchrun/DeepSpeed per its env vars)."""
+    return Command([llamafactory_cli(), "train", str(recipe)], dict(env or {}))
+
+
+def llamafactory_cli() -> str:
+    candidate = Path(sys.executable).with_name("llamafactory-cli")
+    if candidate.exists():
+        return str(candidate)
+    from shutil import which
+
+    found = which("llamafactory-cli")
+    if found:
+        return found
+    # Reported only when a training stage actually runs (a dry run still prints the plan).
+    return "llamafactory-cli"
+
+
+class StageRunner:
+    """Runs stages in order with done-markers, logs and one progress line per stage."""
+
+    def __init__(self, root: Path, work: Path, *, env: dict[str, str] | None = None, verbose: bool = False,
+                 out=None) -> None:
+        self.root = Path(root).resolve()
+        self.work = Path(work).resolve()
+        self.env = dict(env or {})
+        self.verbose = verbose
+        self.out = out or sys.stdout
+        self.timings: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.status: dict[str, str] = {}
+
+    def marker(self, stage: Stage) -> Path:
+        return (Path(stage.marker_dir) if stage.marker_dir else self.work / ".stages") / f"{stage.name}.done.json"
+
+    def log_path(self, stage: Stage) -> Path:
+        return self.work / "logs" / f"{stage.name}.log"
+
+    def is_done(self, stage: Stage) -> bool:
+        return self.marker(stage).is_file() and all(Path(p).exists() for p in stage.outputs)
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def describe(self, stages: Sequence[Stage]) -> None:
+        """Print the plan: each stage, whether it is done, and the exact commands it runs."""
+        self.print(f"pipeline root: {self.root}")
+        self.print(f"work directory: {_short(str(self.work), self.root)}")
+        for k, stage in enumerate(stages, 1):
+            state = "done, will be skipped" if self.is_done(stage) else "to run"
+            self.print(f"\n[{k}/{len(stages)}] {stage.name}: {stage.title}  ({state})")
+            for command in stage.commands:
+                self.print(f"    $ {command.display(self.root)}")
+            if stage.action_label:
+                self.print(f"    · {stage.action_label}")
+            for output in stage.outputs:
+                self.print(f"    → {_short(str(output), self.root)}")
+
+    def run(self, stages: Sequence[Stage], *, redo: Sequence[str] = ()) -> None:
+        total = len(stages)
+        for k, stage in enumerate(stages, 1):
+            prefix = f"[{k}/{total}] {stage.name:<18}"
+            if stage.name not in redo and self.is_done(stage):
+                self.status[stage.name] = "skipped (done)"
+                self.print(f"{prefix} ✓ already done — skipped (delete {_short(str(self.marker(stage)), self.root)} to redo)")
+                continue
+            self.print(f"{prefix} … {stage.title}")
+            start, cpu_start = time.perf_counter(), _cpu_seconds()
+            self.marker(stage).unlink(missing_ok=True)
+            self._run_stage(stage)
+            elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
+            missing = [str(p) for p in stage.outputs if not Path(p).exists()]
+            if missing:
+                raise StageFailed(f"stage {stage.name!r} finished but did not produce {', '.join(missing)}; "
+                                  f"see {self.log_path(stage)}")
+            self.timings[stage.name] = elapsed
+            self.cpu[stage.name] = cpu
+            self.status[stage.name] = "ran"
+            from polyalign_lf.io import write_json
+
+            write_json(self.marker(stage), {
+                "stage": stage.name, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "commands": [c.display(self.root) for c in stage.commands], "outputs": [str(p) for p in stage.outputs],
+            })
+            self.print(f"{prefix} ✓ done in {elapsed:.1f} s (CPU {cpu:.1f} s)")
+
+    def _run_stage(self, stage: Stage) -> None:
+        log = self.log_path(stage)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w", encoding="utf-8") as handle:
+            for command in stage.commands:
+                handle.write(f"$ {command.display(self.root)}\n")
+                handle.flush()
+                # unbuffered: the log shows progress live (Python block-buffers stdout into a pipe)
+                env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env, **command.env}
+                try:
+                    proc = subprocess.Popen(command.argv, cwd=self.root, env=env, stdout=subprocess.PIPE,
+                                            stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+                                            bufsize=1)
+                except FileNotFoundError as exc:
+                    raise StageFailed(f"stage {stage.name!r}: cannot start {command.argv[0]!r} ({exc.strerror})",
+                                      hint="is LLaMA-Factory installed in this environment? `polyalign doctor` checks") from None
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    handle.write(line)
+                    if self.verbose:
+                        self.out.write("    " + line)
+                        self.out.flush()
+                code = proc.wait()
+                handle.flush()
+                if code != 0:
+                    raise StageFailed(
+                        f"stage {stage.name!r} failed: `{command.display(self.root)}` exited with {code}.\n"
+                        f"--- last lines of {log} ---\n{_tail(log)}",
+                        hint=f"fix the cause and rerun the same command: finished stages are skipped")
+            if stage.action is not None:
+                handle.write(f"· {stage.action_label or stage.name}\n")
+                stage.action()
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its finished children: the load-independent cost."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    return "\n".join(text[-lines:])
+
+
+def select_stages(stages: Sequence[Stage], names: Sequence[str] | None) -> list[Stage]:
+    """Keep the stages named in ``names`` (in pipeline order); unknown names are a clear error."""
+    if not names:
+        return list(stages)
+    known = [s.name for s in stages]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"unknown stage(s) {', '.join(unknown)}; this pipeline's stages are: {', '.join(known)}")
+    wanted = set(names)
+    return [s for s in stages if s.name in wanted]
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    from polyalign_lf.io import atomic_write
+
+    with atomic_write(path) as handle:
+        handle.write(text)
+
+
+def dump_json(path: Path, obj) -> None:
+    from polyalign_lf.io import write_json
+
+    write_json(path, obj)
+
+
+__all__ = ["Command", "Stage", "StageRunner", "StageFailed", "polyalign_command", "llamafactory_train",
+           "select_stages", "write_text_atomic", "dump_json"]

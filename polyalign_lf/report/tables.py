@@ -1,0 +1,142 @@
+"""Table-2-style comparison of runs (one METRICS.json per method, from ``polyalign evaluate``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from polyalign_lf.errors import ConfigError, InputError
+
+# (column label, dotted key in METRICS.json, higher is better, format)
+COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
+    ("QA-F1", "utility.overall.f1", True, "{:.3f}"),
+    ("EM", "utility.overall.em", True, "{:.3f}"),
+    ("nEM", "utility.overall.nem", True, "{:.3f}"),
+    ("ROUGE-L", "utility.overall.rouge_l", True, "{:.3f}"),
+    ("BNG-macro", "bng.macro", False, "{:.3f}"),
+    ("G-MAUVE", "mauve.global", True, "{:.3f}"),
+    ("C-MAUVE", "mauve.conditional_macro", True, "{:.3f}"),
+    ("TDM", "tdm.macro", True, "{:.3f}"),
+    ("NUF", "nuf.hypervolume", True, "{:.3f}"),
+    ("Agg", "agg", True, "{:.3f}"),
+)
+
+
+@dataclass
+class Run:
+    """One method's metrics file."""
+
+    name: str
+    path: Path
+    metrics: dict[str, Any]
+    test_set: str = ""  # a label of the test set (languages and size); runs are only ranked within one test set
+    fingerprint: str | None = None
+    values: dict[str, float | None] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def lookup(obj: Mapping[str, Any], dotted: str) -> Any:
+    """``obj['a']['b']`` for ``'a.b'``; None when any part is missing."""
+    current: Any = obj
+    for part in dotted.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _numeric(value: Any) -> float | None:
+    if isinstance(value, Mapping):  # tolerate {"value": x} wrappers
+        value = value.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def load_run(name: str, path: Path) -> Run:
+    from polyalign_lf.io import read_json
+
+    metrics = read_json(path)
+    if not isinstance(metrics, dict) or "utility" not in metrics:
+        raise InputError("not a metrics file from `polyalign evaluate` (no 'utility' section)", where=str(path))
+    test_set = metrics.get("test_set") or {}
+    languages = ",".join(test_set.get("languages") or []) or "?"
+    run = Run(name=name, path=path, metrics=metrics, test_set=f"{languages} (n={test_set.get('n', '?')})",
+              fingerprint=test_set.get("ids_sha256"))
+    reasons = metrics.get("skipped") or {}
+    for _, key, _, _ in COLUMNS:
+        run.values[key] = _numeric(lookup(metrics, key))
+        if run.values[key] is None:
+            run.skipped[key] = reasons.get(key, "not in the metrics file")
+    return run
+
+
+def load_runs(named_paths: Mapping[str, Path]) -> list[Run]:
+    runs = [load_run(name, path) for name, path in named_paths.items()]
+    if not runs:
+        raise ConfigError("no run given")
+    return runs
+
+
+def rank_marks(runs: Sequence[Run]) -> dict[tuple[str, str], str]:
+    """'best' / 'second' marks per (run, column key), ranking only runs on the same test set.
+
+    Ties share a mark; "second" is only given when at least three runs are compared.
+    """
+    marks: dict[tuple[str, str], str] = {}
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(run.fingerprint or run.test_set, []).append(run)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        for _, key, higher, _ in COLUMNS:
+            scored = sorted({r.values[key] for r in group if r.values[key] is not None}, reverse=higher)
+            for run in group:
+                value = run.values[key]
+                if value is None:
+                    continue
+                if value == scored[0]:
+                    marks[(run.name, key)] = "best"
+                elif len(group) > 2 and len(scored) > 1 and value == scored[1]:  # with two runs "second" = last
+                    marks[(run.name, key)] = "second"
+    return marks
+
+
+def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str, str]]], list[str]]:
+    """Header, rows of (text, mark) cells and footnotes (skipped metrics with their reasons)."""
+    marks = rank_marks(runs)
+    show_test_set = len({r.fingerprint or r.test_set for r in runs}) > 1
+    header = ["Method"] + (["Test set"] if show_test_set else []) + [
+        f"{label} {'↑' if higher else '↓'}" for label, _, higher, _ in COLUMNS]
+    rows: list[list[tuple[str, str]]] = []
+    reasons: dict[tuple[str, str], list[str]] = {}
+    for run in runs:
+        row = [(run.name, "")] + ([(run.test_set, "")] if show_test_set else [])
+        for label, key, _, fmt in COLUMNS:
+            value = run.values[key]
+            if value is None:
+                reasons.setdefault((label, run.skipped[key]), []).append(run.name)
+                row.append(("skipped", "skipped"))
+            else:
+                row.append((fmt.format(value), marks.get((run.name, key), "")))
+        rows.append(row)
+    notes = [f"{label} ({'all runs' if len(names) == len(runs) and len(runs) > 1 else ', '.join(names)}): {reason}"
+             for (label, reason), names in reasons.items()]
+    return header, rows, notes
+
+
+def comparison_markdown(runs: Sequence[Run]) -> str:
+    header, rows, notes = comparison_rows(runs)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if k == 0 else "---:" for k in range(len(header))) + "|"]
+    for row in rows:
+        cells = []
+        for text, mark in row:
+            cells.append(f"**{text}**" if mark == "best" else f"<u>{text}</u>" if mark == "second" else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n\nBest per column in **bold**, second <u>underlined</u> (ranked among runs on the same test set).\n"
+    if notes:
+        text += "\nSkipped metrics:\n" + "".join(f"- {note}\n" for note in notes)
+    return text

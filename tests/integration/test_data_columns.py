@@ -1,0 +1,119 @@
+"""Columns through converter → weights/scores → processor (in process, no model): Bucket-SFT weights over
+the merged training set, explicit weights, clipping, the critic-scoring preprocessor and data refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pa_integration_helpers import (
+    PREF_ROWS,
+    SFT_ROWS,
+    LengthCritic,
+    base_args,
+    load_dataset_in_process,
+    naive_bucket_weights,
+)
+
+
+def _train(module):
+    return module["train_dataset"]
+
+
+def test_bucket_weights_reach_the_processed_rows(tiny_model, pa_data, tmp_path):
+    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True)))
+    expected = naive_bucket_weights([r["bucket_id"] for r in SFT_ROWS])
+    assert data["pa_weight"] == pytest.approx(expected)
+    assert expected == pytest.approx([2 / 3, 2 / 3, 2 / 3, 2.0])
+    assert sorted(set(data["pa_bucket"])) == [0, 1]  # string bucket ids mapped to ints
+    assert {"input_ids", "labels", "pa_score_chosen", "pa_score_rejected"} <= set(data.column_names)
+
+
+def test_bucket_weights_count_the_merged_training_set(tiny_model, pa_data, tmp_path):
+    # sft4 twice (two dataset entries): counts double, weights stay N/(|B| n_b) over all 8 rows
+    args = base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, dataset="sft4,sft4_weighted")
+    data = _train(load_dataset_in_process(args))
+    assert data["pa_weight"] == pytest.approx(naive_bucket_weights([r["bucket_id"] for r in SFT_ROWS] * 2))
+
+
+def test_explicit_weight_overrides_and_clipping(tiny_model, pa_data, tmp_path):
+    args = base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref4", weight_clip_max=2.5)
+    data = _train(load_dataset_in_process(args))
+    assert data["pa_weight"] == pytest.approx([min(r["weight"], 2.5) for r in PREF_ROWS])
+    assert data["pa_score_chosen"] == pytest.approx([r["chosen_score"] for r in PREF_ROWS])
+    assert data["pa_score_rejected"] == pytest.approx([r["rejected_score"] for r in PREF_ROWS])
+
+
+def test_rows_dropped_by_llamafactory_keep_their_own_weights(tiny_model, pa_data, tmp_path):
+    # row 2 has no rejected answer: LLaMA-Factory's pairwise processor drops it; the others keep theirs
+    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref_invalid")))
+    kept = [r for i, r in enumerate(PREF_ROWS) if i != 2]
+    assert len(data) == 3
+    assert data["pa_weight"] == pytest.approx([r["weight"] for r in kept])
+    assert data["pa_score_rejected"] == pytest.approx([r["rejected_score"] for r in kept])
+
+
+def test_bucket_table_file(tiny_model, pa_data, tmp_path):
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps({"en|qa|wiki|short": 0.5, "zh|qa|wiki|long": 4.0}))
+    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, bucket_table=str(table))))
+    assert data["pa_weight"] == pytest.approx([0.5, 0.5, 0.5, 4.0])
+    table.write_text(json.dumps({"en|qa|wiki|short": 0.5}))
+    from polyalign_lf.errors import InputError
+
+    with pytest.raises(InputError, match="unknown bucket id 'zh|qa|wiki|long'"):
+        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "b", bucket_weighting=True, bucket_table=str(table)))
+
+
+def _critic_bundle(tmp_path):
+    from polyalign_lf.critic.interface import register_critic_type
+
+    register_critic_type("test_length", "pa_integration_helpers:LengthCritic")
+    bundle = tmp_path / "critic"
+    bundle.mkdir()
+    (bundle / "critic_config.json").write_text(json.dumps({"type": "test_length"}))
+    return bundle
+
+
+def test_critic_scores_unscored_pairs_once_and_caches_with_tokenized_path(tiny_model, pa_data, tmp_path):
+    bundle = _critic_bundle(tmp_path)
+    tokenized = tmp_path / "tokenized"
+    args = base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref_unscored", hdpo_critic=str(bundle),
+                     hdpo_critic_batch_size=8, tokenized_path=str(tokenized))
+    LengthCritic.calls.clear()
+    data = _train(load_dataset_in_process(dict(args)))
+    assert LengthCritic.calls == [4]  # rows 1 and 3 lack both scores: one batched call with 4 texts
+    for i, row in enumerate(PREF_ROWS):
+        if i % 2:
+            expected_c = len(row["chosen"]) / 10 + (1.0 if row["bucket_id"] == "zh|qa|wiki|short" else 0.0)
+            expected_r = len(row["rejected"]) / 10 + (1.0 if row["bucket_id"] == "zh|qa|wiki|short" else 0.0)
+        else:
+            expected_c, expected_r = row["chosen_score"], row["rejected_score"]
+        assert data["pa_score_chosen"][i] == pytest.approx(expected_c)
+        assert data["pa_score_rejected"][i] == pytest.approx(expected_r)
+    LengthCritic.calls.clear()
+    again = _train(load_dataset_in_process(dict(args)))  # loaded from tokenized_path: no re-scoring
+    assert LengthCritic.calls == []
+    assert again["pa_score_chosen"] == data["pa_score_chosen"]
+
+
+DATA_REFUSALS = [
+    (dict(bucket_weighting=True, dataset="sft_plain"), "ConfigError", "no dataset (sft4.json) maps a `bucket_id`"),
+    (dict(stage="hdpo", dataset="pref_plain"), "ConfigError", "needs critic scores"),
+    (dict(stage="hdpo", dataset="pref_plain", hdpo_lambda=0.0), "ConfigError", "is plain DPO"),
+    (dict(stage="hdpo", dataset="pref_unscored"), "InputError", "2 training preference pair(s) have no chosen_score"),
+    (dict(bucket_weighting=True, dataset="sft_neg"), "InputError", "is negative"),
+    (dict(bucket_weighting=True, dataset="sft_typo"), "InputError", "column 'bucket' (mapped as 'bucket_id'"),
+    (dict(bucket_weighting=True, eval_dataset="sft_eval_unknown", do_eval=True, eval_strategy="steps", eval_steps=1),
+     "InputError", "unknown bucket id 'fr|qa|wiki|short' in the evaluation data"),
+]
+
+
+@pytest.mark.parametrize("overrides,kind,message", DATA_REFUSALS, ids=[m[:30] for _, _, m in DATA_REFUSALS])
+def test_data_refusals(tiny_model, pa_data, tmp_path, overrides, kind, message):
+    from polyalign_lf import errors
+
+    with pytest.raises(getattr(errors, kind)) as exc:
+        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, **overrides))
+    assert message in str(exc.value)

@@ -1,0 +1,126 @@
+"""Recipe keys: YAML and command-line forms, typed defaults, unknown keys, help, and the argument-level
+refusals — through LLaMA-Factory's own (patched) get_train_args, in process (fast)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pa_integration_helpers import base_args, parse_in_process
+
+
+def test_hook_is_active_in_this_interpreter():
+    from llamafactory.train import tuner
+
+    from polyalign_lf import _bootstrap
+
+    assert _bootstrap.is_active()
+    assert "polyalign" in _bootstrap.STATE["loaded"]
+    assert getattr(tuner.get_train_args, "_polyalign", False)
+    assert getattr(tuner.run_sft, "_polyalign", False) and getattr(tuner.run_dpo, "_polyalign", False)
+
+
+def test_yaml_stage_hdpo_is_dpo_with_reference_model(tiny_model, pa_data, tmp_path):
+    _, _, _, finetuning_args, _ = parse_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref4"))
+    assert finetuning_args.stage == "dpo" and finetuning_args.use_ref_model
+    assert finetuning_args.polyalign_stage == "hdpo"
+    assert finetuning_args.polyalign_args.hdpo_lambda == 0.1  # the documented default
+    assert not finetuning_args.polyalign_args.bucket_weighting
+
+
+def test_cli_form(tiny_model, pa_data, tmp_path):
+    argv = ["--stage", "hdpo", "--hdpo_lambda", "0.25", "--model_name_or_path", str(tiny_model), "--dataset", "pref4",
+            "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir", str(tmp_path), "--do_train", "true",
+            "--finetuning_type", "full", "--use_cpu", "true", "--report_to", "none", "--weight_normalization=micro_batch"]
+    _, _, _, finetuning_args, _ = parse_in_process(argv)
+    assert finetuning_args.stage == "dpo" and finetuning_args.polyalign_stage == "hdpo"
+    assert finetuning_args.polyalign_args.hdpo_lambda == 0.25
+    assert finetuning_args.polyalign_args.weight_normalization == "micro_batch"
+    argv2 = ["--stage", "sft", "--bucket_weighting", "--model_name_or_path", str(tiny_model), "--dataset", "sft4",
+             "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir", str(tmp_path), "--do_train", "true",
+             "--use_cpu", "true", "--report_to", "none"]
+    _, _, _, finetuning_args, _ = parse_in_process(argv2)
+    assert finetuning_args.polyalign_args.bucket_weighting is True and finetuning_args.stage == "sft"
+
+
+def test_typed_values_from_yaml(tiny_model, pa_data, tmp_path):
+    args = base_args(tiny_model, pa_data, tmp_path, bucket_weighting="true", weight_clip_max="5")
+    _, _, _, finetuning_args, _ = parse_in_process(args)
+    assert finetuning_args.polyalign_args.bucket_weighting is True
+    assert finetuning_args.polyalign_args.weight_clip_max == 5.0
+
+
+def test_unknown_keys_still_rejected(tiny_model, pa_data, tmp_path):
+    with pytest.raises(ValueError, match="hdpo_lamda"):
+        parse_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref4", hdpo_lamda=0.1))
+
+
+def test_plain_recipe_untouched(tiny_model, pa_data, tmp_path):
+    from llamafactory.train import tuner
+
+    args = base_args(tiny_model, pa_data, tmp_path, dataset="sft_plain")
+    patched = parse_in_process(dict(args))
+    original = tuner.get_train_args.__wrapped__(dict(args))
+    assert not hasattr(patched[3], "polyalign_args")
+    assert patched[3].to_dict() == original[3].to_dict()
+    assert patched[1].to_dict() == original[1].to_dict()
+
+
+def test_help_lists_polyalign_keys(capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse_in_process(["-h"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for key in ("--hdpo_lambda", "--bucket_weighting", "--hdpo_critic", "--weight_normalization"):
+        assert key in out
+
+
+REFUSALS = [
+    (dict(stage="hdpo", dataset="pref4", pref_loss="hinge"), "pref_loss"),
+    (dict(stage="hdpo", dataset="pref4", pref_bco_weight=0.5), "pref_bco_weight"),
+    (dict(bucket_weighting=True, packing=True), "packing"),
+    (dict(bucket_weighting=True, neat_packing=True, packing=True), "packing"),
+    (dict(bucket_weighting=True, use_dft_loss=True), "use_dft_loss"),
+    (dict(bucket_weighting=True, use_eaft_loss=True), "use_eaft_loss"),
+    (dict(stage="dpo", dataset="pref4", bucket_weighting=True), "stage 'dpo'"),
+    (dict(hdpo_lambda=0.2), "only apply to `stage: hdpo`"),
+    (dict(weight_normalization="micro_batch"), "bucket_weighting"),
+    (dict(stage="hdpo", dataset="pref4", hdpo_lambda=-1.0), "hdpo_lambda must be"),
+    (dict(stage="hdpo", dataset="pref4", hdpo_lambda=float("nan")), "hdpo_lambda must be"),
+    (dict(bucket_weighting=True, weight_clip_min=3.0, weight_clip_max=1.0), "weight_clip_min"),
+    (dict(stage="hdpo", dataset="pref4", hdpo_critic="/nonexistent/critic"), "not a critic bundle"),
+    (dict(bucket_weighting=True, streaming=True, max_steps=1), "streaming"),
+    (dict(bucket_weighting=True, bucket_table="/nonexistent/table.json"), "bucket_table"),
+    (dict(bucket_weighting=True, weight_normalization="global"), "is not one of step, micro_batch"),
+    (dict(bucket_weighting="maybe"), "is not a valid bool"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", REFUSALS, ids=[m for _, m in REFUSALS])
+def test_refusals(tiny_model, pa_data, tmp_path, capsys, overrides, message):
+    with pytest.raises(SystemExit) as exc:
+        parse_in_process(base_args(tiny_model, pa_data, tmp_path, **overrides))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "polyalign-lf: error:" in err and message in err, err
+
+
+@pytest.mark.parametrize("env", ["USE_MCA", "USE_MEGATRON_BRIDGE"])
+def test_refuses_mca_megatron(tiny_model, pa_data, tmp_path, capsys, monkeypatch, env):
+    monkeypatch.setenv(env, "1")
+    with pytest.raises(SystemExit) as exc:
+        parse_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True))
+    assert exc.value.code == 2 and env in capsys.readouterr().err
+
+
+def test_version_guard(tiny_model, pa_data, tmp_path, capsys, monkeypatch):
+    import llamafactory.extras.env as lf_env
+
+    monkeypatch.setattr(lf_env, "VERSION", "0.9.7")
+    with pytest.raises(SystemExit):
+        parse_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True))
+    err = capsys.readouterr().err
+    assert "supports llamafactory >=0.9.5,<0.9.7 but found 0.9.7" in err and "POLYALIGN_LF_DISABLE=1" in err
+    # ...while a plain recipe on the same "unsupported" version parses as usual
+    parse_in_process(base_args(tiny_model, pa_data, tmp_path, dataset="sft_plain"))
+    monkeypatch.setenv("POLYALIGN_LF_SKIP_VERSION_CHECK", "1")
+    parse_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True))

@@ -1,0 +1,156 @@
+"""`polyalign demo` / `polyalign run`: the plan, the shipped sample data, the first stages for real, and resuming."""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from polyalign_lf.cli import main as polyalign
+from polyalign_lf.pipeline.sample_data import build_sample_data as sample
+from polyalign_lf.pipeline.stages import Command, Stage, StageFailed, StageRunner
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_STAGES = ["setup", "prepare", "dedup", "export", "records", "features", "references", "sft", "bucket_sft",
+               "predict-train", "pairs-dpo", "dpo", "features-outputs", "critic", "pairs-hdpo", "hdpo",
+               "predict-test", "evaluate", "report"]
+
+
+def _plan(capsys, argv: list[str]) -> str:
+    assert polyalign(argv) == 0
+    return capsys.readouterr().out
+
+
+def _stage_names(plan: str) -> list[str]:
+    return [line.split("] ", 1)[1].split(":", 1)[0] for line in plan.splitlines() if line.startswith("[")]
+
+
+# --- sample data -------------------------------------------------------------------------------------
+
+def test_sample_file_is_the_generators_output():
+    assert sample.SAMPLE_FILE.read_text(encoding="utf-8") == sample.render(sample.build_rows())
+
+
+def test_sample_covers_every_bucket_in_both_languages_and_all_splits():
+    from polyalign_lf.data.normalize import length_bin
+
+    rows = [json.loads(line) for line in sample.SAMPLE_FILE.read_text(encoding="utf-8").splitlines()]
+    assert 300 <= len(rows) <= 500
+    assert len({r["id"] for r in rows}) == len(rows)
+    buckets = collections.Counter()
+    for r in rows:
+        # the bucket a row is meant for is the one the data pipeline's length measure gives it
+        assert length_bin(r["answer"], r["language"])[0] == r["id"].split("-")[4]
+        buckets[(r["language"], r["track"], r["family"], length_bin(r["answer"], r["language"])[0], r["split"])] += 1
+    for lang in ("en", "zh"):
+        for track, family, _ in sample.CELLS:
+            for bin_ in sample.BINS:
+                for split in ("train", "val", "test"):
+                    assert buckets[(lang, track, family, bin_, split)] >= 2, (lang, track, family, bin_, split)
+    # prompts are unique (dedup keeps every row) and some rows carry history / context
+    assert len({(r["question"], r.get("context", ""), json.dumps(r.get("history"))) for r in rows}) == len(rows)
+    assert any(r.get("history") for r in rows) and any(r.get("context") for r in rows)
+    assert any("\u4e00" <= ch <= "\u9fff" for r in rows if r["language"] == "zh" for ch in r["answer"])
+
+
+# --- plans --------------------------------------------------------------------------------------------
+
+def test_demo_dry_run_lists_the_whole_method(tmp_path, capsys):
+    plan = _plan(capsys, ["demo", "--out", str(tmp_path / "d"), "--dry-run"])
+    assert _stage_names(plan) == DEMO_STAGES
+    for method in ("sft", "bucket_sft", "dpo", "hdpo"):
+        assert f"$ llamafactory-cli train recipes/all/tiny_{method}.yaml" in plan
+    assert "--mode base" in plan  # the BaseLM baseline is evaluated too
+    assert "polyalign pairs hdpo" in plan and "--candidates" in plan and "polyalign critic train --type mlp" in plan
+    assert not (tmp_path / "d").exists(), "a dry run writes nothing"
+
+
+def test_run_dry_run_uses_the_committed_recipes(capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    plan = _plan(capsys, ["run", "--recipe-dir", "recipes/zh", "--model", "llama32_3b", "--dry-run",
+                          "--stages", "sft,bucket_sft,critic,hdpo,predict-test"])
+    assert _stage_names(plan) == ["sft", "bucket_sft", "critic", "hdpo", "predict-test"]
+    assert "FORCE_TORCHRUN=1 llamafactory-cli train recipes/zh/llama32_3b_hdpo.yaml" in plan
+    assert "--out saves/zh/llama32_3b/critic" in plan
+    assert "--model meta-llama/Llama-3.2-3B" in plan and "--mode base" in plan
+    assert "--recipe recipes/zh/llama32_3b_dpo.yaml" in plan
+
+
+def test_run_rejects_unknown_stages_and_bad_recipe_dirs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert polyalign(["run", "--recipe-dir", "recipes/en", "--model", "gemma2_2b", "--stages", "sft,warp"]) == 2
+    assert "unknown stage(s) warp" in capsys.readouterr().err
+    (tmp_path / "en").mkdir()
+    assert polyalign(["run", "--recipe-dir", str(tmp_path / "en"), "--model", "gemma2_2b", "--dry-run"]) == 2
+    assert "lacks gemma2_2b_sft.yaml" in capsys.readouterr().err
+
+
+# --- the runner ---------------------------------------------------------------------------------------
+
+def test_runner_resumes_and_reports_failures(tmp_path):
+    out = io.StringIO()
+    runner = StageRunner(tmp_path, tmp_path / "work", out=out)
+    target = tmp_path / "a.txt"
+    calls = []
+    ok = Stage("write", "write a file", [Command([sys.executable, "-c", f"open({str(target)!r}, 'w').write('x')"])],
+               [target], action=lambda: calls.append(1))
+    runner.run([ok])
+    runner.run([ok])  # done-marker + outputs present → skipped
+    assert calls == [1] and "already done" in out.getvalue()
+    runner.run([ok], redo=["write"])
+    assert calls == [1, 1]
+    target.unlink()  # an output vanished → the stage runs again
+    runner.run([ok])
+    assert calls == [1, 1, 1]
+    bad = Stage("boom", "fail", [Command([sys.executable, "-c", "import sys; print('the cause'); sys.exit(3)"])], [])
+    with pytest.raises(StageFailed) as info:
+        runner.run([bad])
+    assert "exited with 3" in str(info.value) and "the cause" in str(info.value)
+    assert not runner.marker(bad).exists()
+    missing = Stage("lazy", "produces nothing", [], [tmp_path / "never"])
+    with pytest.raises(StageFailed, match="did not produce"):
+        runner.run([missing])
+
+
+# --- the first stages of the demo, for real -------------------------------------------------------------
+
+def test_demo_data_stages_run_and_resume(tmp_path, capsys):
+    """setup → prepare → dedup → export → records → features → references on the shipped sample, then a rerun
+    that skips them all. (Training and later stages are exercised by the full `make demo`.)"""
+    out = tmp_path / "demo"
+    stages = "setup,prepare,dedup,export,records,features,references"
+    assert polyalign(["demo", "--out", str(out), "--stages", stages]) == 0
+    text = capsys.readouterr().out
+    assert text.count("✓ done") == 7
+    info = json.loads((out / "data_registry" / "dataset_info.json").read_text())
+    assert {"polyalign_en_train", "polyalign_zh_train", "polyalign_en_test", "polyalign_zh_test"} <= set(info)
+    records = [json.loads(l) for l in (out / "data" / "all" / "records_train.jsonl").read_text().splitlines()]
+    assert len({r["bucket_id"] for r in records}) == 32
+    refs = json.loads((out / "data" / "all" / "references.json").read_text())
+    assert refs  # built from the train split
+    assert (out / "models" / "tiny" / "config.json").is_file()
+    for method in ("sft", "bucket_sft", "dpo", "hdpo", "critic"):
+        assert (out / "recipes" / "all" / f"tiny_{method}.yaml").is_file()
+    assert polyalign(["demo", "--out", str(out), "--stages", stages]) == 0
+    assert capsys.readouterr().out.count("already done") == 7
+
+
+def test_demo_recipes_are_the_grid_recipes_resized():
+    from polyalign_lf.pipeline.cli import DEMO_OVERRIDES, demo_recipe
+    from polyalign_lf.pipeline.recipes import build_recipe
+
+    for method in ("sft", "bucket_sft", "dpo", "hdpo"):
+        demo = demo_recipe(method, "models/tiny", languages=("en", "zh"), max_steps=None)
+        grid = build_recipe("en", "qwen25_1_5b", method)
+        changed = {k for k in grid if k in demo and demo[k] != grid[k]}
+        allowed = set(DEMO_OVERRIDES) | {"model_name_or_path", "dataset", "output_dir", "learning_rate", "hdpo_critic",
+                                          "max_steps"}
+        assert changed <= allowed, changed - allowed
+        for key in ("stage", "pref_beta", "pref_loss", "hdpo_lambda", "bucket_weighting", "lr_scheduler_type", "warmup_ratio",
+                    "num_train_epochs", "template", "finetuning_type", "dataset_dir"):
+            assert demo.get(key) == grid.get(key), (method, key)
+        assert "deepspeed" not in demo
