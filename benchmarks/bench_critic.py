@@ -4,15 +4,13 @@ with the held-out ranking accuracy and Spearman correlation with D_b.
 The matrix: 200k prompts × (human answer + 2 model outputs) = 600k rows. Rows are drawn from the features
 of a real synthetic bilingual text corpus (polyalign_lf.critic.synthetic: in-support and off-support
 outputs) plus small Gaussian jitter, so the feature distribution is realistic but the build is fast.
-Writes benchmarks/results/critic.json.
+Writes benchmarks/results/critic.json (``--quick``: benchmarks/results/quick/critic.json).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -20,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _results import write_result  # noqa: E402
 
 
 def build_matrix(n_prompts: int, seed: int = 0):
@@ -83,12 +83,7 @@ def main() -> int:
     }
     goals = {"train_seconds": "<= 300 s on 2 CPU cores for 600k rows (paper: 8 h 55 min)",
              "heldout_ranking_accuracy": "high (>= 0.95 on the synthetic corpus with known support)"}
-    result = {"benchmark": "critic", "figures": figures, "goals": goals,
-              "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                          "load_average": os.getloadavg()}}
-    out = Path(__file__).resolve().parent / "results" / "critic.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result("critic", figures, goals, quick=args.quick)
     print(f"rows {figures['rows']}: training {figures['train_seconds']} s wall, {figures['train_cpu_seconds']} s CPU "
           f"(load average {os.getloadavg()[0]:.1f})   goal {goals['train_seconds']}")
     print(f"held-out ranking accuracy {figures['heldout_ranking_accuracy']} ({figures['heldout_pairs']} pairs), "

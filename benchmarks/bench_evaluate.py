@@ -4,7 +4,7 @@ Features and embeddings are precomputed (synthetic matrices of realistic shape; 
 low-rank structure of sentence embeddings), so the figure is the cost
 of the metrics themselves: utility (EM/nEM/F1/ROUGE-L), distinct-n, BNG, global + conditional MAUVE, TDM,
 NUF and Agg. Goal (issue 5): < 60 s for all metrics on the 2-core CPU box. Prints the time per metric and
-writes benchmarks/results/evaluate.json.
+writes benchmarks/results/evaluate.json (a smaller run: benchmarks/results/quick/evaluate.json).
 
     python benchmarks/bench_evaluate.py            # 51,480 predictions
     python benchmarks/bench_evaluate.py --quick    # 5,000 predictions
@@ -13,14 +13,13 @@ writes benchmarks/results/evaluate.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+
+from _results import write_result
 
 GOAL_SECONDS = 60.0
 EN_TEST_SIZE = 51_480
@@ -85,12 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=None, help="number of predictions (overrides --quick)")
     parser.add_argument("--features", type=int, default=96, help="feature columns (BNG)")
     parser.add_argument("--dim", type=int, default=384, help="embedding dimension (MAUVE); MiniLM = 384")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "evaluate.json"))
+    parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/[quick/]evaluate.json)")
     args = parser.parse_args(argv)
     n = args.n or (5_000 if args.quick else EN_TEST_SIZE)
     os.environ.setdefault("POLYALIGN_NO_PROGRESS", "1")
 
-    from polyalign_lf.io import write_json
     from polyalign_lf.metrics.evaluate import EvaluationConfig, Precomputed, evaluate
 
     t0 = time.perf_counter()
@@ -118,16 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     figures = {"n_predictions": len(records), "total_seconds": round(total, 3), "cpu_seconds": round(cpu, 3),
                "load_average_before": round(load_before, 2)}
     figures.update({f"{k}_seconds": round(v, 3) for k, v in timings.items()})
-    result = {
-        "benchmark": "evaluate",
-        "figures": figures,
-        "goals": {"total_seconds": f"< {GOAL_SECONDS:.0f} s for all metrics on {EN_TEST_SIZE:,} predictions with precomputed features and embeddings"},
-        "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpu_count": os.cpu_count(),
-                    "processor": platform.processor() or platform.machine()},
-        "quick": n != EN_TEST_SIZE,
-    }
-    write_json(args.out, result)
-    print(f"  wrote {args.out}")
+    goals = {"total_seconds": f"< {GOAL_SECONDS:.0f} s for all metrics on {EN_TEST_SIZE:,} predictions with precomputed features and embeddings"}
+    out = write_result("evaluate", figures, goals, quick=n != EN_TEST_SIZE, out=args.out)
+    print(f"  wrote {out}")
     return 0
 
 

@@ -2,21 +2,21 @@
 
 Goal: ≥ 2,000 responses/s per core in English and ≥ 1,000 in Chinese (797k answers in < 4 min on 2 cores).
 Texts are synthetic answers of realistic length (1–6 sentences, some lists), generated deterministically.
-Writes benchmarks/results/features.json.
+Writes benchmarks/results/features.json (``--quick``: benchmarks/results/quick/features.json).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _results import write_result  # noqa: E402
 
 
 def corpus(lang: str, n: int, seed: int = 0) -> list[str]:
@@ -54,12 +54,7 @@ def main() -> int:
         figures[f"{lang}_responses_per_wall_s"] = round(n / wall, 1)
         figures[f"{lang}_mean_chars"] = round(sum(map(len, texts)) / n, 1)
     goals = {"en_responses_per_s": ">= 2000 per core", "zh_responses_per_s": ">= 1000 per core"}
-    result = {"benchmark": "features", "figures": {**figures, "texts_per_language": n}, "goals": goals,
-              "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                          "load_average": os.getloadavg()}}
-    out = Path(__file__).resolve().parent / "results" / "features.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result("features", {**figures, "texts_per_language": n}, goals, quick=args.quick)
     for key, goal in goals.items():
         print(f"{key:>22}: {figures[key]:>10.1f}   goal {goal}")
     print(f"(single process; load average {os.getloadavg()[0]:.1f}) -> {out}")

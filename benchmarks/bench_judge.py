@@ -3,7 +3,7 @@
 A local fake server answers every request after a fixed latency (default 200 ms, like a loaded vLLM judge),
 so the figure measures the client: how close it gets to the ideal ``concurrency / latency`` answers per
 second. Goal (no goal in the issue; ours): ≥ 90% of the ideal at concurrency 8 and 32, i.e. the client
-keeps a judge server saturated. Writes ``benchmarks/results/judge.json``.
+keeps a judge server saturated. Writes ``benchmarks/results/judge.json`` (``--quick``: ``results/quick/judge.json``).
 
     python benchmarks/bench_judge.py            # 1,000 answers per concurrency level
     python benchmarks/bench_judge.py --quick    # 160
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -26,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("POLYALIGN_NO_PROGRESS", "1")
 
-from polyalign_lf.io import write_json  # noqa: E402
+from _results import write_result  # noqa: E402
 from polyalign_lf.judge.client import JudgeEndpoint  # noqa: E402
 from polyalign_lf.judge.rubric import DIMENSIONS  # noqa: E402
 from polyalign_lf.judge.runner import run_judge  # noqa: E402
@@ -88,10 +87,9 @@ def main() -> None:
             print(f"concurrency {concurrency:>2}: {count} answers in {elapsed:.2f} s = {rate:.1f}/s "
                   f"({rate / ideal:.1%} of the ideal {ideal:.0f}/s; goal {goals[f'fraction_of_ideal_c{concurrency}']})")
     server.shutdown()
-    result = {"benchmark": "judge", "figures": figures, "goals": goals,
-              "machine": f"{platform.machine()} {os.cpu_count()} CPU, python {platform.python_version()}",
-              "settings": {"answers": n, "server_latency_s": args.latency, "quick": args.quick}}
-    write_json(REPO / "benchmarks" / "results" / "judge.json", result)
+    out = write_result("judge", figures, goals, quick=args.quick,
+                       settings={"answers": n, "server_latency_s": args.latency, "quick": args.quick})
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ shared machine hits all modes alike.
     python benchmarks/bench_train_overhead.py --quick
     python benchmarks/bench_train_overhead.py --model-shape qwen2.5-1.5b   # random weights, on a GPU
 
-Writes benchmarks/results/train_overhead.json.
+Writes benchmarks/results/train_overhead.json (``--quick``: benchmarks/results/quick/train_overhead.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _results import write_result  # noqa: E402
 
 GOAL = 1.02
 QWEN25_15B = dict(hidden_size=1536, num_layers=28, num_heads=12, num_kv_heads=2, intermediate_size=8960,
@@ -112,12 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--batch", type=int, default=None)
-    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "train_overhead.json")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="result JSON (default: benchmarks/results/[quick/]train_overhead.json)")
     args = parser.parse_args(argv)
 
     import torch
 
-    from polyalign_lf.io import progress, write_json
+    from polyalign_lf.io import progress
     from polyalign_lf.testing.tiny import perturb_weights
 
     gpu = args.model_shape == "qwen2.5-1.5b"
@@ -148,14 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("ratio.bucket_sft_vs_sft", "ratio.hdpo_vs_dpo"):
         verdict = "meets" if figures[name] <= GOAL else "MISSES"
         print(f"  {name:<24} {figures[name]:.4f}   goal <= {GOAL}  ({verdict})")
-    machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-               "python": platform.python_version(), "torch": torch.__version__,
-               "device": torch.cuda.get_device_name(0) if gpu else "cpu", "cpu_threads": torch.get_num_threads()}
-    write_json(args.output, {"benchmark": "train_overhead", "figures": figures, "goals": goals, "machine": machine,
-                             "settings": {"model_shape": args.model_shape, "steps": steps, "batch": batch,
-                                          "gradient_accumulation_steps": 2, "repeats": repeats, "quick": args.quick},
-                             "runs_s": times})
-    print(f"wrote {args.output}")
+    machine = {"device": torch.cuda.get_device_name(0) if gpu else "cpu", "cpu_threads": torch.get_num_threads()}
+    out = write_result("train_overhead", figures, goals, quick=args.quick, out=args.output, machine=machine,
+                       settings={"model_shape": args.model_shape, "steps": steps, "batch": batch,
+                                 "gradient_accumulation_steps": 2, "repeats": repeats, "quick": args.quick},
+                       runs_s=times)
+    print(f"wrote {out}")
     return 0
 
 

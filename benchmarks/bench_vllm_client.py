@@ -3,7 +3,8 @@
 Both runs use the same prompts (rendered once with the LLaMA-Factory template, sent as token ids) and the
 same Appendix-C decoding. The offline figure comes from ``vllm.LLM.generate`` on all prompts at once; the
 client figure from ``polyalign generate --engine vllm`` against ``vllm serve`` on the same GPU. Goal
-(issue 5): client throughput (generated tokens/s) ≥ 95 % of offline. Writes benchmarks/results/vllm_client.json.
+(issue 5): client throughput (generated tokens/s) ≥ 95 % of offline. Writes benchmarks/results/vllm_client.json
+(``--quick``: benchmarks/results/quick/vllm_client.json).
 
 vLLM normally lives in its own environment (it pins another transformers than LLaMA-Factory): pass that
 environment's interpreter with ``--vllm-python``; the polyalign client runs in this one. Without vLLM or a
@@ -17,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from _results import write_result
 
 GOAL_RATIO = 0.95
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--vllm-python", default=sys.executable, help="interpreter of the environment that has vllm")
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "vllm_client.json"))
+    parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/[quick/]vllm_client.json)")
     args = parser.parse_args(argv)
 
     reason = _vllm_available(args.vllm_python)
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     from polyalign_lf.inference.decoding import DecodingConfig
     from polyalign_lf.inference.prompts import PromptBuilder
     from polyalign_lf.integration.prompting import load_chat_renderer
-    from polyalign_lf.io import read_jsonl, write_json
+    from polyalign_lf.io import read_jsonl
 
     work = Path(tempfile.mkdtemp(prefix="bench_vllm_"))
     records = (read_records(args.records) if args.records else _synthetic_records(n))[:n]
@@ -183,15 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ratio {ratio:.3f}   goal ≥ {GOAL_RATIO:.2f}: {'OK' if ratio >= GOAL_RATIO else 'MISSED'}")
     gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip() \
         if shutil.which("nvidia-smi") else "unknown"
-    write_json(args.out, {
-        "benchmark": "vllm_client",
-        "figures": {"prompts": len(records), "offline_tokens_per_s": round(offline_tps, 1), "client_tokens_per_s": round(client_tps, 1),
-                    "ratio": round(ratio, 4), "offline_seconds": round(offline["seconds"], 2), "client_seconds": round(client_seconds, 2)},
-        "goals": {"ratio": f"≥ {GOAL_RATIO} of vLLM offline throughput on the same prompts"},
-        "machine": {"platform": platform.platform(), "gpu": gpu, "cpu_count": os.cpu_count()},
-        "quick": bool(args.quick),
-    })
-    print(f"  wrote {args.out}")
+    figures = {"prompts": len(records), "offline_tokens_per_s": round(offline_tps, 1), "client_tokens_per_s": round(client_tps, 1),
+               "ratio": round(ratio, 4), "offline_seconds": round(offline["seconds"], 2), "client_seconds": round(client_seconds, 2)}
+    goals = {"ratio": f"≥ {GOAL_RATIO} of vLLM offline throughput on the same prompts"}
+    out = write_result("vllm_client", figures, goals, quick=args.quick, out=args.out, machine={"gpu": gpu})
+    print(f"  wrote {out}")
     return 0
 
 

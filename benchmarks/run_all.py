@@ -4,13 +4,15 @@
     python benchmarks/run_all.py --quick    # the small runs (minutes)
     python benchmarks/run_all.py --only critic,features
     python benchmarks/run_all.py --collect-only   # just rebuild RESULTS.md from benchmarks/results/*.json
+    python benchmarks/run_all.py --collect-only --quick   # ... from benchmarks/results/quick/*.json
 
 Each ``bench_<topic>.py`` prints its figures next to its goal and writes ``benchmarks/results/<topic>.json``
-(``{"benchmark", "figures": {name: value}, "goals": {name: text}, "machine"}``). This script runs them one
-after the other (they measure time, so never in parallel), then collects every JSON in
-``benchmarks/results/`` into ``benchmarks/results/RESULTS.md``: one table per benchmark (figure, value,
-goal) and a description of the machine it ran on. A benchmark that fails is reported with its exit status
-and the tail of its output, and the others still run.
+(``{"benchmark", "figures": {name: value}, "goals": {name: text}, "machine"}``, see ``_results.py``); a
+``--quick`` run writes ``benchmarks/results/quick/<topic>.json`` instead, so it never replaces full-size
+figures. This script runs them one after the other (they measure time, so never in parallel), then collects
+every JSON in ``benchmarks/results/`` (with ``--quick``: ``benchmarks/results/quick/``) into ``RESULTS.md``
+in that folder: one table per benchmark (figure, value, goal) and a description of the machine it ran on.
+A benchmark that fails is reported with its exit status and the tail of its output, and the others still run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -26,41 +27,15 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+RESULTS = HERE / "results"  # full-size results; quick ones in RESULTS / "quick"
+
+if str(HERE) not in sys.path:  # loaded by path (tests), not run as a script
+    sys.path.insert(0, str(HERE))
+from _results import machine_description  # noqa: E402
 
 
 def discover() -> dict[str, Path]:
     return {p.stem[len("bench_"):]: p for p in sorted(HERE.glob("bench_*.py"))}
-
-
-def machine_description() -> dict[str, Any]:
-    """What the numbers were measured on (CPU model, cores, memory, GPU, load, library versions)."""
-    info: dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),
-                            "cpu_count": os.cpu_count()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu_model"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["memory_gb"] = round(int(line.split()[1]) / 1024**2, 1)
-                break
-    except OSError:
-        pass
-    try:
-        info["load_average"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        if torch.cuda.is_available():
-            info["gpu"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-    except Exception:  # torch missing or broken: the table still gets written
-        pass
-    return info
 
 
 def run_benchmark(name: str, path: Path, quick: bool, timeout: float) -> dict[str, Any]:
@@ -97,9 +72,10 @@ def _machine_line(machine: Any) -> str:
     return _fmt(machine)
 
 
-def load_results() -> list[dict[str, Any]]:
+def load_results(folder: Path) -> list[dict[str, Any]]:
+    """The result files directly in ``folder`` (not in its subfolders: full results ignore ``quick/``)."""
     results = []
-    for path in sorted(RESULTS.glob("*.json")):
+    for path in sorted(folder.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
@@ -107,15 +83,21 @@ def load_results() -> list[dict[str, Any]]:
             continue
         if isinstance(data, dict) and "figures" in data:
             data.setdefault("benchmark", path.stem)
-            data["_file"] = path.name
+            try:
+                data["_file"] = path.relative_to(HERE.parent).as_posix()
+            except ValueError:  # a results folder outside the checkout
+                data["_file"] = str(path)
             data["_mtime"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime(path.stat().st_mtime))
             results.append(data)
     return results
 
 
-def render_table(results: list[dict[str, Any]], runs: list[dict[str, Any]], machine: dict[str, Any]) -> str:
-    lines = ["# Benchmark results", "",
-             "Written by `python benchmarks/run_all.py` from `benchmarks/results/*.json` — each benchmark's figures "
+def render_table(results: list[dict[str, Any]], runs: list[dict[str, Any]], machine: dict[str, Any],
+                 quick: bool = False) -> str:
+    source = "benchmarks/results/quick/*.json" if quick else "benchmarks/results/*.json"
+    command = "python benchmarks/run_all.py" + (" --quick" if quick else "")
+    lines = ["# Benchmark results" + (" (quick runs)" if quick else ""), "",
+             f"Written by `{command}` from `{source}` — each benchmark's figures "
              "next to its goal, and the machine it ran on. Timing figures depend on the machine and on its load "
              "at the time (see `load_average`).", ""]
     if runs:
@@ -147,18 +129,20 @@ def render_table(results: list[dict[str, Any]], runs: list[dict[str, Any]], mach
         lines += ["", f"Machine: {_machine_line(res.get('machine', 'not recorded'))}"]
         if settings:
             lines.append(f"Settings: {_fmt(settings)}")
-        lines += [f"Source: `benchmarks/results/{res['_file']}` (written {res['_mtime']} UTC)", ""]
+        lines += [f"Source: `{res['_file']}` (written {res['_mtime']} UTC)", ""]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="pass --quick to every benchmark (small runs)")
+    parser.add_argument("--quick", action="store_true",
+                        help="pass --quick to every benchmark (small runs) and collect results/quick/")
     parser.add_argument("--only", default="", help="comma-separated benchmark names (bench_<name>.py)")
     parser.add_argument("--skip", default="", help="comma-separated benchmark names to leave out")
     parser.add_argument("--collect-only", action="store_true", help="run nothing; rebuild RESULTS.md from the JSON files")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark (default 3600)")
-    parser.add_argument("--out", type=Path, default=RESULTS / "RESULTS.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="table to write (default: RESULTS.md in the folder collected)")
     args = parser.parse_args(argv)
 
     found = discover()
@@ -169,12 +153,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(found)}")
     selected = [n for n in (only or found) if n not in skip]
     runs = [] if args.collect_only else [run_benchmark(n, found[n], args.quick, args.timeout) for n in selected]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    table = render_table(load_results(), runs, machine_description())
-    tmp = args.out.with_suffix(".md.tmp")
+    folder = RESULTS / "quick" if args.quick else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    out = args.out or folder / "RESULTS.md"
+    table = render_table(load_results(folder), runs, machine_description(), quick=args.quick)
+    tmp = out.with_suffix(".md.tmp")
     tmp.write_text(table, encoding="utf-8")
-    os.replace(tmp, args.out)
-    print(f"\nresults table: {args.out}")
+    os.replace(tmp, out)
+    print(f"\nresults table: {out}")
     failed = [r for r in runs if r["status"] != "ok"]
     if failed:
         print(f"{len(failed)} benchmark(s) did not finish: {', '.join(r['benchmark'] for r in failed)}")

@@ -10,11 +10,14 @@ from pathlib import Path
 def critic_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
     train = sub.add_parser("train", help="train a critic bundle (mlp, encoder) or package the exact support_distance critic")
-    train.add_argument("--references", required=True, type=Path, help="bucket references JSON (`polyalign references`)")
+    train.add_argument("--config", type=Path,
+                       help="YAML file whose keys are this command's options (e.g. recipes/en/gemma2_2b_critic.yaml); "
+                            "options given on the command line override it")
+    train.add_argument("--references", type=Path, help="bucket references JSON (`polyalign references`); required")
     train.add_argument("--features", type=Path, action="append", default=[],
                        help="feature file(s): human answers AND model outputs (repeat the flag); rows of --split are used")
     train.add_argument("--type", choices=("mlp", "support_distance", "encoder"), default="mlp")
-    train.add_argument("--out", required=True, type=Path, help="output bundle directory")
+    train.add_argument("--out", type=Path, help="output bundle directory; required")
     train.add_argument("--split", default="train", help="which split's rows to train on (default train)")
     train.add_argument("--heldout-fraction", type=float, default=0.1)
     train.add_argument("--epochs", type=int, default=5)
@@ -30,6 +33,7 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--records", type=Path, help="encoder critic: records JSONL (texts of human answers)")
     train.add_argument("--predictions", type=Path, action="append", default=[], help="encoder critic: predictions JSONL (repeatable)")
     train.add_argument("--encoder", help="encoder critic: a local Hugging Face encoder directory")
+    train.set_defaults(_parser=train)
 
     score = sub.add_parser("score", help="score records' human answers or predictions with a critic bundle")
     score.add_argument("--critic", required=True, type=Path, help="critic bundle directory")
@@ -51,11 +55,49 @@ def critic_main(args: argparse.Namespace) -> int:
     return {"train": _train, "score": _score, "report": _report}[args.action](args)
 
 
+def apply_config_file(args: argparse.Namespace, parser: argparse.ArgumentParser, config_path: Path) -> None:
+    """Fill ``args`` from a YAML file of option names (``batch_size`` or ``batch-size``); an option given on the
+    command line (i.e. different from its default) wins. Unknown keys are an error naming the file."""
+    import yaml
+
+    from polyalign_lf.errors import ConfigError, InputError
+
+    if not config_path.is_file():
+        raise InputError("config file not found", where=str(config_path))
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", where=str(config_path)) from None
+    if not isinstance(config, dict):
+        raise InputError("expected a mapping of option names to values", where=str(config_path))
+    actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "config", "_parser")}
+    for key, value in config.items():
+        dest = str(key).replace("-", "_")
+        action = actions.get(dest)
+        if action is None:
+            raise ConfigError(f"{config_path}: unknown option {key!r}; known: {', '.join(sorted(actions))}")
+        if getattr(args, dest) != action.default:
+            continue  # given on the command line
+        if action.type is not None and value is not None:
+            value = [action.type(v) for v in value] if isinstance(value, list) else action.type(value)
+        if isinstance(action, argparse._AppendAction) and not isinstance(value, list):
+            value = [value]
+        if action.choices is not None and value not in action.choices:
+            raise ConfigError(f"{config_path}: {key} must be one of {', '.join(map(str, action.choices))}, got {value!r}")
+        setattr(args, dest, value)
+
+
 def _train(args: argparse.Namespace) -> int:
     from polyalign_lf.critic.train import critic_data_from_tables
     from polyalign_lf.errors import ConfigError
     from polyalign_lf.features.store import load_feature_table
     from polyalign_lf.references.build import BucketReferences
+
+    if args.config is not None:
+        apply_config_file(args, args._parser, args.config)
+    missing = [f"--{name}" for name in ("references", "out") if getattr(args, name) is None]
+    if missing:
+        raise ConfigError(f"critic train needs {' and '.join(missing)} (on the command line or in --config)")
 
     refs = BucketReferences.load(args.references)
     if args.type == "support_distance":

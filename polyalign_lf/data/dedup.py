@@ -29,6 +29,8 @@ from polyalign_lf.data.schema import SPLITS, validate_record
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import atomic_write, iter_jsonl_lines, progress, read_json, write_json
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(..., ensure_ascii=False), one encoder
+
 PRECEDENCE: tuple[str, ...] = ("test", "val", "train")
 POLICY = ("group pinning (a conversation stays in its highest-precedence split) + exact dedup on the canonical "
           "key (NFKC, casefold, collapsed whitespace; language/track/family/question/context/history/answer); "
@@ -101,8 +103,8 @@ def dedup_records(in_dir: str | Path, out_dir: str | Path) -> dict:
                         final[f"{dataset}:{split}"] += 1
                     else:
                         reasons[reason] += 1
-                        removed_log.write(json.dumps({"id": record["id"], "dataset": dataset, "split": split,
-                                                      "reason": reason, "duplicate_of": duplicate_of}, ensure_ascii=False))
+                        removed_log.write(_encode({"id": record["id"], "dataset": dataset, "split": split,
+                                                   "reason": reason, "duplicate_of": duplicate_of}))
                         removed_log.write("\n")
                 bar.update(path.stat().st_size)
         total_in, total_out = sum(original.values()), sum(final.values())

@@ -22,6 +22,9 @@ from polyalign_lf.data.lf_format import record_to_alpaca
 from polyalign_lf.data.schema import LANGUAGES, SPLITS, validate_record
 from polyalign_lf.io import atomic_write, iter_jsonl, progress, read_json, write_json
 
+# One encoder for every row (``json.dumps(..., ensure_ascii=False)`` builds a new one per call; same bytes).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
 METADATA_COLUMNS: tuple[str, ...] = ("dataset", "language", "track", "family", "style_bucket", "length_bin")
 ALPACA_COLUMNS: dict[str, str] = {
     "prompt": "instruction",
@@ -80,7 +83,7 @@ def export_records(in_dir: str | Path, out_dir: str | Path) -> dict:
             for lineno, record in iter_jsonl(path):
                 validate_record(record, where=f"{path}:{lineno}")
                 handle = outputs[(record["language"], record["split"])]
-                handle.write(json.dumps(alpaca_row(record), ensure_ascii=False))
+                handle.write(_encode(alpaca_row(record)))
                 handle.write("\n")
                 counts[(record["language"], record["split"])] += 1
                 buckets[(record["language"], record["split"], record["bucket_id"])] += 1

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import Counter
+import os
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -29,6 +30,18 @@ SPLIT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "validation1": ("validation", "dev", "val"),
     "test": ("testing",),
 }
+
+
+# One encoder for every record (``json.dumps(..., ensure_ascii=False)`` builds a new one per call; same bytes).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+# Formatters whose ``convert`` maps each source row to Drafts/Skips on its own (no state across rows):
+# only these may have their rows converted in worker processes, chunk by chunk.
+ROW_LOCAL_FORMATTERS: frozenset[str] = frozenset({"custom"})
+# Below this size a JSONL source is prepared in-process (starting workers would cost more than it saves).
+PARALLEL_MIN_BYTES = 8 << 20
+_CHUNK_ROWS = 2000  # rows per worker task
+_IN_FLIGHT = 8  # tasks submitted ahead of the writer (bounds memory: ~16k rows)
 
 
 def resolve_source_split(spec: FormatterSpec, split: str) -> str:
@@ -121,6 +134,116 @@ def build_record(draft: Draft, spec: FormatterSpec, dataset: str, source_split: 
     return {name: values[name] for name in RECORD_FIELDS}
 
 
+def _rebuild_input_error(text: str, where: str | None, hint: str | None) -> InputError:
+    """An :class:`InputError` carried across processes as (text, where, hint), with the same message."""
+    error = InputError.__new__(InputError)
+    Exception.__init__(error, text)
+    error.where, error.hint = where, hint
+    return error
+
+
+def _error_fields(exc: InputError) -> tuple:
+    return ("error", str(exc), exc.where, exc.hint)
+
+
+_WORKER_STATE: tuple | None = None
+
+
+def _init_worker(state: tuple) -> None:
+    global _WORKER_STATE
+    _WORKER_STATE = state
+
+
+def _convert_lines(lines: list[tuple[int, str]]) -> list[tuple]:
+    """Worker side of the parallel path: the serial loop's per-row work for one chunk of JSONL lines.
+
+    Returns, in row order, ``("read",)`` per row handed to the formatter, ``("skip", reason)``,
+    ``("record", id, split, bucket_id, json_line | None, where, validation_error | None)`` and at most
+    one final ``("error", text, where, hint)`` (the chunk stops there, as the serial loop would). The
+    duplicate-id check and the writing stay in the parent, in input order, so outputs are identical.
+    """
+    spec, dataset, source_split, seed, bins, path, required = _WORKER_STATE
+    out: list[tuple] = []
+    for lineno, line in lines:
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            truncated = not line.endswith("\n")
+            out.append(_error_fields(InputError(
+                f"invalid JSON ({exc.msg})" + (" — the file looks truncated" if truncated else ""), where=where)))
+            return out
+        if not isinstance(row, dict):
+            out.append(_error_fields(InputError(f"expected a JSON object per line, got {type(row).__name__}", where=where)))
+            return out
+        missing = [c for c in required if c not in row]
+        if missing:
+            out.append(_error_fields(InputError(
+                f"missing column(s) {', '.join(missing)} for {spec.name} (row has: {', '.join(list(row)[:12])})",
+                where=where, hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")))
+            return out
+        out.append(("read",))
+        try:
+            for item in spec.convert(iter((row,)), source_split, seed):
+                if isinstance(item, Draft):
+                    item = build_record(item, spec, dataset, source_split, seed, bins)
+                if isinstance(item, Skip):
+                    out.append(("skip", item.reason))
+                    continue
+                try:
+                    validate_record(item, where=where)
+                except InputError as exc:
+                    out.append(("record", item["id"], item["split"], item["bucket_id"], None, where, _error_fields(exc)))
+                    return out
+                out.append(("record", item["id"], item["split"], item["bucket_id"], _encode(item), where, None))
+        except InputError as exc:
+            if exc.where is None:
+                exc = InputError(str(exc).split("\n  hint:")[0], where=where, hint=exc.hint)
+            out.append(_error_fields(exc))
+            return out
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            out.append(_error_fields(InputError(
+                f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})", where=where,
+                hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")))
+            return out
+    return out
+
+
+def _line_chunks(path: Path, size: int) -> Iterator[tuple[list[tuple[int, str]], tuple | None]]:
+    """``(chunk of (lineno, line), trailing_error)``: lines numbered as :func:`polyalign_lf.io.iter_jsonl` does."""
+    with open(path, encoding="utf-8") as handle:
+        lineno = 0
+        chunk: list[tuple[int, str]] = []
+        while True:
+            try:
+                line = handle.readline()
+            except UnicodeDecodeError as exc:
+                yield chunk, ("error", f"{path}:{lineno + 1}: not UTF-8 text ({exc.reason})", f"{path}:{lineno + 1}", None)
+                return
+            if not line:
+                break
+            lineno += 1
+            chunk.append((lineno, line))
+            if len(chunk) >= size:
+                yield chunk, None
+                chunk = []
+    if chunk:
+        yield chunk, None
+
+
+def _parallel_jsonl(source_path: str, spec: FormatterSpec, workers: int | None) -> int:
+    """Number of worker processes for this source (0 = prepare it in-process)."""
+    path = Path(source_path).expanduser()
+    if spec.name not in ROW_LOCAL_FORMATTERS or not path.is_file() or path.suffix.lower() != ".jsonl":
+        return 0
+    if workers is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return cpus if cpus > 1 and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
+    return workers if workers > 1 else 0
+
+
 def prepare_dataset(
     spec: FormatterSpec,
     sources: Mapping[str, str],
@@ -130,8 +253,14 @@ def prepare_dataset(
     bins: LengthBins = DEFAULT_BINS,
     name: str | None = None,
     hub_config: str | None = None,
+    workers: int | None = None,
 ) -> dict:
-    """Run one formatter over its source splits and write records + manifest. Returns the manifest."""
+    """Run one formatter over its source splits and write records + manifest. Returns the manifest.
+
+    ``workers``: processes converting rows of a local JSONL source of a row-local formatter (``custom``);
+    ``None`` = all CPUs for files of 8 MB or more, else in-process; ``0``/``1`` = in-process. The output is
+    byte-identical either way (rows are converted in chunks and written in input order).
+    """
     if not sources:
         raise ConfigError(f"no --source given for {spec.name}; its splits are: {', '.join(spec.source_splits)}")
     resolved: dict[str, str] = {}
@@ -153,6 +282,12 @@ def prepare_dataset(
         handles = {s: stack.enter_context(atomic_write(target / f"{s}.jsonl")) for s in SPLITS}
         bar = stack.enter_context(progress(desc=f"prepare {dataset}", unit="row"))
         for source_split in order:
+            n_workers = _parallel_jsonl(resolved[source_split], spec, workers)
+            if n_workers:
+                rows_read[source_split] = _prepare_parallel(
+                    Path(resolved[source_split]).expanduser(), spec, dataset, source_split, seed, bins, n_workers,
+                    handles, seen_ids, split_counts, bucket_counts, skipped, bar)
+                continue
             source = open_source(resolved[source_split], split=source_split,
                                  split_aliases=SPLIT_SYNONYMS.get(source_split, ()), hub_config=hub_config or spec.hub_config)
             if source.total is not None:
@@ -170,7 +305,7 @@ def prepare_dataset(
                         raise InputError(f"duplicate id {item['id']!r}", hint="ids must be unique within a dataset")
                     seen_ids.add(item["id"])
                     validate_record(item, where=cursor.where)
-                    handles[item["split"]].write(json.dumps(item, ensure_ascii=False))
+                    handles[item["split"]].write(_encode(item))
                     handles[item["split"]].write("\n")
                     split_counts[item["split"]] += 1
                     bucket_counts[(item["split"], item["bucket_id"])] += 1
@@ -206,6 +341,57 @@ def prepare_dataset(
     }
     write_json(target / "manifest.json", manifest)
     return manifest
+
+
+def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_split: str, seed: int, bins: LengthBins,
+                      n_workers: int, handles: Mapping[str, Any], seen_ids: set[str], split_counts: Counter,
+                      bucket_counts: Counter, skipped: Counter, bar: Any) -> int:
+    """The serial loop of :func:`prepare_dataset` for one JSONL source, rows converted by ``n_workers``
+    processes; results are consumed in input order, so outputs and the first error raised are the same."""
+    import multiprocessing
+
+    state = (spec, dataset, source_split, seed, bins, str(path), spec.required_columns)
+    rows_read = 0
+    for handle in handles.values():  # nothing buffered is duplicated into the forked workers
+        handle.flush()
+    with multiprocessing.get_context("fork" if os.name == "posix" else None).Pool(
+            n_workers, initializer=_init_worker, initargs=(state,)) as pool:
+        pending: deque = deque()
+
+        def consume() -> None:
+            nonlocal rows_read
+            task, trailing = pending.popleft()
+            for result in task.get():
+                kind = result[0]
+                if kind == "record":
+                    _, record_id, split, bucket_id, line, where, problem = result
+                    if record_id in seen_ids:
+                        raise InputError(f"duplicate id {record_id!r}", where=where, hint="ids must be unique within a dataset")
+                    seen_ids.add(record_id)
+                    if problem is not None:
+                        raise _rebuild_input_error(*problem[1:])
+                    handle = handles[split]
+                    handle.write(line)
+                    handle.write("\n")
+                    split_counts[split] += 1
+                    bucket_counts[(split, bucket_id)] += 1
+                elif kind == "read":
+                    rows_read += 1
+                    bar.update(1)
+                elif kind == "skip":
+                    skipped[result[1]] += 1
+                else:
+                    raise _rebuild_input_error(*result[1:])
+            if trailing is not None:
+                raise _rebuild_input_error(*trailing[1:])
+
+        for chunk, trailing in _line_chunks(path, _CHUNK_ROWS):
+            pending.append((pool.apply_async(_convert_lines, (chunk,)), trailing))
+            if len(pending) >= _IN_FLIGHT:
+                consume()
+        while pending:
+            consume()
+    return rows_read
 
 
 def bucket_table(bucket_counts: Mapping[str, Mapping[str, int]]) -> str:

@@ -16,15 +16,16 @@ IGNORE_INDEX = -100
 def token_log_probs(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token log-probabilities of the next-token labels and their mask (causal shift, -100 ignored).
 
-    Returns ``(logp [B, T-1], mask [B, T-1])``; masked positions have logp 0.
+    Returns ``(logp [B, T], mask [B, T])``: position t scores label t+1; masked positions (and the last
+    one) have logp 0. The labels are shifted, not the logits (as transformers' own loss does), so the
+    [B, T, V] logits are never copied.
     """
-    logits = logits[:, :-1, :]
     if logits.dtype != torch.float64:
         logits = logits.float()  # log-softmax in at least float32, whatever the compute dtype
-    targets = labels[:, 1:]
+    targets = F.pad(labels, (0, 1), value=IGNORE_INDEX)[:, 1:]
     mask = targets.ne(IGNORE_INDEX)
     safe = torch.where(mask, targets, torch.zeros_like(targets))
-    # fused log-softmax + gather (what the model's own loss uses): no [B, T, V] log-prob tensor is kept
+    # fused log-softmax + gather: no [B, T, V] log-prob tensor is kept
     logp = -F.cross_entropy(logits.reshape(-1, logits.size(-1)), safe.reshape(-1), reduction="none")
     logp = logp.view(safe.shape)
     return logp * mask, mask

@@ -256,31 +256,14 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
     return stages
 
 
-def read_critic_config(path: Path) -> dict[str, Any]:
-    import yaml
-
-    from polyalign_lf.errors import ConfigError
-
-    if not Path(path).is_file():
-        return {}  # written later (the demo's setup stage); the plan then shows the config file only
-    try:
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: expected a mapping of `polyalign critic train` options")
-    return config
-
-
 def critic_config_argv(source: Path | dict[str, Any]) -> list[str]:
-    """``polyalign critic train`` arguments from a critic recipe (keys = the command's option names;
-    list values repeat the option, ``true`` is a bare flag)."""
-    path = source if not isinstance(source, dict) else None
-    config = source if isinstance(source, dict) else read_critic_config(source)
-    if not config:
-        return ["--config", str(path)]
+    """``polyalign critic train`` arguments for a critic recipe: ``--config FILE`` for a recipe file, or the
+    options spelled out for an in-memory config (keys = the command's option names; list values repeat the
+    option, ``true`` is a bare flag)."""
+    if not isinstance(source, dict):
+        return ["--config", str(source)]
     argv: list[str] = []
-    for key, value in config.items():
+    for key, value in source.items():
         option = "--" + str(key).replace("_", "-")
         if isinstance(value, bool):
             if value:

@@ -25,8 +25,17 @@ from polyalign_lf.objectives import (
     weighted_mean,
 )
 
-torch.set_default_dtype(torch.float64)
-SETTINGS = settings(max_examples=60, deadline=None)
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Exact comparisons in float64, restored afterwards (other test modules share this process)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
+
+SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 finite = st.floats(min_value=-20, max_value=20, allow_nan=False)
 positive = st.floats(min_value=0.01, max_value=10, allow_nan=False)
 
@@ -131,7 +140,7 @@ def test_theorem3_regularizer_and_dpo_gradients(policy_margin, reference_margin,
     (grad_r,) = torch.autograd.grad(reg, dpi)
     expected = beta * p.item() * (1 - p.item()) * (s_plus - s_minus)  # Eq. 11
     assert grad_r.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
-    if s_plus < s_minus and p.item() * (1 - p.item()) > 0:
+    if s_minus - s_plus > 1e-6 and p.item() * (1 - p.item()) > 1e-12:
         assert grad_r.item() < 0  # minimizing R increases Δπ
     dpi2 = torch.tensor(policy_margin, requires_grad=True)
     dpo = sigmoid_dpo_losses(dpi2, torch.tensor(reference_margin), beta)
@@ -139,7 +148,7 @@ def test_theorem3_regularizer_and_dpo_gradients(policy_margin, reference_margin,
     sig = 1 / (1 + math.exp(-beta * (policy_margin - reference_margin)))
     assert grad_l.item() == pytest.approx(-beta * (1 - sig), rel=1e-9, abs=1e-12)  # Eq. 12
     assert grad_l.item() <= 0
-    if s_plus < s_minus and 1 - sig > 1e-12 and p.item() * (1 - p.item()) > 1e-12:
+    if s_minus - s_plus > 1e-6 and 1 - sig > 1e-12 and p.item() * (1 - p.item()) > 1e-12:
         assert grad_l.item() < 0 and grad_r.item() < 0  # aligned: both push Δπ up
 
 

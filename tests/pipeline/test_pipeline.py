@@ -66,6 +66,8 @@ def test_demo_dry_run_lists_the_whole_method(tmp_path, capsys):
         assert f"$ llamafactory-cli train recipes/all/tiny_{method}.yaml" in plan
     assert "--mode base" in plan  # the BaseLM baseline is evaluated too
     assert "polyalign pairs hdpo" in plan and "--candidates" in plan and "polyalign critic train --type mlp" in plan
+    assert "--mauve-featurizer bundled-minilm" in plan  # offline: nothing is downloaded
+    assert "--recipe recipes/all/tiny_hdpo.yaml" in plan  # prompts rendered with the training template
     assert not (tmp_path / "d").exists(), "a dry run writes nothing"
 
 
@@ -75,7 +77,8 @@ def test_run_dry_run_uses_the_committed_recipes(capsys, monkeypatch):
                           "--stages", "sft,bucket_sft,critic,hdpo,predict-test"])
     assert _stage_names(plan) == ["sft", "bucket_sft", "critic", "hdpo", "predict-test"]
     assert "FORCE_TORCHRUN=1 llamafactory-cli train recipes/zh/llama32_3b_hdpo.yaml" in plan
-    assert "--out saves/zh/llama32_3b/critic" in plan
+    assert "polyalign critic train --config recipes/zh/llama32_3b_critic.yaml" in plan
+    assert "saves/zh/llama32_3b/critic/critic_config.json" in plan
     assert "--model meta-llama/Llama-3.2-3B" in plan and "--mode base" in plan
     assert "--recipe recipes/zh/llama32_3b_dpo.yaml" in plan
 
@@ -136,7 +139,7 @@ def test_demo_data_stages_run_and_resume(tmp_path, capsys):
     for method in ("sft", "bucket_sft", "dpo", "hdpo", "critic"):
         assert (out / "recipes" / "all" / f"tiny_{method}.yaml").is_file()
     assert polyalign(["demo", "--out", str(out), "--stages", stages]) == 0
-    assert capsys.readouterr().out.count("already done") == 7
+    assert capsys.readouterr().out.count("✓ already done") == 7
 
 
 def test_demo_recipes_are_the_grid_recipes_resized():

@@ -1,4 +1,5 @@
-"""benchmarks/run_all.py: runs every bench script, survives a failing one, and tabulates figures next to goals."""
+"""benchmarks/run_all.py: runs every bench script, survives a failing one, and tabulates figures next to goals;
+benchmarks/_results.py: full and quick results go to separate folders."""
 
 from __future__ import annotations
 
@@ -24,19 +25,29 @@ def test_runs_benchmarks_and_writes_the_table(tmp_path):
     (bench / "bench_speed.py").write_text(
         "import json, sys, pathlib\n"
         "quick = '--quick' in sys.argv\n"
-        "out = pathlib.Path(__file__).parent / 'results' / 'speed.json'\n"
+        "out = pathlib.Path(__file__).parent / 'results' / ('quick' if quick else '') / 'speed.json'\n"
+        "out.parent.mkdir(exist_ok=True)\n"
         "out.write_text(json.dumps({'benchmark': 'speed', 'figures': {'ratio': 1.013, 'rows': 20000 if quick else 800000},"
         " 'goals': {'ratio': '<= 1.02', 'latency_s': '< 1 s'}, 'machine': {'cpu_count': 2, 'cpu_model': 'Test CPU'}}))\n"
         "print('ratio 1.013 (goal <= 1.02)')\n")
     (bench / "bench_broken.py").write_text("import sys\nprint('no data here')\nsys.exit(4)\n")
-    out = tmp_path / "RESULTS.md"
-    assert run_all.main(["--quick", "--out", str(out)]) == 1  # one benchmark failed
-    table = out.read_text()
+    (bench / "results" / "speed.json").write_text(json.dumps(  # a full-size result the quick run must not touch
+        {"benchmark": "speed", "figures": {"ratio": 1.5, "rows": 800000}, "goals": {"ratio": "<= 1.02"}}))
+    assert run_all.main(["--quick"]) == 1  # one benchmark failed
+    table = (bench / "results" / "quick" / "RESULTS.md").read_text()
+    assert not (bench / "results" / "RESULTS.md").exists()
     assert "| speed | ratio | 1.013 | <= 1.02 |" in table
     assert "| latency_s | — | < 1 s |" in table  # a goal without a figure is shown, not dropped
     assert "| rows | 20000 |  |" in table  # --quick reached the script
     assert "| broken | failed (exit 4) |" in table and "no data here" in table
     assert "cpu_model: Test CPU" in table
+    assert "Source: `benchmarks/results/quick/speed.json`" in table
+    assert "| ratio | 1.5 |" not in table  # only the quick folder is collected
+    assert json.loads((bench / "results" / "speed.json").read_text())["figures"]["ratio"] == 1.5
+    # without --quick: the full results only, the quick folder is ignored
+    assert run_all.main(["--collect-only"]) == 0
+    full = (bench / "results" / "RESULTS.md").read_text()
+    assert "| speed | ratio | 1.5 | <= 1.02 |" in full and "1.013" not in full
 
 
 def test_collect_only_and_name_checks(tmp_path, capsys):
@@ -51,3 +62,24 @@ def test_collect_only_and_name_checks(tmp_path, capsys):
     except SystemExit as exc:
         assert exc.code == 2
     assert "unknown benchmark(s) nope" in capsys.readouterr().err
+
+
+def test_write_result_locations_and_keys(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("results_under_test", REPO / "benchmarks" / "_results.py")
+    results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results)
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(results, "QUICK_DIR", tmp_path / "results" / "quick")
+    full = results.write_result("speed", {"ratio": 1.0}, {"ratio": "<= 1.02"}, quick=False, runs_s={"a": [1.0]})
+    quick = results.write_result("speed", {"ratio": 2.0}, {"ratio": "<= 1.02"}, quick=True, settings={"n": 5},
+                                 machine={"device": "cpu"})
+    assert full == tmp_path / "results" / "speed.json" and quick == tmp_path / "results" / "quick" / "speed.json"
+    data = json.loads(full.read_text())
+    assert list(data) == ["benchmark", "figures", "goals", "machine", "quick", "runs_s"]
+    assert data["benchmark"] == "speed" and data["figures"] == {"ratio": 1.0} and data["quick"] is False
+    assert {"platform", "python", "cpu_count"} <= set(data["machine"])
+    data = json.loads(quick.read_text())
+    assert data["settings"] == {"n": 5} and data["quick"] is True and data["machine"]["device"] == "cpu"
+    explicit = results.write_result("speed", {}, {}, quick=True, out=tmp_path / "mine.json")
+    assert explicit == tmp_path / "mine.json" and explicit.exists()
+    assert [p.name for p in (tmp_path / "results").rglob("*.json")] == ["speed.json", "speed.json"]
