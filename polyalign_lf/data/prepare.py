@@ -154,16 +154,29 @@ def _init_worker(state: tuple) -> None:
     _WORKER_STATE = state
 
 
-def _convert_lines(lines: list[tuple[int, str]]) -> list[tuple]:
+def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
     """Worker side of the parallel path: the serial loop's per-row work for one chunk of JSONL lines.
 
-    Returns, in row order, ``("read",)`` per row handed to the formatter, ``("skip", reason)``,
-    ``("record", id, split, bucket_id, json_line | None, where, validation_error | None)`` and at most
-    one final ``("error", text, where, hint)`` (the chunk stops there, as the serial loop would). The
-    duplicate-id check and the writing stay in the parent, in input order, so outputs are identical.
+    Returns ``(ids, wheres, blocks, buckets, skipped, rows_read, error)``: record ids and their
+    ``file:line`` in row order (for the parent's duplicate-id check), the JSON lines joined per split
+    (input order is kept within each split file), per-(split, bucket) and per-skip-reason counts, and the
+    first error as ``(text, where, hint)`` or ``None`` (the chunk stops there, as the serial loop would;
+    a record failing validation is listed first so its id is still checked for duplicates before).
+    Shipping a few joined strings per chunk instead of one object per row keeps the parent's work small.
     """
     spec, dataset, source_split, seed, bins, path, required = _WORKER_STATE
-    out: list[tuple] = []
+    ids: list[str] = []
+    wheres: list[str] = []
+    blocks: dict[str, list[str]] = {}
+    buckets: Counter = Counter()
+    skipped: Counter = Counter()
+    rows_read = 0
+
+    def done(exc: InputError | None) -> tuple:
+        error = None if exc is None else (str(exc), exc.where, exc.hint)
+        joined = {split: "".join(parts) for split, parts in blocks.items()}
+        return ids, wheres, joined, buckets, skipped, rows_read, error
+
     for lineno, line in lines:
         if not line.strip():
             continue
@@ -172,43 +185,41 @@ def _convert_lines(lines: list[tuple[int, str]]) -> list[tuple]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             truncated = not line.endswith("\n")
-            out.append(_error_fields(InputError(
-                f"invalid JSON ({exc.msg})" + (" — the file looks truncated" if truncated else ""), where=where)))
-            return out
+            return done(InputError(f"invalid JSON ({exc.msg})" + (" — the file looks truncated" if truncated else ""), where=where))
         if not isinstance(row, dict):
-            out.append(_error_fields(InputError(f"expected a JSON object per line, got {type(row).__name__}", where=where)))
-            return out
+            return done(InputError(f"expected a JSON object per line, got {type(row).__name__}", where=where))
         missing = [c for c in required if c not in row]
         if missing:
-            out.append(_error_fields(InputError(
+            return done(InputError(
                 f"missing column(s) {', '.join(missing)} for {spec.name} (row has: {', '.join(list(row)[:12])})",
-                where=where, hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")))
-            return out
-        out.append(("read",))
+                where=where, hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it"))
+        rows_read += 1
         try:
             for item in spec.convert(iter((row,)), source_split, seed):
                 if isinstance(item, Draft):
                     item = build_record(item, spec, dataset, source_split, seed, bins)
                 if isinstance(item, Skip):
-                    out.append(("skip", item.reason))
+                    skipped[item.reason] += 1
                     continue
-                try:
-                    validate_record(item, where=where)
-                except InputError as exc:
-                    out.append(("record", item["id"], item["split"], item["bucket_id"], None, where, _error_fields(exc)))
-                    return out
-                out.append(("record", item["id"], item["split"], item["bucket_id"], _encode(item), where, None))
+                ids.append(item["id"])
+                wheres.append(where)
+                validate_record(item, where=where)
+                split = item["split"]
+                part = blocks.get(split)
+                if part is None:
+                    part = blocks[split] = []
+                part.append(_encode(item))
+                part.append("\n")
+                buckets[(split, item["bucket_id"])] += 1
         except InputError as exc:
             if exc.where is None:
                 exc = InputError(str(exc).split("\n  hint:")[0], where=where, hint=exc.hint)
-            out.append(_error_fields(exc))
-            return out
+            return done(exc)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            out.append(_error_fields(InputError(
+            return done(InputError(
                 f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})", where=where,
-                hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")))
-            return out
-    return out
+                hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it"))
+    return done(None)
 
 
 def _line_chunks(path: Path, size: int) -> Iterator[tuple[list[tuple[int, str]], tuple | None]]:
@@ -354,34 +365,31 @@ def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_spli
     rows_read = 0
     for handle in handles.values():  # nothing buffered is duplicated into the forked workers
         handle.flush()
-    with multiprocessing.get_context("fork" if os.name == "posix" else None).Pool(
-            n_workers, initializer=_init_worker, initargs=(state,)) as pool:
-        pending: deque = deque()
+    pool = multiprocessing.get_context("fork" if os.name == "posix" else None).Pool(
+        n_workers, initializer=_init_worker, initargs=(state,))
+    pending: deque = deque()
+    try:
 
         def consume() -> None:
             nonlocal rows_read
             task, trailing = pending.popleft()
-            for result in task.get():
-                kind = result[0]
-                if kind == "record":
-                    _, record_id, split, bucket_id, line, where, problem = result
+            ids, wheres, blocks, buckets, chunk_skipped, chunk_read, error = task.get()
+            if not seen_ids.isdisjoint(ids) or len(set(ids)) != len(ids):
+                for record_id, where in zip(ids, wheres):  # the first repeated id, in input order
                     if record_id in seen_ids:
                         raise InputError(f"duplicate id {record_id!r}", where=where, hint="ids must be unique within a dataset")
                     seen_ids.add(record_id)
-                    if problem is not None:
-                        raise _rebuild_input_error(*problem[1:])
-                    handle = handles[split]
-                    handle.write(line)
-                    handle.write("\n")
-                    split_counts[split] += 1
-                    bucket_counts[(split, bucket_id)] += 1
-                elif kind == "read":
-                    rows_read += 1
-                    bar.update(1)
-                elif kind == "skip":
-                    skipped[result[1]] += 1
-                else:
-                    raise _rebuild_input_error(*result[1:])
+            seen_ids.update(ids)
+            if error is not None:  # records before the error are not written: the outputs are discarded
+                raise _rebuild_input_error(*error)
+            for split, text in blocks.items():
+                handles[split].write(text)
+            for (split, bucket_id), n in buckets.items():
+                split_counts[split] += n
+                bucket_counts[(split, bucket_id)] += n
+            skipped.update(chunk_skipped)
+            rows_read += chunk_read
+            bar.update(chunk_read)
             if trailing is not None:
                 raise _rebuild_input_error(*trailing[1:])
 
@@ -391,6 +399,13 @@ def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_spli
                 consume()
         while pending:
             consume()
+    finally:
+        # On an error, let the few submitted chunks finish and shut the workers down cleanly:
+        # Pool.terminate() can deadlock when a worker dies holding the task queue's lock.
+        for task, _ in pending:
+            task.wait()
+        pool.close()
+        pool.join()
     return rows_read
 
 
