@@ -30,37 +30,30 @@ def pop_feature_extras(features: list[dict[str, Any]]) -> tuple[list[dict[str, A
     return features, extras
 
 
-def sft_collator_class():
-    if "sft" not in _CLASSES:
+def _collator_with_extras(base_name: str, class_name: str):
+    """A subclass of LLaMA-Factory's collator ``base_name`` that pops the ``pa_*`` features before LF's own
+    collation and attaches them as tensors afterwards (so they stay float32, outside LF's dtype cast)."""
+    if base_name not in _CLASSES:
         from dataclasses import dataclass
 
-        from llamafactory.data.collator import SFTDataCollatorWith4DAttentionMask
+        import llamafactory.data.collator as lf_collator
 
-        @dataclass
-        class BucketSFTDataCollator(SFTDataCollatorWith4DAttentionMask):
-            def __call__(self, features):
-                features, extras = pop_feature_extras(features)
-                batch = super().__call__(features)
-                batch.update(extras)
-                return batch
+        base = getattr(lf_collator, base_name)
 
-        _CLASSES["sft"] = BucketSFTDataCollator
-    return _CLASSES["sft"]
+        def __call__(self, features):
+            features, extras = pop_feature_extras(features)
+            batch = base.__call__(self, features)
+            batch.update(extras)
+            return batch
+
+        namespace = {"__call__": __call__, "__module__": __name__, "__qualname__": class_name}
+        _CLASSES[base_name] = dataclass(type(class_name, (base,), namespace))
+    return _CLASSES[base_name]
+
+
+def sft_collator_class():
+    return _collator_with_extras("SFTDataCollatorWith4DAttentionMask", "BucketSFTDataCollator")
 
 
 def pairwise_collator_class():
-    if "pairwise" not in _CLASSES:
-        from dataclasses import dataclass
-
-        from llamafactory.data.collator import PairwiseDataCollatorWithPadding
-
-        @dataclass
-        class HDPODataCollator(PairwiseDataCollatorWithPadding):
-            def __call__(self, features):
-                features, extras = pop_feature_extras(features)
-                batch = super().__call__(features)
-                batch.update(extras)
-                return batch
-
-        _CLASSES["pairwise"] = HDPODataCollator
-    return _CLASSES["pairwise"]
+    return _collator_with_extras("PairwiseDataCollatorWithPadding", "HDPODataCollator")
