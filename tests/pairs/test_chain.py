@@ -56,3 +56,16 @@ def test_records_to_hdpo_training(tiny_model, tiny_ref_model, tmp_path):
     result.check()
     logged = result.log_history[0]
     assert "hdpo/weight_mean" in logged and logged["hdpo/weight_mean"] != pytest.approx(1.0)
+
+    # The same pairs without scores, scored at load time by the real critic bundle through `hdpo_critic`
+    # (the core's critic-scoring preprocessor): the step-1 loss must equal the pre-scored run's.
+    unscored = [dict(r, chosen_score=None, rejected_score=None) for r in rows]
+    (data_dir / "unscored.json").write_text(json.dumps(unscored, ensure_ascii=False), encoding="utf-8")
+    info = json.loads((data_dir / "dataset_info.json").read_text(encoding="utf-8"))
+    info["unscored"] = dict(info[name], file_name="unscored.json")
+    (data_dir / "dataset_info.json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+    config_critic = dict(config, dataset="unscored", hdpo_critic=str(tmp_path / "critic"), output_dir=str(tmp_path / "out_critic"))
+    rescored = run_lf_train(config_critic, tmp_path / "with_critic")
+    rescored.check()
+    assert rescored.step_loss(1) == pytest.approx(result.step_loss(1), rel=1e-5)
+    assert rescored.log_history[0]["hdpo/score_gap"] == pytest.approx(logged["hdpo/score_gap"], rel=1e-4)
