@@ -138,8 +138,6 @@ class MLPCritic:
     @classmethod
     def train(cls, references: BucketReferences, data: CriticData, cfg: MLPCriticConfig | None = None, *,
               device: str | None = None, show_progress: bool = False, extra_config: dict | None = None) -> "MLPCritic":
-        import torch
-
         cfg = cfg or MLPCriticConfig()
         with torch_threads(cfg.num_threads):
             return cls._train(references, data, cfg, device=device, show_progress=show_progress, extra_config=extra_config)

@@ -54,7 +54,7 @@ def prepare_main(args: argparse.Namespace) -> int:
         manifests = [prepare_dataset(spec, sources, args.out, seed=args.seed, bins=bins, name=args.name, hub_config=args.hub_config)]
     for manifest in manifests:
         print(f"\n{manifest['dataset']}: " + ", ".join(f"{s}={n}" for s, n in manifest["split_counts"].items())
-              + (f"; skipped: " + ", ".join(f"{k}={v}" for k, v in manifest["skipped"].items()) if manifest["skipped"] else ""))
+              + ("; skipped: " + ", ".join(f"{k}={v}" for k, v in manifest["skipped"].items()) if manifest["skipped"] else ""))
         print(bucket_table(manifest["bucket_counts"]))
     return 0
 

@@ -14,7 +14,6 @@ Every row comes with ``where`` (``file:line`` or ``file:row N``) so errors can p
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -69,7 +69,6 @@ class TurnQuantities:
 
 def turn_quantities(prompts: Sequence[str], human: Sequence[str], generated: Sequence[str], language: str, *, seed: int = 0) -> TurnQuantities:
     """Compute r, a, c for every row (one language); fit TF-IDF + SVD on prompts and human answers."""
-    from scipy.sparse import vstack
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 

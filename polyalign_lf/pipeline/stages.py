@@ -192,7 +192,7 @@ class StageRunner:
                     raise StageFailed(
                         f"stage {stage.name!r} failed: `{command.display(self.root)}` exited with {code}.\n"
                         f"--- last lines of {log} ---\n{_tail(log)}",
-                        hint=f"fix the cause and rerun the same command: finished stages are skipped")
+                        hint="fix the cause and rerun the same command: finished stages are skipped")
             if stage.action is not None:
                 handle.write(f"· {stage.action_label or stage.name}\n")
                 stage.action()

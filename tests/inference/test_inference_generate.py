@@ -59,11 +59,6 @@ def test_hf_generate_then_evaluate_end_to_end(tmp_path, tiny_model, make_record)
     # a finished run is not silently redone
     assert _generate(tmp_path, tmp_path / "test.jsonl", out, tiny_model) == 2
 
-    pytest.importorskip("polyalign_lf.features", reason="features API not available")
-    from polyalign_lf import features
-
-    if not hasattr(features, "extract_features"):
-        pytest.skip("polyalign_lf.features.extract_features is not implemented yet")
     metrics_path = tmp_path / "metrics.json"
     assert main(["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(out), "--out", str(metrics_path),
                  "--mauve-featurizer", "bundled-minilm"]) == 0

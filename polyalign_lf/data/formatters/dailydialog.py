@@ -11,7 +11,7 @@ separated string is split on the marker.
 
 from __future__ import annotations
 
-from polyalign_lf.data.formatters._util import get_list, get_text, short_hash
+from polyalign_lf.data.formatters._util import get_list, short_hash
 from polyalign_lf.data.formatters.base import Draft, FormatterSpec, Skip
 
 SPLITS = {"train": "train", "validation": "val", "test": "test"}
