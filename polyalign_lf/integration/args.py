@@ -27,10 +27,12 @@ class PolyAlignArguments:
         metadata={"help": "λ_hd of PolyAlign Eq. 10: weight of the HDPO critic regularizer R = p s(y+) + (1-p) s(y-) "
                           "(stage: hdpo only)."},
     )
-    bucket_weighting: bool = field(
-        default=False,
-        metadata={"help": "Bucket-SFT (Eq. 1): weight every example of bucket b by N/(|B| n_b), counted over the merged "
-                          "training set; an explicit `weight` column overrides. Needs the `bucket_id` column."},
+    bucket_weighting: Literal["false", "true", "uniform"] = field(
+        default="false",
+        metadata={"help": "Bucket-SFT (Eq. 1): `true` weights every example of bucket b by N/(|B| n_b), counted over "
+                          "the training set as LLaMA-Factory keeps it (an explicit `weight` column overrides; needs the "
+                          "`bucket_id` column). `uniform`: the same per-example token-mean loss with every weight 1 "
+                          "(the like-for-like baseline that isolates the weights). `false`: off."},
     )
     hdpo_critic: Optional[str] = field(
         default=None,
@@ -45,10 +47,20 @@ class PolyAlignArguments:
         metadata={"help": "Margin inside p = σ(β·margin) of the HDPO regularizer: `policy` = Δπ (paper default), "
                           "`reference_adjusted` = Δπ − Δref, `length_normalized` = Δπ of per-token mean log-probs."},
     )
-    weight_normalization: Literal["step", "micro_batch"] = field(
-        default="step",
-        metadata={"help": "`step` (default): Σ w x / Σ w over the whole optimizer step (all micro-batches and ranks). "
-                          "`micro_batch`: per micro-batch (the reference fork's behaviour; weights cancel at batch 1)."},
+    weight_normalization: Literal["dataset", "step", "micro_batch"] = field(
+        default="dataset",
+        metadata={"help": "How an optimizer step estimates the weighted objective Σw·x/Σw of the whole training set. "
+                          "`dataset` (default, unbiased): Σ_step w·x / (m_step · w̄), m_step = examples in the step (all "
+                          "micro-batches and ranks), w̄ = mean weight of the training set. `step`: Σ_step w·x / Σ_step w "
+                          "(self-normalized: biased toward frequent buckets when weights are large). `micro_batch`: "
+                          "the same per micro-batch (weights cancel at batch size 1)."},
+    )
+    bucket_sampling: bool = field(
+        default=False,
+        metadata={"help": "Draw training examples with probability ∝ weight (every bucket equally likely under "
+                          "Bucket-SFT weights, uniform inside a bucket), N draws per epoch, and average the loss "
+                          "unweighted. The choice for extreme weights: no rare-bucket gradient spikes for clipping to "
+                          "eat. Deterministic under `seed`, sharded across ranks, resumable."},
     )
     weight_clip_min: Optional[float] = field(default=None, metadata={"help": "Clip example weights from below."})
     weight_clip_max: Optional[float] = field(default=None, metadata={"help": "Clip example weights from above."})
@@ -59,6 +71,8 @@ class PolyAlignArguments:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.bucket_weighting, bool):  # Python callers may pass a bool
+            self.bucket_weighting = "true" if self.bucket_weighting else "false"
         if not math.isfinite(self.hdpo_lambda) or self.hdpo_lambda < 0:
             raise ConfigError(f"hdpo_lambda must be a finite number >= 0, got {self.hdpo_lambda!r}")
         if self.hdpo_critic_batch_size < 1:
@@ -72,8 +86,20 @@ class PolyAlignArguments:
             raise ConfigError(f"weight_clip_min ({self.weight_clip_min}) > weight_clip_max ({self.weight_clip_max})")
 
 
+    @property
+    def weights_from_buckets(self) -> bool:
+        """Bucket-SFT weights N/(|B| n_b) fill every example without an explicit weight."""
+        return self.bucket_weighting == "true"
+
+    @property
+    def bucket_sft(self) -> bool:
+        """The per-example token-mean loss of Eq. 1 (weighted, or `uniform`)."""
+        return self.bucket_weighting in ("true", "uniform")
+
+
 POLYALIGN_KEYS = frozenset(f.name for f in fields(PolyAlignArguments))
-_BOOL_KEYS = frozenset(f.name for f in fields(PolyAlignArguments) if f.type in (bool, "bool"))
+# Keys that may stand alone on the command line (`--bucket_weighting` means true).
+_SWITCH_KEYS = frozenset({f.name for f in fields(PolyAlignArguments) if f.type in (bool, "bool")} | {"bucket_weighting"})
 
 
 @dataclass
@@ -84,6 +110,7 @@ class PolyAlignRecipe:
     stage: str  # "hdpo" or "sft"
     lf_args: dict[str, Any] | list[str]
     explicit: set[str]
+    plain: bool = False  # only `bucket_weighting: false` was given: run ``lf_args`` as plain LLaMA-Factory
 
 
 def is_polyalign_dict(args: dict[str, Any]) -> bool:
@@ -94,19 +121,29 @@ def split_dict_args(args: dict[str, Any]) -> PolyAlignRecipe | None:
     """Pop PolyAlign keys from a YAML/JSON recipe dict; None when it is a plain LLaMA-Factory recipe."""
     if not is_polyalign_dict(args):
         return None
-    from transformers import HfArgumentParser
-
     lf_args = dict(args)
     ours = {key: lf_args.pop(key) for key in list(lf_args) if key in POLYALIGN_KEYS}
     stage = str(lf_args.get("stage", "sft"))
     if stage in POLYALIGN_STAGES:
         lf_args["stage"] = POLYALIGN_STAGES[stage]
+    return _recipe(ours, stage, lf_args)
+
+
+def _recipe(ours: dict[str, Any], stage: str, lf_args: dict[str, Any] | list[str]) -> PolyAlignRecipe:
+    """Type the PolyAlign keys (one path for YAML and command line)."""
+    from transformers import HfArgumentParser
+
     typed = {key: _coerce(key, value) for key, value in ours.items()}
     (parsed,) = HfArgumentParser(PolyAlignArguments).parse_dict(typed)
-    return PolyAlignRecipe(parsed, stage, lf_args, set(ours))
+    # An explicit `bucket_weighting: false` (the unweighted baseline on the same bucketed data) is plain
+    # LLaMA-Factory training, not a refusal.
+    plain = stage not in POLYALIGN_STAGES and typed == {"bucket_weighting": "false"}
+    return PolyAlignRecipe(parsed, stage, lf_args, set(ours), plain=plain)
 
 
 _FIELD_KINDS = {f.name: str(f.type) for f in fields(PolyAlignArguments)}
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -116,13 +153,9 @@ def _coerce(key: str, value: Any) -> Any:
         return None
     try:
         if kind == "bool":
-            if isinstance(value, bool):
-                return value
             text = str(value).strip().lower()
-            if text in ("true", "1", "yes", "on"):
-                return True
-            if text in ("false", "0", "no", "off"):
-                return False
+            if text in _TRUE or text in _FALSE:
+                return text in _TRUE
             raise ValueError
         if "float" in kind:
             if isinstance(value, bool):
@@ -134,9 +167,12 @@ def _coerce(key: str, value: Any) -> Any:
             return int(float(value))
         if "Literal" in kind:
             allowed = [a.strip(" '\"") for a in kind[kind.index("[") + 1 : kind.rindex("]")].split(",")]
-            if str(value) not in allowed:
+            text = str(value).strip().lower() if isinstance(value, (bool, str)) else str(value)
+            if key == "bucket_weighting":  # a boolean switch that also takes `uniform`
+                text = "true" if text in _TRUE else "false" if text in _FALSE else text
+            if text not in allowed:
                 raise ConfigError(f"{key}: {value!r} is not one of {', '.join(allowed)}")
-            return str(value)
+            return text
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{key}: {value!r} is not a valid {kind.replace('typing.', '')}") from None
@@ -144,10 +180,9 @@ def _coerce(key: str, value: Any) -> Any:
 
 def split_cli_args(argv: list[str]) -> PolyAlignRecipe | None:
     """The command-line form: ``llamafactory-cli train --stage hdpo --hdpo_lambda 0.2 ...``."""
-    ours: list[str] = []
+    ours: dict[str, Any] = {}
     rest: list[str] = []
     stage = None
-    explicit: set[str] = set()
     i = 0
     while i < len(argv):
         token = argv[i]
@@ -160,29 +195,23 @@ def split_cli_args(argv: list[str]) -> PolyAlignRecipe | None:
             i += 1 if eq else 2
             continue
         if name in POLYALIGN_KEYS:
-            explicit.add(name)
             if eq:
-                ours.append(token)
+                ours[name] = value
                 i += 1
-            elif name in _BOOL_KEYS and (i + 1 >= len(argv) or argv[i + 1].startswith("--")):
-                ours.append(token)
+            elif name in _SWITCH_KEYS and (i + 1 >= len(argv) or argv[i + 1].startswith("--")):
+                ours[name] = "true"  # a bare switch, as argparse's boolean flags
                 i += 1
-            else:
-                ours.extend([token, argv[i + 1]] if i + 1 < len(argv) else [token])
+            elif i + 1 < len(argv):
+                ours[name] = argv[i + 1]
                 i += 2
+            else:
+                raise ConfigError(f"--{name} needs a value")
             continue
         rest.append(token)
         i += 1
-    if stage not in POLYALIGN_STAGES and not explicit:
+    if stage not in POLYALIGN_STAGES and not ours:
         return None
-    from transformers import HfArgumentParser
-
-    parser = HfArgumentParser(PolyAlignArguments)
-    try:
-        (parsed,) = parser.parse_args_into_dataclasses(args=ours)
-    except SystemExit:
-        raise ConfigError(f"invalid PolyAlign command-line arguments: {' '.join(ours)}") from None
-    return PolyAlignRecipe(parsed, stage or "sft", rest, explicit)
+    return _recipe(ours, stage or "sft", rest)
 
 
 def help_text() -> str:
@@ -209,9 +238,25 @@ def validate(recipe: PolyAlignRecipe, model_args, data_args, training_args, fine
         hdpo_only = sorted(k for k in recipe.explicit if k.startswith("hdpo_"))
         if hdpo_only:
             raise ConfigError(f"{', '.join(hdpo_only)} only apply to `stage: hdpo` (this recipe has stage: sft)")
-        if not pa.bucket_weighting:
+        if not pa.bucket_sft:
             raise ConfigError("PolyAlign weighting keys were given with stage: sft but `bucket_weighting` is not true; "
                               "set `bucket_weighting: true` (weights come from buckets or the `weight` column)")
+    if pa.bucket_weighting == "uniform":
+        ignored = sorted(k for k in ("bucket_table", "weight_clip_min", "weight_clip_max", "bucket_sampling")
+                         if k in recipe.explicit and getattr(pa, k) not in (None, False))
+        if ignored:
+            raise ConfigError(f"bucket_weighting: uniform sets every example weight to 1, so {', '.join(ignored)} "
+                              "would have no effect; remove it, or use `bucket_weighting: true`")
+    if pa.bucket_sampling:
+        if data_args.streaming:
+            raise ConfigError("bucket_sampling draws examples by index from the whole training set, which a streamed "
+                              "dataset does not have; set `streaming: false`")
+        if getattr(finetuning_args, "disable_shuffling", False):
+            raise ConfigError("bucket_sampling chooses the order of training examples and disable_shuffling asks for "
+                              "the dataset order; remove one of them")
+        if "weight_normalization" in recipe.explicit:
+            warnings.append("bucket_sampling averages the loss unweighted (the weights are applied by drawing), so "
+                            "weight_normalization has no effect on training")
     if stage == "hdpo":
         if finetuning_args.pref_loss != "sigmoid":
             raise ConfigError(f"stage: hdpo is defined on sigmoid DPO (Eq. 8) but pref_loss is "
@@ -234,7 +279,7 @@ def validate(recipe: PolyAlignRecipe, model_args, data_args, training_args, fine
     if data_args.packing or data_args.neat_packing:
         raise ConfigError("packing/neat_packing merge examples into one sequence, so per-example weights are lost; "
                           "set `packing: false` and `neat_packing: false` for PolyAlign recipes")
-    if data_args.streaming and (pa.bucket_weighting or pa.hdpo_critic or pa.bucket_table):
+    if data_args.streaming and (pa.weights_from_buckets or pa.hdpo_critic or pa.bucket_table):
         raise ConfigError("bucket weighting and critic scoring need the whole training set; set `streaming: false`")
     if pa.hdpo_critic:
         from pathlib import Path

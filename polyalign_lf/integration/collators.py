@@ -24,6 +24,7 @@ def pop_feature_extras(features: list[dict[str, Any]]) -> tuple[list[dict[str, A
     extras = {
         "pa_weight": torch.tensor([float(f.pop("pa_weight")) for f in features], dtype=torch.float32),
         "pa_bucket": torch.tensor([int(f.pop("pa_bucket")) for f in features], dtype=torch.long),
+        "pa_index": torch.tensor([int(f.pop("pa_index")) for f in features], dtype=torch.long),
         "pa_score_chosen": torch.tensor([float(f.pop("pa_score_chosen")) for f in features], dtype=torch.float32),
         "pa_score_rejected": torch.tensor([float(f.pop("pa_score_rejected")) for f in features], dtype=torch.float32),
     }

@@ -8,11 +8,13 @@ the wrappers below; each delegates to LLaMA-Factory's own code and only re-attac
 * :func:`dataset_attr_class` records which of our columns a dataset maps;
 * :class:`PolyAlignConverter` emits ``_pa_bucket_id`` (str, "" if absent) and ``_pa_weight`` /
   ``_pa_score_chosen`` / ``_pa_score_rejected`` (float, NaN if absent) next to LLaMA-Factory's ``_prompt`` …;
-* :func:`finalize_split` (wrapping ``split_dataset``) counts buckets over the merged training set, resolves
-  every example's weight (explicit ``weight`` > bucket weight N/(|B| n_b) > 1), scores unscored pairs with
-  the critic (a cached ``datasets.map``) and maps bucket ids to ints;
-* :class:`PassthroughProcessor` re-attaches ``pa_weight``, ``pa_bucket``, ``pa_score_chosen``,
-  ``pa_score_rejected`` to the rows LLaMA-Factory keeps (it may drop invalid rows).
+* :func:`finalize_split` (wrapping ``split_dataset``, before tokenization) maps bucket ids to ints, numbers
+  the rows and scores unscored pairs with the critic (a cached ``datasets.map``);
+* :class:`PassthroughProcessor` re-attaches ``pa_weight``, ``pa_bucket``, ``pa_index``, ``pa_score_chosen``,
+  ``pa_score_rejected`` to the rows LLaMA-Factory keeps (it may drop invalid rows);
+* :func:`resolve_weights` (wrapping ``_get_preprocessed_dataset``, after tokenization) counts buckets over the
+  training rows LLaMA-Factory kept — a dropped row counts in no n_b — and resolves every example's weight
+  (explicit ``weight`` > bucket weight N/(|B| n_b) > 1; all 1 under ``bucket_weighting: uniform``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ PA_COLUMNS = {
 PROCESSOR_COLUMNS = {
     "_pa_weight": "pa_weight",
     "_pa_bucket_index": "pa_bucket",
+    "_pa_index": "pa_index",
     "_pa_score_chosen": "pa_score_chosen",
     "_pa_score_rejected": "pa_score_rejected",
 }
@@ -42,7 +45,8 @@ BATCH_KEYS = tuple(PROCESSOR_COLUMNS.values())
 NAN = float("nan")
 
 STALE_CACHE_HINT = (
-    "the tokenized dataset has no PolyAlign columns (pa_weight, pa_bucket, pa_score_chosen, pa_score_rejected): "
+    "the tokenized dataset lacks PolyAlign columns (pa_weight, pa_bucket, pa_index, pa_score_chosen, "
+    "pa_score_rejected): "
     "it was built without polyalign-lf or by another recipe. Delete the `tokenized_path` directory (or point "
     "`tokenized_path` at a new one) so it is rebuilt with the columns"
 )
@@ -57,8 +61,8 @@ class RunContext:
     data_args: Any
     training_args: Any
     mapped: dict[str, dict[str, str]] = field(default_factory=dict)
-    bucket_index: dict[str, int] = field(default_factory=dict)
-    bucket_weights: dict[str, float] = field(default_factory=dict)
+    bucket_index: dict[str, int] = field(default_factory=dict)  # every bucket id seen in any split → int
+    bucket_weights: dict[int, float] = field(default_factory=dict)  # bucket index → weight, from the kept rows
     report: dict[str, Any] = field(default_factory=dict)
 
 
@@ -98,13 +102,20 @@ def dataset_attr_class():
     return PolyAlignDatasetAttr
 
 
-def _float_or_nan(value: Any, *, what: str, dataset: str, example: dict, nonnegative: bool) -> float:
+def _float_or_nan(value: Any, *, what: str, dataset: str, example: dict, nonnegative: bool,
+                  required: bool = False) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InputError(
+                f"{what} is missing (null or empty) in a row starting {_row_snippet(example)}",
+                where=f"dataset {dataset!r}",
+                hint=f"every row of a dataset that maps a `{what}` column needs a finite {what} >= 0 (a NaN in a "
+                     ".json file is read as null); fix the row, or remove the column mapping to use bucket weights",
+            )
         return NAN
-    try:
+    number = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # never coerce strings or booleans
         number = float(value)
-    except (TypeError, ValueError):
-        number = None
     if number is None or not math.isfinite(number) or (nonnegative and number < 0):
         problem = "not a number" if number is None else ("not finite" if not math.isfinite(number) else "negative")
         raise InputError(
@@ -144,7 +155,7 @@ class PolyAlignConverter:
         bucket = values.get("bucket_id")
         output["_pa_bucket_id"] = "" if bucket is None else str(bucket)
         output["_pa_weight"] = _float_or_nan(values.get("weight"), what="weight", dataset=self.dataset_name,
-                                             example=example, nonnegative=True)
+                                             example=example, nonnegative=True, required="weight" in values)
         output["_pa_score_chosen"] = _float_or_nan(values.get("chosen_score"), what="chosen_score",
                                                    dataset=self.dataset_name, example=example, nonnegative=False)
         output["_pa_score_rejected"] = _float_or_nan(values.get("rejected_score"), what="rejected_score",
@@ -165,7 +176,7 @@ def wrap_get_dataset_converter(original):
         ctx = _context()
         check_columns_mapped(ctx)  # fail before touching rows when no dataset maps the needed columns
         pa_columns = dict(getattr(dataset_attr, "pa_columns", {}) or {})
-        return PolyAlignConverter(inner, str(dataset_attr), pa_columns, bool(ctx.pa_args.bucket_weighting))
+        return PolyAlignConverter(inner, str(dataset_attr), pa_columns, ctx.pa_args.weights_from_buckets)
 
     get_dataset_converter.__wrapped__ = original
     return get_dataset_converter
@@ -220,30 +231,34 @@ def wrap_get_dataset_processor(original):
 
 @dataclass
 class WeightResolver:
-    """Batched ``datasets.map`` function: final example weight and int bucket index (fingerprinted, cached)."""
+    """Batched ``datasets.map`` over tokenized rows: the final example weight (fingerprinted, cached)."""
 
-    table: dict[str, float]
-    bucket_index: dict[str, int]
-    bucket_weighting: bool
+    table: dict[int, float]  # bucket index → bucket weight
+    bucket_names: list[str]  # bucket index → id, for messages
+    mode: str  # "true" (bucket weights fill rows without a weight), "uniform" (all 1), "false" (explicit or 1)
     table_required: bool
     clip_min: float | None
     clip_max: float | None
     split_name: str
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        weights, indices = [], []
-        for bucket, weight in zip(batch["_pa_bucket_id"], batch["_pa_weight"]):
+        weights = []
+        for bucket, weight in zip(batch["pa_bucket"], batch["pa_weight"]):
             known = bucket in self.table
-            if bucket and not known and (self.table_required or (self.bucket_weighting and math.isnan(weight))):
+            if bucket >= 0 and not known and (self.table_required or (self.mode == "true" and math.isnan(weight))):
+                names = sorted(self.bucket_names[b] for b in self.table)
                 raise InputError(
-                    f"unknown bucket id {bucket!r} in the {self.split_name} data: it is not in the bucket table "
-                    f"({len(self.table)} buckets: {', '.join(sorted(self.table)[:6])}{' …' if len(self.table) > 6 else ''})",
+                    f"unknown bucket id {self.bucket_names[bucket]!r} in the {self.split_name} data: no training "
+                    f"row of it was kept and it is not in the bucket table ({len(names)} buckets: "
+                    f"{', '.join(names[:6])}{' …' if len(names) > 6 else ''})",
                     hint="evaluation buckets must occur in the training data (or in `bucket_table`); fix the "
                          "bucket_id or give the row an explicit weight",
                 )
-            if not math.isnan(weight):
+            if self.mode == "uniform":
+                value = 1.0
+            elif not math.isnan(weight):
                 value = weight
-            elif self.bucket_weighting:
+            elif self.mode == "true":
                 value = self.table[bucket]
             else:
                 value = 1.0
@@ -252,8 +267,7 @@ class WeightResolver:
             if self.clip_max is not None:
                 value = min(value, self.clip_max)
             weights.append(float(value))
-            indices.append(self.bucket_index.get(bucket, -1))
-        return {"_pa_weight": weights, "_pa_bucket_index": indices}
+        return {"pa_weight": weights}
 
 
 @dataclass
@@ -298,7 +312,7 @@ def check_columns_mapped(ctx: RunContext) -> None:
         mapped.update(columns)
     pa = ctx.pa_args
     names = ", ".join(sorted(ctx.mapped)) or "(none)"
-    if ctx.stage == "sft" and not ({"bucket_id", "weight"} & mapped):
+    if ctx.stage == "sft" and pa.weights_from_buckets and not ({"bucket_id", "weight"} & mapped):
         raise ConfigError(
             f"bucket_weighting is on but no dataset ({names}) maps a `bucket_id` or `weight` column in "
             "dataset_info.json, so every example would weigh the same; add e.g. "
@@ -310,14 +324,15 @@ def check_columns_mapped(ctx: RunContext) -> None:
                 f"stage: hdpo with hdpo_lambda={pa.hdpo_lambda} needs critic scores, but no dataset ({names}) maps "
                 "`chosen_score` and `rejected_score` and `hdpo_critic` is not set; map the columns in "
                 "dataset_info.json or set `hdpo_critic: <critic bundle dir>`")
-        if pa.hdpo_lambda == 0 and not ({"weight"} & mapped) and not pa.bucket_weighting:
+        if pa.hdpo_lambda == 0 and not ({"weight"} & mapped) and not pa.weights_from_buckets:
             raise ConfigError(
                 f"stage: hdpo with hdpo_lambda=0 and no `weight` column in any dataset ({names}) is plain DPO; "
                 "use `stage: dpo`, or map a `weight` column")
 
 
-def _count_table(ctx: RunContext, train) -> dict[str, float]:
-    from polyalign_lf.objectives.weighting import bucket_weights
+def _bucket_table(ctx: RunContext, train) -> dict[int, float]:
+    """Bucket index → weight: from ``bucket_table``, else N/(|B| n_b) over the kept training rows."""
+    from polyalign_lf.objectives.weighting import bucket_weights, check_weight
 
     pa = ctx.pa_args
     if pa.bucket_table:
@@ -328,17 +343,16 @@ def _count_table(ctx: RunContext, train) -> dict[str, float]:
             raise InputError("bucket_table must be a non-empty JSON object {bucket_id: weight}", where=pa.bucket_table)
         table = {}
         for bucket, weight in raw.items():
-            from polyalign_lf.objectives.weighting import check_weight
-
             problem = check_weight(weight)
             if problem:
-                raise InputError(f"bucket {bucket!r}: {problem}", where=pa.bucket_table)
-            table[str(bucket)] = float(weight)
+                raise InputError(f"bucket {bucket!r}: {problem}", where=pa.bucket_table,
+                                 hint="every bucket weight must be a finite number >= 0")
+            if str(bucket) in ctx.bucket_index:
+                table[ctx.bucket_index[str(bucket)]] = float(weight)
         return table
     if train is None:
         return {}
-    ids = [bucket for bucket in train["_pa_bucket_id"] if bucket]
-    return bucket_weights(ids)
+    return bucket_weights([bucket for bucket in train["pa_bucket"] if bucket >= 0])
 
 
 def wrap_split_dataset(original):
@@ -346,13 +360,11 @@ def wrap_split_dataset(original):
         train_dict, eval_dict = original(dataset, eval_dataset, data_args, seed)
         ctx = _context()
         check_columns_mapped(ctx)
-        train = train_dict.get("train") if hasattr(train_dict, "get") else None
-        if train is None and eval_dict:
-            train = next(iter(eval_dict.values()))
-        table = _count_table(ctx, train) if ctx.pa_args.bucket_weighting or ctx.pa_args.bucket_table else {}
-        ids = sorted(table) if table else sorted({b for b in (train["_pa_bucket_id"] if train is not None else []) if b})
-        ctx.bucket_weights = table
-        ctx.bucket_index = {bucket: i for i, bucket in enumerate(ids)}
+        # Training buckets first (sorted), then any only evaluation rows name: an index for every id.
+        parts = ([train_dict["train"]] if "train" in train_dict else []) + list(eval_dict.values())
+        for part in parts:
+            for bucket in sorted({b for b in part.unique("_pa_bucket_id") if b}):
+                ctx.bucket_index.setdefault(bucket, len(ctx.bucket_index))
         if "train" in train_dict:
             train_dict["train"] = finalize_split(ctx, train_dict["train"], "training")
         for key in list(eval_dict):
@@ -363,19 +375,20 @@ def wrap_split_dataset(original):
     return split_dataset
 
 
+def _index_rows(bucket_index: dict[str, int]):
+    def index_rows(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
+        return {"_pa_bucket_index": [bucket_index.get(b, -1) for b in batch["_pa_bucket_id"]], "_pa_index": indices}
+
+    return index_rows
+
+
 def finalize_split(ctx: RunContext, dataset, split_name: str):
-    """Resolve weights (and scores, for HDPO) of one split; see module docstring."""
+    """Bucket indices, row numbers and (HDPO) critic scores of one split, before tokenization."""
     pa = ctx.pa_args
-    resolver = WeightResolver(
-        table=ctx.bucket_weights,
-        bucket_index=ctx.bucket_index,
-        bucket_weighting=bool(pa.bucket_weighting),
-        table_required=bool(pa.bucket_table),
-        clip_min=pa.weight_clip_min,
-        clip_max=pa.weight_clip_max,
-        split_name=split_name,
-    )
-    dataset = dataset.map(resolver, batched=True, **_map_kwargs(ctx, f"PolyAlign weights ({split_name})"))
+    if split_name == "training":
+        _warn_unmasked_history(ctx, dataset)
+    dataset = dataset.map(_index_rows(dict(ctx.bucket_index)), batched=True, with_indices=True,
+                          **_map_kwargs(ctx, f"PolyAlign buckets ({split_name})"))
     if ctx.stage == "hdpo":
         chosen, rejected = dataset["_pa_score_chosen"], dataset["_pa_score_rejected"]
         missing = sum(1 for c, r in zip(chosen, rejected) if math.isnan(c) or math.isnan(r))
@@ -400,6 +413,80 @@ def finalize_split(ctx: RunContext, dataset, split_name: str):
     else:
         dataset = dataset.map(_zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign columns ({split_name})"))
     return dataset
+
+
+def _warn_unmasked_history(ctx: RunContext, dataset) -> None:
+    """Bucket-SFT with multi-turn rows and ``mask_history: false``: ℓ_i then includes every earlier assistant
+    turn, which the row's bucket (that of its last answer) does not describe, and which repeats across rows."""
+    if ctx.stage != "sft" or getattr(ctx.data_args, "mask_history", False):
+        return
+    import pyarrow.compute as pc
+
+    lengths = pc.list_value_length(dataset.data.column("_prompt"))
+    multi_turn = int(pc.sum(pc.greater(lengths, 1)).as_py() or 0)
+    if multi_turn and getattr(ctx.training_args, "should_log", True):
+        import sys
+
+        sys.stderr.write(
+            f"polyalign-lf: warning: {multi_turn} of {len(dataset)} training rows are multi-turn and `mask_history` "
+            "is false, so each row's loss also covers its earlier assistant turns; set `mask_history: true` to train "
+            "on the answer whose bucket the row carries\n")
+
+
+def wrap_get_preprocessed_dataset(original):
+    def _get_preprocessed_dataset(dataset, data_args, training_args, stage, template, tokenizer, processor=None,
+                                  is_eval=False):
+        processed = original(dataset, data_args, training_args, stage, template, tokenizer, processor, is_eval)
+        return None if processed is None else resolve_weights(_context(), processed, is_eval)
+
+    _get_preprocessed_dataset.__wrapped__ = original
+    return _get_preprocessed_dataset
+
+
+def resolve_weights(ctx: RunContext, dataset, is_eval: bool):
+    """Final example weights of a tokenized split; the training split (LLaMA-Factory comes to it first)
+    also fixes the bucket table from the rows it kept."""
+    pa = ctx.pa_args
+    split_name = "evaluation" if is_eval else "training"
+    if not is_eval:
+        ctx.bucket_weights = _bucket_table(ctx, dataset) if pa.weights_from_buckets or pa.bucket_table else {}
+    names = [""] * len(ctx.bucket_index)
+    for bucket, index in ctx.bucket_index.items():
+        names[index] = bucket
+    resolver = WeightResolver(
+        table=dict(ctx.bucket_weights),
+        bucket_names=names,
+        mode=pa.bucket_weighting,
+        table_required=bool(pa.bucket_table),
+        clip_min=pa.weight_clip_min,
+        clip_max=pa.weight_clip_max,
+        split_name=split_name,
+    )
+    dataset = dataset.map(resolver, batched=True, **_map_kwargs(ctx, f"PolyAlign weights ({split_name})"))
+    if not is_eval:
+        check_training_weights(ctx, dataset["pa_weight"], dataset["pa_bucket"], names)
+    return dataset
+
+
+def check_training_weights(ctx: RunContext, weights: list[float], buckets: list[int], names: list[str]) -> None:
+    """Refuse training sets the objective cannot be estimated on (all weights zero; for balanced sampling, a
+    bucket that could never be drawn)."""
+    if not weights:
+        return
+    if sum(weights) <= 0:
+        raise InputError("every training example has weight 0, so the weighted objective is undefined",
+                         hint="check the `weight` column, `bucket_table` and `weight_clip_max`")
+    if ctx.pa_args.bucket_sampling:
+        totals: dict[int, float] = {}
+        for bucket, weight in zip(buckets, weights):
+            totals[bucket] = totals.get(bucket, 0.0) + weight
+        zero = sorted(names[b] if b >= 0 else "(no bucket)" for b, total in totals.items() if total <= 0)
+        if zero:
+            raise InputError(
+                f"bucket_sampling draws examples in proportion to their weight, but bucket(s) {', '.join(zero[:6])} "
+                "have weight 0 on every row and would never be drawn",
+                hint="give those buckets a positive weight, or drop their rows from the training data",
+            )
 
 
 def _zero_missing_scores(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:

@@ -76,6 +76,8 @@ def wrap_get_train_args(original):
             raise _fail(exc) from None
         if recipe is None:  # a plain LLaMA-Factory recipe: untouched
             return original(raw)
+        if recipe.plain:  # `bucket_weighting: false` alone: LLaMA-Factory's own training, key removed
+            return original(recipe.lf_args)
         try:
             from polyalign_lf.integration.compat import check_supported
 
@@ -136,6 +138,8 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
         (converter_mod, "get_dataset_converter", columns.wrap_get_dataset_converter(converter_mod.get_dataset_converter)),
         (loader_mod, "_get_dataset_processor", columns.wrap_get_dataset_processor(loader_mod._get_dataset_processor)),
         (loader_mod, "split_dataset", columns.wrap_split_dataset(loader_mod.split_dataset)),
+        (loader_mod, "_get_preprocessed_dataset",
+         columns.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset)),
         (collator_module, spec.collator_target[1], spec.collator()),
         (trainer_module, spec.trainer_target[1], spec.trainer()),
     ]

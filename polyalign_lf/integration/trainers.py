@@ -1,21 +1,32 @@
 """Bucket-SFT and HDPO trainers: thin subclasses of LLaMA-Factory's, loss math in :mod:`polyalign_lf.objectives`.
 
-Normalization (the two defects of the reference fork, spec §15 #1 and #6, cannot occur here):
-``model_accepts_loss_kwargs`` is False, so the HF Trainer divides every micro-batch loss by the number of
-micro-batches of the step; :meth:`StepWeightMixin.get_batch_samples` sums the effective weights of ALL
-micro-batches of the coming optimizer step and all-reduces the sum over ranks; each micro-batch then returns
-``step_global_share`` = Σ_mb w x · (n_micro · world) / W_step. After the Trainer's division and DDP's
-gradient averaging, gradient and logged loss are exactly those of Σ_step w x / Σ_step w.
+How a step's loss is formed (one place, :meth:`StepWeightMixin._pa_reduce`): ``model_accepts_loss_kwargs``
+is False, so the HF Trainer divides every micro-batch loss by the number of micro-batches of the step;
+:meth:`StepWeightMixin.get_batch_samples` counts the examples m_step and sums the weights of ALL
+micro-batches of the coming optimizer step and all-reduces both over ranks; each micro-batch then returns
+Σ_mb c_i x_i · (n_micro · world) with c_i from :func:`~polyalign_lf.objectives.weighting.step_coefficients`.
+After the Trainer's division and DDP's gradient averaging, gradient and logged loss are exactly those of
+Σ_{i∈step} c_i x_i: with the default ``weight_normalization: dataset``, Σ_step w x / (m_step · w̄), an
+unbiased estimate of the dataset objective Σ w x / Σ w. Under ``bucket_sampling`` the sampler applies the
+weights and the loss is the plain example mean.
+
+Setting ``POLYALIGN_LOG_COEFFICIENTS=<prefix>`` writes every training micro-batch's coefficients, bucket
+and row indices to ``<prefix>.rank<r>.jsonl`` (what the tests check epoch masses and sampling against).
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import sys
 from typing import Any
 
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.integration.columns import BATCH_KEYS, STALE_CACHE_HINT
 
 _CLASSES: dict[str, type] = {}
+COEFFICIENT_LOG_ENV = "POLYALIGN_LOG_COEFFICIENTS"
 
 
 def _pop_batch_extras(inputs: dict[str, Any]) -> dict[str, Any] | None:
@@ -28,17 +39,23 @@ def _check_dataset_columns(dataset: Any) -> None:
     names = getattr(dataset, "column_names", None)
     if isinstance(names, dict):  # DatasetDict
         names = next(iter(names.values()), [])
-    if names is not None and "pa_weight" not in names:
+    if names is not None and not set(BATCH_KEYS) <= set(names):
         raise ConfigError(STALE_CACHE_HINT)
 
 
+def _training_weights(dataset: Any) -> list[float] | None:
+    if dataset is None or "pa_weight" not in (getattr(dataset, "column_names", None) or []):
+        return None
+    return [float(w) for w in dataset["pa_weight"]]
+
+
 class StepWeightMixin:
-    """Step-global normalization shared by the Bucket-SFT and HDPO trainers."""
+    """The step estimator and balanced sampling shared by the Bucket-SFT and HDPO trainers."""
 
     def _pa_setup(self, pa_args: Any) -> None:
         self.pa_args = pa_args
         self.model_accepts_loss_kwargs = False  # the Trainer divides by the micro-batch count; see module doc
-        self._pa_step: tuple[Any, int, int] | None = None
+        self._pa_step: tuple[Any, Any, int, int] | None = None
         self._pa_eval_extras: dict[str, Any] | None = None
         for dataset in (getattr(self, "train_dataset", None), getattr(self, "eval_dataset", None)):
             if dataset is not None:
@@ -47,6 +64,31 @@ class StepWeightMixin:
                         _check_dataset_columns(part)
                 else:
                     _check_dataset_columns(dataset)
+        weights = _training_weights(getattr(self, "train_dataset", None))
+        self._pa_train_weights = weights
+        # w̄ of the training set as it trains (after LLaMA-Factory's filtering); 1 when the sampler applies w.
+        self._pa_mean_weight = 1.0
+        if weights and not pa_args.bucket_sampling:
+            self._pa_mean_weight = math.fsum(weights) / len(weights)
+        self._pa_log_path = None
+        prefix = os.environ.get(COEFFICIENT_LOG_ENV)
+        if prefix:
+            self._pa_log_path = f"{prefix}.rank{self.args.process_index}.jsonl"
+            if os.path.exists(self._pa_log_path):
+                os.remove(self._pa_log_path)  # one run per log: never append to an earlier run's rows
+        if weights and self.args.should_log:
+            mode = ("bucket_sampling (draws ∝ weight, unweighted mean)" if pa_args.bucket_sampling
+                    else f"weight_normalization={pa_args.weight_normalization}")
+            sys.stderr.write(f"polyalign-lf: {mode}; {len(weights)} training examples, mean weight "
+                             f"{math.fsum(weights) / len(weights):.6g}, max {max(weights):.6g}\n")
+
+    def _get_train_sampler(self, *args, **kwargs):
+        if not self.pa_args.bucket_sampling:
+            return super()._get_train_sampler(*args, **kwargs)
+        from polyalign_lf.objectives.sampling import BucketBalancedSampler
+
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        return BucketBalancedSampler(self._pa_train_weights, seed=seed)
 
     def _pa_effective_weights(self, batch: dict[str, Any]):
         """Weights that enter the step sum (Bucket-SFT zeroes examples without any label token)."""
@@ -56,26 +98,56 @@ class StepWeightMixin:
         import torch
 
         batch_samples, num_items_in_batch = super().get_batch_samples(*args, **kwargs)
-        if self.pa_args.weight_normalization == "step":
-            local = torch.zeros((), dtype=torch.float64, device=self.args.device)
-            for batch in batch_samples:
-                if "pa_weight" not in batch:
-                    raise ConfigError(STALE_CACHE_HINT)
-                local = local + self._pa_effective_weights(batch).to(local.device).sum()
-            total = self.accelerator.reduce(local, "sum") if self.accelerator.num_processes > 1 else local
-            self._pa_step = (total, max(len(batch_samples), 1), self.accelerator.num_processes)
+        local = torch.zeros(2, dtype=torch.float64, device=self.args.device)  # (m_step, Σ_step w)
+        for batch in batch_samples:
+            if "pa_weight" not in batch:
+                raise ConfigError(STALE_CACHE_HINT)
+            weights = self._pa_effective_weights(batch).to(local.device)
+            if self.pa_args.bucket_sampling:
+                weights = weights.gt(0).double()
+            local[0] += weights.numel()
+            local[1] += weights.sum()
+        world = self.accelerator.num_processes
+        total = self.accelerator.reduce(local, "sum") if world > 1 else local
+        self._pa_step = (total[0], total[1], max(len(batch_samples), 1), world)
         return batch_samples, num_items_in_batch
 
-    def _pa_reduce(self, values, weights, training: bool):
-        """THE reduction: step-global Σw x/Σw while training, else per micro-batch (evaluation)."""
-        from polyalign_lf.objectives.weighting import step_global_share, weighted_mean
+    def _pa_reduce(self, values, weights, training: bool, extras: dict[str, Any] | None = None):
+        """THE reduction: the step estimator while training (module doc), else the micro-batch's weighted mean
+        (evaluation reports Σw x/Σw per batch)."""
+        import torch
 
-        if training and self.pa_args.weight_normalization == "step":
-            if self._pa_step is None:
-                raise RuntimeError("polyalign-lf: step weight sum missing (get_batch_samples was not called)")
-            total, num_micro, world = self._pa_step
-            return step_global_share(values, weights.to(values.dtype), total.to(values.dtype), num_micro, world)
-        return weighted_mean(values, weights.to(values.dtype))
+        from polyalign_lf.objectives.weighting import step_coefficients, trainer_share, weighted_mean
+
+        if not training:
+            return weighted_mean(values, weights.to(values.dtype))
+        if self._pa_step is None:
+            raise RuntimeError("polyalign-lf: step totals missing (get_batch_samples was not called)")
+        count, weight_sum, num_micro, world = self._pa_step
+        normalization = self.pa_args.weight_normalization
+        if self.pa_args.bucket_sampling:  # the sampler applied the weights: plain mean over the step
+            weights, normalization = weights.gt(0).to(weights.dtype), "dataset"
+        coefficients = step_coefficients(
+            weights, normalization, step_count=count.to(weights.device), mean_weight=self._pa_mean_weight,
+            step_weight_sum=weight_sum.to(weights.device), num_micro_batches=num_micro, world_size=world,
+        )
+        if self._pa_log_path and extras is not None:
+            with torch.no_grad():
+                self._pa_log_coefficients(extras, coefficients, float(count))
+        return trainer_share(values, coefficients.to(values.device), num_micro, world)
+
+    def _pa_log_coefficients(self, extras: dict[str, Any], coefficients, step_count: float) -> None:
+        row = {
+            "step": int(self.state.global_step) + 1,
+            "rank": int(self.args.process_index),
+            "m_step": step_count,
+            "index": extras["pa_index"].tolist(),
+            "bucket": extras["pa_bucket"].tolist(),
+            "weight": extras["pa_weight"].double().tolist(),
+            "coefficient": coefficients.double().tolist(),
+        }
+        with open(self._pa_log_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
 
 
 def bucket_sft_trainer_class():
@@ -106,7 +178,7 @@ def bucket_sft_trainer_class():
             logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
             losses, counts = token_mean_losses(logits, labels)
             weights = extras["pa_weight"].to(losses.device, losses.dtype) * counts.gt(0).to(losses.dtype)
-            loss = self._pa_reduce(losses, weights, training=model.training)
+            loss = self._pa_reduce(losses, weights, training=model.training, extras=extras)
             return (loss, outputs) if return_outputs else loss
 
         def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
@@ -120,7 +192,7 @@ def bucket_sft_trainer_class():
     return BucketSFTTrainer
 
 
-HDPO_METRICS = ("weight_mean", "score_gap", "regularizer", "accuracy", "dpo_loss", "probability")
+HDPO_METRICS = ("weight_mean", "score_gap", "regularizer", "accuracy", "dpo_loss", "probability", "regularizer_active")
 
 
 def hdpo_trainer_class():
@@ -142,7 +214,7 @@ def hdpo_trainer_class():
         def get_batch_loss_metrics(self, model, batch, train_eval="train"):
             import torch
 
-            from polyalign_lf.objectives.losses import hdpo_losses
+            from polyalign_lf.objectives.losses import hdpo_losses, regularizer_active
 
             extras = _pop_batch_extras(batch)
             if extras is None:
@@ -172,7 +244,7 @@ def hdpo_trainer_class():
             per_pair = terms["loss"]
             if self.ftx_gamma > 1e-6:
                 per_pair = per_pair + self.ftx_gamma * (-output["chosen_logps_avg"])
-            loss = self._pa_reduce(per_pair, weights, training=(train_eval == "train" and model.training))
+            loss = self._pa_reduce(per_pair, weights, training=(train_eval == "train" and model.training), extras=extras)
 
             chosen_rewards = (self.beta * (policy_chosen - reference_chosen)).detach()
             rejected_rewards = (self.beta * (policy_rejected - reference_rejected)).detach()
@@ -196,6 +268,8 @@ def hdpo_trainer_class():
                     "accuracy": terms["policy_margin"].gt(0).float().mean().item(),
                     "dpo_loss": terms["dpo"].mean().item(),
                     "probability": terms["probability"].mean().item(),
+                    # fraction of pairs whose regularizer still has a gradient (p not saturated)
+                    "regularizer_active": regularizer_active(terms["probability"]).float().mean().item(),
                 }
             for name in HDPO_METRICS:
                 metrics[f"{prefix}hdpo/{name}"] = hdpo[name]

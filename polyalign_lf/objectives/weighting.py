@@ -1,4 +1,15 @@
-"""Example weights of Bucket-SFT (Eq. 1) and their single, step-global normalization.
+"""Example weights of Bucket-SFT (Eq. 1) and how one optimizer step estimates the weighted objective.
+
+The paper's objectives are dataset-level weighted means, Σ_i w_i x_i / Σ_i w_i over all N training examples.
+A step sees m_step of them. :func:`step_coefficients` gives, for every example of a micro-batch, the
+coefficient c_i with which its per-example loss x_i enters the step's loss Σ_{i∈step} c_i x_i:
+
+* ``dataset`` (default): c_i = w_i / (m_step · w̄), w̄ the mean weight of the training set. Its expectation
+  under uniform sampling is exactly the dataset objective, and over one epoch without replacement every
+  example carries mass w_i / w̄ whatever the batch composition, so every bucket receives N/|B| (Theorem 1).
+* ``step``: c_i = w_i / Σ_step w (self-normalized). A step holding one example of a rare bucket divides by
+  that example's own large weight, so rare buckets receive less than their equal share.
+* ``micro_batch``: the same per micro-batch (weights cancel at batch size 1).
 
 Everything here is plain Python / torch with no LLaMA-Factory import, so the tests can check the math
 against hand-computed numbers and against an independent naive implementation.
@@ -51,6 +62,8 @@ def clip_weights(weights: torch.Tensor | list[float], minimum: float | None = No
 
 def check_weight(value: float) -> str | None:
     """Why ``value`` is not a usable example weight (None when it is): weights must be finite and >= 0."""
+    if isinstance(value, bool) or value is None:
+        return f"weight {value!r} is not a number"
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -78,18 +91,55 @@ def step_global_share(
     num_micro_batches: int,
     world_size: int,
 ) -> torch.Tensor:
-    """This micro-batch's share of the step loss Σ_step w_i x_i / Σ_step w_i, pre-scaled for the Trainer.
+    """This micro-batch's share of the self-normalized step loss Σ_step w_i x_i / Σ_step w_i (``step``),
+    pre-scaled for the Trainer (see :func:`trainer_share`)."""
+    coefficients = step_coefficients(weights, "step", step_weight_sum=step_weight_sum)
+    return trainer_share(values, coefficients, num_micro_batches, world_size)
 
-    The HF Trainer divides each micro-batch loss by the number of micro-batches of the step (when
-    ``model_accepts_loss_kwargs`` is False) and DDP averages gradients over ranks. Multiplying by
-    ``num_micro_batches * world_size`` undoes both, so after the Trainer's own reductions the summed
-    gradient and the logged loss are exactly those of the step-global weighted mean — for any per-device
-    batch size, gradient accumulation and world size (the defect of per-micro-batch renormalization,
-    where the weights cancel at batch size 1, cannot occur).
+
+WEIGHT_NORMALIZATIONS = ("dataset", "step", "micro_batch")
+
+
+def step_coefficients(
+    weights: torch.Tensor,
+    normalization: str,
+    *,
+    step_count: float | torch.Tensor | None = None,
+    mean_weight: float | None = None,
+    step_weight_sum: float | torch.Tensor | None = None,
+    num_micro_batches: int = 1,
+    world_size: int = 1,
+) -> torch.Tensor:
+    """c_i of this micro-batch's examples in the optimizer step's loss Σ_{i∈step} c_i x_i (see module doc).
+
+    ``dataset`` needs ``step_count`` (m_step: examples in the step, all micro-batches and ranks) and
+    ``mean_weight`` (w̄ over the training set); ``step`` needs ``step_weight_sum`` (Σ_step w, all
+    micro-batches and ranks); ``micro_batch`` needs the step's micro-batch count and world size (the
+    micro-batch means are averaged over both). A zero denominator gives zero coefficients.
     """
-    weights = weights.to(values.dtype)
-    step_weight_sum = torch.as_tensor(step_weight_sum, dtype=values.dtype, device=values.device)
-    numerator = (weights * values).sum() * (num_micro_batches * world_size)
-    return torch.where(
-        step_weight_sum > 0, numerator / step_weight_sum.clamp_min(torch.finfo(values.dtype).tiny), numerator * 0
-    )
+    weights = weights.to(torch.float64)
+    if normalization == "dataset":
+        if step_count is None or mean_weight is None:
+            raise ValueError("dataset normalization needs step_count and mean_weight")
+        denominator = torch.as_tensor(step_count, dtype=torch.float64, device=weights.device) * float(mean_weight)
+    elif normalization == "step":
+        if step_weight_sum is None:
+            raise ValueError("step normalization needs step_weight_sum")
+        denominator = torch.as_tensor(step_weight_sum, dtype=torch.float64, device=weights.device)
+    elif normalization == "micro_batch":
+        denominator = weights.sum() * (num_micro_batches * world_size)
+    else:
+        raise ValueError(f"unknown weight normalization {normalization!r}; expected one of {WEIGHT_NORMALIZATIONS}")
+    return torch.where(denominator > 0, weights / denominator.clamp_min(torch.finfo(torch.float64).tiny),
+                       torch.zeros_like(weights))
+
+
+def trainer_share(values: torch.Tensor, coefficients: torch.Tensor, num_micro_batches: int, world_size: int):
+    """This micro-batch's share Σ_mb c_i x_i of the step loss, pre-scaled for the HF Trainer.
+
+    With ``model_accepts_loss_kwargs`` False the Trainer divides each micro-batch loss by the step's number
+    of micro-batches, and DDP averages gradients over ranks. Multiplying by ``num_micro_batches *
+    world_size`` undoes both, so the summed gradient and the logged loss are exactly Σ_{i∈step} c_i x_i —
+    for any per-device batch size, gradient accumulation and world size.
+    """
+    return (coefficients.to(values.dtype) * values).sum() * (num_micro_batches * world_size)

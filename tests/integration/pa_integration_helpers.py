@@ -25,6 +25,35 @@ PREF_ROWS = [
     {"instruction": "Count to three.", "input": "", "chosen": "1, 2, 3", "rejected": "numbers: 42, 2024, 3.14",
      "bucket_id": "en|qa|wiki|short", "weight": 2.0, "chosen_score": 0.3, "rejected_score": 0.7},
 ]
+_WORDS = ["river", "cloud", "paper", "stone", "light", "north", "quiet", "green", "table", "music", "salt", "bridge"]
+
+
+def imbalanced_sft_rows(sizes: dict[str, int]) -> list[dict]:
+    """Rows in buckets of the given sizes, interleaved in a fixed order, answers of varied length."""
+    rows, k = [], 0
+    pending = {bucket: n for bucket, n in sizes.items()}
+    while any(pending.values()):
+        for bucket in sizes:
+            if pending[bucket]:
+                pending[bucket] -= 1
+                words = " ".join(_WORDS[(k + j) % len(_WORDS)] for j in range(2 + (k * 7) % 9))
+                rows.append({"instruction": f"Question {k}: describe the {_WORDS[k % len(_WORDS)]}.", "input": "",
+                             "output": f"The answer is {words}.", "bucket_id": bucket})
+                k += 1
+    return rows
+
+
+SFT16_ROWS = imbalanced_sft_rows({"en|single|qa|short": 9, "en|single|qa|long": 4, "zh|single|qa|short": 2,
+                                  "en|multi|dialogue|short": 1})
+EPOCH_SIZES = {"en|single|qa|short": 48, "en|single|qa|long": 12, "zh|single|qa|short": 3, "en|multi|dialogue|short": 1}
+EPOCH_ROWS = imbalanced_sft_rows(EPOCH_SIZES)
+PREF16_ROWS = [
+    {"instruction": f"Question {k}: name a {_WORDS[k % 12]}.", "input": "",
+     "chosen": f"A {_WORDS[(k + 3) % 12]}.", "rejected": f"Well, it depends on the {_WORDS[(k + 5) % 12]} and context.",
+     "bucket_id": "en|single|qa|short", "weight": [0.5, 1.0, 4.0, 2.5][k % 4] * (1 + (k % 3)),
+     "chosen_score": 0.1 * (k % 5), "rejected_score": 0.2 + 0.15 * (k % 4)}
+    for k in range(16)
+]
 SFT_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 PREF_COLUMNS = {"prompt": "instruction", "query": "input", "chosen": "chosen", "rejected": "rejected"}
 
@@ -35,16 +64,37 @@ def _write(d: Path, name: str, rows: list[dict]) -> None:
 
 def build_pa_data(d: Path) -> Path:
     _write(d, "sft4", SFT_ROWS)
+    _write(d, "sft16", SFT16_ROWS)
+    _write(d, "sft_epoch", EPOCH_ROWS)
+    _write(d, "pref16", PREF16_ROWS)
     _write(d, "pref4", PREF_ROWS)
     _write(d, "sft_neg", [dict(SFT_ROWS[0], weight=-1.0)] + SFT_ROWS[1:])
+    _write(d, "sft_invalid", [dict(SFT_ROWS[0], output=None)] + SFT_ROWS[1:])  # LLaMA-Factory drops row 0
+    _write(d, "sft_null_weight", [dict(r, weight=None if i == 1 else 1.0) for i, r in enumerate(SFT_ROWS)])
+    (d / "sft_nan_weight.json").write_text(  # NaN as Python's json writes it; `datasets` reads it as null
+        json.dumps([dict(r, weight=float("nan") if i == 2 else 1.0) for i, r in enumerate(SFT_ROWS)]), encoding="utf-8")
+    (d / "pref_nan_weight.jsonl").write_text("".join(
+        json.dumps(dict(r, weight=float("nan") if i == 1 else r["weight"])) + "\n" for i, r in enumerate(PREF_ROWS)),
+        encoding="utf-8")
+    # a column of strings (a mixed column does not even load in `datasets`)
+    _write(d, "pref_string_weight", [dict(r, weight="heavy" if i == 3 else str(r["weight"])) for i, r in enumerate(PREF_ROWS)])
     _write(d, "sft_eval_unknown", [dict(SFT_ROWS[0], bucket_id="fr|qa|wiki|short")])
     _write(d, "pref_invalid", [dict(r, rejected=None) if i == 2 else r for i, r in enumerate(PREF_ROWS)])
     _write(d, "pref_unscored", [dict(r, chosen_score=None, rejected_score=None) if i % 2 else r for i, r in enumerate(PREF_ROWS)])
     info = {
         "sft4": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "sft4_weighted": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
+        "sft16": {"file_name": "sft16.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
+        "sft_epoch": {"file_name": "sft_epoch.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
+        "pref16": {"file_name": "pref16.json", "ranking": True, "columns": dict(
+            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
         "sft_plain": {"file_name": "sft4.json", "columns": SFT_COLUMNS},
         "sft_neg": {"file_name": "sft_neg.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight")},
+        "sft_invalid": {"file_name": "sft_invalid.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
+        "sft_null_weight": {"file_name": "sft_null_weight.json",
+                            "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight")},
+        "sft_nan_weight": {"file_name": "sft_nan_weight.json",
+                           "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight")},
         "sft_eval_unknown": {"file_name": "sft_eval_unknown.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "sft_typo": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket")},
         "pref4": {"file_name": "pref4.json", "ranking": True, "columns": dict(
@@ -52,6 +102,10 @@ def build_pa_data(d: Path) -> Path:
         "pref_invalid": {"file_name": "pref_invalid.json", "ranking": True, "columns": dict(
             PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
         "pref_plain": {"file_name": "pref4.json", "ranking": True, "columns": PREF_COLUMNS},
+        "pref_nan_weight": {"file_name": "pref_nan_weight.jsonl", "ranking": True, "columns": dict(
+            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
+        "pref_string_weight": {"file_name": "pref_string_weight.json", "ranking": True, "columns": dict(
+            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
         "pref_unscored": {"file_name": "pref_unscored.json", "ranking": True, "columns": dict(
             PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
     }
@@ -91,30 +145,28 @@ def naive_bucket_weights(bucket_ids: list[str]) -> list[float]:
     return [n / (k * counts[b]) for b in bucket_ids]
 
 
-def expected_bucket_sft_loss(model_dir: Path, tokenized: Path, bucket_ids: list[str]) -> tuple[float, float]:
-    """(weighted step loss, unweighted mean) over all examples of the tokenized training set."""
+def naive_sft_losses(model_dir: Path, tokenized: Path) -> list[float]:
+    """ℓ_i (token-mean NLL of the answer) of every row of the tokenized training set, in dataset order."""
     from datasets import load_from_disk
 
     data = load_from_disk(str(tokenized))["train"]
-    assert len(data) == len(bucket_ids)
     model = load_model(model_dir)
     losses = []
     for row in data:
         logp, count = naive_sequence_logps(model, row["input_ids"], row["labels"])
         losses.append(-logp / count)
-    weights = naive_bucket_weights(bucket_ids)
-    weighted = sum(w * l for w, l in zip(weights, losses)) / sum(weights)
-    return weighted, sum(losses) / len(losses)
+    return losses
 
 
-def expected_hdpo_loss(model_dir: Path, ref_dir: Path, tokenized: Path, rows: list[dict], beta: float, lam: float) -> tuple[float, float]:
-    """(HDPO step loss Σw(ℓ+λR)/Σw, unweighted mean of ℓ+λR) over all pairs of the tokenized training set."""
+def naive_hdpo_values(model_dir: Path, ref_dir: Path, tokenized: Path, rows: list[dict], beta: float,
+                      lam: float) -> list[float]:
+    """x_i = ℓ_i + λ R_i of every pair of the tokenized training set, in dataset order."""
     from datasets import load_from_disk
 
     data = load_from_disk(str(tokenized))["train"]
     assert len(data) == len(rows)
     policy, ref = load_model(model_dir), load_model(ref_dir)
-    values, weights = [], []
+    values = []
     for row, raw in zip(data, rows):
         pc, _ = naive_sequence_logps(policy, row["chosen_input_ids"], row["chosen_labels"])
         pr, _ = naive_sequence_logps(policy, row["rejected_input_ids"], row["rejected_labels"])
@@ -125,9 +177,32 @@ def expected_hdpo_loss(model_dir: Path, ref_dir: Path, tokenized: Path, rows: li
         p = 1.0 / (1.0 + math.exp(-beta * (pc - pr)))
         reg = p * raw["chosen_score"] + (1 - p) * raw["rejected_score"]
         values.append(dpo + lam * reg)
-        weights.append(raw["weight"])
+    return values
+
+
+def expected_bucket_sft_loss(model_dir: Path, tokenized: Path, bucket_ids: list[str]) -> tuple[float, float]:
+    """(weighted step loss, unweighted mean) over all examples of the tokenized training set."""
+    losses = naive_sft_losses(model_dir, tokenized)
+    assert len(losses) == len(bucket_ids)
+    weights = naive_bucket_weights(bucket_ids)
+    weighted = sum(w * l for w, l in zip(weights, losses)) / sum(weights)
+    return weighted, sum(losses) / len(losses)
+
+
+def expected_hdpo_loss(model_dir: Path, ref_dir: Path, tokenized: Path, rows: list[dict], beta: float, lam: float) -> tuple[float, float]:
+    """(HDPO step loss Σw(ℓ+λR)/Σw, unweighted mean of ℓ+λR) over all pairs of the tokenized training set."""
+    values = naive_hdpo_values(model_dir, ref_dir, tokenized, rows, beta, lam)
+    weights = [raw["weight"] for raw in rows]
     weighted = sum(w * v for w, v in zip(weights, values)) / sum(weights)
     return weighted, sum(values) / len(values)
+
+
+def read_coefficient_logs(prefix: Path) -> list[dict]:
+    """Rows written by the trainers under POLYALIGN_LOG_COEFFICIENTS=prefix, all ranks, in (step, rank) order."""
+    rows = []
+    for path in sorted(prefix.parent.glob(prefix.name + ".rank*.jsonl")):
+        rows.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return sorted(rows, key=lambda r: (r["step"], r["rank"]))
 
 
 # ---------------------------------------------------------------- in-process LLaMA-Factory helpers

@@ -54,6 +54,22 @@ def test_rows_dropped_by_llamafactory_keep_their_own_weights(tiny_model, pa_data
     assert data["pa_score_rejected"] == pytest.approx([r["rejected_score"] for r in kept])
 
 
+def test_rows_dropped_by_llamafactory_count_in_no_bucket(tiny_model, pa_data, tmp_path):
+    # row 0 (bucket A) has an empty answer and is dropped: the kept rows A, A, B give w_A = 3/(2·2), w_B = 3/(2·1)
+    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True,
+                                                    dataset="sft_invalid")))
+    assert len(data) == 3
+    assert data["pa_weight"] == pytest.approx(naive_bucket_weights([r["bucket_id"] for r in SFT_ROWS[1:]]))
+    assert data["pa_weight"] == pytest.approx([0.75, 0.75, 1.5])
+    assert data["pa_index"] == [1, 2, 3]  # row numbers of the split before LLaMA-Factory's drop
+
+
+def test_uniform_weighting_sets_every_weight_to_one(tiny_model, pa_data, tmp_path):
+    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting="uniform",
+                                                    dataset="sft4,sft_plain")))
+    assert data["pa_weight"] == [1.0] * 8  # bucket weighting would give 2/3 and 2 on these rows
+
+
 def test_bucket_table_file(tiny_model, pa_data, tmp_path):
     table = tmp_path / "table.json"
     table.write_text(json.dumps({"en|qa|wiki|short": 0.5, "zh|qa|wiki|long": 4.0}))
@@ -104,6 +120,10 @@ DATA_REFUSALS = [
     (dict(stage="hdpo", dataset="pref_plain", hdpo_lambda=0.0), "ConfigError", "is plain DPO"),
     (dict(stage="hdpo", dataset="pref_unscored"), "InputError", "2 training preference pair(s) have no chosen_score"),
     (dict(bucket_weighting=True, dataset="sft_neg"), "InputError", "is negative"),
+    (dict(bucket_weighting=True, dataset="sft_null_weight"), "InputError", "weight is missing (null or empty)"),
+    (dict(bucket_weighting=True, dataset="sft_nan_weight"), "InputError", "weight is missing (null or empty)"),
+    (dict(stage="hdpo", dataset="pref_nan_weight"), "InputError", "weight nan is not finite"),
+    (dict(stage="hdpo", dataset="pref_string_weight"), "InputError", "weight '1.0' is not a number"),
     (dict(bucket_weighting=True, dataset="sft_typo"), "InputError", "column 'bucket' (mapped as 'bucket_id'"),
     (dict(bucket_weighting=True, eval_dataset="sft_eval_unknown", do_eval=True, eval_strategy="steps", eval_steps=1),
      "InputError", "unknown bucket id 'fr|qa|wiki|short' in the evaluation data"),

@@ -24,7 +24,9 @@ def test_yaml_stage_hdpo_is_dpo_with_reference_model(tiny_model, pa_data, tmp_pa
     assert finetuning_args.stage == "dpo" and finetuning_args.use_ref_model
     assert finetuning_args.polyalign_stage == "hdpo"
     assert finetuning_args.polyalign_args.hdpo_lambda == 0.1  # the documented default
-    assert not finetuning_args.polyalign_args.bucket_weighting
+    assert finetuning_args.polyalign_args.bucket_weighting == "false"
+    assert not finetuning_args.polyalign_args.weights_from_buckets
+    assert finetuning_args.polyalign_args.weight_normalization == "dataset"  # the unbiased default
 
 
 def test_cli_form(tiny_model, pa_data, tmp_path):
@@ -39,13 +41,13 @@ def test_cli_form(tiny_model, pa_data, tmp_path):
              "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir", str(tmp_path), "--do_train", "true",
              "--use_cpu", "true", "--report_to", "none"]
     _, _, _, finetuning_args, _ = parse_in_process(argv2)
-    assert finetuning_args.polyalign_args.bucket_weighting is True and finetuning_args.stage == "sft"
+    assert finetuning_args.polyalign_args.bucket_weighting == "true" and finetuning_args.stage == "sft"
 
 
 def test_typed_values_from_yaml(tiny_model, pa_data, tmp_path):
     args = base_args(tiny_model, pa_data, tmp_path, bucket_weighting="true", weight_clip_max="5")
     _, _, _, finetuning_args, _ = parse_in_process(args)
-    assert finetuning_args.polyalign_args.bucket_weighting is True
+    assert finetuning_args.polyalign_args.bucket_weighting == "true"
     assert finetuning_args.polyalign_args.weight_clip_max == 5.0
 
 
@@ -90,8 +92,12 @@ REFUSALS = [
     (dict(stage="hdpo", dataset="pref4", hdpo_critic="/nonexistent/critic"), "not a critic bundle"),
     (dict(bucket_weighting=True, streaming=True, max_steps=1), "streaming"),
     (dict(bucket_weighting=True, bucket_table="/nonexistent/table.json"), "bucket_table"),
-    (dict(bucket_weighting=True, weight_normalization="global"), "is not one of step, micro_batch"),
-    (dict(bucket_weighting="maybe"), "is not a valid bool"),
+    (dict(bucket_weighting=True, weight_normalization="global"), "is not one of dataset, step, micro_batch"),
+    (dict(bucket_weighting="maybe"), "is not one of false, true, uniform"),
+    (dict(bucket_weighting=True, bucket_sampling=True, disable_shuffling=True), "disable_shuffling"),
+    (dict(bucket_weighting=True, bucket_sampling=True, streaming=True, max_steps=1), "bucket_sampling draws"),
+    (dict(bucket_weighting="uniform", weight_clip_max=2.0), "bucket_weighting: uniform"),
+    (dict(bucket_weighting=True, bucket_sampling="often"), "is not a valid bool"),
 ]
 
 
@@ -124,3 +130,35 @@ def test_version_guard(tiny_model, pa_data, tmp_path, capsys, monkeypatch):
     parse_in_process(base_args(tiny_model, pa_data, tmp_path, dataset="sft_plain"))
     monkeypatch.setenv("POLYALIGN_LF_SKIP_VERSION_CHECK", "1")
     parse_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True))
+
+
+def test_bucket_weighting_values(tiny_model, pa_data, tmp_path):
+    for value, expected in ((True, "true"), ("yes", "true"), ("uniform", "uniform"), ("Uniform", "uniform")):
+        _, _, _, finetuning_args, _ = parse_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=value))
+        pa = finetuning_args.polyalign_args
+        assert pa.bucket_weighting == expected and pa.bucket_sft
+        assert pa.weights_from_buckets is (expected == "true")
+    argv = ["--stage", "sft", "--bucket_weighting", "uniform", "--bucket_sampling", "--model_name_or_path",
+            str(tiny_model), "--dataset", "sft4", "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir",
+            str(tmp_path), "--do_train", "true", "--use_cpu", "true", "--report_to", "none"]
+    with pytest.raises(SystemExit):  # uniform weights leave nothing for the sampler to balance
+        parse_in_process(argv)
+    argv[3] = "true"
+    _, _, _, finetuning_args, _ = parse_in_process(argv)
+    assert finetuning_args.polyalign_args.bucket_sampling is True
+
+
+def test_explicit_bucket_weighting_false_is_plain_llamafactory(tiny_model, pa_data, tmp_path):
+    """`bucket_weighting: false` (the unweighted baseline on the same bucketed dataset) is LLaMA-Factory's own SFT."""
+    from llamafactory.train import tuner
+
+    args = base_args(tiny_model, pa_data, tmp_path, dataset="sft4", bucket_weighting=False)
+    patched = parse_in_process(dict(args))
+    assert not hasattr(patched[3], "polyalign_args")
+    plain = dict(args)
+    plain.pop("bucket_weighting")
+    assert patched[3].to_dict() == tuner.get_train_args.__wrapped__(plain)[3].to_dict()
+    cli = ["--stage", "sft", "--bucket_weighting", "false", "--model_name_or_path", str(tiny_model), "--dataset",
+           "sft4", "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir", str(tmp_path), "--do_train",
+           "true", "--use_cpu", "true", "--report_to", "none"]
+    assert not hasattr(parse_in_process(cli)[3], "polyalign_args")

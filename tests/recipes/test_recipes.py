@@ -169,7 +169,7 @@ def test_every_recipe_parses_with_llamafactory(tmp_path):
             got["dataset"] == [f"polyalign_{lang}_{method}_{model}"], rel
         if method in ("sft", "bucket_sft"):
             assert got["stage"] == "sft" and got["lr"] == 1e-5, rel
-            assert got["bucket_weighting"] is (True if method == "bucket_sft" else None), rel
+            assert got["bucket_weighting"] == ("true" if method == "bucket_sft" else None), rel
         else:
             # hdpo is parsed as LLaMA-Factory's dpo (reference model, β) with the PolyAlign keys attached
             assert got["stage"] == "dpo" and got["use_ref_model"] is True and got["lr"] == 5e-7, rel
