@@ -45,8 +45,8 @@ BATCH_KEYS = tuple(PROCESSOR_COLUMNS.values())
 NAN = float("nan")
 
 STALE_CACHE_HINT = (
-    "the tokenized dataset lacks PolyAlign columns (pa_weight, pa_bucket, pa_index, pa_score_chosen, "
-    "pa_score_rejected): "
+    "the tokenized dataset has no PolyAlign columns (or not all of pa_weight, pa_bucket, pa_index, "
+    "pa_score_chosen, pa_score_rejected): "
     "it was built without polyalign-lf or by another recipe. Delete the `tokenized_path` directory (or point "
     "`tokenized_path` at a new one) so it is rebuilt with the columns"
 )
@@ -63,6 +63,7 @@ class RunContext:
     mapped: dict[str, dict[str, str]] = field(default_factory=dict)
     bucket_index: dict[str, int] = field(default_factory=dict)  # every bucket id seen in any split → int
     bucket_weights: dict[int, float] = field(default_factory=dict)  # bucket index → weight, from the kept rows
+    bucket_table_fixed: bool = False
     report: dict[str, Any] = field(default_factory=dict)
 
 
@@ -448,8 +449,10 @@ def resolve_weights(ctx: RunContext, dataset, is_eval: bool):
     also fixes the bucket table from the rows it kept."""
     pa = ctx.pa_args
     split_name = "evaluation" if is_eval else "training"
-    if not is_eval:
+    # The training split fixes the table; an evaluation-only run (no training split) counts its own rows.
+    if not is_eval or not ctx.bucket_table_fixed:
         ctx.bucket_weights = _bucket_table(ctx, dataset) if pa.weights_from_buckets or pa.bucket_table else {}
+        ctx.bucket_table_fixed = True
     names = [""] * len(ctx.bucket_index)
     for bucket, index in ctx.bucket_index.items():
         names[index] = bucket

@@ -8,12 +8,16 @@ function (:func:`build_recipe` plus overrides), so what the demo runs is what th
 Grid (paper §4.1, Appendix C): 4 models × 2 languages × (Full-SFT, Bucket-SFT, DPO, HDPO critic, HDPO policy).
 
 * Full-SFT and Bucket-SFT start from the base model; Bucket-SFT adds ``bucket_weighting: true`` (Eq. 1).
+  Both train on the last answer only (``mask_history: true``). They still differ in two ways: the weights
+  N/(|B| n_b), and the normalization (LLaMA-Factory's SFT averages over all response tokens of the step,
+  Bucket-SFT averages per-example token means). ``bucket_weighting: uniform`` keeps the second and drops the
+  first, so (uniform vs true) isolates the weights and (sft vs uniform) the normalization.
 * DPO starts from the cell's Full-SFT output, HDPO from the cell's Bucket-SFT output (the paper initialises
   both preference stages from "the corresponding supervised checkpoint"; PolyAlign's chain is
   Bucket-SFT → critic → HDPO).
-* Hyper-parameters: SFT lr 1e-5, DPO/HDPO lr 5e-7, β (``pref_beta``) 0.1 with sigmoid loss, λ_hd
-  (``hdpo_lambda``) 0.1, one epoch, cosine schedule, warm-up ratio 0.1. Per-device batch 1 × gradient
-  accumulation 8 on 8 GPUs = 64 examples per optimizer step, which reproduces the paper's step counts
+* Hyper-parameters (taken from the reference implementation's configs; the paper states none): SFT lr 1e-5,
+  DPO/HDPO lr 5e-7, β (``pref_beta``) 0.1 with sigmoid loss, λ_hd (``hdpo_lambda``) 0.1, one epoch, cosine
+  schedule, warm-up ratio 0.1. Per-device batch 1 × gradient accumulation 8 on 8 GPUs = 64 examples per optimizer step, which reproduces the paper's step counts
   (584,422 English SFT examples / 64 = 9,132 steps, Table 7).
 * All paths are relative to the repository root (run ``llamafactory-cli train recipes/...`` from there):
   ``dataset_dir: data_registry``, outputs under ``saves/{lang}/{model}/{method}``.
@@ -125,6 +129,9 @@ def build_recipe(lang: str, model: str, method: str) -> dict[str, Any]:
     if not preference:
         # Preference stages are evaluated by `polyalign evaluate` on the test split, like every method.
         recipe["eval_dataset"] = sft_dataset(lang, "val")
+        # ℓ_i is the loss of the answer whose bucket the row carries (its last turn); LLaMA-Factory's default
+        # would also train every earlier assistant turn of a multi-turn row, which repeats across rows.
+        recipe["mask_history"] = True
     recipe.update({
         "template": spec.template,
         "cutoff_len": spec.cutoff_len,

@@ -65,6 +65,7 @@ def _write(d: Path, name: str, rows: list[dict]) -> None:
 def build_pa_data(d: Path) -> Path:
     _write(d, "sft4", SFT_ROWS)
     _write(d, "sft16", SFT16_ROWS)
+    _write(d, "sft_multi", [dict(r, history=[["Hello.", "Hi, what do you need?"]] if i % 2 else []) for i, r in enumerate(SFT_ROWS)])
     _write(d, "sft_epoch", EPOCH_ROWS)
     _write(d, "pref16", PREF16_ROWS)
     _write(d, "pref4", PREF_ROWS)
@@ -85,6 +86,7 @@ def build_pa_data(d: Path) -> Path:
         "sft4": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "sft4_weighted": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "sft16": {"file_name": "sft16.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
+        "sft_multi": {"file_name": "sft_multi.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", history="history")},
         "sft_epoch": {"file_name": "sft_epoch.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "pref16": {"file_name": "pref16.json", "ranking": True, "columns": dict(
             PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},

@@ -70,6 +70,17 @@ def test_uniform_weighting_sets_every_weight_to_one(tiny_model, pa_data, tmp_pat
     assert data["pa_weight"] == [1.0] * 8  # bucket weighting would give 2/3 and 2 on these rows
 
 
+def test_unmasked_multi_turn_history_is_warned(tiny_model, pa_data, tmp_path, capsys):
+    load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, dataset="sft_multi"))
+    err = capsys.readouterr().err
+    assert "2 of 4 training rows are multi-turn" in err and "`mask_history: true`" in err
+    load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "masked", bucket_weighting=True,
+                                      dataset="sft_multi", mask_history=True))
+    assert "multi-turn" not in capsys.readouterr().err
+    load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "single", bucket_weighting=True))
+    assert "multi-turn" not in capsys.readouterr().err  # single-turn rows: nothing to mask
+
+
 def test_bucket_table_file(tiny_model, pa_data, tmp_path):
     table = tmp_path / "table.json"
     table.write_text(json.dumps({"en|qa|wiki|short": 0.5, "zh|qa|wiki|long": 4.0}))

@@ -18,10 +18,13 @@ from polyalign_lf.objectives import (
     hdpo_loss,
     hdpo_losses,
     hdpo_regularizer,
+    regularizer_active,
     sequence_log_probs,
     sigmoid_dpo_losses,
+    step_coefficients,
     step_global_share,
     token_mean_losses,
+    trainer_share,
     weighted_mean,
 )
 
@@ -210,3 +213,83 @@ def test_step_global_share_reproduces_the_step_objective(batch, accumulation, wo
 def test_step_global_share_zero_weights_is_zero():
     assert step_global_share(torch.tensor([1.0, 2.0]), torch.zeros(2), 0.0, 2, 1).item() == 0.0
     assert weighted_mean(torch.tensor([1.0]), torch.zeros(1)).item() == 0.0
+
+
+# ------------------------------------------------------------------ the unbiased step estimator (`dataset`)
+
+def test_step_coefficients_hand_computed():
+    w = torch.tensor([1.0, 3.0])
+    # dataset: w / (m_step · w̄) with m_step = 4 examples in the step, w̄ = 2 over the training set
+    assert step_coefficients(w, "dataset", step_count=4, mean_weight=2.0).tolist() == [1 / 8, 3 / 8]
+    # step: w / Σ_step w with Σ_step w = 8 (this micro-batch and others)
+    assert step_coefficients(w, "step", step_weight_sum=8.0).tolist() == [1 / 8, 3 / 8]
+    # micro_batch: w / Σ_mb w, averaged over 2 micro-batches × 1 rank
+    assert step_coefficients(w, "micro_batch", num_micro_batches=2).tolist() == [1 / 8, 3 / 8]
+    assert step_coefficients(w, "dataset", step_count=4, mean_weight=0.0).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="unknown weight normalization"):
+        step_coefficients(w, "global")
+    with pytest.raises(ValueError, match="needs step_count"):
+        step_coefficients(w, "dataset")
+
+
+@SETTINGS
+@given(st.lists(st.integers(1, 30), min_size=2, max_size=6), st.integers(1, 9), st.integers(0, 10_000))
+def test_dataset_normalization_gives_every_bucket_its_share_per_epoch(sizes, step_size, seed):
+    """Theorem 1 at any batch composition: one shuffled epoch (without replacement, last step partial), masses
+    m_step · c_i summed per bucket equal N/|B| exactly; the expectation of each step is the dataset mean."""
+    buckets = [b for b, n in enumerate(sizes) for _ in range(n)]
+    table = bucket_weights(buckets)
+    weights = torch.tensor([table[b] for b in buckets])
+    mean_weight = weights.mean().item()
+    order = torch.randperm(len(buckets), generator=torch.Generator().manual_seed(seed)).tolist()
+    mass = defaultdict(float)
+    for start in range(0, len(order), step_size):
+        step = order[start:start + step_size]
+        c = step_coefficients(weights[step], "dataset", step_count=len(step), mean_weight=mean_weight)
+        for i, ci in zip(step, c.tolist()):
+            mass[buckets[i]] += len(step) * ci
+    ideal = len(buckets) / len(sizes)
+    for b in range(len(sizes)):
+        assert mass[b] == pytest.approx(ideal, rel=1e-9)
+    # E over a uniformly drawn step of Σ c_i x_i equals Σ w x / Σ w: check it exactly for steps of one example
+    x = torch.arange(len(buckets), dtype=torch.float64)
+    expectation = sum((step_coefficients(weights[i:i + 1], "dataset", step_count=1, mean_weight=mean_weight)
+                       * x[i]).item() for i in range(len(buckets))) / len(buckets)
+    assert expectation == pytest.approx(weighted_mean(x, weights).item(), rel=1e-9)
+
+
+@SETTINGS
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.data())
+def test_trainer_share_reproduces_the_dataset_estimate(batch, accumulation, world, data):
+    """The HF Trainer simulation of the step-global test, for `dataset`: logged loss and gradient equal
+    Σ_step w x / (m_step · w̄) whatever the split into batch × accumulation × world."""
+    n = batch * accumulation * world
+    rows = data.draw(st.lists(st.tuples(st.floats(0, 5, allow_nan=False), st.floats(0, 10, allow_nan=False)),
+                              min_size=n, max_size=n))
+    mean_weight = data.draw(st.floats(0.1, 5))
+    w = torch.tensor([r[0] for r in rows])
+    theta = torch.tensor(1.0, requires_grad=True)
+    x = torch.tensor([r[1] for r in rows]) * theta + theta ** 2
+    logged, grad = 0.0, torch.zeros(())
+    for rank in range(world):
+        idx = list(range(rank, n, world))
+        for k in range(accumulation):
+            sel = torch.tensor(idx[k * batch:(k + 1) * batch], dtype=torch.long)
+            c = step_coefficients(w[sel], "dataset", step_count=n, mean_weight=mean_weight)
+            loss = trainer_share(x[sel], c, accumulation, world) / accumulation
+            (g,) = torch.autograd.grad(loss, theta, retain_graph=True)
+            grad = grad + g / world
+            logged += loss.item() / world
+    expected = (w * x).sum() / (n * mean_weight)
+    (g_exp,) = torch.autograd.grad(expected, theta, retain_graph=True)
+    assert logged == pytest.approx(expected.item(), rel=1e-9, abs=1e-9)
+    assert grad.item() == pytest.approx(g_exp.item(), rel=1e-9, abs=1e-9)
+
+
+def test_regularizer_active_threshold():
+    p = torch.tensor([0.5, 1e-4, 1 - 1e-4, 0.002])
+    assert regularizer_active(p).tolist() == [True, False, False, True]
+    # the saturation the docs describe: Δπ = −130 at β = 0.1
+    saturated = torch.sigmoid(torch.tensor(0.1 * -130.0))
+    assert (saturated * (1 - saturated)).item() == pytest.approx(2.26e-6, rel=0.01)
+    assert not regularizer_active(saturated).item()

@@ -153,7 +153,8 @@ def test_demo_recipes_are_the_grid_recipes_resized():
         allowed = set(DEMO_OVERRIDES) | {"model_name_or_path", "dataset", "output_dir", "learning_rate", "hdpo_critic",
                                           "max_steps"}
         assert changed <= allowed, changed - allowed
-        for key in ("stage", "pref_beta", "pref_loss", "hdpo_lambda", "bucket_weighting", "lr_scheduler_type", "warmup_ratio",
+        for key in ("stage", "pref_beta", "pref_loss", "hdpo_lambda", "bucket_weighting", "mask_history", "lr_scheduler_type", "warmup_ratio",
                     "num_train_epochs", "template", "finetuning_type", "dataset_dir"):
             assert demo.get(key) == grid.get(key), (method, key)
         assert "deepspeed" not in demo
+        assert demo.get("mask_history") is (True if method in ("sft", "bucket_sft") else None), method

@@ -83,3 +83,20 @@ def test_write_result_locations_and_keys(tmp_path, monkeypatch):
     explicit = results.write_result("speed", {}, {}, quick=True, out=tmp_path / "mine.json")
     assert explicit == tmp_path / "mine.json" and explicit.exists()
     assert [p.name for p in (tmp_path / "results").rglob("*.json")] == ["speed.json", "speed.json"]
+
+
+def test_bucket_mass_benchmark(tmp_path, capsys):
+    """The objectives benchmark on the paper-shaped inventory: `dataset` gives every bucket its share exactly,
+    the self-normalized `step` starves the rarest bucket."""
+    spec = importlib.util.spec_from_file_location("bench_bucket_mass", REPO / "benchmarks" / "bench_bucket_mass.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "bucket_mass.json"
+    assert module.main(["--quick", "--inventory", "table1_en,reference_val", "--out", str(out)]) == 0
+    figures = json.loads(out.read_text())["figures"]
+    assert figures["table1_en.dataset.min_share"] == 1.0
+    assert figures["table1_en.bucket_sampling.expected_min_share"] == 1.0
+    assert figures["table1_en.step.smallest_share"] < 0.1 < 1.0 < figures["table1_en.step.largest_share"]
+    assert "goal >= 0.99" in capsys.readouterr().out
+    counts = module.table1_inventory(("en",))
+    assert sum(counts.values()) == 584_422  # Table 1's English training rows

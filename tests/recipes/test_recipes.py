@@ -57,6 +57,7 @@ def test_hyperparameters_and_chain():
             assert r["model_name_or_path"] == hub[model], where
             assert r["dataset"] == f"polyalign_{lang}_train" and r["eval_dataset"] == f"polyalign_{lang}_val", where
             assert r.get("bucket_weighting", False) is (method == "bucket_sft"), where
+            assert r["mask_history"] is True, where  # ℓ_i is the loss of the row's last (bucketed) answer
         else:
             assert r["learning_rate"] == 5e-7 and r["pref_beta"] == 0.1 and r["pref_loss"] == "sigmoid", where
             assert r["dataset"] == f"polyalign_{lang}_{method}_{model}", where
