@@ -32,10 +32,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("polyalign_lf.metrics.cli", "compute utility and conditional-naturalness metrics"),
     "report": ("polyalign_lf.report.cli", "compare runs: Markdown/HTML tables and plots"),
     "judge": ("polyalign_lf.judge.cli", "LLM-as-a-judge with the PolyAlign rubric"),
-    "detect": ("polyalign_lf.detect.cli", "AI-text detectors (Binoculars, Fast-DetectGPT)"),
+    "detect": ("polyalign_lf.detect.cli", "AI-text detectors (Binoculars, Fast-DetectGPT, RADAR), H and Joint"),
     "human-eval": ("polyalign_lf.humaneval.cli", "blind human evaluation: build | summarize"),
     "run": ("polyalign_lf.pipeline.cli", "run the whole pipeline for one model and language, resumable"),
     "demo": ("polyalign_lf.pipeline.cli", "run the whole pipeline on the shipped sample data with a tiny model"),
+    "study": ("polyalign_lf.study.cli", "the miniature PolyAlign study on CPU: every method, seeds, claims with CIs"),
     "doctor": ("polyalign_lf.integration.doctor", "check the installation and the LLaMA-Factory hook"),
 }
 

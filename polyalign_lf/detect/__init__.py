@@ -1,4 +1,4 @@
-"""Zero-shot AI-text detectors (Binoculars, Fast-DetectGPT, a classifier such as RADAR), H and the Joint score.
+"""The paper's AI-text detectors (Binoculars, Fast-DetectGPT, RADAR), H and the Joint score.
 
 Torch is imported only by the scoring modules; importing this package stays light.
 """

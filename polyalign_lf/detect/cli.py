@@ -1,4 +1,5 @@
-"""``polyalign detect``: AI-text detectors (Binoculars, Fast-DetectGPT) per method, H and the Joint score."""
+"""``polyalign detect``: the paper's AI-text detectors (Binoculars, Fast-DetectGPT, RADAR) per method, H and
+the Joint score of Table 4."""
 
 from __future__ import annotations
 
@@ -13,15 +14,19 @@ def detect_arguments(parser: argparse.ArgumentParser) -> None:
                         help="predictions per method (rows {id, prediction}); NAME defaults to the file stem")
     parser.add_argument("--metrics", nargs="*", default=[], metavar="NAME=METRICS.json",
                         help="`polyalign evaluate` outputs: their agg gives the Joint score (Table 4)")
-    parser.add_argument("--detectors", default="binoculars,fast_detectgpt",
-                        help="comma list from: binoculars, fast_detectgpt, classifier")
+    parser.add_argument("--detectors", default="binoculars,fast_detectgpt,radar",
+                        help="comma list from: binoculars, fast_detectgpt, radar (default: all three, as the paper's "
+                             "H; with fewer, H and Joint are labelled with the detectors used)")
     parser.add_argument("--observer", help="Binoculars observer model (e.g. a base LM)")
     parser.add_argument("--performer", help="Binoculars performer model (e.g. its instruct version)")
     parser.add_argument("--sampling", help="Fast-DetectGPT sampling (reference) model; default --observer")
     parser.add_argument("--scoring", help="Fast-DetectGPT scoring model; default --performer")
-    parser.add_argument("--classifier", help="a sequence-classification detector (e.g. a RADAR checkpoint) for the "
-                        "'classifier' detector")
-    parser.add_argument("--classifier-ai-label", type=int, default=0, help="class index meaning AI-written (RADAR: 0)")
+    parser.add_argument("--radar-model", "--classifier", dest="radar_model", default=None, metavar="MODEL",
+                        help="the radar detector's sequence classifier, a Hub id or local path (default: the "
+                             "published RADAR checkpoint TrustSafeAI/RADAR-Vicuna-7B; --classifier is an old spelling)")
+    parser.add_argument("--radar-ai-label", "--classifier-ai-label", dest="radar_ai_label", type=int, default=None,
+                        help="class index of the classifier meaning AI-written (RADAR: 0, its model card's "
+                             "P(AI) = softmax(logits)[:, 0])")
     parser.add_argument("--binoculars-mode", choices=["low-fpr", "accuracy"], default="low-fpr")
     parser.add_argument("--calibrate-fpr", type=float, default=None,
                         help="set each detector's threshold so that this fraction of the human answers is flagged "
@@ -37,52 +42,63 @@ def detect_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_table4(summary: dict[str, Any], detectors: list[str], aggs: Mapping[str, tuple[float | None, str | None]]) -> None:
-    """Add H and Joint to each method of ``summary`` (in place)."""
+    """Add ``h`` (H = 1 − mean AI rate), ``joint``, ``detectors_used`` and ``h_label`` to each method (in place).
+
+    ``H`` is kept as an alias of ``h`` for files written by earlier versions' readers."""
     from polyalign_lf.detect.joint import human_likeness, joint_score
+    from polyalign_lf.detect.runner import h_label
 
     for method, entry in summary.items():
         rates = [entry[d]["ai_rate"] for d in detectors if isinstance(entry.get(d), dict) and "ai_rate" in entry[d]]
-        entry["H"] = human_likeness(rates) if len(rates) == len(detectors) else None
+        entry["detectors_used"] = list(detectors)
+        entry["h_label"] = h_label(detectors)
+        entry["h"] = human_likeness(rates) if len(rates) == len(detectors) else None
+        entry["H"] = entry["h"]
         agg, reason = aggs.get(method, (None, "no --metrics file for this method"))
         entry["agg"] = agg
-        if entry["H"] is None:
+        if entry["h"] is None:
             entry["joint"], entry["joint_skip_reason"] = None, "a detector could not score this method"
         elif agg is None:
             entry["joint"], entry["joint_skip_reason"] = None, reason
         else:
-            entry["joint"] = joint_score(agg, entry["H"])
+            entry["joint"] = joint_score(agg, entry["h"])
 
 
 def table4_markdown(summary: Mapping[str, Any], detectors: list[str]) -> str:
-    names = {"binoculars": "Binoc. AI%", "fast_detectgpt": "Fast-DGPT AI%", "classifier": "Classifier AI%"}
-    header = ["Method", "Agg"] + [names[d] for d in detectors] + ["H", "Joint"]
+    from polyalign_lf.detect.runner import h_label
+
+    names = {"binoculars": "Binoc. AI%", "fast_detectgpt": "Fast-DGPT AI%", "radar": "RADAR AI%",
+             "classifier": "RADAR AI%"}  # "classifier": summaries written before radar had its name
+    label = h_label([{"classifier": "radar"}.get(d, d) for d in detectors])
+    joint = "Joint" if label == "H" else f"Joint[{label}]"
+    header = ["Method", "Agg"] + [names.get(d, d) for d in detectors] + [label, joint]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for method, entry in summary.items():
         cells = [method, "–" if entry.get("agg") is None else f"{entry['agg']:.3f}"]
         for d in detectors:
             det = entry.get(d, {})
             cells.append(f"{100 * det['ai_rate']:.1f}" if "ai_rate" in det else "skipped")
-        cells.append("–" if entry.get("H") is None else f"{entry['H']:.3f}")
+        h = entry.get("h", entry.get("H"))
+        cells.append("–" if h is None else f"{h:.3f}")
         cells.append("–" if entry.get("joint") is None else f"{entry['joint']:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
+    note = ("" if label == "H" else f"\n\n**{label} is not the paper's H**, which averages three detectors "
+            "(binoculars, fast_detectgpt, radar); its Joint cannot be placed in Table 4's column.")
     return ("\n".join(lines) + "\n\nAI% = share of texts a detector classifies as machine-written (lower is better); "
-            "H = 1 − mean AI rate; Joint = 100·2·Agg·H/(Agg+H).\n")
+            f"{label} = 1 − mean AI rate of the detectors used; Joint = 100·2·Agg·H/(Agg+H)." + note + "\n")
 
 
 def detect_main(args) -> int:
     from polyalign_lf.data.schema import read_records
     from polyalign_lf.detect.joint import agg_from_metrics
-    from polyalign_lf.detect.runner import (DETECTORS, DetectorModels, calibrated_rule, default_rule, score_texts,
-                                            summarize_detection)
+    from polyalign_lf.detect.runner import (RADAR_AI_LABEL, RADAR_MODEL, DetectorModels, calibrated_rule, default_rule,
+                                            h_label, parse_detectors, score_texts, summarize_detection)
     from polyalign_lf.errors import ConfigError
     from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
     from polyalign_lf.judge.cli import parse_named_paths
     from polyalign_lf.judge.runner import load_predictions, select_ids
 
-    detectors = [d.strip().replace("-", "_") for d in args.detectors.split(",") if d.strip()]
-    unknown = [d for d in detectors if d not in DETECTORS]
-    if unknown or not detectors:
-        raise ConfigError(f"--detectors: unknown {unknown}; choose from {', '.join(DETECTORS)}")
+    detectors = parse_detectors(args.detectors)
     if args.calibrate_fpr is not None and args.no_human:
         raise ConfigError("--calibrate-fpr needs the human answers: drop --no-human")
     records = read_records(args.records)
@@ -100,9 +116,13 @@ def detect_main(args) -> int:
             raise InputError(f"{len(missing)} record(s) have no prediction, e.g. {missing[0]!r}", where=str(methods[method]),
                              hint="every method is scored on the same records; use --sample for a common subset")
     models = DetectorModels(observer=args.observer, performer=args.performer, sampling=args.sampling,
-                            scoring=args.scoring, classifier=args.classifier,
-                            classifier_ai_label=args.classifier_ai_label, device=args.device, dtype=args.dtype, max_length=args.max_length,
+                            scoring=args.scoring, radar=args.radar_model or RADAR_MODEL,
+                            radar_ai_label=RADAR_AI_LABEL if args.radar_ai_label is None else args.radar_ai_label,
+                            device=args.device, dtype=args.dtype, max_length=args.max_length,
                             batch_size=args.batch_size)
+    models.roles(detectors)  # a missing Binoculars / Fast-DetectGPT model is refused before any scoring
+    if "radar" in detectors:
+        models.load_radar()  # likewise a RADAR checkpoint that cannot be loaded
     sources = {} if args.no_human else {"human": [by_id[rid]["human_answer"] for rid in ids]}
     sources.update({m: [preds[rid] for rid in ids] for m, preds in predictions.items()})
     raw = {name: score_texts(texts, models, detectors, desc=f"detect {name}") for name, texts in sources.items()}
@@ -122,8 +142,10 @@ def detect_main(args) -> int:
     named_metrics = parse_named_paths(args.metrics, "--metrics") if args.metrics else {}
     aggs = {m: agg_from_metrics(read_json(p)) for m, p in named_metrics.items()}
     add_table4(summary, detectors, aggs)
-    result = {"detectors": detectors, "rules": {d: r.describe() for d, r in rules.items()},
-              "models": {**models.roles(detectors), **({"classifier": args.classifier} if "classifier" in detectors else {})}, "n_records": len(ids), "methods": summary}
+    result = {"detectors": detectors, "detectors_used": detectors, "h_label": h_label(detectors),
+              "rules": {d: r.describe() for d, r in rules.items()},
+              "models": {**models.roles(detectors), **({"radar": models.radar} if "radar" in detectors else {})},
+              "n_records": len(ids), "methods": summary}
     write_json(out / "summary.json", result)
     markdown = table4_markdown(summary, detectors)
     with atomic_write(out / "summary.md") as handle:

@@ -1,4 +1,5 @@
-"""Score texts with Binoculars and Fast-DetectGPT over Hugging Face causal LMs, batched and device-aware."""
+"""Score texts with the paper's three AI-text detectors, batched and device-aware: Binoculars and
+Fast-DetectGPT over Hugging Face causal LMs, and RADAR (a sequence classifier)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,38 @@ from typing import Any, Mapping, Sequence
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import progress
 
-DETECTORS = ("binoculars", "fast_detectgpt", "classifier")
+DETECTORS = ("binoculars", "fast_detectgpt", "radar")
+PAPER_DETECTORS = DETECTORS  # §5: H averages these three detectors' AI rates
 LM_DETECTORS = ("binoculars", "fast_detectgpt")
+DETECTOR_ALIASES = {"classifier": "radar", "fast-detectgpt": "fast_detectgpt"}  # earlier spellings still work
 MIN_TOKENS = 2  # one scored position needs two tokens
+# The published RADAR detector (Hu et al., 2023): a RoBERTa-large sequence classifier whose logit 0 is the
+# "AI-generated" class (its model card computes P(AI) = softmax(logits)[:, 0]).
+RADAR_MODEL = "TrustSafeAI/RADAR-Vicuna-7B"
+RADAR_AI_LABEL = 0
+
+
+def parse_detectors(text: str) -> list[str]:
+    """``--detectors`` as canonical names (aliases mapped, order kept, duplicates dropped)."""
+    names = []
+    for raw in text.split(","):
+        name = raw.strip().lower().replace("-", "_")
+        name = DETECTOR_ALIASES.get(name, name)
+        if name and name not in names:
+            names.append(name)
+    unknown = [n for n in names if n not in DETECTORS]
+    if unknown or not names:
+        raise ConfigError(f"--detectors: unknown {', '.join(unknown) or '(none given)'}; choose from "
+                          f"{', '.join(DETECTORS)}")
+    return names
+
+
+def h_label(detectors: Sequence[str]) -> str:
+    """``H`` when the paper's three detectors ran, else ``H(2: binoculars, fast_detectgpt)``: an H over
+    fewer detectors is a different quantity and is never shown unlabelled beside the paper's."""
+    if sorted(detectors) == sorted(PAPER_DETECTORS):
+        return "H"
+    return f"H({len(detectors)}: {', '.join(detectors)})"
 
 
 @dataclass
@@ -22,8 +52,8 @@ class DetectorModels:
     performer: str | None = None
     sampling: str | None = None
     scoring: str | None = None
-    classifier: str | None = None  # a sequence classifier detector, e.g. RADAR (TrustSafeAI/RADAR-Vicuna-7B)
-    classifier_ai_label: int = 0  # the class index meaning "machine-written" (0 for RADAR)
+    radar: str | None = RADAR_MODEL  # RADAR (or another AI-text sequence classifier): a Hub id or a local path
+    radar_ai_label: int = RADAR_AI_LABEL  # the class index meaning "machine-written" (0 for RADAR)
     device: str = "auto"
     dtype: str = "auto"
     max_length: int = 512
@@ -70,8 +100,12 @@ class DetectorModels:
         for path, device in zip(paths, devices):
             if path in self._loaded:
                 continue
+            flags = ", ".join(f"--{role}" for role, p in roles.items() if p == path)
+            users = ", ".join(sorted({"binoculars" if r in ("observer", "performer") else "fast_detectgpt"
+                                      for r, p in roles.items() if p == path}))
+            fix = f"pass a local model directory with {flags}, or leave {users} out of --detectors"
             if not os.path.exists(path) and os.environ.get("HF_HUB_OFFLINE") == "1":
-                raise ConfigError(f"model {path!r} is not a local directory and the Hub is offline")
+                raise ConfigError(f"{users}: model {path!r} is not a local directory and the Hub is offline; {fix}")
             dtype = self.dtype
             if dtype == "auto":
                 dtype = "bfloat16" if device.startswith("cuda") else "float32"
@@ -79,7 +113,7 @@ class DetectorModels:
                 model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
                 tokenizers[path] = AutoTokenizer.from_pretrained(path)
             except (OSError, ValueError) as exc:
-                raise ConfigError(f"cannot load the causal LM {path!r}: {str(exc).splitlines()[0]}") from None
+                raise ConfigError(f"{users}: cannot load the causal LM {path!r} ({str(exc).splitlines()[0]}); {fix}") from None
             model.to(device).eval()
             self._loaded[path] = model
         vocabularies = {p: t.get_vocab() for p, t in tokenizers.items()}
@@ -96,31 +130,37 @@ class DetectorModels:
         self.tokenizer = tokenizer
         return {role: self._loaded[path] for role, path in roles.items()}
 
-    def load_classifier(self) -> tuple[Any, Any]:
+    def load_radar(self) -> tuple[Any, Any]:
+        """The RADAR sequence classifier and its tokenizer (a detector that cannot load is an error, never a
+        silently smaller H)."""
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        if not self.classifier:
-            raise ConfigError("the classifier detector needs --classifier MODEL (e.g. a RADAR checkpoint)")
-        if "classifier" not in self._loaded:
+        fix = ("pass --radar-model PATH (a local copy of the RADAR checkpoint), or leave radar out of --detectors "
+               "(H and Joint are then labelled with the detectors used)")
+        if not self.radar:
+            raise ConfigError(f"the radar detector needs a model; {fix}")
+        if "radar" not in self._loaded:
+            if not os.path.exists(self.radar) and os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise ConfigError(f"radar: model {self.radar!r} is not a local directory and the Hub is offline; {fix}")
             device = self.resolve_devices(1)[0]
             dtype = self.dtype if self.dtype != "auto" else ("bfloat16" if device.startswith("cuda") else "float32")
             try:
-                model = AutoModelForSequenceClassification.from_pretrained(self.classifier, dtype=getattr(torch, dtype))
+                model = AutoModelForSequenceClassification.from_pretrained(self.radar, dtype=getattr(torch, dtype))
+                tokenizer = AutoTokenizer.from_pretrained(self.radar)
             except (OSError, ValueError) as exc:
-                raise ConfigError(f"cannot load the classifier {self.classifier!r}: {str(exc).splitlines()[0]}") from None
+                raise ConfigError(f"radar: cannot load {self.radar!r} ({str(exc).splitlines()[0]}); {fix}") from None
             model.to(device).eval()
             n_labels = int(model.config.num_labels)
-            if not 0 <= self.classifier_ai_label < n_labels:
-                raise ConfigError(f"--classifier-ai-label {self.classifier_ai_label} but the classifier has {n_labels} labels")
-            tokenizer = AutoTokenizer.from_pretrained(self.classifier)
+            if not 0 <= self.radar_ai_label < n_labels:
+                raise ConfigError(f"--radar-ai-label {self.radar_ai_label} but {self.radar!r} has {n_labels} labels")
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
             if model.config.pad_token_id is None:
                 model.config.pad_token_id = tokenizer.pad_token_id
-            self._loaded["classifier"] = model
-            self._tokenizers["classifier"] = tokenizer
-        return self._loaded["classifier"], self._tokenizers["classifier"]
+            self._loaded["radar"] = model
+            self._tokenizers["radar"] = tokenizer
+        return self._loaded["radar"], self._tokenizers["radar"]
 
 
 def _batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list[int]]:
@@ -131,7 +171,7 @@ def _batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list
 
 def score_texts(texts: Sequence[str], models: DetectorModels, detectors: Sequence[str] = LM_DETECTORS,
                 desc: str = "detect") -> list[dict[str, Any]]:
-    """Raw detector statistics per text: ``{"n_tokens", "binoculars", "fast_detectgpt", "classifier"}``.
+    """Raw detector statistics per text: ``{"n_tokens", "binoculars", "fast_detectgpt", "radar"}``.
 
     A text too short to score (fewer than two tokens; an empty answer) gets None, which the summary counts
     and reports as skipped.
@@ -180,18 +220,18 @@ def score_texts(texts: Sequence[str], models: DetectorModels, detectors: Sequenc
                     values = fast_detectgpt_criterion(*pair("sampling", "scoring")).tolist()
                     for k, v in zip(batch, values):
                         results[k]["fast_detectgpt"] = v
-    if "classifier" in detectors:
-        model, tokenizer = models.load_classifier()
+    if "radar" in detectors:
+        model, tokenizer = models.load_radar()
         lengths = [len(tokenizer(t, truncation=True, max_length=models.max_length)["input_ids"]) if t.strip() else 0
                    for t in texts]
         device = next(model.parameters()).device
         with torch.inference_mode():
-            for batch in progress(_batches(lengths, models.batch_size, 1), desc=f"{desc} (classifier)", unit="batch"):
+            for batch in progress(_batches(lengths, models.batch_size, 1), desc=f"{desc} (radar)", unit="batch"):
                 encoded = tokenizer([texts[k] for k in batch], return_tensors="pt", padding=True, truncation=True,
                                     max_length=models.max_length).to(device)
-                probs = torch.softmax(model(**encoded).logits.float(), dim=-1)[:, models.classifier_ai_label]
+                probs = torch.softmax(model(**encoded).logits.float(), dim=-1)[:, models.radar_ai_label]
                 for k, v in zip(batch, probs.tolist()):
-                    results[k]["classifier"] = v
+                    results[k]["radar"] = v
     return results
 
 
@@ -225,9 +265,9 @@ class DecisionRule:
 def default_rule(detector: str, binoculars_mode: str = "low-fpr") -> DecisionRule:
     from polyalign_lf.detect.scores import BINOCULARS_THRESHOLDS, FAST_DETECTGPT_GAUSSIANS
 
-    if detector == "classifier":
-        return DecisionRule("classifier", "classifier_probability", threshold=0.5,
-                            note="AI when the classifier's probability of the AI label is at least 0.5")
+    if detector == "radar":
+        return DecisionRule("radar", "classifier_probability", threshold=0.5,
+                            note="AI when RADAR's probability of the AI label is at least 0.5")
     if detector == "binoculars":
         return DecisionRule("binoculars", "binoculars_threshold", threshold=-BINOCULARS_THRESHOLDS[binoculars_mode],
                             note=f"published {binoculars_mode} threshold for Falcon-7B/-instruct; not calibrated for "

@@ -6,7 +6,9 @@ Position ``t`` of the logits predicts token ``t+1``; only positions whose target
 * **Binoculars** (Hans et al., 2024): ``B = log PPL_performer(x) / X-PPL(observer → performer)``, where
   ``log PPL`` is the performer's mean token negative log-likelihood and ``X-PPL`` is the mean cross-entropy
   ``−Σ_v p_obs(v) log p_perf(v)`` of the performer's next-token distribution under the observer's. Low ``B``
-  means machine-like text.
+  means machine-like text. Positions as in the official implementation: ``log PPL`` averages the T−1
+  next-token predictions of a T-token text, ``X-PPL`` all T positions (the last one's distribution included),
+  each over real (non-padding) tokens only.
 * **Fast-DetectGPT** (Bao et al., 2024), analytic sampling discrepancy: with the scoring model's log-probs
   ``ℓ_t(v)`` and the sampling model's probabilities ``q_t(v)``,
   ``d = (Σ_t ℓ_t(x_t) − Σ_t μ_t) / sqrt(Σ_t σ_t²)``, ``μ_t = Σ_v q_t(v) ℓ_t(v)``,
@@ -41,11 +43,15 @@ def token_log_perplexity(logits: torch.Tensor, input_ids: torch.Tensor, attentio
 
 def cross_perplexity(observer_logits: torch.Tensor, performer_logits: torch.Tensor,
                      input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """Mean over positions of ``−Σ_v p_observer(v) log p_performer(v)``, shape ``[B]``."""
+    """Mean over all real-token positions of ``−Σ_v p_observer(v) log p_performer(v)``, shape ``[B]``.
+
+    All T positions count, not only the T−1 that have a next token: that is how the official Binoculars
+    computes X-PPL (its ``entropy`` averages over every non-padding position), and its published thresholds
+    assume it. ``input_ids`` only fixes the shape here; the mask decides which positions count.
+    """
     observer_logits, performer_logits = _truncate_vocab(observer_logits, performer_logits)
-    obs, _, mask = _shifted(observer_logits, input_ids, attention_mask)
-    perf, _, _ = _shifted(performer_logits, input_ids, attention_mask)
-    cross = -(torch.softmax(obs, dim=-1) * torch.log_softmax(perf, dim=-1)).sum(-1)
+    mask = attention_mask.to(torch.float32)
+    cross = -(torch.softmax(observer_logits.float(), dim=-1) * torch.log_softmax(performer_logits.float(), dim=-1)).sum(-1)
     return (cross * mask).sum(1) / mask.sum(1).clamp_min(1.0)
 
 

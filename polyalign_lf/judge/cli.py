@@ -39,6 +39,12 @@ def judge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-json-schema", action="store_true", help="do not send response_format (servers without structured output)")
     parser.add_argument("--api-key-env", default=None, help="environment variable holding the API key (for --judge)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    parser.add_argument("--model-key", default=None,
+                        help="the judged model's key (e.g. qwen25_1_5b), sent as Appendix H's model_key; the method "
+                             "name is sent as its stage")
+    parser.add_argument("--blind", action="store_true",
+                        help="withhold model_key and stage from the judge (Appendix H sends them; blinding keeps the "
+                             "judge from knowing which method it scores)")
 
 
 def _load_endpoints(args) -> list:
@@ -90,7 +96,8 @@ def judge_main(args) -> int:
         for method, preds in predictions.items():
             all_rows[endpoint.name][method] = run_judge(
                 endpoint, method, records_by_id, ids, preds, out / "judgments" / endpoint.name / f"{method}.jsonl",
-                concurrency=args.concurrency, max_retries=args.max_retries)
+                concurrency=args.concurrency, max_retries=args.max_retries, model_key=args.model_key,
+                blind=args.blind)
     summary = build_summary(all_rows)
     summary["n_records"] = len(ids)
     write_json(out / "summary.json", summary)

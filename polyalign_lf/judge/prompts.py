@@ -14,7 +14,14 @@ SYSTEM_PROMPT = (
     "You answer with ONE JSON object and nothing else."
 )
 
-METADATA_FIELDS = ("language", "dataset", "track", "family", "style_bucket", "length_bin", "bucket_id")
+# The metadata record of the paper's Appendix H, in its order. ``source_id`` comes from the record's meta;
+# ``model_key`` and ``stage`` describe the run being judged (e.g. qwen25_1_5b, bucket_sft). Appendix H sends
+# them, so they are sent by default; ``blind=True`` withholds the two that name the system under test.
+METADATA_FIELDS = ("language", "dataset", "track", "family", "style_bucket", "length_bin", "bucket_id",
+                   "source_id", "model_key", "stage")
+RUN_FIELDS = ("model_key", "stage")
+# Appendix H's answer: exactly these three top-level keys.
+ANSWER_KEYS = ("scores", "major_errors", "rationale")
 
 # JSON schema of a valid answer; sent as ``response_format`` (structured output) when the server supports it.
 ANSWER_SCHEMA: dict[str, Any] = {
@@ -26,11 +33,10 @@ ANSWER_SCHEMA: dict[str, Any] = {
             "required": list(DIMENSIONS),
             "additionalProperties": False,
         },
-        "contradicts_context": {"type": "boolean"},
         "major_errors": {"type": "array", "items": {"type": "string"}},
         "rationale": {"type": "string"},
     },
-    "required": ["scores", "contradicts_context", "major_errors", "rationale"],
+    "required": list(ANSWER_KEYS),
     "additionalProperties": False,
 }
 
@@ -45,9 +51,23 @@ def _history_text(history: list[Mapping[str, str]]) -> str:
     return "\n".join(f"[{turn['role']}] {turn['text']}" for turn in history)
 
 
-def build_judge_messages(record: Mapping[str, Any], candidate: str) -> list[dict[str, str]]:
-    """The chat messages asking one judge to score ``candidate`` for ``record`` (whose human answer is the reference)."""
-    metadata = {name: record.get(name) for name in METADATA_FIELDS}
+def judge_metadata(record: Mapping[str, Any], run: Mapping[str, Any] | None = None, *, blind: bool = False) -> dict:
+    """Appendix H's metadata record for one candidate: the record's bucket fields, its source id, and the
+    judged run's model key and stage (None when unknown; left out with ``blind``)."""
+    run = run or {}
+    meta = record.get("meta") or {}
+    values = {name: record.get(name) for name in METADATA_FIELDS if name not in RUN_FIELDS + ("source_id",)}
+    values["source_id"] = meta.get("source_id", record.get("source_id"))
+    if not blind:
+        values.update({name: run.get(name) for name in RUN_FIELDS})
+    return {name: values[name] for name in METADATA_FIELDS if name in values}
+
+
+def build_judge_messages(record: Mapping[str, Any], candidate: str, run: Mapping[str, Any] | None = None, *,
+                         blind: bool = False) -> list[dict[str, str]]:
+    """The chat messages asking one judge to score ``candidate`` for ``record`` (whose human answer is the
+    reference); ``run`` holds the judged run's ``model_key`` and ``stage``."""
+    metadata = judge_metadata(record, run, blind=blind)
     rubric = "\n".join(f"- {name}: {DIMENSION_GUIDE[name]}" for name in DIMENSIONS)
     user = (
         f"Rubric {RUBRIC_ID}. Score the CANDIDATE on each dimension with an integer from 1 to 5 "
@@ -59,16 +79,16 @@ def build_judge_messages(record: Mapping[str, Any], candidate: str) -> list[dict
         "- The setting (language, track, response family, style bucket, length bin) defines what is natural: a "
         "one-span extractive answer is natural for extractive QA, a multi-paragraph answer is natural for long-form.\n"
         "- Answers in the wrong language fail instruction following and conditional appropriateness.\n"
-        "- Set contradicts_context to true when the candidate contradicts the given context.\n\n"
+        "- A candidate that contradicts the given context fails factual grounding; name it in major_errors.\n\n"
         f"SETTING (metadata): {json.dumps(metadata, ensure_ascii=False)}\n\n"
         f"DIALOGUE HISTORY:\n{_history_text(record.get('dialogue_history') or [])}\n\n"
         f"CONTEXT:\n{record.get('context') or '(none)'}\n\n"
         f"USER REQUEST:\n{record['question']}\n\n"
         f"HUMAN REFERENCE ANSWER:\n{record['human_answer']}\n\n"
         f"CANDIDATE RESPONSE:\n{candidate}\n\n"
-        "Reply with only this JSON object (no prose, no code fence):\n"
+        "Reply with only this JSON object, with exactly these three keys (no prose, no code fence):\n"
         '{"scores": {' + ", ".join(f'"{d}": <1-5>' for d in DIMENSIONS) + '}, '
-        '"contradicts_context": <true|false>, "major_errors": [<short strings>], "rationale": "<at most 35 words>"}'
+        '"major_errors": [<short strings>], "rationale": "<at most 35 words>"}'
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -95,7 +115,9 @@ def parse_judge_answer(text: str | None) -> dict[str, Any]:
     """Parse and validate a judge answer; raise :class:`JudgeAnswerError` with the reason when invalid.
 
     Accepts the bare object, an object inside a code fence, or an object surrounded by stray text (reasoning
-    models sometimes add a ``<think>`` block). Every dimension must be present as an integer in [1, 5].
+    models sometimes add a ``<think>`` block). Appendix H's three keys must all be present (``scores`` with
+    every dimension an integer in [1, 5], ``major_errors`` a list, ``rationale`` a string); other keys are
+    ignored.
     """
     if not text or not text.strip():
         raise JudgeAnswerError("empty answer")
@@ -112,22 +134,20 @@ def parse_judge_answer(text: str | None) -> dict[str, Any]:
         raise JudgeAnswerError(f"invalid JSON ({exc.msg})") from None
     if not isinstance(obj, dict):
         raise JudgeAnswerError("the answer is not a JSON object")
-    raw_scores = obj.get("scores")
+    absent = [key for key in ANSWER_KEYS if key not in obj]
+    if absent:
+        raise JudgeAnswerError(f"missing key(s) {', '.join(absent)}: the answer needs exactly "
+                               f"{', '.join(ANSWER_KEYS)}")
+    raw_scores = obj["scores"]
     if not isinstance(raw_scores, dict):
-        raise JudgeAnswerError('missing "scores" object')
+        raise JudgeAnswerError('"scores" is not an object')
     missing = [d for d in DIMENSIONS if d not in raw_scores]
     if missing:
         raise JudgeAnswerError(f"missing score(s): {', '.join(missing)}")
     scores = {d: _as_score(raw_scores[d], d) for d in DIMENSIONS}
-    contradicts = obj.get("contradicts_context", False)
-    if not isinstance(contradicts, bool):
-        raise JudgeAnswerError('"contradicts_context" must be true or false')
-    errors = obj.get("major_errors", [])
+    errors = obj["major_errors"]
     if not isinstance(errors, list):
-        errors = [str(errors)]
-    return {
-        "scores": scores,
-        "contradicts_context": contradicts,
-        "major_errors": [str(e) for e in errors],
-        "rationale": str(obj.get("rationale", "")),
-    }
+        raise JudgeAnswerError('"major_errors" is not a list of strings')
+    if not isinstance(obj["rationale"], str):
+        raise JudgeAnswerError('"rationale" is not a string')
+    return {"scores": scores, "major_errors": [str(e) for e in errors], "rationale": obj["rationale"]}

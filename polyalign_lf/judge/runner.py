@@ -63,39 +63,41 @@ def candidate_digest(candidate: str) -> str:
 
 
 def judge_one(endpoint: JudgeEndpoint, record: dict, candidate: str, *, max_retries: int = 2,
-              chat: ChatFn = chat_completion) -> dict[str, Any]:
-    """Judge one candidate; returns a result row (``status`` ok | error) with raw and capped scores."""
+              chat: ChatFn = chat_completion, run: Mapping[str, Any] | None = None,
+              blind: bool = False) -> dict[str, Any]:
+    """Judge one candidate; returns a result row (``status`` ok | error, ``error_kind`` parse | transport for
+    errors) with raw and capped scores. ``run`` = the judged run's Appendix H fields (model_key, stage)."""
     base = {"id": record["id"], "judge": endpoint.name, "model": endpoint.model, "bucket_id": record.get("bucket_id"),
             "candidate_sha256": candidate_digest(candidate)}
     if not candidate.strip():
         return {**base, "status": "ok", "scores": dict(EMPTY_SCORES), "raw_scores": None, "caps": ["empty_candidate"],
                 "composites": all_composites(EMPTY_SCORES), "attempts": 0, "major_errors": ["empty candidate"],
                 "rationale": ""}
-    messages = build_judge_messages(record, candidate)
+    messages = build_judge_messages(record, candidate, run, blind=blind)
     error = ""
     for attempt in range(1, max_retries + 2):
         try:
             answer = chat(endpoint, messages, ANSWER_SCHEMA)
         except JudgeTransportError as exc:
-            return {**base, "status": "error", "error": f"transport: {exc}", "attempts": attempt}
+            return {**base, "status": "error", "error_kind": "transport", "error": f"transport: {exc}",
+                    "attempts": attempt}
         try:
             parsed = parse_judge_answer(answer)
         except JudgeAnswerError as exc:
             error = str(exc)
             # Re-ask with the invalid answer and the reason, so the retry is not an identical greedy call.
-            messages = build_judge_messages(record, candidate) + [
+            messages = build_judge_messages(record, candidate, run, blind=blind) + [
                 {"role": "assistant", "content": (answer or "")[:2000]},
                 {"role": "user", "content": f"That answer is invalid: {error}. Reply with only the JSON object."},
             ]
             continue
         scores, caps = apply_caps(parsed["scores"],
-                                  wrong_language=is_wrong_language(candidate, record.get("language", "")),
-                                  contradicts_context=parsed["contradicts_context"])
+                                  wrong_language=is_wrong_language(candidate, record.get("language", "")))
         return {**base, "status": "ok", "scores": scores, "raw_scores": parsed["scores"], "caps": caps,
                 "composites": all_composites(scores), "attempts": attempt,
                 "major_errors": parsed["major_errors"], "rationale": parsed["rationale"]}
-    return {**base, "status": "error", "error": f"invalid answer after {max_retries + 1} attempts: {error}",
-            "attempts": max_retries + 1}
+    return {**base, "status": "error", "error_kind": "parse",
+            "error": f"invalid answer after {max_retries + 1} attempts: {error}", "attempts": max_retries + 1}
 
 
 def _read_done(path: Path, model: str, predictions: Mapping[str, str]) -> dict[str, dict]:
@@ -113,8 +115,12 @@ def _read_done(path: Path, model: str, predictions: Mapping[str, str]) -> dict[s
 
 def run_judge(endpoint: JudgeEndpoint, method: str, records_by_id: Mapping[str, dict], ids: Sequence[str],
               predictions: Mapping[str, str], out_path: Path, *, concurrency: int = 8, max_retries: int = 2,
-              chat: ChatFn = chat_completion) -> list[dict]:
-    """Judge ``ids`` of one method with one judge; resumable (rows already ``ok`` in ``out_path`` are kept)."""
+              chat: ChatFn = chat_completion, model_key: str | None = None, blind: bool = False) -> list[dict]:
+    """Judge ``ids`` of one method with one judge; resumable (rows already ``ok`` in ``out_path`` are kept).
+
+    The judge sees Appendix H's metadata: ``stage`` is the method's name, ``model_key`` the judged model's
+    (``blind`` withholds both)."""
+    run = {"model_key": model_key, "stage": method}
     missing = [rid for rid in ids if rid not in predictions]
     if missing:
         raise InputError(f"method {method!r} has no prediction for {len(missing)} selected record(s), e.g. {missing[0]!r}",
@@ -126,7 +132,7 @@ def run_judge(endpoint: JudgeEndpoint, method: str, records_by_id: Mapping[str, 
     results = dict(done)
     with open(partial, "a", encoding="utf-8") as sink, ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         futures = pool.map(lambda rid: judge_one(endpoint, records_by_id[rid], predictions[rid],
-                                                 max_retries=max_retries, chat=chat), todo)
+                                                 max_retries=max_retries, chat=chat, run=run, blind=blind), todo)
         for row in progress(futures, total=len(todo), desc=f"judge {endpoint.name} · {method}", unit="answer"):
             row["method"] = method
             results[row["id"]] = row
@@ -153,8 +159,10 @@ def _mean_ci(values: Sequence[float]) -> dict[str, float | int | None]:
 def summarize_rows(rows: Sequence[dict]) -> dict[str, Any]:
     """Dimension means, composite means (± 95% CI) and counts of one judge × method."""
     ok = [r for r in rows if r["status"] == "ok"]
+    parse_errors = [r["id"] for r in rows if r["status"] != "ok" and r.get("error_kind") == "parse"]
     summary: dict[str, Any] = {
         "n": len(rows), "n_valid": len(ok), "n_errors": len(rows) - len(ok),
+        "n_parse_errors": len(parse_errors), "parse_error_ids": parse_errors[:20],
         "n_capped": sum(1 for r in ok if r.get("caps")),
         "dimensions": {d: (sum(r["scores"][d] for r in ok) / len(ok) if ok else None) for d in DIMENSIONS},
         "composites": {c: _mean_ci([r["composites"][c] for r in ok if r["composites"][c] is not None]) for c in COMPOSITES},

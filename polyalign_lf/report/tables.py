@@ -36,6 +36,12 @@ class Run:
     values: dict[str, float | None] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def bng_scale(self) -> str:
+        """``robust`` or ``paper`` (files written before the option existed are robust)."""
+        scale = lookup(self.metrics, "bng.scale")
+        return scale if scale in ("robust", "paper") else "robust"
+
 
 def lookup(obj: Mapping[str, Any], dotted: str) -> Any:
     """``obj['a']['b']`` for ``'a.b'``; None when any part is missing."""
@@ -93,14 +99,18 @@ def rank_marks(runs: Sequence[Run]) -> dict[tuple[str, str], str]:
         if len(group) < 2:
             continue
         for _, key, higher, _ in COLUMNS:
-            scored = sorted({r.values[key] for r in group if r.values[key] is not None}, reverse=higher)
             for run in group:
                 value = run.values[key]
                 if value is None:
                     continue
+                # BNG values on different scales are different quantities: rank each scale on its own
+                peers = [r for r in group if key != "bng.macro" or r.bng_scale == run.bng_scale]
+                if len(peers) < 2:
+                    continue
+                scored = sorted({r.values[key] for r in peers if r.values[key] is not None}, reverse=higher)
                 if value == scored[0]:
                     marks[(run.name, key)] = "best"
-                elif len(group) > 2 and len(scored) > 1 and value == scored[1]:  # with two runs "second" = last
+                elif len(peers) > 2 and len(scored) > 1 and value == scored[1]:  # with two runs "second" = last
                     marks[(run.name, key)] = "second"
     return marks
 
@@ -125,6 +135,13 @@ def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str
         rows.append(row)
     notes = [f"{label} ({'all runs' if len(names) == len(runs) and len(runs) > 1 else ', '.join(names)}): {reason}"
              for (label, reason), names in reasons.items()]
+    scales = {r.bng_scale for r in runs}
+    if scales == {"paper"}:
+        header[header.index("BNG-macro ↓")] = "BNG-macro (paper scale) ↓"
+    elif len(scales) > 1:
+        by_scale = {scale: ", ".join(r.name for r in runs if r.bng_scale == scale) for scale in sorted(scales)}
+        notes.insert(0, "BNG-macro mixes scales (ranked within each scale only): "
+                     + "; ".join(f"{scale}: {names}" for scale, names in by_scale.items()))
     return header, rows, notes
 
 
@@ -138,5 +155,5 @@ def comparison_markdown(runs: Sequence[Run]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n\nBest per column in **bold**, second <u>underlined</u> (ranked among runs on the same test set).\n"
     if notes:
-        text += "\nSkipped metrics:\n" + "".join(f"- {note}\n" for note in notes)
+        text += "\nNotes:\n" + "".join(f"- {note}\n" for note in notes)
     return text

@@ -44,7 +44,7 @@ def test_detect_cli_table4(tmp_path, tiny_model, tiny_ref_model, toy_records, wr
     out = tmp_path / "detect"
     code = main(["detect", "--records", records, "--predictions", f"copy={copy}", f"other={other}",
                  "--metrics", f"copy={metrics}", "--observer", str(tiny_model), "--performer", str(tiny_ref_model),
-                 "--device", "cpu", "--batch-size", "4", "--out", str(out)])
+                 "--detectors", "binoculars,fast_detectgpt", "--device", "cpu", "--batch-size", "4", "--out", str(out)])
     assert code in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     methods = summary["methods"]
@@ -54,7 +54,10 @@ def test_detect_cli_table4(tmp_path, tiny_model, tiny_ref_model, toy_records, wr
         assert methods["copy"][d]["ai_rate"] == methods["human"][d]["ai_rate"]
         assert methods["copy"][d]["auroc_vs_human"] == pytest.approx(0.5)
     h = 1 - (methods["copy"]["binoculars"]["ai_rate"] + methods["copy"]["fast_detectgpt"]["ai_rate"]) / 2
-    assert methods["copy"]["H"] == pytest.approx(h)
+    assert methods["copy"]["h"] == pytest.approx(h) and methods["copy"]["H"] == methods["copy"]["h"]
+    assert methods["copy"]["detectors_used"] == ["binoculars", "fast_detectgpt"]
+    assert summary["h_label"] == "H(2: binoculars, fast_detectgpt)"
+    assert "| H(2: binoculars, fast_detectgpt) |" in (out / "summary.md").read_text()
     assert methods["copy"]["joint"] == pytest.approx(0.0 if h == 0 else 100 * 2 * 0.5 * h / (0.5 + h))
     assert methods["other"]["joint"] is None and "no --metrics" in methods["other"]["joint_skip_reason"]
     rows = [json.loads(x) for x in (out / "scores" / "other.jsonl").read_text().splitlines()]
@@ -72,35 +75,82 @@ def test_detect_refuses_different_tokenizers(tmp_path, tiny_model):
         score_texts(["hello there"], models)
 
 
-def test_classifier_detector_matches_direct_softmax(tmp_path, tiny_model, toy_records, write_rows):
-    """A RADAR-style sequence classifier (here a tiny random one) gives P(AI label) per text."""
+def _tiny_radar(tmp_path, tiny_model):
+    """A RADAR-shaped sequence classifier (2 labels) built on the spot from the tiny model's config."""
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForSequenceClassification
 
     config = Qwen2Config.from_pretrained(tiny_model)
     config.num_labels = 2
     torch.manual_seed(0)
     classifier = Qwen2ForSequenceClassification(config).eval()
-    path = tmp_path / "clf"
+    path = tmp_path / "radar"
     classifier.save_pretrained(path)
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     tokenizer.save_pretrained(path)
-    models = DetectorModels(classifier=str(path), classifier_ai_label=1, device="cpu", batch_size=2)
+    return path, classifier, tokenizer
+
+
+def test_radar_detector_matches_direct_softmax(tmp_path, tiny_model, toy_records, write_rows):
+    """RADAR (here a tiny random classifier) gives P(AI label) per text, batched like the LM detectors."""
+    path, classifier, tokenizer = _tiny_radar(tmp_path, tiny_model)
+    models = DetectorModels(radar=str(path), radar_ai_label=1, device="cpu", batch_size=2)
     texts = ["Paris is the capital of France.", "巴黎是法国的首都。", "", "hi"]
-    rows = score_texts(texts, models, ["classifier"])
-    assert rows[2]["classifier"] is None
+    rows = score_texts(texts, models, ["radar"])
+    assert rows[2]["radar"] is None
     for text, row in zip(texts, rows):
         if not text:
             continue
         with torch.no_grad():
             logits = classifier(**tokenizer(text, return_tensors="pt")).logits
-        assert row["classifier"] == pytest.approx(torch.softmax(logits, -1)[0, 1].item(), rel=1e-4)
+        assert row["radar"] == pytest.approx(torch.softmax(logits, -1)[0, 1].item(), rel=1e-4)
     records = write_rows(tmp_path / "test.jsonl", toy_records)
     pred = write_rows(tmp_path / "m.jsonl", [{"id": r["id"], "prediction": r["human_answer"] + "!"} for r in toy_records])
     out = tmp_path / "det"
+    # the old spellings (--detectors classifier, --classifier, --classifier-ai-label) still work
     assert main(["detect", "--records", records, "--predictions", f"m={pred}", "--detectors", "classifier",
                  "--classifier", str(path), "--classifier-ai-label", "1", "--device", "cpu", "--out", str(out)]) in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     rows = [json.loads(x) for x in (out / "scores" / "m.jsonl").read_text().splitlines()]
-    rate = sum(r["classifier"]["raw"] >= 0.5 for r in rows) / len(rows)
-    assert summary["methods"]["m"]["classifier"]["ai_rate"] == pytest.approx(rate)
-    assert summary["methods"]["m"]["H"] == pytest.approx(1 - rate)
+    rate = sum(r["radar"]["raw"] >= 0.5 for r in rows) / len(rows)
+    assert summary["methods"]["m"]["radar"]["ai_rate"] == pytest.approx(rate)
+    assert summary["methods"]["m"]["h"] == pytest.approx(1 - rate)
+    assert summary["h_label"] == "H(1: radar)"
+
+
+def test_three_detectors_by_default_give_the_papers_h(tmp_path, tiny_model, tiny_ref_model, toy_records, write_rows):
+    path, _, _ = _tiny_radar(tmp_path, tiny_model)
+    records = write_rows(tmp_path / "test.jsonl", toy_records)
+    pred = write_rows(tmp_path / "m.jsonl", [{"id": r["id"], "prediction": r["human_answer"]} for r in toy_records])
+    metrics = tmp_path / "m_metrics.json"
+    metrics.write_text(json.dumps({"agg": 0.4}))
+    out = tmp_path / "det"
+    assert main(["detect", "--records", records, "--predictions", f"m={pred}", "--metrics", f"m={metrics}",
+                 "--observer", str(tiny_model), "--performer", str(tiny_ref_model), "--radar-model", str(path),
+                 "--device", "cpu", "--out", str(out)]) in (0, None)
+    summary = json.loads((out / "summary.json").read_text())
+    entry = summary["methods"]["m"]
+    assert summary["detectors_used"] == ["binoculars", "fast_detectgpt", "radar"] and summary["h_label"] == "H"
+    rates = [entry[d]["ai_rate"] for d in ("binoculars", "fast_detectgpt", "radar")]
+    assert entry["h"] == pytest.approx(1 - sum(rates) / 3)
+    assert entry["joint"] == pytest.approx(0.0 if entry["h"] == 0 else 200 * 0.4 * entry["h"] / (0.4 + entry["h"]))
+    assert "| RADAR AI% | H | Joint |" in (out / "summary.md").read_text()
+
+
+def test_unloadable_radar_is_an_error_naming_the_flag(tmp_path, tiny_model, tiny_ref_model, toy_records, write_rows,
+                                                      capsys):
+    records = write_rows(tmp_path / "test.jsonl", toy_records)
+    pred = write_rows(tmp_path / "m.jsonl", [{"id": r["id"], "prediction": r["human_answer"]} for r in toy_records])
+    out = tmp_path / "det"
+    code = main(["detect", "--records", records, "--predictions", f"m={pred}", "--observer", str(tiny_model),
+                 "--performer", str(tiny_ref_model), "--device", "cpu", "--out", str(out)])  # default: RADAR from the Hub
+    err = capsys.readouterr().err
+    assert code == 2 and "radar" in err and "--radar-model" in err and "Traceback" not in err
+    assert not out.exists()  # refused before anything was scored or written
+
+
+def test_unloadable_language_model_names_detector_and_flag(tmp_path, tiny_model):
+    from polyalign_lf.errors import ConfigError
+
+    models = DetectorModels(observer=str(tmp_path / "missing"), performer=str(tiny_model), device="cpu")
+    with pytest.raises(ConfigError, match=r"binoculars, fast_detectgpt: .*--observer, --sampling"):
+        score_texts(["hello there"], models, ["binoculars", "fast_detectgpt"])

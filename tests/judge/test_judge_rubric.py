@@ -40,7 +40,7 @@ def test_composites_hand_computed():
     assert composite_score({}, "overall") is None
 
 
-GOOD = '{"scores": {%s}, "contradicts_context": false, "major_errors": [], "rationale": "ok"}' % ", ".join(
+GOOD = '{"scores": {%s}, "major_errors": [], "rationale": "ok"}' % ", ".join(
     f'"{d}": 4' for d in DIMENSIONS)
 
 
@@ -59,7 +59,10 @@ def test_parse_variants():
     (GOOD.replace('"safety": 4', '"safety": 4.5'), "expected an integer"),
     (GOOD.replace('"safety": 4', '"safety": true'), "boolean"),
     (GOOD.replace(', "safety": 4', ""), "missing score"),
-    (GOOD.replace("false", '"no"'), "contradicts_context"),
+    (GOOD.replace(', "major_errors": []', ""), "missing key.s. major_errors"),
+    (GOOD.replace(', "rationale": "ok"', ""), "missing key.s. rationale"),
+    (GOOD.replace('"major_errors": []', '"major_errors": "none"'), "not a list"),
+    (GOOD.replace('"rationale": "ok"', '"rationale": 3'), "not a string"),
 ])
 def test_parse_rejects(bad, reason):
     with pytest.raises(JudgeAnswerError, match=reason):
@@ -73,10 +76,11 @@ def test_wrong_language_and_caps():
     assert not is_wrong_language("1889", "en")
     assert is_wrong_language("巴黎是法国的首都，埃菲尔铁塔很高。", "en")
     scores = {d: 5 for d in DIMENSIONS}
-    capped, applied = apply_caps(scores, wrong_language=True, contradicts_context=True)
-    assert applied == ["wrong_language", "context_contradiction"]
-    assert capped["instruction_following"] == 2 and capped["factual_grounding"] == 2 and capped["task_success"] == 3
-    assert capped["safety"] == 5
+    capped, applied = apply_caps(scores, wrong_language=True)
+    assert applied == ["wrong_language"]
+    assert capped["instruction_following"] == 2 and capped["conditional_appropriateness"] == 2
+    assert capped["factual_grounding"] == 5 and capped["safety"] == 5
+    assert apply_caps(scores, wrong_language=False) == (scores, [])
 
 
 def test_prompt_contains_reference_and_candidate(toy_records):
@@ -85,3 +89,31 @@ def test_prompt_contains_reference_and_candidate(toy_records):
     user = messages[-1]["content"]
     assert record["human_answer"] in user and "CANDIDATE-XYZ" in user and record["question"] in user
     assert record["bucket_id"] in user
+
+
+def test_parse_follows_appendix_h_three_key_schema():
+    from polyalign_lf.judge.prompts import ANSWER_KEYS, ANSWER_SCHEMA
+
+    assert ANSWER_KEYS == ("scores", "major_errors", "rationale")
+    assert ANSWER_SCHEMA["required"] == list(ANSWER_KEYS) and set(ANSWER_SCHEMA["properties"]) == set(ANSWER_KEYS)
+    parsed = parse_judge_answer(GOOD)
+    assert set(parsed) == set(ANSWER_KEYS)
+    # an extra key (what an earlier rubric asked for) is ignored, not an error
+    assert parse_judge_answer(GOOD.replace('"rationale"', '"contradicts_context": false, "rationale"'))["rationale"] == "ok"
+
+
+def test_prompt_sends_appendix_h_metadata(toy_records):
+    import json as _json
+
+    from polyalign_lf.judge.prompts import METADATA_FIELDS, judge_metadata
+
+    record = dict(toy_records[0], meta={**toy_records[0].get("meta", {}), "source_id": "squad-57"})
+    metadata = judge_metadata(record, {"model_key": "qwen25_1_5b", "stage": "bucket_sft"})
+    assert list(metadata) == list(METADATA_FIELDS)  # Appendix H's fields, in its order
+    assert METADATA_FIELDS[-3:] == ("source_id", "model_key", "stage")
+    assert metadata["source_id"] == "squad-57" and metadata["model_key"] == "qwen25_1_5b"
+    assert metadata["stage"] == "bucket_sft" and metadata["bucket_id"] == record["bucket_id"]
+    user = build_judge_messages(record, "x", {"model_key": "qwen25_1_5b", "stage": "bucket_sft"})[-1]["content"]
+    assert _json.dumps(metadata, ensure_ascii=False) in user
+    blind = judge_metadata(record, {"model_key": "qwen25_1_5b", "stage": "bucket_sft"}, blind=True)
+    assert "model_key" not in blind and "stage" not in blind and blind["source_id"] == "squad-57"

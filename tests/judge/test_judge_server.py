@@ -64,8 +64,7 @@ class FakeJudgeServer:
             return "Here are my thoughts, no JSON."
         base = 5 if cand == ref else 2
         score = max(1, min(5, base - self.offset))
-        return json.dumps({"scores": {d: score for d in DIMENSIONS}, "contradicts_context": False,
-                           "major_errors": [], "rationale": "fake"})
+        return json.dumps({"scores": {d: score for d in DIMENSIONS}, "major_errors": [], "rationale": "fake"})
 
     @property
     def url(self) -> str:
@@ -95,8 +94,12 @@ def test_judge_two_judges_end_to_end(tmp_path, judge_inputs):
     with FakeJudgeServer() as a, FakeJudgeServer(offset=1) as b:
         code = main(["judge", "--records", records, "--predictions", f"copy={good}", f"weak={weak}",
                      "--judge", f"alpha=fake-model@{a.url}", "--judge", f"beta=fake-model@{b.url}",
-                     "--out", str(out), "--concurrency", "2"])
+                     "--out", str(out), "--concurrency", "2", "--model-key", "tiny_qwen"])
         assert code in (0, None)
+        users = [r["messages"][1]["content"] for r in a.requests]
+        # Appendix H's metadata reaches the judge: the method as stage, the model key, the source id
+        assert any('"model_key": "tiny_qwen", "stage": "weak"' in u for u in users)
+        assert all('"source_id": ' in u for u in users)
         n = 12
         # 12 + 11 non-empty weak candidates, +1 retry for the 'RETRY' row; the empty one never reaches a judge.
         assert len(a.requests) == n + (n - 1) + 1
@@ -133,6 +136,8 @@ def test_judge_is_resumable_and_reports_invalid_answers(tmp_path, judge_inputs):
         assert len(bad.requests) == 4 * 2
     summary = json.loads((out / "summary.json").read_text())
     assert summary["per_judge"]["x"]["copy"]["n_errors"] == 4
+    assert summary["per_judge"]["x"]["copy"]["n_parse_errors"] == 4  # counted as parse errors, with their ids
+    assert len(summary["per_judge"]["x"]["copy"]["parse_error_ids"]) == 4
     assert summary["per_judge"]["x"]["copy"]["composites"]["overall"]["mean"] is None
     with FakeJudgeServer() as good_server:  # the re-run only asks for the rows that failed
         main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{good_server.url}",

@@ -56,3 +56,30 @@ def test_identical_distributions_have_zero_gap_and_bad_values_are_rejected():
     bad[3, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         bucket_bng(bad, h)
+
+
+def _paper_bng_by_hand(generated, human, eps):
+    """The paper's Appendix D formula with loops: mean_k W1(G_k, H_k) / max(σ_k, ε), σ the population std."""
+    gaps = []
+    for k in range(human.shape[1]):
+        column = human[:, k]
+        mean = sum(column) / len(column)
+        sigma = (sum((x - mean) ** 2 for x in column) / len(column)) ** 0.5
+        gaps.append(wasserstein_distance(generated[:, k], column) / max(sigma, eps))
+    return sum(gaps) / len(gaps)
+
+
+def test_paper_scale_is_the_papers_formula_on_a_hand_made_case():
+    from polyalign_lf.metrics.bng import paper_bucket_bng
+
+    human = np.array([[1.0, 5.0, 2.0], [2.0, 5.0, 4.0], [3.0, 5.0, 9.0], [6.0, 5.0, 1.0]])
+    generated = np.array([[2.0, 5.5, 2.0], [2.0, 5.0, 3.0], [4.0, 6.0, 8.0], [9.0, 5.0, 0.0]])
+    gap = paper_bucket_bng(generated, human, eps=1e-3)
+    assert gap.n_features == 3 and gap.excluded_features == []  # no feature dropped, the constant one included
+    assert gap.bng == pytest.approx(_paper_bng_by_hand(generated, human, 1e-3), rel=1e-12)
+    # feature 1 is constant among the humans: its gap is W1 / ε, as the paper's formula says
+    assert gap.gaps[1] == pytest.approx(wasserstein_distance(generated[:, 1], human[:, 1]) / 1e-3)
+    robust = bucket_bng(generated, human)
+    assert robust.n_features == 2 and robust.bng != pytest.approx(gap.bng)  # the default differs on purpose
+    with pytest.raises(ValueError, match="ε > 0"):
+        paper_bucket_bng(generated, human, eps=0.0)

@@ -98,6 +98,39 @@ def test_shifted_features_give_the_hand_computed_bng(make_record):
     assert "mauve.global" in m["skipped"] and "agg" in m["skipped"]
 
 
+def test_bng_scale_paper_in_evaluate_and_cli(tmp_path, make_record):
+    from polyalign_lf.cli import main
+    from polyalign_lf.data.schema import write_records
+    from polyalign_lf.io import write_jsonl
+    from polyalign_lf.metrics.bng import paper_bucket_bng
+
+    records = _bilingual_records(make_record)
+    predictions = [r["human_answer"] for r in records]
+    pre = _precomputed(records, predictions, shift=0.5)
+    robust = evaluate(records, predictions, EvaluationConfig(skip_mauve=True), pre)
+    paper = evaluate(records, predictions, EvaluationConfig(skip_mauve=True, bng_scale="paper"), pre)
+    assert robust["bng"]["scale"] == "robust" and paper["bng"]["scale"] == "paper"
+    for bucket, info in paper["bng"]["by_bucket"].items():
+        rows = [i for i, r in enumerate(records) if r["bucket_id"] == bucket]
+        sigma = pre.human_features[rows].std(axis=0)  # population std, as the paper's σ_{b,k}
+        assert info["bng"] == pytest.approx(float(np.mean(0.5 / np.maximum(sigma, 1e-6))), rel=1e-5)
+        assert info["bng"] == pytest.approx(paper_bucket_bng(pre.prediction_features[rows], pre.human_features[rows]).bng,
+                                            rel=1e-5)
+    with pytest.raises(Exception, match="bng_scale"):
+        evaluate(records, predictions, EvaluationConfig(skip_mauve=True, bng_scale="sigma"), pre)
+    write_records(tmp_path / "test.jsonl", records)
+    write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": p} for r, p in zip(records, predictions)))
+    for name in ("human_features", "prediction_features"):
+        np.save(tmp_path / f"{name}.npy", getattr(pre, name))
+    args = ["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(tmp_path / "pred.jsonl"),
+            "--out", str(tmp_path / "m.json"), "--skip-mauve", "--human-features", str(tmp_path / "human_features.npy"),
+            "--prediction-features", str(tmp_path / "prediction_features.npy")]
+    assert main(args + ["--bng-scale", "paper"]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["bng"]["scale"] == "paper"
+    with pytest.raises(SystemExit):  # argparse refuses a third scale
+        main(args + ["--bng-scale", "sigma"])
+
+
 def test_too_few_examples_are_skipped_with_reasons_not_zero(make_record):
     records = [make_record(k, answer="Paris") for k in range(5)]
     predictions = ["Paris", "Lyon", "Paris", "", "paris."]

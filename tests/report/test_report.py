@@ -63,6 +63,24 @@ def test_table_values_marks_and_skips(runs):
     assert "Agg (base): component(s) not available: mauve_global" in text
 
 
+def test_bng_columns_say_their_scale(tmp_path):
+    paper = fake_metrics(0.4, 120.0, 0.9, 0.5, 0.3)
+    paper["bng"]["scale"] = "paper"
+    robust = fake_metrics(0.3, 0.5, 0.9, 0.5, 0.4)
+    robust["bng"]["scale"] = "robust"
+    paths = {}
+    for name, metrics in {"a_paper": paper, "b_robust": robust, "c_paper": dict(paper, agg=0.2)}.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(metrics))
+    mixed = comparison_markdown([load_run(n, p) for n, p in paths.items()])
+    assert "BNG-macro mixes scales (ranked within each scale only): paper: a_paper, c_paper; robust: b_robust" in mixed
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in mixed.splitlines() if line.startswith("| ") and "Method" not in line}
+    assert rows["b_robust"][4] == "0.500"  # not "best" against the paper-scale values: a different quantity
+    only_paper = comparison_markdown([load_run(n, paths[n]) for n in ("a_paper", "c_paper")])
+    assert "BNG-macro (paper scale) ↓" in only_paper
+
+
 def test_frontier_steps_outline_hypervolume():
     from polyalign_lf.metrics.nuf import hypervolume_2d
 
@@ -135,6 +153,8 @@ def test_report_includes_judge_and_detector_tables(tmp_path, runs):
     text = (out / "report.md").read_text()
     assert "| full_sft | 75.0 | 75.0 | 75.0 | 75.0 |" in text and "| bucket_sft | 100.0 |" in text
     assert "| bucket_sft | 0.643 | 38.1 | 0.619 | 63.1 |" in text
+    # one detector is not the paper's H: the report's table says which H it is
+    assert "| H(1: binoculars) | Joint[H(1: binoculars)] |" in text and "not the paper's H" in text
     assert "<td>63.1</td>" in (out / "report.html").read_text()
     assert (out / "figures" / "quality_vs_humanlikeness.png").stat().st_size > 5000
 
