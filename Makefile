@@ -2,6 +2,7 @@
 #   make install   create .venv with CPU torch, LLaMA-Factory 0.9.5 and this package (editable)
 #   make test      run the test suite (installs first if needed)
 #   make demo      run the whole PolyAlign pipeline on the shipped sample data with a tiny offline model
+#   make study     the miniature PolyAlign study (3 seeds, ~30 min on 2 cores): report in study_out/report/
 #   make bench     run every benchmark and write benchmarks/results/RESULTS.md
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -16,7 +17,7 @@ LF_DEPS := "transformers>=4.55.0,<=5.5.4,!=4.52.0,!=4.57.0" "datasets>=2.16.0,<=
 STAMP := $(VENV)/.polyalign-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench doctor clean browser
+.PHONY: install test demo study bench doctor clean browser
 
 install: $(STAMP)
 
@@ -50,6 +51,9 @@ test: install
 demo: install
 	$(PY) -m polyalign_lf.cli demo --out demo_out
 
+study: install
+	$(PY) -m polyalign_lf.cli study --out study_out
+
 bench: install
 	$(PY) benchmarks/run_all.py
 
@@ -57,4 +61,4 @@ doctor: install
 	$(PY) -m polyalign_lf.cli doctor
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache .hypothesis
+	rm -rf $(VENV) demo_out study_out .pytest_cache .hypothesis

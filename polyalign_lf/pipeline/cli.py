@@ -124,11 +124,15 @@ def _check_recipe_outputs(recipe_dir: Path, lang: str, model: str) -> None:
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder (default demo_out)")
-    parser.add_argument("--data", type=Path, default=SAMPLE_DATA,
-                        help="sample rows in the `custom` formatter layout (default: the shipped bilingual sample)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="rows in the `custom` formatter layout to run the pipeline on with a random tiny model "
+                             "('sample' = the shipped bilingual sample, every bucket present). Without --data the "
+                             "demo runs the one-seed miniature study (`polyalign study --quick`): a generated corpus "
+                             "with known per-bucket styles and a trained BaseLM, so its numbers mean something")
     parser.add_argument("--languages", default="en,zh", help="languages of the demo cell (default en,zh: one bilingual cell)")
     parser.add_argument("--max-steps", type=int, default=None, help="cap every training run at this many optimizer steps (quick checks)")
-    parser.add_argument("--max-new-tokens", type=int, default=32, help="generation length of the tiny model (default 32)")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="generation length (default 96 for the study, 32 for --data)")
     parser.add_argument("--num-candidates", type=int, default=2,
                         help="Bucket-SFT candidates per training prompt for distribution/local HDPO pairs: the greedy "
                              "output + K-1 sampled ones (default 2)")
@@ -159,8 +163,10 @@ DEMO_LEARNING_RATES = {"sft": 2.0e-3, "bucket_sft": 2.0e-3, "dpo": 2.0e-4, "hdpo
 DEMO_PREF_MAX_STEPS = 24
 
 
-def demo_recipe(method: str, model_path: str, *, languages: tuple[str, ...], max_steps: int | None) -> dict[str, Any]:
-    """One of the demo's recipes: the grid's recipe for the cell, resized for a tiny model on CPU."""
+def demo_recipe(method: str, model_path: str, *, languages: tuple[str, ...], max_steps: int | None,
+                label: str = DEMO_LABEL, model: str = DEMO_MODEL) -> dict[str, Any]:
+    """One of the demo's recipes: the grid's recipe for the cell, resized for a tiny model on CPU (the study
+    uses it too, with its own cell ``label`` / ``model``)."""
     from polyalign_lf.pipeline.recipes import build_recipe, output_dir, pref_dataset, sft_dataset
 
     recipe = build_recipe("en", "qwen25_1_5b", method)  # template qwen, like the tiny model's tokenizer
@@ -174,11 +180,11 @@ def demo_recipe(method: str, model_path: str, *, languages: tuple[str, ...], max
         recipe["model_name_or_path"] = model_path
         recipe["dataset"] = ",".join(sft_dataset(lang, "train") for lang in languages)
     else:
-        recipe["model_name_or_path"] = output_dir(DEMO_LABEL, DEMO_MODEL, "sft" if method == "dpo" else "bucket_sft")
-        recipe["dataset"] = pref_dataset(DEMO_LABEL, method, DEMO_MODEL)
+        recipe["model_name_or_path"] = output_dir(label, model, "sft" if method == "dpo" else "bucket_sft")
+        recipe["dataset"] = pref_dataset(label, method, model)
     if method == "hdpo":
-        recipe["hdpo_critic"] = output_dir(DEMO_LABEL, DEMO_MODEL, "critic")
-    recipe["output_dir"] = output_dir(DEMO_LABEL, DEMO_MODEL, method)
+        recipe["hdpo_critic"] = output_dir(label, model, "critic")
+    recipe["output_dir"] = output_dir(label, model, method)
     if max_steps:
         recipe["max_steps"] = max_steps
     elif method in ("dpo", "hdpo"):
@@ -230,18 +236,39 @@ def demo_config(out: Path, data: Path, languages: tuple[str, ...]):
     ), model_path
 
 
+def _demo_study(args: argparse.Namespace) -> int:
+    """The default demo: the one-seed study, with the cell's own report too (every stage of the pipeline)."""
+    from polyalign_lf.study.run import StudyConfig, run_study
+
+    if args.languages != "en,zh":
+        raise ConfigError("--languages applies to --data runs; the study's corpus is bilingual")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        raise ConfigError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
+    cfg = StudyConfig(out=args.out.resolve(), seeds=(1,), max_new_tokens=args.max_new_tokens or 96,
+                      max_steps=args.max_steps, cell_reports=True)
+    report = run_study(cfg, stages=_split(args.stages), redo=_split(args.redo), dry_run=args.dry_run,
+                       verbose=args.verbose)
+    if report:
+        print(f"report: {report}\n        {report.with_suffix('.html')}")
+        print(f"        per-method report of the cell: {cfg.seed_root(1) / 'saves/all/study/report/report.html'}")
+    return 0
+
+
 def demo_main(args: argparse.Namespace) -> int:
     from polyalign_lf.pipeline.plan import build_stages
     from polyalign_lf.pipeline.stages import Stage
 
+    if args.data is None:
+        return _demo_study(args)
+    data = SAMPLE_DATA if str(args.data) == "sample" else args.data
     languages = tuple(_split(args.languages))
     bad = [lang for lang in languages if lang not in ("en", "zh")]
     if not languages or bad:
         raise ConfigError(f"--languages must list en and/or zh, got {args.languages!r}")
-    if not args.data.is_file():
-        raise ConfigError(f"sample data not found: {args.data}")
-    cfg, model_path = demo_config(args.out, args.data, languages)
-    cfg.generate_args = ["--max-new-tokens", str(args.max_new_tokens), "--batch-size", "64", "--device", "cpu"]
+    if not data.is_file():
+        raise ConfigError(f"sample data not found: {data}")
+    cfg, model_path = demo_config(args.out, data, languages)
+    cfg.generate_args = ["--max-new-tokens", str(args.max_new_tokens or 32), "--batch-size", "64", "--device", "cpu"]
     if args.num_candidates < 2:
         raise ConfigError("--num-candidates must be >= 2 (distribution pairs compare sampled candidates)")
     cfg.num_candidates = args.num_candidates

@@ -54,6 +54,9 @@ class CellConfig:
     train_env: dict[str, str] = field(default_factory=dict)  # e.g. FORCE_TORCHRUN=1
     critic_config: dict[str, Any] | None = None  # None: read recipe_dir/{model}_critic.yaml
     num_candidates: int = 4  # Bucket-SFT candidates per training prompt: greedy + K-1 sampled (distribution/local pairs)
+    # How BaseLM is prompted: "base" = a plain prompt (a pre-trained model), "template" = the cell's chat
+    # template as in the SFT recipe (a base model that was itself chat-tuned, like the study's)
+    base_prompt: str = "base"
 
     # --- paths ---------------------------------------------------------------------------------------
     @property
@@ -291,10 +294,10 @@ def _generate(cfg: CellConfig, method: str, split: str, *, sample_seed: int | No
     out = cfg.predictions(method, split) if sample_seed is None else cfg.sample_predictions(sample_seed)
     args: list[str | os.PathLike] = ["generate", "--engine", "hf", "--model", cfg.generation_model(method),
                                      "--records", cfg.records(split), "--out", out, "--method", method]
-    if method == "base":
+    if method == "base" and cfg.base_prompt == "base":
         args += ["--mode", "base"]
     else:  # the recipe gives LLaMA-Factory's template and default_system: prompts exactly as in training
-        args += ["--recipe", cfg.recipe(method)]
+        args += ["--recipe", cfg.recipe("sft" if method == "base" else method)]
     if sample_seed is not None:
         args += ["--temperature", "0.9", "--top-p", "0.95", "--seed", str(sample_seed)]
     return polyalign_command(*args, *cfg.generate_args)

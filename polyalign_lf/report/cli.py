@@ -42,9 +42,9 @@ def _named_runs(args) -> dict[str, Path]:
 
 def report_main(args) -> int:
     from polyalign_lf.errors import ConfigError
-    from polyalign_lf.io import atomic_write, read_json, write_json
+    from polyalign_lf.io import read_json, write_json
     from polyalign_lf.report import plots
-    from polyalign_lf.report.render import html_document
+    from polyalign_lf.report.render import write_report_files
     from polyalign_lf.report.tables import comparison_markdown, load_runs
 
     runs = load_runs(_named_runs(args))
@@ -108,13 +108,7 @@ def report_main(args) -> int:
         path = plots.plot_quality_humanlikeness(detect["methods"], figures_dir / "quality_vs_humanlikeness.png")
         if path:
             figures.append((path, "Agg, detector human-likeness H and the Joint score per method (Figure 3 style)."))
-    markdown = "\n\n".join(sections) + "\n"
-    if figures:
-        markdown += "\n## Figures\n\n" + "".join(f"![{c}](figures/{p.name})\n\n{c}\n\n" for p, c in figures)
-    with atomic_write(out / "report.md") as handle:
-        handle.write(markdown)
-    with atomic_write(out / "report.html") as handle:
-        handle.write(html_document(args.title, sections, figures))
+    write_report_files(out / "report.md", args.title, sections, figures)
     summary["figures"] = {p.stem: str(p) for p, _ in figures}
     write_json(out / "report.json", summary)
     print(f"report: {out / 'report.html'} and {out / 'report.md'} ({len(figures)} figure(s))")

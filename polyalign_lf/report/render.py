@@ -82,3 +82,18 @@ def html_document(title: str, markdown_sections: Sequence[str], figures: Sequenc
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
             f"<style>{CSS}</style></head><body><main>\n{body}\n"
             + (f"<h2>Figures</h2>\n{figs}\n" if figs else "") + "</main></body></html>\n")
+
+
+def write_report_files(markdown_path: Path, title: str, sections: Sequence[str],
+                       figures: Sequence[tuple[Path, str]]) -> None:
+    """Write ``sections`` (+ a Figures section) as Markdown to ``markdown_path`` and as a self-contained HTML
+    page next to it (same stem, ``.html``), both atomically. Figures are referenced as ``figures/<name>``."""
+    from polyalign_lf.io import atomic_write
+
+    text = "\n\n".join(sections) + "\n"
+    if figures:
+        text += "\n## Figures\n\n" + "".join(f"![{c}](figures/{p.name})\n\n{c}\n\n" for p, c in figures)
+    with atomic_write(markdown_path) as handle:
+        handle.write(text)
+    with atomic_write(markdown_path.with_suffix(".html")) as handle:
+        handle.write(html_document(title, sections, figures))

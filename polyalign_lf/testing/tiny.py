@@ -34,7 +34,7 @@ _CORPUS = [
 ]
 
 
-def _train_tokenizer(vocab_size: int):
+def _train_tokenizer(vocab_size: int, corpus=None):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE())
@@ -46,7 +46,7 @@ def _train_tokenizer(vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    tokenizer.train_from_iterator(list(corpus) if corpus is not None else _CORPUS * 4, trainer=trainer)
     return tokenizer
 
 
@@ -61,8 +61,12 @@ def build_tiny_causal_lm(
     vocab_size: int = 600,
     max_position_embeddings: int = 2048,
     seed: int = 0,
+    corpus=None,
 ) -> Path:
-    """Write a tiny random Qwen2 causal LM + tokenizer to ``out_dir`` (idempotent) and return the path."""
+    """Write a tiny random Qwen2 causal LM + tokenizer to ``out_dir`` (idempotent) and return the path.
+
+    The tokenizer is trained on ``corpus`` (an iterable of texts) when given, else on a small built-in
+    bilingual sample."""
     import torch
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
@@ -70,7 +74,7 @@ def build_tiny_causal_lm(
     if (out / "config.json").is_file() and (out / "tokenizer.json").is_file():
         return out
     out.mkdir(parents=True, exist_ok=True)
-    raw = _train_tokenizer(vocab_size)
+    raw = _train_tokenizer(vocab_size, corpus)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=raw,
         bos_token=None,

@@ -60,7 +60,7 @@ def test_sample_covers_every_bucket_in_both_languages_and_all_splits():
 # --- plans --------------------------------------------------------------------------------------------
 
 def test_demo_dry_run_lists_the_whole_method(tmp_path, capsys):
-    plan = _plan(capsys, ["demo", "--out", str(tmp_path / "d"), "--dry-run"])
+    plan = _plan(capsys, ["demo", "--out", str(tmp_path / "d"), "--data", "sample", "--dry-run"])
     assert _stage_names(plan) == DEMO_STAGES
     for method in ("sft", "bucket_sft", "dpo", "hdpo"):
         assert f"$ llamafactory-cli train recipes/all/tiny_{method}.yaml" in plan
@@ -68,6 +68,19 @@ def test_demo_dry_run_lists_the_whole_method(tmp_path, capsys):
     assert "polyalign pairs hdpo" in plan and "--candidates" in plan and "polyalign critic train --type mlp" in plan
     assert "--mauve-featurizer bundled-minilm" in plan  # offline: nothing is downloaded
     assert "--recipe recipes/all/tiny_hdpo.yaml" in plan  # prompts rendered with the training template
+    assert not (tmp_path / "d").exists(), "a dry run writes nothing"
+
+
+def test_default_demo_is_the_quick_study_with_every_stage(tmp_path, capsys):
+    """Without --data the demo runs the one-seed study: the generated corpus, a trained BaseLM, every pipeline
+    stage of the sample demo (its report included) and Bucket-SFT with balanced sampling."""
+    plan = _plan(capsys, ["demo", "--out", str(tmp_path / "d"), "--dry-run"])
+    names = _stage_names(plan)
+    for stage in DEMO_STAGES[1:] + ["corpus", "base-train", "bucket_sampling", "sampling-eval"]:
+        assert stage in names, stage
+    assert "$ llamafactory-cli train recipes/base.yaml" in plan
+    assert "$ llamafactory-cli train recipes/all/study_hdpo.yaml" in plan
+    assert "--length-bins en=10,30,60" in plan
     assert not (tmp_path / "d").exists(), "a dry run writes nothing"
 
 
@@ -126,7 +139,7 @@ def test_demo_data_stages_run_and_resume(tmp_path, capsys):
     that skips them all. (Training and later stages are exercised by the full `make demo`.)"""
     out = tmp_path / "demo"
     stages = "setup,prepare,dedup,export,records,features,references"
-    assert polyalign(["demo", "--out", str(out), "--stages", stages]) == 0
+    assert polyalign(["demo", "--out", str(out), "--data", "sample", "--stages", stages]) == 0
     text = capsys.readouterr().out
     assert text.count("✓ done") == 7
     info = json.loads((out / "data_registry" / "dataset_info.json").read_text())
@@ -138,7 +151,7 @@ def test_demo_data_stages_run_and_resume(tmp_path, capsys):
     assert (out / "models" / "tiny" / "config.json").is_file()
     for method in ("sft", "bucket_sft", "dpo", "hdpo", "critic"):
         assert (out / "recipes" / "all" / f"tiny_{method}.yaml").is_file()
-    assert polyalign(["demo", "--out", str(out), "--stages", stages]) == 0
+    assert polyalign(["demo", "--out", str(out), "--data", "sample", "--stages", stages]) == 0
     assert capsys.readouterr().out.count("✓ already done") == 7
 
 
