@@ -62,7 +62,7 @@ def clip_weights(weights: torch.Tensor | list[float], minimum: float | None = No
 
 def check_weight(value: float) -> str | None:
     """Why ``value`` is not a usable example weight (None when it is): weights must be finite and >= 0."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, (bool, str)) or value is None:  # never coerced: "1.5" in a JSON file is a mistake
         return f"weight {value!r} is not a number"
     try:
         value = float(value)

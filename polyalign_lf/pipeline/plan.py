@@ -207,8 +207,8 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
     seeds = range(1, cfg.num_candidates)
     candidate_files = [cfg.predictions("bucket_sft", "train"), *[cfg.sample_predictions(seed) for seed in seeds]]
     stages.append(Stage("predict-train", "SFT and Bucket-SFT outputs on the training prompts (+ sampled candidates)",
-                        [_generate(cfg, "sft", "train"), _generate(cfg, "bucket_sft", "train"),
-                         *[_generate(cfg, "bucket_sft", "train", sample_seed=seed) for seed in seeds]],
+                        [generate_command(cfg, "sft", "train"), generate_command(cfg, "bucket_sft", "train"),
+                         *[generate_command(cfg, "bucket_sft", "train", sample_seed=seed) for seed in seeds]],
                         [cfg.predictions("sft", "train"), cfg.predictions("bucket_sft", "train"), cfg.candidates],
                         action=_merge_candidates(candidate_files, cfg.candidates),
                         action_label=f"{cfg.num_candidates} candidates per prompt (greedy + {cfg.num_candidates - 1} sampled) "
@@ -237,7 +237,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
                         [cfg.pref_file("hdpo")]))
     stages.append(_train_stage(cfg, "hdpo"))
     stages.append(Stage("predict-test", "every method's answers on the test prompts (BaseLM included)",
-                        [_generate(cfg, method, "test") for method in EVAL_METHODS],
+                        [generate_command(cfg, method, "test") for method in EVAL_METHODS],
                         [cfg.predictions(method, "test") for method in EVAL_METHODS]))
     eval_commands = []
     for method in EVAL_METHODS:
@@ -287,7 +287,7 @@ def _train_stage(cfg: CellConfig, method: str) -> Stage:
                  [cfg.model_dir(method) / "config.json"])
 
 
-def _generate(cfg: CellConfig, method: str, split: str, *, sample_seed: int | None = None):
+def generate_command(cfg: CellConfig, method: str, split: str, *, sample_seed: int | None = None):
     """``polyalign generate`` for one method: the chat template it was trained with (its recipe), or the
     plain BaseLM prompt for the untrained base model. ``sample_seed`` draws a sampled candidate instead of
     the paper's low-temperature decoding."""
@@ -323,4 +323,4 @@ def stage_names(stages: Sequence[Stage]) -> list[str]:
     return [s.name for s in stages]
 
 
-__all__ = ["CellConfig", "build_stages", "critic_config_argv", "EVAL_METHODS", "METHOD_LABELS", "METHODS", "stage_names"]
+__all__ = ["CellConfig", "build_stages", "critic_config_argv", "generate_command", "EVAL_METHODS", "METHOD_LABELS", "METHODS", "stage_names"]

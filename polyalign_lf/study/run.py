@@ -181,7 +181,7 @@ def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
 def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
     """One seed's cell: every training, generation and evaluation stage of the pipeline, plus Bucket-SFT
     with balanced sampling."""
-    from polyalign_lf.pipeline.plan import _generate, build_stages
+    from polyalign_lf.pipeline.plan import build_stages, generate_command
     from polyalign_lf.pipeline.recipes import dump_recipe
     from polyalign_lf.pipeline.stages import write_text_atomic
 
@@ -213,7 +213,7 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
                           "--references", cell.references, "--method", METHOD_LABELS["bucket_sampling"], "--model",
                           MODEL, "--min-bucket-size", str(cell.min_bucket_size), *cell.evaluate_args)]
     sampling_eval = Stage("sampling-eval", "Bucket-SFT (sampling): test answers and metrics",
-                          [_generate(cell, "bucket_sampling", "test"), *evaluate], [cell.metrics("bucket_sampling")])
+                          [generate_command(cell, "bucket_sampling", "test"), *evaluate], [cell.metrics("bucket_sampling")])
     for stage in pipeline:
         stages.append(stage)
         if stage.name == "bucket_sft":

@@ -101,7 +101,7 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
     """A minimal OpenAI-compatible completions server: echoes a deterministic answer per prompt."""
 
     requests: list[dict] = []
-    fail_plan: dict[str, list[int]] = {}  # first prompt token → statuses to return before succeeding
+    fail_plan: dict[str, list[int]] = {}  # prompt (JSON of its ids) → statuses to return before succeeding
     lock = threading.Lock()
 
     def log_message(self, *args):  # keep test output clean
@@ -125,7 +125,7 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with self.lock:
             self.requests.append(body)
-            key = json.dumps(body["prompt"][-12:])
+            key = json.dumps(body["prompt"])  # the whole prompt: two prompts may share their last tokens
             plan = self.fail_plan.get(key, [])
             status = plan.pop(0) if plan else 200
         if status != 200:
@@ -162,7 +162,7 @@ def test_vllm_client_against_fake_server(tmp_path, tiny_model, make_record, fake
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     builder = PromptBuilder("chat", tokenizer, load_chat_renderer(tokenizer, "qwen"))
     expected = {r["id"]: builder.build(r).ids for r in records}
-    key = lambda rid: json.dumps(expected[rid][-12:])  # noqa: E731
+    key = lambda rid: json.dumps(expected[rid])  # noqa: E731
     # one record gets two transient 503s (retried), one a permanent 400 (fails that record only)
     _FakeOpenAI.fail_plan = {key(records[0]["id"]): [503, 503], key(records[1]["id"]): [400]}
     url = f"http://127.0.0.1:{fake_server.server_address[1]}"

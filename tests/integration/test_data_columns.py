@@ -81,6 +81,24 @@ def test_unmasked_multi_turn_history_is_warned(tiny_model, pa_data, tmp_path, ca
     assert "multi-turn" not in capsys.readouterr().err  # single-turn rows: nothing to mask
 
 
+def test_bucket_sampling_refuses_a_bucket_that_can_never_be_drawn(tiny_model, pa_data, tmp_path):
+    from polyalign_lf.errors import InputError
+
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps({"en|qa|wiki|short": 0.0, "zh|qa|wiki|long": 4.0}))
+    with pytest.raises(InputError, match="would never be drawn") as exc:
+        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, bucket_sampling=True,
+                                          bucket_table=str(table)))
+    assert "en|qa|wiki|short" in str(exc.value)
+    # without sampling a zero-weight bucket is allowed (its rows just do not count) ...
+    load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "w", bucket_weighting=True, bucket_table=str(table)))
+    # ... but a training set whose every weight is 0 is not
+    table.write_text(json.dumps({"en|qa|wiki|short": 0.0, "zh|qa|wiki|long": 0.0}))
+    with pytest.raises(InputError, match="every training example has weight 0"):
+        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "z", bucket_weighting=True,
+                                          bucket_table=str(table)))
+
+
 def test_bucket_table_file(tiny_model, pa_data, tmp_path):
     table = tmp_path / "table.json"
     table.write_text(json.dumps({"en|qa|wiki|short": 0.5, "zh|qa|wiki|long": 4.0}))

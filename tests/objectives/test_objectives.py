@@ -59,6 +59,7 @@ def test_check_and_clip_weights():
     assert "negative" in check_weight(-0.1)
     assert "not finite" in check_weight(float("inf")) and "not finite" in check_weight(float("nan"))
     assert "not a number" in check_weight("x")
+    assert "not a number" in check_weight("1.5") and "not a number" in check_weight(True)  # never coerced
     assert clip_weights([0.1, 1.0, 9.0], 0.5, 2.0) == [0.5, 1.0, 2.0]
     assert clip_weights(torch.tensor([0.1, 9.0]), None, 2.0).tolist() == [0.1, 2.0]
 
