@@ -240,6 +240,27 @@ def offline_env() -> dict[str, str]:
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
 
 
+def check_options(cfg: StudyConfig) -> None:
+    """Refuse to resume an output folder built with other sizes (its finished stages would be reused and mix
+    with the new ones); record the sizes on first use."""
+    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.io import read_json, write_json
+
+    options = {"corpus_scale": cfg.corpus_scale, "max_steps": cfg.max_steps, "max_new_tokens": cfg.max_new_tokens,
+               "sft_epochs": cfg.sft_epochs, "pref_max_steps": cfg.pref_max_steps}
+    path = cfg.out / "study_options.json"
+    if path.is_file():
+        before = read_json(path)
+        changed = sorted(k for k in options if before.get(k) != options[k])
+        if changed:
+            raise ConfigError(
+                f"{cfg.out} holds a study run with other options ({', '.join(f'{k}={before.get(k)!r}' for k in changed)}); "
+                "its finished stages would be mixed with this run's; use another --out, or delete the folder to "
+                "start over")
+    else:
+        write_json(path, options)
+
+
 def run_study(cfg: StudyConfig, *, stages: Sequence[str] = (), redo: Sequence[str] = (), dry_run: bool = False,
               verbose: bool = False) -> Path | None:
     """Run (or, with ``dry_run``, print) the shared stages and every seed's, then write the report.
@@ -252,6 +273,8 @@ def run_study(cfg: StudyConfig, *, stages: Sequence[str] = (), redo: Sequence[st
     from polyalign_lf.pipeline.stages import StageRunner
     from polyalign_lf.study.report import write_report
 
+    if not dry_run:
+        check_options(cfg)
     env = {**offline_env(), **cfg.env}
     plans = [("shared", StageRunner(cfg.shared, cfg.shared / "pipeline", env=env, verbose=verbose), shared_stages(cfg))]
     for seed in cfg.seeds:

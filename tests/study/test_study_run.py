@@ -43,3 +43,6 @@ def test_reduced_study_end_to_end(tmp_path, capsys):
     assert main(["study", "--out", str(out), "--quick", "--corpus-scale", "0.25", "--max-steps", "30",
                  "--max-new-tokens", "24"]) == 0
     assert "✓ done in" not in capsys.readouterr().out
+    # the same folder with other sizes is refused (its stages would mix with the new run's)
+    assert main(["study", "--out", str(out), "--quick", "--corpus-scale", "0.5"]) == 2
+    assert "corpus_scale=0.25" in capsys.readouterr().err
