@@ -1,7 +1,7 @@
 # polyalign-lf — set-up, tests and the end-to-end demo.
 #   make install   create .venv with CPU torch, LLaMA-Factory 0.9.5 and this package (editable)
 #   make test      run the test suite (installs first if needed)
-#   make demo      run the whole PolyAlign pipeline on the shipped sample data with a tiny offline model
+#   make demo      the whole PolyAlign method on CPU in ~10 minutes: the one-seed miniature study
 #   make study     the miniature PolyAlign study (3 seeds, ~30 min on 2 cores): report in study_out/report/
 #   make bench     run every benchmark and write benchmarks/results/RESULTS.md
 SHELL := /bin/bash

@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("polyalign_lf.detect.cli", "AI-text detectors (Binoculars, Fast-DetectGPT, RADAR), H and Joint"),
     "human-eval": ("polyalign_lf.humaneval.cli", "blind human evaluation: build | summarize"),
     "run": ("polyalign_lf.pipeline.cli", "run the whole pipeline for one model and language, resumable"),
-    "demo": ("polyalign_lf.pipeline.cli", "run the whole pipeline on the shipped sample data with a tiny model"),
+    "demo": ("polyalign_lf.study.cli", "the whole method in ~10 minutes: the one-seed miniature study (--data: other rows)"),
     "study": ("polyalign_lf.study.cli", "the miniature PolyAlign study on CPU: every method, seeds, claims with CIs"),
     "doctor": ("polyalign_lf.integration.doctor", "check the installation and the LLaMA-Factory hook"),
 }

@@ -236,31 +236,13 @@ def demo_config(out: Path, data: Path, languages: tuple[str, ...]):
     ), model_path
 
 
-def _demo_study(args: argparse.Namespace) -> int:
-    """The default demo: the one-seed study, with the cell's own report too (every stage of the pipeline)."""
-    from polyalign_lf.study.run import StudyConfig, run_study
-
-    if args.languages != "en,zh":
-        raise ConfigError("--languages applies to --data runs; the study's corpus is bilingual")
-    if args.max_new_tokens is not None and args.max_new_tokens < 1:
-        raise ConfigError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
-    cfg = StudyConfig(out=args.out.resolve(), seeds=(1,), max_new_tokens=args.max_new_tokens or 96,
-                      max_steps=args.max_steps, cell_reports=True)
-    report = run_study(cfg, stages=_split(args.stages), redo=_split(args.redo), dry_run=args.dry_run,
-                       verbose=args.verbose)
-    if report:
-        print(f"report: {report}\n        {report.with_suffix('.html')}")
-        print(f"        per-method report of the cell: {cfg.seed_root(1) / 'saves/all/study/report/report.html'}")
-    return 0
-
-
 def demo_main(args: argparse.Namespace) -> int:
     from polyalign_lf.pipeline.plan import build_stages
     from polyalign_lf.pipeline.stages import Stage
 
-    if args.data is None:
-        return _demo_study(args)
-    data = SAMPLE_DATA if str(args.data) == "sample" else args.data
+    # `polyalign demo` without --data is the one-seed study (polyalign_lf.study.cli.demo_main); called as a
+    # library function without data, this runs the shipped sample
+    data = SAMPLE_DATA if args.data is None or str(args.data) == "sample" else args.data
     languages = tuple(_split(args.languages))
     bad = [lang for lang in languages if lang not in ("en", "zh")]
     if not languages or bad:

@@ -24,6 +24,10 @@ def study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="stream every command's output")
 
 
+def _names(text: str | None) -> list[str]:
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
 def study_config(args: argparse.Namespace, *, seeds: int, cell_reports: bool = False):
     """The :class:`~polyalign_lf.study.run.StudyConfig` of validated command-line options."""
     from polyalign_lf.study.run import StudyConfig
@@ -44,8 +48,37 @@ def study_main(args: argparse.Namespace) -> int:
     from polyalign_lf.study.run import run_study
 
     cfg = study_config(args, seeds=1 if args.quick else args.seeds)
-    names = lambda text: [s.strip() for s in (text or "").split(",") if s.strip()]  # noqa: E731
-    report = run_study(cfg, stages=names(args.stages), redo=names(args.redo), dry_run=args.dry_run, verbose=args.verbose)
+    report = run_study(cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose)
     if report:
         print(f"report: {report} and {report.with_suffix('.html')}")
+    return 0
+
+
+# --- polyalign demo: the one-seed study; `--data` runs the pipeline on other rows with a random tiny model ---
+
+def demo_arguments(parser: argparse.ArgumentParser) -> None:
+    from polyalign_lf.pipeline.cli import demo_arguments as pipeline_demo_arguments
+
+    pipeline_demo_arguments(parser)
+
+
+def demo_main(args: argparse.Namespace) -> int:
+    from polyalign_lf.pipeline.cli import demo_main as pipeline_demo_main
+    from polyalign_lf.study.run import StudyConfig, run_study
+
+    if args.data is not None:
+        return pipeline_demo_main(args)
+    if args.languages != "en,zh":
+        raise ConfigError("--languages applies to --data runs; the study's corpus is bilingual")
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        raise ConfigError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise ConfigError(f"--max-steps must be >= 1, got {args.max_steps}")
+    # the cell's own `polyalign report` runs too, so the demo exercises every stage of the pipeline
+    cfg = StudyConfig(out=args.out.resolve(), seeds=(1,), max_new_tokens=args.max_new_tokens or 96,
+                      max_steps=args.max_steps, cell_reports=True)
+    report = run_study(cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose)
+    if report:
+        print(f"report: {report}\n        {report.with_suffix('.html')}")
+        print(f"        per-method report of the cell: {cfg.seed_root(1) / 'saves/all/study/report/report.html'}")
     return 0
