@@ -20,7 +20,7 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--languages", default=None, help="comma list, e.g. zh (default: all in the records)")
     build.add_argument("--include-human", action="store_true", help="add the human answers as a hidden control method")
     build.add_argument("--seed", type=int, default=0)
-    summ = sub.add_parser("summarize", help="turn exported ratings into Table 8 (mean ± 95% CI)")
+    summ = sub.add_parser("summarize", help="turn exported ratings into Table 8 (mean ± 95%% CI)")
     summ.add_argument("ratings", nargs="+", help="ratings JSON files exported from the page (one per rater)")
     summ.add_argument("--key", required=True, help="the key file written by `human-eval build`")
     summ.add_argument("--by", choices=["language", "length_bin"], default=None, help="also split by this field")
