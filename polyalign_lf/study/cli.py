@@ -24,6 +24,14 @@ def study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", "-v", action="store_true", help="stream every command's output")
 
 
+def _check_sizes(max_steps: int | None, max_new_tokens: int | None) -> None:
+    """The size options shared by `study` and `demo` (None = the default)."""
+    if max_steps is not None and max_steps < 1:
+        raise ConfigError(f"--max-steps must be >= 1, got {max_steps}")
+    if max_new_tokens is not None and max_new_tokens < 1:
+        raise ConfigError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
+
+
 def _names(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
@@ -36,10 +44,7 @@ def study_config(args: argparse.Namespace, *, seeds: int, cell_reports: bool = F
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
     if not 0 < args.corpus_scale <= 1:
         raise ConfigError(f"--corpus-scale must be in (0, 1], got {args.corpus_scale}")
-    if args.max_steps is not None and args.max_steps < 1:
-        raise ConfigError(f"--max-steps must be >= 1, got {args.max_steps}")
-    if args.max_new_tokens < 1:
-        raise ConfigError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
+    _check_sizes(args.max_steps, args.max_new_tokens)
     return StudyConfig(out=args.out.resolve(), seeds=tuple(range(1, seeds + 1)), max_new_tokens=args.max_new_tokens,
                        max_steps=args.max_steps, corpus_scale=args.corpus_scale, cell_reports=cell_reports)
 
@@ -70,10 +75,7 @@ def demo_main(args: argparse.Namespace) -> int:
         return pipeline_demo_main(args)
     if args.languages != "en,zh":
         raise ConfigError("--languages applies to --data runs; the study's corpus is bilingual")
-    if args.max_new_tokens is not None and args.max_new_tokens < 1:
-        raise ConfigError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
-    if args.max_steps is not None and args.max_steps < 1:
-        raise ConfigError(f"--max-steps must be >= 1, got {args.max_steps}")
+    _check_sizes(args.max_steps, args.max_new_tokens)
     # the cell's own `polyalign report` runs too, so the demo exercises every stage of the pipeline
     cfg = StudyConfig(out=args.out.resolve(), seeds=(1,), max_new_tokens=args.max_new_tokens or 96,
                       max_steps=args.max_steps, cell_reports=True)
