@@ -11,11 +11,16 @@ Convention: command ``NAME`` (``-`` written ``_`` in Python) is implemented in m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
+import tempfile
+import traceback
+from typing import Callable
 
 from polyalign_lf import __version__
-from polyalign_lf.errors import PolyalignError
+from polyalign_lf.errors import PolyalignError, debug_enabled, describe_os_error
 
 # name → (module, one-line help). Keep these names: they are a public contract (see README).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -56,6 +61,9 @@ def _top_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
+    if debug:
+        argv.remove("--debug")
     top = _top_parser()
     if not argv or argv[0] in ("-h", "--help") or argv[0] == "--version":
         top.parse_args(argv)
@@ -73,18 +81,61 @@ def main(argv: list[str] | None = None) -> int:
     except (ImportError, AttributeError) as exc:
         print(f"polyalign {name}: this command is not available in this installation ({exc}).", file=sys.stderr)
         return 3
-    parser = argparse.ArgumentParser(prog=f"polyalign {name}", description=help_)
+    parser = argparse.ArgumentParser(prog=f"polyalign {name}", description=help_,
+                                     epilog="Add --debug (or set POLYALIGN_DEBUG=1) to see a traceback instead of a message.")
     add_arguments(parser)
     args = parser.parse_args(rest)
+    return run_command(f"polyalign {name}", run, args, debug=debug or debug_enabled())
+
+
+def run_command(prog: str, run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *,
+                debug: bool = False) -> int:
+    """The one error boundary of every command: a user's mistake or a failing file system becomes one
+    paragraph (what, where, how to fix) and exit code 2; a bug becomes a short note with the traceback saved
+    to a file. ``debug`` lets every exception through with its traceback."""
     try:
-        code = run(args)
-    except PolyalignError as exc:
-        print(f"polyalign {name}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return int(run(args) or 0)
     except KeyboardInterrupt:
-        print(f"polyalign {name}: interrupted; completed outputs were written atomically, rerun to resume.", file=sys.stderr)
+        print(f"{prog}: interrupted; completed outputs were written atomically, rerun to resume.", file=sys.stderr)
         return 130
-    return int(code or 0)
+    except Exception as exc:
+        if debug:
+            raise
+        if isinstance(exc, PolyalignError):
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        if isinstance(exc, BrokenPipeError):
+            # The reader of our output (e.g. `| head`) went away: stop writing, and keep Python's own
+            # flush at exit from raising the same error again.
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            print(f"{prog}: error: the output pipe was closed before the command finished (e.g. by `head`); "
+                  "stopped early.", file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError):
+            print(f"{prog}: error: {describe_os_error(exc)}", file=sys.stderr)
+            return 2
+        if isinstance(exc, MemoryError):
+            print(f"{prog}: error: out of memory\n  hint: use a smaller --batch-size or sample, or a machine with "
+                  "more memory", file=sys.stderr)
+            return 2
+        report = _save_traceback(prog)
+        print(f"{prog}: internal error: {type(exc).__name__}: {exc}\n  This is a bug in polyalign-lf, not in your "
+              f"input. The traceback was saved to {report}; please include it in a bug report "
+              "(or rerun with --debug to see it here).", file=sys.stderr)
+        return 1
+
+
+def _save_traceback(prog: str) -> str:
+    text = traceback.format_exc()
+    try:
+        fd, path = tempfile.mkstemp(prefix="polyalign-traceback-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{prog} {' '.join(sys.argv[1:])}\n\n{text}")
+        return path
+    except OSError:
+        return "(nowhere: the temporary folder is not writable)"
 
 
 if __name__ == "__main__":

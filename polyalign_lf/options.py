@@ -1,0 +1,99 @@
+"""Validated numbers for every command option and config key.
+
+Each check runs where the value is parsed: argparse types for command options (argparse then prints
+``argument --NAME: …`` and exits 2), :func:`check_number` for config dataclasses and keys read from files.
+NaN and infinity are never numbers here; a count has a minimum; a probability lies in [0, 1].
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable
+
+from polyalign_lf.errors import ConfigError
+
+
+def _range_text(minimum: float | None, maximum: float | None, *, integer: bool, above: bool = False) -> str:
+    kind = "an integer" if integer else "a finite number"
+    if above and minimum is not None:
+        return f"{kind} > {minimum:g}" + (f" and <= {maximum:g}" if maximum is not None else "")
+    if minimum is not None and maximum is not None:
+        return f"{kind} in [{minimum:g}, {maximum:g}]"
+    if minimum is not None:
+        return f"{kind} >= {minimum:g}"
+    if maximum is not None:
+        return f"{kind} <= {maximum:g}"
+    return kind
+
+
+def number_problem(value: object, minimum: float | None = None, maximum: float | None = None, *,
+                   integer: bool = False, above: bool = False) -> str | None:
+    """Why ``value`` is not a valid number in the range, or None when it is (``above``: strictly > minimum)."""
+    expected = f"must be {_range_text(minimum, maximum, integer=integer, above=above)}, got {value!r}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return expected
+    if integer and not isinstance(value, int) and not (math.isfinite(value) and float(value).is_integer()):
+        return expected
+    if not math.isfinite(value) or (maximum is not None and value > maximum):
+        return expected
+    if minimum is not None and (value <= minimum if above else value < minimum):
+        return expected
+    return None
+
+
+def check_number(name: str, value: object, minimum: float | None = None, maximum: float | None = None, *,
+                 integer: bool = False, above: bool = False, optional: bool = False) -> None:
+    """Raise :class:`ConfigError` naming ``name`` unless ``value`` is finite and in range (None allowed if optional)."""
+    if optional and value is None:
+        return
+    problem = number_problem(value, minimum, maximum, integer=integer, above=above)
+    if problem:
+        raise ConfigError(f"{name} {problem}")
+
+
+def _parser(minimum: float | None, maximum: float | None, integer: bool, above: bool = False) -> Callable[[str], float | int]:
+    def parse(text: str) -> float | int:
+        if isinstance(text, (int, float)) and not isinstance(text, bool):  # a value from a YAML/JSON config
+            problem = number_problem(text, minimum, maximum, integer=integer, above=above)
+            if problem:
+                raise argparse.ArgumentTypeError(problem)
+            return int(text) if integer else float(text)
+        try:
+            value: float | int = int(text) if integer else float(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(
+                f"must be {_range_text(minimum, maximum, integer=integer, above=above)}, got {text!r}") from None
+        problem = number_problem(value, minimum, maximum, integer=integer, above=above)
+        if problem:
+            raise argparse.ArgumentTypeError(problem.replace(repr(value), repr(text)))
+        return value
+
+    parse.__name__ = "integer" if integer else "number"  # argparse names the type in some messages
+    return parse
+
+
+def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer in range (a seed: ``integer()``; a batch size: ``integer(1)``)."""
+    return _parser(minimum, maximum, True)  # type: ignore[return-value]
+
+
+def number(minimum: float | None = None, maximum: float | None = None, *, above: bool = False) -> Callable[[str], float]:
+    """argparse type: a finite float in range (``above``: strictly greater than ``minimum``)."""
+    return _parser(minimum, maximum, False, above)  # type: ignore[return-value]
+
+
+count = integer(1)
+"""argparse type: a count that must be at least 1 (batch sizes, epochs, seeds-per-study, concurrency)."""
+
+non_negative_int = integer(0)
+"""argparse type: an integer >= 0 (limits, sample sizes, retries; leave the option unset for "no limit")."""
+
+non_negative = number(0.0)
+"""argparse type: a finite float >= 0 (coefficients, tolerances, timeouts)."""
+
+positive = number(0.0, above=True)
+"""argparse type: a finite float > 0 (learning rates, timeouts, scales)."""
+
+probability = number(0.0, 1.0)
+"""argparse type: a finite float in [0, 1]."""
