@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import polyalign_lf.options as opt
+
 
 def critic_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
@@ -18,16 +20,17 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
                        help="feature file(s): human answers AND model outputs (repeat the flag); rows of --split are used")
     train.add_argument("--type", choices=("mlp", "support_distance", "encoder"), default="mlp")
     train.add_argument("--out", type=Path, help="output bundle directory; required")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing --out bundle whole")
     train.add_argument("--split", default="train", help="which split's rows to train on (default train)")
-    train.add_argument("--heldout-fraction", type=float, default=0.1)
-    train.add_argument("--epochs", type=int, default=5)
-    train.add_argument("--batch-size", type=int, default=2048)
-    train.add_argument("--learning-rate", type=float, default=3e-3)
-    train.add_argument("--kappa", type=float, default=0.1, help="ranking margin κ (Theorem 4)")
-    train.add_argument("--lambda-reg", type=float, default=1.0, help="λ_reg (Theorem 4)")
-    train.add_argument("--lambda-rank", type=float, default=1.0, help="λ_rank (Theorem 4)")
-    train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--threads", type=int, default=1, help="torch threads while training the MLP (0 = torch default)")
+    train.add_argument("--heldout-fraction", type=opt.number(0.0, 0.9), default=0.1)
+    train.add_argument("--epochs", type=opt.count, default=5)
+    train.add_argument("--batch-size", type=opt.count, default=2048)
+    train.add_argument("--learning-rate", type=opt.positive, default=3e-3)
+    train.add_argument("--kappa", type=opt.non_negative, default=0.1, help="ranking margin κ (Theorem 4)")
+    train.add_argument("--lambda-reg", type=opt.non_negative, default=1.0, help="λ_reg (Theorem 4)")
+    train.add_argument("--lambda-rank", type=opt.non_negative, default=1.0, help="λ_rank (Theorem 4)")
+    train.add_argument("--seed", type=opt.integer(), default=42)
+    train.add_argument("--threads", type=opt.non_negative_int, default=1, help="torch threads while training the MLP (0 = torch default)")
     train.add_argument("--device", help="torch device (default cpu)")
     train.add_argument("--lm-model", help="the causal LM used for the LM features (needed when the references include them)")
     train.add_argument("--records", type=Path, help="encoder critic: records JSONL (texts of human answers)")
@@ -41,7 +44,7 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
     score.add_argument("--predictions", type=Path, help='predictions JSONL {"id", "prediction"}; default: the human answers')
     score.add_argument("--split", choices=("train", "val", "test"))
     score.add_argument("--out", required=True, type=Path, help='output JSONL {"id", "bucket_id", "score"}')
-    score.add_argument("--batch-size", type=int, default=2048)
+    score.add_argument("--batch-size", type=opt.count, default=2048)
     score.add_argument("--device")
 
     report = sub.add_parser("report", help="held-out report: Spearman with D_b and chosen-vs-rejected ranking accuracy")
@@ -79,7 +82,10 @@ def apply_config_file(args: argparse.Namespace, parser: argparse.ArgumentParser,
         if getattr(args, dest) != action.default:
             continue  # given on the command line
         if action.type is not None and value is not None:
-            value = [action.type(v) for v in value] if isinstance(value, list) else action.type(value)
+            try:
+                value = [action.type(v) for v in value] if isinstance(value, list) else action.type(value)
+            except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+                raise ConfigError(f"{config_path}: {key} {exc}") from None
         if isinstance(action, argparse._AppendAction) and not isinstance(value, list):
             value = [value]
         if action.choices is not None and value not in action.choices:
@@ -91,6 +97,7 @@ def _train(args: argparse.Namespace) -> int:
     from polyalign_lf.critic.train import critic_data_from_tables
     from polyalign_lf.errors import ConfigError
     from polyalign_lf.features.store import load_feature_table
+    from polyalign_lf.io import check_output_folder, replace_folder
     from polyalign_lf.references.build import BucketReferences
 
     if args.config is not None:
@@ -99,11 +106,13 @@ def _train(args: argparse.Namespace) -> int:
     if missing:
         raise ConfigError(f"critic train needs {' and '.join(missing)} (on the command line or in --config)")
 
+    check_output_folder(args.out, overwrite=args.overwrite)
     refs = BucketReferences.load(args.references)
     if args.type == "support_distance":
         from polyalign_lf.critic.support import SupportDistanceCritic
 
-        SupportDistanceCritic(refs, _lm_config(args, refs)).save(args.out)
+        with replace_folder(args.out, overwrite=args.overwrite) as building:
+            SupportDistanceCritic(refs, _lm_config(args, refs)).save(building)
         print(f"support_distance critic bundle -> {args.out}")
         return 0
     if args.type == "encoder":
@@ -119,7 +128,8 @@ def _train(args: argparse.Namespace) -> int:
     cfg = MLPCriticConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, kappa=args.kappa,
                           lambda_reg=args.lambda_reg, lambda_rank=args.lambda_rank, seed=args.seed, num_threads=args.threads)
     critic = MLPCritic.train(refs, data, cfg, device=args.device, show_progress=True, extra_config=_lm_config(args, refs))
-    critic.save(args.out)
+    with replace_folder(args.out, overwrite=args.overwrite) as building:
+        critic.save(building)
     print(json.dumps({"bundle": str(args.out), "heldout": critic.report["heldout"], "train_seconds": critic.report["train_seconds"]},
                      indent=2, ensure_ascii=False))
     return 0

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from polyalign_lf.critic.interface import CONFIG_NAME
+from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
 from polyalign_lf.critic.mlp import UNKNOWN_BUCKET, MLPCriticConfig, fit_theorem4_loss, torch_threads
 from polyalign_lf.critic.support import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, evaluate_scores
@@ -132,14 +132,12 @@ class EncoderCritic:
 
     @classmethod
     def load(cls, bundle_dir: Path, config: dict, device: str | None = None) -> "EncoderCritic":
-        import torch
-
         bundle = Path(bundle_dir)
         refs = BucketReferences.load(bundle / REFERENCES_NAME, expected_schema=config.get("feature_schema_version"))
         fields = MLPCriticConfig.__dataclass_fields__
         cfg = MLPCriticConfig(**{k: v for k, v in config.items() if k in fields})
         critic = cls(refs, read_json(bundle / "bucket_vocab.json"), config["encoder"], int(config["embed_dim"]), cfg, device=device)
-        critic.net.load_state_dict(torch.load(bundle / "head.pt", map_location=critic.device, weights_only=True))
+        critic.net.load_state_dict(load_torch_file(bundle / "head.pt", critic.device))
         critic.net.eval()
         return critic
 
@@ -169,6 +167,9 @@ def train_encoder_critic_cli(args, refs: BucketReferences) -> int:
                           lambda_reg=args.lambda_reg, lambda_rank=args.lambda_rank, seed=args.seed, num_threads=args.threads)
     critic = EncoderCritic.train(refs, texts, buckets, groups, heldout_mask(groups, args.heldout_fraction, args.seed), args.encoder,
                                  cfg, device=args.device, show_progress=True)
-    critic.save(args.out)
+    from polyalign_lf.io import replace_folder
+
+    with replace_folder(args.out, overwrite=args.overwrite) as building:
+        critic.save(building)
     print(json.dumps({"bundle": str(args.out), "heldout": critic.report["heldout"]}, indent=2, ensure_ascii=False))
     return 0

@@ -11,12 +11,12 @@ Critic types register themselves here by dotted path, so loading one never impor
 from __future__ import annotations
 
 import importlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 from polyalign_lf.errors import InputError
+from polyalign_lf.io import read_json
 
 CONFIG_NAME = "critic_config.json"
 
@@ -46,13 +46,28 @@ def read_critic_config(bundle_dir: str | os.PathLike) -> dict[str, Any]:
     if not config_path.is_file():
         raise InputError(f"not a critic bundle (no {CONFIG_NAME})", where=str(bundle),
                          hint="build one with `polyalign critic train` (or point hdpo_critic at its output directory)")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", where=str(config_path)) from None
+    config = read_json(config_path)
     if not isinstance(config, dict) or "type" not in config:
         raise InputError('critic_config.json must be an object with a "type" field', where=str(config_path))
     return config
+
+
+def load_torch_file(path: Path, device: Any) -> Any:
+    """``torch.load`` of a bundle's weights (tensors only), a missing, truncated or corrupt file being an
+    :class:`InputError` naming it."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    if not path.is_file():
+        raise InputError("the critic bundle has no weights file", where=str(path), hint="retrain it with `polyalign critic train`")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot read the critic weights: the file is truncated or corrupt ({reason})", where=str(path),
+                         hint="retrain the critic with `polyalign critic train` (or copy the bundle again)") from None
 
 
 def load_critic(bundle_dir: str | os.PathLike, device: str | None = None) -> Critic:

@@ -21,10 +21,10 @@ from typing import Sequence
 
 import numpy as np
 
-from polyalign_lf.critic.interface import CONFIG_NAME
+from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
 from polyalign_lf.critic.support import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, critic_loss, evaluate_scores
-from polyalign_lf.errors import ConfigError
+from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import read_json, write_json
 from polyalign_lf.references.build import BucketReferences
 
@@ -132,7 +132,15 @@ class MLPCritic:
         if not texts:
             return []
         matrix = featurize(texts, bucket_ids, self.references.schema_version, self.extra_config, self.device)
-        return self.score_features(matrix, bucket_ids).tolist()
+        scores = self.score_features(matrix, bucket_ids)
+        # An empty answer lies far outside anything the net was trained on, and an MLP extrapolates freely
+        # there (it can score it as perfectly human); its exact support distance D_b — the quantity the net
+        # regresses — is known, so use that.
+        empty = np.array([not t.strip() for t in texts])
+        if empty.any():
+            keys = [b for b, e in zip(bucket_ids, empty) if e]
+            scores[empty] = self.references.distance(np.nan_to_num(matrix[empty]), keys)
+        return scores.tolist()
 
     # ------------------------------------------------------------------ training
     @classmethod
@@ -214,8 +222,12 @@ class MLPCritic:
         fields = MLPCriticConfig.__dataclass_fields__
         cfg = MLPCriticConfig(**{k: v for k, v in config.items() if k in fields})
         critic = cls(refs, vocab, cfg, device=device or "cpu", extra_config={k: v for k, v in config.items() if k == "lm_model"})
-        state = torch.load(bundle / "critic.pt", map_location=critic.device, weights_only=True)
-        critic.net.load_state_dict(state)
+        state = load_torch_file(bundle / "critic.pt", critic.device)
+        try:
+            critic.net.load_state_dict(state)
+        except (RuntimeError, KeyError) as exc:
+            raise InputError(f"the weights do not fit the critic described by {CONFIG_NAME} ({str(exc).splitlines()[0]})",
+                             where=str(bundle / "critic.pt"), hint="retrain the critic with `polyalign critic train`") from None
         critic.net.eval()
         return critic
 

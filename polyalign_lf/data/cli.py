@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
 
 
@@ -24,7 +25,7 @@ def prepare_arguments(parser: argparse.ArgumentParser) -> None:
                              "jsonl/json/parquet file, folder or save_to_disk folder, or the Hub id when online; repeatable")
     parser.add_argument("--all", action="store_true", help="download and prepare all 14 sources from the Hub (online only)")
     parser.add_argument("--out", required=True, help="output folder; records go to OUT/DATASET/{train,val,test}.jsonl")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the hashed splits (default 42)")
+    parser.add_argument("--seed", type=opt.integer(), default=42, help="seed of the hashed splits (default 42)")
     parser.add_argument("--name", default=None, help="dataset name to write (default: the formatter name; useful for several custom datasets)")
     parser.add_argument("--hub-config", default=None, help="Hub config to read when a source is a Hub id (e.g. a COIG-CQIA subset)")
     parser.add_argument("--length-bins", action="append", default=[], metavar="LANG=S,M,L",
@@ -64,12 +65,13 @@ def prepare_main(args: argparse.Namespace) -> int:
 def dedup_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="DIR", help="folder written by `polyalign prepare` (DATASET/{train,val,test}.jsonl)")
     parser.add_argument("--out", required=True, metavar="DIR2", help="output folder for the deduplicated records and the report")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder whole")
 
 
 def dedup_main(args: argparse.Namespace) -> int:
     from polyalign_lf.data.dedup import dedup_records
 
-    report = dedup_records(args.input, args.out)
+    report = dedup_records(args.input, args.out, overwrite=args.overwrite)
     counts = report["counts"]
     print(f"dedup: kept {counts['final_total']} of {counts['original_total']} records "
           f"(removed {counts['removed_total']}, rate {counts['duplicate_rate']:.4%})")

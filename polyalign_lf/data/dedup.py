@@ -27,7 +27,7 @@ from pathlib import Path
 from polyalign_lf.data.normalize import canonical_key
 from polyalign_lf.data.schema import SPLITS, validate_record
 from polyalign_lf.errors import InputError
-from polyalign_lf.io import atomic_write, iter_jsonl_lines, progress, read_json, write_json
+from polyalign_lf.io import UniqueKeys, atomic_write, iter_jsonl_lines, progress, read_json, replace_folder, write_json
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(..., ensure_ascii=False), one encoder
 
@@ -51,18 +51,25 @@ def _digest(record: dict) -> bytes:
     return hashlib.blake2b(canonical_key(record).encode("utf-8"), digest_size=16).digest()
 
 
-def dedup_records(in_dir: str | Path, out_dir: str | Path) -> dict:
-    """Deduplicate every prepared dataset of ``in_dir`` into ``out_dir``; returns the report."""
+def dedup_records(in_dir: str | Path, out_dir: str | Path, *, overwrite: bool = False) -> dict:
+    """Deduplicate every prepared dataset of ``in_dir`` into ``out_dir`` (built aside and swapped in whole:
+    an existing ``out_dir`` needs ``overwrite``); returns the report."""
     in_dir, out_dir = Path(in_dir), Path(out_dir)
-    if in_dir.resolve() == out_dir.resolve():
-        raise InputError("--out must differ from the input folder", where=str(out_dir))
+    if in_dir.resolve() == out_dir.resolve() or out_dir.resolve() in in_dir.resolve().parents:
+        raise InputError("--out must differ from the input folder and must not contain it", where=str(out_dir))
     datasets = find_datasets(in_dir)
+    with replace_folder(out_dir, overwrite=overwrite) as building:
+        return _dedup_into(in_dir, building, datasets)
+
+
+def _dedup_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
     # key digest -> (record id, split, dataset) of the copy that was kept
     kept: dict[bytes, tuple[str, str, str]] = {}
     group_split: dict[str, str] = {}
     original: Counter[str] = Counter()
     final: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    ids = UniqueKeys("id")  # across every file: records are keyed by id downstream
     total_bytes = sum((in_dir / d / f"{s}.jsonl").stat().st_size for d in datasets for s in SPLITS if (in_dir / d / f"{s}.jsonl").exists())
 
     with contextlib.ExitStack() as stack:
@@ -79,6 +86,7 @@ def dedup_records(in_dir: str | Path, out_dir: str | Path) -> dict:
                 for lineno, line, record in iter_jsonl_lines(path):
                     where = f"{path}:{lineno}"
                     validate_record(record, where=where)
+                    ids.add(record["id"], lineno, path)
                     if record["split"] != split:
                         raise InputError(f"record says split {record['split']!r} but sits in {split}.jsonl", where=where)
                     original[f"{dataset}:{split}"] += 1

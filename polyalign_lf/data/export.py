@@ -20,7 +20,8 @@ from typing import Mapping
 from polyalign_lf.data.dedup import find_datasets
 from polyalign_lf.data.lf_format import record_to_alpaca
 from polyalign_lf.data.schema import LANGUAGES, SPLITS, validate_record
-from polyalign_lf.io import atomic_write, iter_jsonl, progress, read_json, write_json
+from polyalign_lf.errors import InputError
+from polyalign_lf.io import UniqueKeys, atomic_write, cleaned_up_on_error, iter_jsonl, progress, read_json, write_json
 
 # One encoder for every row (``json.dumps(..., ensure_ascii=False)`` builds a new one per call; same bytes).
 _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -44,14 +45,23 @@ def dataset_info_entry(file_name: str) -> dict:
     return {"file_name": file_name, "formatting": "alpaca", "columns": dict(ALPACA_COLUMNS)}
 
 
-def merge_dataset_info(path: str | Path, entries: Mapping[str, dict], remove: tuple[str, ...] = ()) -> dict:
-    """Read ``dataset_info.json`` (if any), set ``entries`` (drop ``remove``), write it back atomically."""
+def read_dataset_info(path: str | Path) -> dict:
+    """An existing ``dataset_info.json`` (``{}`` when absent), checked: a JSON object of entry objects."""
     path = Path(path)
     info = read_json(path) if path.exists() else {}
     if not isinstance(info, dict):
-        from polyalign_lf.errors import InputError
-
         raise InputError("dataset_info.json must hold a JSON object", where=str(path))
+    bad = [name for name, entry in info.items() if not isinstance(entry, dict)]
+    if bad:
+        raise InputError(f"entries {', '.join(map(repr, bad[:5]))} are not JSON objects", where=str(path),
+                         hint="fix or remove them: LLaMA-Factory would fail on them too")
+    return info
+
+
+def merge_dataset_info(path: str | Path, entries: Mapping[str, dict], remove: tuple[str, ...] = ()) -> dict:
+    """Read ``dataset_info.json`` (if any), set ``entries`` (drop ``remove``), write it back atomically."""
+    path = Path(path)
+    info = read_dataset_info(path)
     for name in remove:
         info.pop(name, None)
     info.update(entries)
@@ -71,6 +81,13 @@ def export_records(in_dir: str | Path, out_dir: str | Path) -> dict:
     """Write the LLaMA-Factory files and merge their entries; returns a summary (also ``export_manifest.json``)."""
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     datasets = find_datasets(in_dir)
+    read_dataset_info(out_dir / "dataset_info.json")  # a broken registry is refused before any file is written
+    with cleaned_up_on_error(out_dir):
+        return _export_into(in_dir, out_dir, datasets)
+
+
+def _export_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
+    ids = UniqueKeys("id")
     counts: Counter[tuple[str, str]] = Counter()
     buckets: Counter[tuple[str, str, str]] = Counter()
     files = [(d, s, in_dir / d / f"{s}.jsonl") for s in SPLITS for d in datasets if (in_dir / d / f"{s}.jsonl").exists()]
@@ -82,6 +99,7 @@ def export_records(in_dir: str | Path, out_dir: str | Path) -> dict:
         for dataset, split, path in files:
             for lineno, record in iter_jsonl(path):
                 validate_record(record, where=f"{path}:{lineno}")
+                ids.add(record["id"], lineno, path)
                 handle = outputs[(record["language"], record["split"])]
                 handle.write(_encode(alpaca_row(record)))
                 handle.write("\n")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
+import time
 from collections import Counter, deque
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -22,7 +24,7 @@ from polyalign_lf.data.normalize import DEFAULT_BINS, LENGTH_UNITS, NORMALIZATIO
 from polyalign_lf.data.schema import RECORD_FIELDS, SPLITS, make_bucket_id, validate_record
 from polyalign_lf.data.sources import SourceRows, open_source
 from polyalign_lf.errors import ConfigError, InputError
-from polyalign_lf.io import atomic_write, progress, write_json
+from polyalign_lf.io import atomic_write, cleaned_up_on_error, progress, replace_folder, write_json
 
 SPLIT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "validation": ("dev", "val", "valid", "validation1"),
@@ -42,6 +44,7 @@ ROW_LOCAL_FORMATTERS: frozenset[str] = frozenset({"custom"})
 PARALLEL_MIN_BYTES = 8 << 20
 _CHUNK_ROWS = 2000  # rows per worker task
 _IN_FLIGHT = 8  # tasks submitted ahead of the writer (bounds memory: ~16k rows)
+_SHUTDOWN_WAIT_S = 10.0  # after an error or Ctrl-C, how long the submitted chunks may take to finish
 
 
 def resolve_source_split(spec: FormatterSpec, split: str) -> str:
@@ -152,6 +155,9 @@ _WORKER_STATE: tuple | None = None
 def _init_worker(state: tuple) -> None:
     global _WORKER_STATE
     _WORKER_STATE = state
+    # Ctrl-C reaches the whole process group. Only the parent may act on it: a worker killed mid-task
+    # never reports its result, and the parent would wait for it forever.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
@@ -290,7 +296,10 @@ def prepare_dataset(
     seen_ids: set[str] = set()
 
     with contextlib.ExitStack() as stack:
-        handles = {s: stack.enter_context(atomic_write(target / f"{s}.jsonl")) for s in SPLITS}
+        # The dataset's folder is built aside and swapped in whole; a failed first run leaves no empty OUT.
+        stack.enter_context(cleaned_up_on_error(out_dir))
+        building = stack.enter_context(replace_folder(target, overwrite=True))
+        handles = {s: stack.enter_context(atomic_write(building / f"{s}.jsonl")) for s in SPLITS}
         bar = stack.enter_context(progress(desc=f"prepare {dataset}", unit="row"))
         for source_split in order:
             n_workers = _parallel_jsonl(resolved[source_split], spec, workers)
@@ -332,25 +341,25 @@ def prepare_dataset(
             reasons = ", ".join(f"{k}={v}" for k, v in skipped.most_common()) or "the sources are empty"
             raise InputError(f"{dataset}: no records were produced ({reasons})", where=", ".join(resolved.values()))
 
-    manifest = {
-        "dataset": dataset,
-        "formatter": spec.name,
-        "hub_id": spec.hub_id,
-        "language": spec.language,
-        "track": spec.track,
-        "family": spec.family,
-        "style_bucket": spec.style_bucket,
-        "seed": seed,
-        "sources": {s: resolved[s] for s in order},
-        "rows_read": rows_read,
-        "split_policy": spec.split_policy,
-        "split_counts": {s: split_counts.get(s, 0) for s in SPLITS},
-        "skipped": dict(sorted(skipped.items())),
-        "bucket_counts": {s: {b: n for (sp, b), n in sorted(bucket_counts.items()) if sp == s} for s in SPLITS},
-        "length_bins": {"thresholds": bins.as_dict(), "units": dict(LENGTH_UNITS)},
-        "normalization": NORMALIZATION_VERSION,
-    }
-    write_json(target / "manifest.json", manifest)
+        manifest = {
+            "dataset": dataset,
+            "formatter": spec.name,
+            "hub_id": spec.hub_id,
+            "language": spec.language,
+            "track": spec.track,
+            "family": spec.family,
+            "style_bucket": spec.style_bucket,
+            "seed": seed,
+            "sources": {s: resolved[s] for s in order},
+            "rows_read": rows_read,
+            "split_policy": spec.split_policy,
+            "split_counts": {s: split_counts.get(s, 0) for s in SPLITS},
+            "skipped": dict(sorted(skipped.items())),
+            "bucket_counts": {s: {b: n for (sp, b), n in sorted(bucket_counts.items()) if sp == s} for s in SPLITS},
+            "length_bins": {"thresholds": bins.as_dict(), "units": dict(LENGTH_UNITS)},
+            "normalization": NORMALIZATION_VERSION,
+        }
+        write_json(building / "manifest.json", manifest)
     return manifest
 
 
@@ -402,9 +411,13 @@ def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_spli
     finally:
         # On an error, let the few submitted chunks finish and shut the workers down cleanly:
         # Pool.terminate() can deadlock when a worker dies holding the task queue's lock.
+        deadline = time.monotonic() + _SHUTDOWN_WAIT_S
         for task, _ in pending:
-            task.wait()
-        pool.close()
+            task.wait(max(0.0, deadline - time.monotonic()))
+        if all(task.ready() for task, _ in pending):
+            pool.close()
+        else:  # a worker is stuck or gone: stop waiting for it
+            pool.terminate()
         pool.join()
     return rows_read
 

@@ -88,7 +88,7 @@ def iter_records(path: str | os.PathLike, validate: bool = True) -> Iterator[dic
     """Read a records JSONL file, validating each line (errors name ``file:line``)."""
     from polyalign_lf.io import iter_jsonl
 
-    for lineno, row in iter_jsonl(path):
+    for lineno, row in iter_jsonl(path, unique="id"):
         yield validate_record(row, where=f"{path}:{lineno}") if validate else row
 
 

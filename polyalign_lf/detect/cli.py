@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any, Mapping
 
+import polyalign_lf.options as opt
+
 
 def detect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records", required=True, help="test records JSONL (human answers = the human source)")
@@ -24,18 +26,18 @@ def detect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--radar-model", "--classifier", dest="radar_model", default=None, metavar="MODEL",
                         help="the radar detector's sequence classifier, a Hub id or local path (default: the "
                              "published RADAR checkpoint TrustSafeAI/RADAR-Vicuna-7B; --classifier is an old spelling)")
-    parser.add_argument("--radar-ai-label", "--classifier-ai-label", dest="radar_ai_label", type=int, default=None,
+    parser.add_argument("--radar-ai-label", "--classifier-ai-label", dest="radar_ai_label", type=opt.non_negative_int, default=None,
                         help="class index of the classifier meaning AI-written (RADAR: 0, its model card's "
                              "P(AI) = softmax(logits)[:, 0])")
     parser.add_argument("--binoculars-mode", choices=["low-fpr", "accuracy"], default="low-fpr")
-    parser.add_argument("--calibrate-fpr", type=float, default=None,
+    parser.add_argument("--calibrate-fpr", type=opt.number(0.0, 1.0, above=True), default=None,
                         help="set each detector's threshold so that this fraction of the human answers is flagged "
                              "as AI (recommended for any model pair other than the published ones)")
     parser.add_argument("--no-human", action="store_true", help="do not score the human answers (no AUROC, no calibration)")
-    parser.add_argument("--sample", type=int, default=None, help="score a seeded sample of N records (same for all methods)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-length", type=int, default=512, help="tokens per text (longer texts are truncated)")
+    parser.add_argument("--sample", type=opt.count, default=None, help="score a seeded sample of N records (same for all methods)")
+    parser.add_argument("--seed", type=opt.integer(), default=0)
+    parser.add_argument("--batch-size", type=opt.count, default=8)
+    parser.add_argument("--max-length", type=opt.count, default=512, help="tokens per text (longer texts are truncated)")
     parser.add_argument("--device", default="auto", help="auto (cuda when available, one model per GPU) | cpu | cuda:N")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     parser.add_argument("--out", required=True, help="output directory (scores/<method>.jsonl, summary.json, summary.md)")
@@ -88,6 +90,23 @@ def table4_markdown(summary: Mapping[str, Any], detectors: list[str]) -> str:
             f"{label} = 1 − mean AI rate of the detectors used; Joint = 100·2·Agg·H/(Agg+H)." + note + "\n")
 
 
+def _report_unscored(raw: Mapping[str, list[dict]], detectors: list[str]) -> None:
+    """Rows a detector could not score (e.g. empty answers) are counted on stderr; if no detector scored any
+    row at all, nothing usable was produced and the command fails."""
+    import sys
+
+    from polyalign_lf.errors import AllFailed
+
+    total = sum(len(rows) for rows in raw.values())
+    scored = {d: sum(1 for rows in raw.values() for row in rows if row[d] is not None) for d in detectors}
+    if total and not any(scored.values()):
+        raise AllFailed(f"no detector could score any of the {total} texts (are they all empty?); nothing was written")
+    for d, n in scored.items():
+        if n < total:
+            print(f"polyalign detect: {d} scored {n} of {total} texts; the rest (e.g. empty answers) are left out of "
+                  "its rates", file=sys.stderr)
+
+
 def detect_main(args) -> int:
     from polyalign_lf.data.schema import read_records
     from polyalign_lf.detect.joint import agg_from_metrics
@@ -115,6 +134,8 @@ def detect_main(args) -> int:
 
             raise InputError(f"{len(missing)} record(s) have no prediction, e.g. {missing[0]!r}", where=str(methods[method]),
                              hint="every method is scored on the same records; use --sample for a common subset")
+    named_metrics = parse_named_paths(args.metrics, "--metrics") if args.metrics else {}
+    aggs = {m: agg_from_metrics(read_json(p), where=str(p)) for m, p in named_metrics.items()}  # checked before any scoring
     models = DetectorModels(observer=args.observer, performer=args.performer, sampling=args.sampling,
                             scoring=args.scoring, radar=args.radar_model or RADAR_MODEL,
                             radar_ai_label=RADAR_AI_LABEL if args.radar_ai_label is None else args.radar_ai_label,
@@ -126,6 +147,7 @@ def detect_main(args) -> int:
     sources = {} if args.no_human else {"human": [by_id[rid]["human_answer"] for rid in ids]}
     sources.update({m: [preds[rid] for rid in ids] for m, preds in predictions.items()})
     raw = {name: score_texts(texts, models, detectors, desc=f"detect {name}") for name, texts in sources.items()}
+    _report_unscored(raw, detectors)
     if args.calibrate_fpr is not None:
         rules = {d: calibrated_rule(d, [r[d] for r in raw["human"] if r[d] is not None], args.calibrate_fpr)
                  for d in detectors}
@@ -139,8 +161,6 @@ def detect_main(args) -> int:
                                                  "ai": rules[d].is_ai(row[d])}) for d in detectors}}
             for rid, row in zip(ids, rows)))
     summary = summarize_detection(raw, rules, human_method=None if args.no_human else "human")
-    named_metrics = parse_named_paths(args.metrics, "--metrics") if args.metrics else {}
-    aggs = {m: agg_from_metrics(read_json(p)) for m, p in named_metrics.items()}
     add_table4(summary, detectors, aggs)
     result = {"detectors": detectors, "detectors_used": detectors, "h_label": h_label(detectors),
               "rules": {d: r.describe() for d, r in rules.items()},

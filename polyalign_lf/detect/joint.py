@@ -24,13 +24,21 @@ def joint_score(agg: float, h: float) -> float:
     return 100.0 * 2.0 * agg * h / (agg + h)
 
 
-def agg_from_metrics(metrics: Mapping) -> tuple[float | None, str | None]:
-    """Read ``agg`` from a METRICS.json object: a number, or an object with ``value``; else (None, reason)."""
+def agg_from_metrics(metrics: Mapping, where: str = "metrics") -> tuple[float | None, str | None]:
+    """Read ``agg`` from a METRICS.json object: a number, or an object with ``value``; (None, reason) when it is
+    absent or null (skipped). Anything else — NaN, infinity, a string — is an error naming ``where``."""
+    from polyalign_lf.errors import InputError
+    from polyalign_lf.options import number_problem
+
     value = metrics.get("agg")
     if isinstance(value, Mapping):
         if value.get("skipped") or value.get("status") == "skipped":
             return None, f"agg skipped: {value.get('reason', 'no reason given')}"
         value = value.get("value")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value), None
-    return None, "metrics file has no numeric 'agg'"
+    if value is None:
+        reason = (metrics.get("skipped") or {}).get("agg") if isinstance(metrics.get("skipped"), Mapping) else None
+        return None, f"agg skipped: {reason}" if reason else "metrics file has no numeric 'agg'"
+    problem = number_problem(value)
+    if problem:
+        raise InputError(f"agg {problem}", where=where, hint="metrics files are written by `polyalign evaluate`; recompute this one")
+    return float(value), None

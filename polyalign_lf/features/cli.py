@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
 
 
@@ -17,7 +18,7 @@ def features_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("train", "val", "test"), help="only records of this split")
     parser.add_argument("--out", required=True, type=Path, help="output feature file (.npz)")
     parser.add_argument("--lm-model", help="also append LM log-prob features from this causal LM (path or name, offline)")
-    parser.add_argument("--lm-batch-size", type=int, default=16)
+    parser.add_argument("--lm-batch-size", type=opt.count, default=16)
     parser.add_argument("--device", help="device for --lm-model (default: cuda if available)")
 
 

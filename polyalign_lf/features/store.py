@@ -8,6 +8,7 @@ Rows are aligned with their records by ``ids`` — consumers join by id, never b
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,8 +72,23 @@ def load_feature_table(path: str | os.PathLike, expected_schema: str | None = No
             schema_version=str(data["schema_version"]),
             source=str(data["source"]),
         )
-    except (KeyError, ValueError, OSError) as exc:
-        raise InputError(f"not a polyalign feature file ({exc})", where=str(path), hint="recreate it with `polyalign features`") from None
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"not a polyalign feature file, or a truncated/corrupt one ({exc})", where=str(path),
+                         hint="recreate it with `polyalign features`") from None
+    bad_rows = np.flatnonzero(~np.isfinite(table.matrix).all(axis=1))
+    if bad_rows.size:
+        k = int(bad_rows[0])
+        column = table.feature_names[int(np.flatnonzero(~np.isfinite(table.matrix[k]))[0])]
+        raise InputError(f"{bad_rows.size} row(s) hold values that are not finite (NaN or infinity), e.g. row {k} "
+                         f"(id {table.ids[k]!r}), feature {column!r}", where=str(path),
+                         hint="features are finite by construction: the file was altered or corrupted; recreate it with `polyalign features`")
+    if table.source == "human_answer":  # one human answer per record (model tables may hold several candidates per id)
+        seen: dict[str, int] = {}
+        for k, rid in enumerate(table.ids):
+            first = seen.setdefault(rid, k)
+            if first != k:
+                raise InputError(f"duplicate id {rid!r} in rows {first} and {k}", where=str(path),
+                                 hint="a human-answer table has one row per record; recreate it with `polyalign features`")
     if expected_schema is not None and table.schema_version != expected_schema:
         raise InputError(
             f"feature schema {table.schema_version!r} differs from the expected {expected_schema!r}",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import polyalign_lf.options as opt
+
 
 def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="human_eval_command", required=True)
@@ -15,11 +17,14 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--out", required=True, help="page directory to serve to raters (holds no method names)")
     build.add_argument("--key", default=None, help="key file (item → method); default: <out>.key.json next to "
                                                    "the page directory, never inside it")
-    build.add_argument("--per-stratum", type=int, default=5,
+    build.add_argument("--per-stratum", type=opt.count, default=5,
                        help="records per (language, length bin); every method's answer to each is rated")
     build.add_argument("--languages", default=None, help="comma list, e.g. zh (default: all in the records)")
     build.add_argument("--include-human", action="store_true", help="add the human answers as a hidden control method")
-    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--seed", type=opt.integer(), default=0)
+    build.add_argument("--overwrite", action="store_true",
+                       help="replace an existing page and key (the old key is kept as KEY.bak-TIME: ratings already "
+                            "collected can still be summarized with it)")
     summ = sub.add_parser("summarize", help="turn exported ratings into Table 8 (mean ± 95%% CI)")
     summ.add_argument("ratings", nargs="+", help="ratings JSON files exported from the page (one per rater)")
     summ.add_argument("--key", required=True, help="the key file written by `human-eval build`")
@@ -29,13 +34,21 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _build(args) -> int:
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.errors import ConfigError, InputError
     from polyalign_lf.humaneval.build import build_items, stratified_sample, write_key, write_page
+    from polyalign_lf.io import backup_file, check_output_folder, replace_folder
     from polyalign_lf.judge.cli import parse_named_paths
     from polyalign_lf.judge.runner import load_predictions
 
-    if args.per_stratum < 1:
-        raise ConfigError("--per-stratum must be at least 1")
+    out = Path(args.out)
+    key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
+    if out.resolve() in key_path.resolve().parents:
+        raise ConfigError(f"--key {key_path} is inside the page directory {out}: raters could read it")
+    if key_path.exists() and not args.overwrite:
+        raise InputError("a key file already exists: replacing it would orphan every rating collected against it",
+                         where=str(key_path),
+                         hint="choose another --key/--out for a new sample, or pass --overwrite (the old key is kept as a backup)")
+    check_output_folder(out, overwrite=args.overwrite)
     records = read_records(args.records)
     by_id = {r["id"]: r for r in records}
     methods = parse_named_paths(args.predictions, "--predictions")
@@ -49,11 +62,11 @@ def _build(args) -> int:
     languages = [x.strip() for x in args.languages.split(",")] if args.languages else None
     chosen, strata = stratified_sample(records, eligible, args.per_stratum, args.seed, languages)
     items, key = build_items(chosen, predictions, args.seed, include_human=args.include_human)
-    out = Path(args.out)
-    key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
-    if out.resolve() in key_path.resolve().parents:
-        raise ConfigError(f"--key {key_path} is inside the page directory {out}: raters could read it")
-    sample_id = write_page(out, items)
+    with replace_folder(out, overwrite=args.overwrite) as building:
+        sample_id = write_page(building, items)
+    if key_path.exists():
+        backup = backup_file(key_path)
+        print(f"the previous key was kept as {backup}")
     write_key(key_path, sample_id, key, strata, list(methods) + (["human"] if args.include_human else []), args.seed)
     short = [s for s, info in strata.items() if info["short"]]
     print(f"sample {sample_id}: {len(items)} items ({len(chosen)} records × {len(items) // max(1, len(chosen))} methods)")

@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError, InputError
 
 
@@ -30,30 +31,30 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--default-system", default=None, help="system prompt override (as LLaMA-Factory's default_system)")
     parser.add_argument("--cot-chat", action="store_true", help="cot mode: put the CoT instruction into the chat template")
     parser.add_argument("--method", default=None, help="method label stored with the predictions (e.g. bucket_sft)")
-    parser.add_argument("--limit", type=int, default=None, help="only the first N records (smoke tests; not for reported numbers)")
+    parser.add_argument("--limit", type=opt.non_negative_int, default=None, help="only the first N records (smoke tests; not for reported numbers)")
     parser.add_argument("--overwrite", action="store_true", help="discard a previous (partial or finished) run")
-    parser.add_argument("--max-model-len", type=int, default=None,
+    parser.add_argument("--max-model-len", type=opt.count, default=None,
                         help="context window; longer prompts drop old history, then context (default: the model config's)")
     g = parser.add_argument_group("decoding (defaults: paper Appendix C)")
-    g.add_argument("--temperature", type=float, default=d.temperature)
-    g.add_argument("--top-p", type=float, default=d.top_p)
-    g.add_argument("--repetition-penalty", type=float, default=d.repetition_penalty)
-    g.add_argument("--frequency-penalty", type=float, default=d.frequency_penalty)
-    g.add_argument("--presence-penalty", type=float, default=d.presence_penalty)
-    g.add_argument("--max-new-tokens", type=int, default=None,
+    g.add_argument("--temperature", type=opt.non_negative, default=d.temperature)
+    g.add_argument("--top-p", type=opt.number(0.0, 1.0, above=True), default=d.top_p)
+    g.add_argument("--repetition-penalty", type=opt.positive, default=d.repetition_penalty)
+    g.add_argument("--frequency-penalty", type=opt.number(-2.0, 2.0), default=d.frequency_penalty)
+    g.add_argument("--presence-penalty", type=opt.number(-2.0, 2.0), default=d.presence_penalty)
+    g.add_argument("--max-new-tokens", type=opt.count, default=None,
                    help=f"default {d.max_new_tokens} ({COT_MAX_NEW_TOKENS} in cot mode: the reasoning comes first)")
-    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--seed", type=opt.integer(), default=d.seed)
     h = parser.add_argument_group("hf engine")
-    h.add_argument("--batch-size", type=int, default=8)
+    h.add_argument("--batch-size", type=opt.count, default=8)
     h.add_argument("--device", default=None, help="cpu | cuda | cuda:1 … (default: cuda if available)")
     h.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
     v = parser.add_argument_group("vllm engine")
     v.add_argument("--server-url", default=os.environ.get("VLLM_SERVER_URL", "http://127.0.0.1:8000"))
     v.add_argument("--served-model-name", default=None, help="default: the first model the server lists")
     v.add_argument("--api-key", default=None, help="default: $VLLM_API_KEY")
-    v.add_argument("--concurrency", type=int, default=128, help="requests kept in flight")
-    v.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
-    v.add_argument("--max-retries", type=int, default=5)
+    v.add_argument("--concurrency", type=opt.count, default=128, help="requests kept in flight")
+    v.add_argument("--timeout", type=opt.positive, default=600.0, help="seconds per request")
+    v.add_argument("--max-retries", type=opt.non_negative_int, default=5)
 
 
 COT_MAX_NEW_TOKENS = 512
@@ -91,17 +92,15 @@ def generate_main(args: argparse.Namespace) -> int:
     from polyalign_lf.inference.decoding import DecodingConfig
     from polyalign_lf.inference.output import PredictionWriter
     from polyalign_lf.inference.prompts import PromptBuilder
-    from polyalign_lf.io import progress
+    from polyalign_lf.io import check_output_file, progress
 
-    records = read_records(args.records)
+    check_output_file(args.out)
+    records = read_records(args.records)  # ids are unique: the reader refuses a repeat
     if args.limit is not None:
         records = records[: args.limit]
     if not records:
         raise InputError("no records to generate for", where=args.records)
     ids = [r["id"] for r in records]
-    duplicates = [rid for rid, c in Counter(ids).items() if c > 1]
-    if duplicates:
-        raise InputError(f"duplicate record ids, e.g. {duplicates[:3]}", where=args.records)
 
     template, default_system = (None, None)
     if args.recipe:
@@ -118,8 +117,11 @@ def generate_main(args: argparse.Namespace) -> int:
     tokenizer_path = args.tokenizer or args.model
     try:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load the tokenizer from {tokenizer_path} ({exc.__class__.__name__}: {str(exc).splitlines()[0]})") from None
+    except (OSError, ValueError, ImportError) as exc:  # ImportError: a folder without tokenizer files falls back to sentencepiece
+        reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise ConfigError(f"cannot load the tokenizer from {tokenizer_path} ({exc.__class__.__name__}: {reason})\n"
+                          "  hint: --model (or --tokenizer) must be a model folder with its tokenizer files, or the name "
+                          "of a model in the local Hugging Face cache") from None
     renderer = None
     if args.mode == "chat" or args.cot_chat:
         from polyalign_lf.integration.prompting import load_chat_renderer
@@ -145,7 +147,9 @@ def generate_main(args: argparse.Namespace) -> int:
     pending = writer.pending_ids
     if writer.done:
         print(f"polyalign generate: resuming — {len(writer.done)} of {len(ids)} already done"
-              + (f" ({writer.torn_lines} torn line(s) will be regenerated)" if writer.torn_lines else ""), file=sys.stderr)
+              + (f" ({writer.torn_lines} torn line(s) will be regenerated)" if writer.torn_lines else "")
+              + (f" ({writer.stray_rows} earlier row(s) for records not in this run are ignored)" if writer.stray_rows else ""),
+              file=sys.stderr)
 
     prompts: dict[str, Any] = {}
     for rid in progress(pending, desc="prompts", unit="rec"):

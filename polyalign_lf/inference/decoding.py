@@ -20,16 +20,15 @@ class DecodingConfig:
     stop: list[str] = field(default_factory=list)
 
     def validate(self) -> "DecodingConfig":
-        from polyalign_lf.errors import ConfigError
+        from polyalign_lf.options import check_number
 
-        if self.temperature < 0:
-            raise ConfigError("--temperature must be ≥ 0")
-        if not 0 < self.top_p <= 1:
-            raise ConfigError("--top-p must be in (0, 1]")
-        if self.repetition_penalty <= 0:
-            raise ConfigError("--repetition-penalty must be > 0")
-        if self.max_new_tokens < 1:
-            raise ConfigError("--max-new-tokens must be ≥ 1")
+        check_number("temperature", self.temperature, 0.0)
+        check_number("top_p", self.top_p, 0.0, 1.0, above=True)
+        check_number("repetition_penalty", self.repetition_penalty, 0.0, above=True)
+        check_number("frequency_penalty", self.frequency_penalty, -2.0, 2.0)
+        check_number("presence_penalty", self.presence_penalty, -2.0, 2.0)
+        check_number("max_new_tokens", self.max_new_tokens, 1, integer=True)
+        check_number("seed", self.seed, integer=True)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.io import write_json, write_jsonl
+from polyalign_lf.io import recover_jsonl, write_json, write_jsonl
 
 
 class PredictionWriter:
@@ -31,6 +31,7 @@ class PredictionWriter:
         self.done: dict[str, dict] = {}
         self.failed: dict[str, dict] = {}
         self.torn_lines = 0
+        self.stray_rows = 0
         self._last_progress = 0.0
         if overwrite:
             for path in (self.partial, self.progress_path, self.failed_path, self.out):
@@ -54,22 +55,9 @@ class PredictionWriter:
         if not self.partial.exists():
             return
         wanted = set(self.record_ids)
-        good_lines: list[str] = []
-        with open(self.partial, encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    self.torn_lines += 1  # an interrupted write: regenerate that record
-                    continue
-                if not line.endswith("\n") or not isinstance(row, dict) or row.get("id") not in wanted:
-                    self.torn_lines += 1
-                    continue
-                self.done[row["id"]] = row
-                good_lines.append(line)
-        if self.torn_lines:  # rewrite without the torn line so appends start on a fresh line
-            with open(self.partial, "w", encoding="utf-8") as handle:
-                handle.writelines(good_lines)
+        rows, self.torn_lines = recover_jsonl(self.partial)  # a torn line is dropped: that record is regenerated
+        self.done = {row["id"]: row for row in rows if row.get("id") in wanted}
+        self.stray_rows = len(rows) - len(self.done)  # rows of records no longer asked for: reported, not written
 
     @property
     def pending_ids(self) -> list[str]:

@@ -434,6 +434,41 @@ def _warn_unmasked_history(ctx: RunContext, dataset) -> None:
             "on the answer whose bucket the row carries\n")
 
 
+def wrap_load_single_dataset(original):
+    """``datasets`` cannot read a file whose column changes type between rows (a ``weight`` of numbers and
+    strings, say) and fails deep in Arrow; say which dataset and column instead, and how to fix it."""
+
+    def _load_single_dataset(dataset_attr, model_args, data_args, training_args):
+        try:
+            return original(dataset_attr, model_args, data_args, training_args)
+        except Exception as exc:
+            cause = _arrow_read_error(exc)
+            if cause is None:
+                raise
+            name = getattr(dataset_attr, "dataset_name", "?")
+            raise ConfigError(
+                f"dataset {name!r} cannot be read by `datasets`: {cause}\n  hint: every value of a column must have "
+                "one type: write weights and scores as numbers (or null), never as strings, and keep one shape per "
+                "column (e.g. history always a list)") from None
+
+    _load_single_dataset.__wrapped__ = original
+    return _load_single_dataset
+
+
+def _arrow_read_error(exc: BaseException) -> str | None:
+    """The first line of the Arrow/JSON read error behind ``exc`` (a DatasetGenerationError chain), or None."""
+    import pyarrow as pa
+
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)):
+            return (str(current).splitlines() or [type(current).__name__])[0]
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
 def wrap_get_preprocessed_dataset(original):
     def _get_preprocessed_dataset(dataset, data_args, training_args, stage, template, tokenizer, processor=None,
                                   is_eval=False):

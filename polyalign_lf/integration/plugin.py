@@ -138,6 +138,7 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
         (converter_mod, "get_dataset_converter", columns.wrap_get_dataset_converter(converter_mod.get_dataset_converter)),
         (loader_mod, "_get_dataset_processor", columns.wrap_get_dataset_processor(loader_mod._get_dataset_processor)),
         (loader_mod, "split_dataset", columns.wrap_split_dataset(loader_mod.split_dataset)),
+        (loader_mod, "_load_single_dataset", columns.wrap_load_single_dataset(loader_mod._load_single_dataset)),
         (loader_mod, "_get_preprocessed_dataset",
          columns.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset)),
         (collator_module, spec.collator_target[1], spec.collator()),

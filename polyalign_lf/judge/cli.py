@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
 
 
@@ -32,13 +34,13 @@ def judge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judges-config", help="YAML/JSON list of judges {name, model, base_url, api_key_env, "
                         "extra_body, json_schema, max_tokens, …}")
     parser.add_argument("--out", required=True, help="output directory (judgments/<judge>/<method>.jsonl, summary.json, summary.md)")
-    parser.add_argument("--sample", type=int, default=None, help="judge a seeded sample of N records (same for every method)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--concurrency", type=int, default=8, help="parallel requests per judge")
-    parser.add_argument("--max-retries", type=int, default=2, help="re-asks after an invalid answer")
+    parser.add_argument("--sample", type=opt.count, default=None, help="judge a seeded sample of N records (same for every method)")
+    parser.add_argument("--seed", type=opt.integer(), default=0)
+    parser.add_argument("--concurrency", type=opt.count, default=8, help="parallel requests per judge")
+    parser.add_argument("--max-retries", type=opt.non_negative_int, default=2, help="re-asks after an invalid answer")
     parser.add_argument("--no-json-schema", action="store_true", help="do not send response_format (servers without structured output)")
     parser.add_argument("--api-key-env", default=None, help="environment variable holding the API key (for --judge)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request")
+    parser.add_argument("--timeout", type=opt.positive, default=120.0, help="seconds per request")
     parser.add_argument("--model-key", default=None,
                         help="the judged model's key (e.g. qwen25_1_5b), sent as Appendix H's model_key; the method "
                              "name is sent as its stage")
@@ -98,6 +100,8 @@ def judge_main(args) -> int:
                 endpoint, method, records_by_id, ids, preds, out / "judgments" / endpoint.name / f"{method}.jsonl",
                 concurrency=args.concurrency, max_retries=args.max_retries, model_key=args.model_key,
                 blind=args.blind)
+    n_rows = sum(len(rows) for per_method in all_rows.values() for rows in per_method.values())
+    n_valid = sum(1 for per_method in all_rows.values() for rows in per_method.values() for r in rows if r["status"] == "ok")
     summary = build_summary(all_rows)
     summary["n_records"] = len(ids)
     write_json(out / "summary.json", summary)
@@ -105,7 +109,16 @@ def judge_main(args) -> int:
     with atomic_write(out / "summary.md") as handle:
         handle.write(markdown)
     print(markdown)
+    if n_rows and not n_valid:
+        from polyalign_lf.errors import AllFailed
+
+        first = next(r for per_method in all_rows.values() for rows in per_method.values() for r in rows)
+        raise AllFailed(f"all {n_rows} judge requests failed, so the summary holds no scores; the first error: "
+                        f"{first.get('error')}\n  hint: check --judge's URL and model name (is the server up?), "
+                        f"--timeout and --api-key-env; the judgments under {out / 'judgments'} keep each error, and a "
+                        "rerun retries them")
     n_errors = sum(s["n_errors"] for j in summary["per_judge"].values() for s in j.values())
     if n_errors:
-        print(f"{n_errors} answer(s) have no valid judgment (see 'error' in the judgments files); re-run to retry them.")
+        print(f"{n_errors} of {n_rows} answer(s) have no valid judgment (see 'error' in the judgments files); "
+              "re-run to retry them.", file=sys.stderr)
     return 0

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from polyalign_lf.errors import InputError
-from polyalign_lf.io import iter_jsonl, progress, write_jsonl
+from polyalign_lf.io import iter_jsonl, progress, recover_jsonl, write_jsonl
 from polyalign_lf.judge.caps import EMPTY_SCORES, apply_caps, is_wrong_language
 from polyalign_lf.judge.client import JudgeEndpoint, JudgeTransportError, chat_completion
 from polyalign_lf.judge.prompts import ANSWER_SCHEMA, JudgeAnswerError, build_judge_messages, parse_judge_answer
@@ -27,7 +27,7 @@ def load_predictions(path: str | os.PathLike, records_by_id: Mapping[str, dict])
     ``instruction`` differs from its record's question (the reference judge's join bug) is an error.
     """
     predictions: dict[str, str] = {}
-    for lineno, row in iter_jsonl(path):
+    for lineno, row in iter_jsonl(path, unique="id"):
         where = f"{path}:{lineno}"
         rid = row.get("id")
         if not isinstance(rid, str) or not rid:
@@ -35,8 +35,6 @@ def load_predictions(path: str | os.PathLike, records_by_id: Mapping[str, dict])
         if rid not in records_by_id:
             raise InputError(f"record id {rid!r} is not in the records file", where=where,
                              hint="predictions must come from the same records file (same split) as --records")
-        if rid in predictions:
-            raise InputError(f"duplicate prediction for id {rid!r}", where=where)
         prediction = row.get("prediction")
         if not isinstance(prediction, str):
             raise InputError(f'"prediction" must be a string, got {type(prediction).__name__}', where=where)
@@ -103,13 +101,14 @@ def judge_one(endpoint: JudgeEndpoint, record: dict, candidate: str, *, max_retr
 def _read_done(path: Path, model: str, predictions: Mapping[str, str]) -> dict[str, dict]:
     """Valid judgments from an earlier run, kept only if made by the same model for the same candidate text."""
     done: dict[str, dict] = {}
-    for candidate in (path, path.with_name(path.name + ".partial")):
-        if candidate.exists():
-            for _, row in iter_jsonl(candidate):
-                rid = row.get("id")
-                if (row.get("status") == "ok" and row.get("model") == model and rid in predictions
-                        and row.get("candidate_sha256") == candidate_digest(predictions[rid])):
-                    done[rid] = row
+    partial_rows, _ = recover_jsonl(path.with_name(path.name + ".partial"))  # a torn last line is redone
+    earlier = [row for _, row in iter_jsonl(path)] if path.exists() else []
+    for rows in (earlier, partial_rows):
+        for row in rows:
+            rid = row.get("id")
+            if (row.get("status") == "ok" and row.get("model") == model and rid in predictions
+                    and row.get("candidate_sha256") == candidate_digest(predictions[rid])):
+                done[rid] = row
     return done
 
 
@@ -130,14 +129,20 @@ def run_judge(endpoint: JudgeEndpoint, method: str, records_by_id: Mapping[str, 
     partial = out_path.with_name(out_path.name + ".partial")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     results = dict(done)
-    with open(partial, "a", encoding="utf-8") as sink, ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = pool.map(lambda rid: judge_one(endpoint, records_by_id[rid], predictions[rid],
-                                                 max_retries=max_retries, chat=chat, run=run, blind=blind), todo)
-        for row in progress(futures, total=len(todo), desc=f"judge {endpoint.name} · {method}", unit="answer"):
-            row["method"] = method
-            results[row["id"]] = row
-            sink.write(json.dumps(row, ensure_ascii=False) + "\n")
-            sink.flush()
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
+        with open(partial, "a", encoding="utf-8") as sink:
+            futures = pool.map(lambda rid: judge_one(endpoint, records_by_id[rid], predictions[rid],
+                                                     max_retries=max_retries, chat=chat, run=run, blind=blind), todo)
+            for row in progress(futures, total=len(todo), desc=f"judge {endpoint.name} · {method}", unit="answer"):
+                row["method"] = method
+                results[row["id"]] = row
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                sink.flush()
+    finally:
+        # On Ctrl-C or an error, drop the queued requests instead of sending them all first (a `with` block
+        # would wait for every one); the rows already written to the partial file are kept for the rerun.
+        pool.shutdown(wait=False, cancel_futures=True)
     ordered = [results[rid] for rid in ids]
     write_jsonl(out_path, ordered)
     partial.unlink(missing_ok=True)

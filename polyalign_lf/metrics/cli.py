@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError, InputError
 
 
@@ -21,7 +22,7 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                              "per-bucket feature scales for BNG instead of the held-out human answers' scales")
     parser.add_argument("--method", default=None, help="method label stored in the output (e.g. bucket_sft)")
     parser.add_argument("--model", default=None, help="model label stored in the output")
-    parser.add_argument("--min-bucket-size", type=int, default=20, help="buckets with fewer held-out examples are skipped (default 20)")
+    parser.add_argument("--min-bucket-size", type=opt.integer(2), default=20, help="buckets with fewer held-out examples are skipped (default 20)")
     parser.add_argument("--mauve-featurizer", default=None,
                         help="encoder for MAUVE embeddings: a local path or cached Hugging Face name "
                              "(default sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2; "
@@ -32,8 +33,8 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BNG's per-feature scale: robust (default: IQR-based human scale, features constant among "
                              "the human answers left out) or paper (W1 / max(σ, ε) on every feature, the paper's "
                              "formula, to compare with its Table 2)")
-    parser.add_argument("--mauve-max-texts", type=int, default=1000, help="paired subsample per bucket for C-MAUVE")
-    parser.add_argument("--mauve-global-max-texts", type=int, default=5000, help="paired subsample for global MAUVE")
+    parser.add_argument("--mauve-max-texts", type=opt.count, default=1000, help="paired subsample per bucket for C-MAUVE")
+    parser.add_argument("--mauve-global-max-texts", type=opt.count, default=5000, help="paired subsample for global MAUVE")
     parser.add_argument("--skip-mauve", action="store_true", help="do not compute MAUVE (reported as skipped; Agg is then skipped)")
     parser.add_argument("--human-features", default=None, help=".npy [n, d] features of the human answers in record order")
     parser.add_argument("--prediction-features", default=None, help=".npy [n, d] features of the predictions in record order")
@@ -43,8 +44,8 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reuse the human answers' features and embeddings across methods: they are stored here, "
                              "keyed by the test set's id fingerprint, the feature schema and the encoder")
     parser.add_argument("--allow-any-split", action="store_true", help="accept records whose split is not 'test'")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--seed", type=opt.integer(), default=42)
+    parser.add_argument("--threads", type=opt.non_negative_int, default=1,
                         help="BLAS/OpenMP threads for PCA, k-means and SVD (default 1: fastest on shared or small machines; 0 = library default)")
     parser.add_argument("--device", default=None, help="device for the MAUVE encoder (default: cuda if available)")
 
@@ -53,11 +54,18 @@ def _load_npy(path: str | None, what: str) -> np.ndarray | None:
     if path is None:
         return None
     if not Path(path).is_file():
-        raise InputError(f"{what} file not found", where=path)
+        raise InputError(f"{what} file not found", where=str(path))
     try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as exc:
-        raise InputError(f"cannot read {what} as a .npy array ({exc})", where=path) from None
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"cannot read {what} as a .npy array: truncated or not a .npy file ({exc})", where=str(path)) from None
+    if not isinstance(array, np.ndarray) or array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
+        raise InputError(f"{what} must be a 2-D numeric array, got {getattr(array, 'shape', '?')}", where=str(path))
+    bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
+    if bad.size:
+        raise InputError(f"{bad.size} row(s) of {what} are not finite (NaN or infinity), e.g. row {int(bad[0])}", where=str(path),
+                         hint="features and embeddings are finite by construction: recompute the file")
+    return array
 
 
 def load_reference_scales(path: str, feature_names: list[str] | None, schema_version: str | None,
@@ -120,7 +128,7 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
 
         path = cache / f"human_features.{key}.{FEATURE_SCHEMA_VERSION}.npy"
         if path.is_file():
-            pre.human_features = np.load(path, allow_pickle=False)
+            pre.human_features = _load_npy(str(path), "cached human features")
         else:
             log("extracting features of the human answers (cached for the next method)")
             pre.human_features = extract_features(answers, [r["language"] for r in records], show_progress=True)
@@ -132,7 +140,7 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
         tag = hashlib.sha1(resolve_encoder(config.mauve_featurizer).encode("utf-8")).hexdigest()[:12]
         path = cache / f"human_embeddings.{key}.{tag}.npy"
         if path.is_file():
-            pre.human_embeddings = np.load(path, allow_pickle=False)
+            pre.human_embeddings = _load_npy(str(path), "cached human embeddings")
         else:
             log(f"embedding human answers with {config.mauve_featurizer} (cached for the next method)")
             pre.human_embeddings = embed_texts(answers, config.mauve_featurizer, batch_size=config.embed_batch_size,
@@ -155,9 +163,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
             raise InputError(
                 f"records of split(s) {', '.join(other)} found; the metrics are defined on the held-out test split",
                 where=args.records, hint="pass the test records, or --allow-any-split to evaluate another split on purpose")
-    predictions = align_predictions(records, ((f"{args.predictions}:{lineno}", row) for lineno, row in iter_jsonl(args.predictions)))
-    if args.min_bucket_size < 2:
-        raise ConfigError("--min-bucket-size must be at least 2")
+    predictions = align_predictions(records, ((f"{args.predictions}:{lineno}", row) for lineno, row in iter_jsonl(args.predictions, unique="id")))
 
     pre = Precomputed(
         human_features=_load_npy(args.human_features, "human features"),

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from polyalign_lf.data.lf_format import record_prompt
-from polyalign_lf.errors import ConfigError
+from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.options import number_problem
 
 PAIR_TYPES = ("global", "distribution", "local")
 
@@ -135,6 +136,36 @@ def check_types(types: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(types))
 
 
+PAIR_COLUMNS: tuple[str, ...] = ("chosen", "rejected", "id", "bucket_id", "language", "pair_type")
+
+
+def check_pair_rows(rows: object, where: str) -> list[dict]:
+    """A pair file's rows, checked: objects with every pair column, one pair per (id, pair_type), and critic
+    scores that are finite numbers where given (null = not scored yet). Errors name the pair (1-based)."""
+    if not isinstance(rows, list):
+        raise InputError("expected a JSON list of pair rows", where=where, hint="build HDPO pairs with `polyalign pairs hdpo`")
+    first: dict[tuple, int] = {}
+    for k, row in enumerate(rows, start=1):
+        missing = [key for key in PAIR_COLUMNS if not isinstance(row, dict) or key not in row]
+        if missing:
+            raise InputError(f"pair #{k} lacks {', '.join(missing)}", where=where, hint="build HDPO pairs with `polyalign pairs hdpo`")
+        for key in ("chosen", "rejected"):
+            if not isinstance(row[key], str):
+                raise InputError(f"pair #{k} (id {row['id']!r}): {key} must be a string, got {type(row[key]).__name__}", where=where)
+        for key in ("chosen_score", "rejected_score"):
+            if row.get(key) is not None:
+                problem = number_problem(row[key])
+                if problem:
+                    raise InputError(f"pair #{k} (id {row['id']!r}): {key} {problem}", where=where,
+                                     hint="scores come from the critic; set them to null to have --critic score them again")
+        key = (row["id"], row["pair_type"])
+        seen = first.setdefault(key, k)
+        if seen != k:
+            raise InputError(f"duplicate pair: pairs #{seen} and #{k} are both the {row['pair_type']!r} pair of id {row['id']!r}",
+                             where=where, hint="a record has at most one pair of each type; rebuild with `polyalign pairs hdpo`")
+    return rows
+
+
 def score_and_weight(rows: list[dict], critic, cfg=None, *, rescore: bool = True) -> dict:
     """Fill ``chosen_score``/``rejected_score`` (with the critic) and the Theorem-5 ``weight`` of each row in place."""
     import numpy as np
@@ -142,11 +173,14 @@ def score_and_weight(rows: list[dict], critic, cfg=None, *, rescore: bool = True
     from polyalign_lf.pairs.weights import WeightConfig, hdpo_weights
 
     cfg = cfg or WeightConfig()
-    if rescore or any("chosen_score" not in r or "rejected_score" not in r for r in rows):
+    if rescore or any(r.get("chosen_score") is None or r.get("rejected_score") is None for r in rows):
         if critic is None:
             raise ConfigError("pairs have no critic scores; pass a critic bundle")
         buckets = [r["bucket_id"] for r in rows]
         both = critic.score([r["chosen"] for r in rows] + [r["rejected"] for r in rows], buckets + buckets)
+        if not np.isfinite(both).all():
+            raise ConfigError(f"the critic returned {int((~np.isfinite(both)).sum())} non-finite score(s); its bundle is "
+                              "broken (retrain it with `polyalign critic train`)")
         for k, r in enumerate(rows):
             r["chosen_score"], r["rejected_score"] = float(both[k]), float(both[len(rows) + k])
     terms = hdpo_weights([r["bucket_id"] for r in rows], [r["language"] for r in rows], [r["chosen_score"] for r in rows],

@@ -6,18 +6,20 @@ import argparse
 import json
 from pathlib import Path
 
+import polyalign_lf.options as opt
+
 
 def _weight_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.pairs.weights import WeightConfig
 
     d = WeightConfig()
     group = parser.add_argument_group("HDPO weights (Theorem 5)")
-    group.add_argument("--alpha", type=float, default=d.alpha, help="scarcity coefficient α")
-    group.add_argument("--beta", type=float, default=d.beta, help="critic-gap coefficient β")
-    group.add_argument("--gamma", type=float, default=d.gamma, help="language-rarity coefficient γ")
-    group.add_argument("--eta", type=float, default=d.eta, help="pair-type coefficient η")
-    group.add_argument("--w-min", type=float, default=d.w_min)
-    group.add_argument("--w-max", type=float, default=d.w_max)
+    group.add_argument("--alpha", type=opt.non_negative, default=d.alpha, help="scarcity coefficient α")
+    group.add_argument("--beta", type=opt.non_negative, default=d.beta, help="critic-gap coefficient β")
+    group.add_argument("--gamma", type=opt.non_negative, default=d.gamma, help="language-rarity coefficient γ")
+    group.add_argument("--eta", type=opt.non_negative, default=d.eta, help="pair-type coefficient η")
+    group.add_argument("--w-min", type=opt.positive, default=d.w_min)
+    group.add_argument("--w-max", type=opt.positive, default=d.w_max)
 
 
 def _weight_config(args):
@@ -47,9 +49,9 @@ def pairs_arguments(parser: argparse.ArgumentParser) -> None:
     hdpo.add_argument("--candidates", type=Path, help='sampled candidates JSONL {"id", "candidates": [...]} (distribution/local pairs)')
     hdpo.add_argument("--critic", required=True, type=Path, help="critic bundle directory")
     hdpo.add_argument("--types", default="global,distribution,local", help="comma-separated pair types")
-    hdpo.add_argument("--utility-tolerance", type=float, default=0.1, help="distribution pairs: max |ΔF1| between candidates")
-    hdpo.add_argument("--min-critic-gap", type=float, default=0.05, help="distribution pairs: min critic score gap")
-    hdpo.add_argument("--local-min-utility", type=float, default=0.3, help="local pairs: min F1 of the nearest miss")
+    hdpo.add_argument("--utility-tolerance", type=opt.probability, default=0.1, help="distribution pairs: max |ΔF1| between candidates")
+    hdpo.add_argument("--min-critic-gap", type=opt.non_negative, default=0.05, help="distribution pairs: min critic score gap")
+    hdpo.add_argument("--local-min-utility", type=opt.probability, default=0.3, help="local pairs: min F1 of the nearest miss")
     hdpo.add_argument("--device")
     _weight_arguments(hdpo)
 
@@ -133,19 +135,10 @@ def weights_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def weights_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.errors import InputError
     from polyalign_lf.io import read_json, write_json
-    from polyalign_lf.pairs.build import score_and_weight
+    from polyalign_lf.pairs.build import check_pair_rows, score_and_weight
 
-    rows = read_json(args.pairs)
-    required = ("chosen", "rejected", "bucket_id", "language", "pair_type")
-    if not isinstance(rows, list):
-        raise InputError("expected a JSON list of pair rows", where=str(args.pairs))
-    for k, row in enumerate(rows):
-        missing = [key for key in required if not isinstance(row, dict) or key not in row]
-        if missing:
-            raise InputError(f"pair {k} lacks {', '.join(missing)}", where=str(args.pairs),
-                             hint="build HDPO pairs with `polyalign pairs hdpo`")
+    rows = check_pair_rows(read_json(args.pairs), str(args.pairs))
     critic = None
     if args.critic:
         from polyalign_lf.critic.interface import load_critic

@@ -17,7 +17,7 @@ from polyalign_lf.io import iter_jsonl
 
 def _keyed_rows(path: str | os.PathLike, hint: str) -> Iterator[tuple[str, int, str, dict]]:
     """``(file:line, line number, record id, row)`` per row; a row without a non-empty string ``id`` is an error."""
-    for lineno, row in iter_jsonl(path):
+    for lineno, row in iter_jsonl(path, unique="id"):
         where = f"{path}:{lineno}"
         rid = row.get("id")
         if not isinstance(rid, str) or not rid:
@@ -33,18 +33,14 @@ def read_predictions(path: str | os.PathLike, record_ids: Iterable[str], *, fiel
     """
     wanted = set(record_ids)
     out: dict[str, str] = {}
-    first_line: dict[str, int] = {}
-    for where, lineno, rid, row in _keyed_rows(path, hint='predictions rows are {"id": <record id>, "prediction": <text>}'):
+    for where, _, rid, row in _keyed_rows(path, hint='predictions rows are {"id": <record id>, "prediction": <text>}'):
         text = row.get(field)
         if not isinstance(text, str):
             raise InputError(f"row {rid!r} has no string {field!r} field", where=where)
-        if rid in out:
-            raise InputError(f"duplicate prediction for record {rid!r} (first at line {first_line[rid]})", where=where)
         if rid not in wanted:
             raise InputError(f"prediction for unknown record id {rid!r}", where=where,
                              hint="predictions must come from the same records file (and --split) as given here")
         out[rid] = text
-        first_line[rid] = lineno
     missing = [rid for rid in wanted if rid not in out]
     if missing:
         raise InputError(f"{len(missing)} record(s) have no prediction, e.g. {sorted(missing)[:3]}", where=str(path),
@@ -60,8 +56,6 @@ def read_candidates(path: str | os.PathLike, record_ids: Iterable[str], *, field
         cands = row.get(field)
         if not isinstance(cands, list) or not all(isinstance(c, str) for c in cands):
             raise InputError(f"row {rid!r}: {field!r} must be a list of strings", where=where)
-        if rid in out:
-            raise InputError(f"duplicate candidates row for record {rid!r}", where=where)
         if rid not in wanted:
             raise InputError(f"candidates for unknown record id {rid!r}", where=where)
         out[rid] = cands

@@ -19,6 +19,7 @@ from typing import Hashable, Sequence
 import numpy as np
 
 from polyalign_lf.errors import ConfigError
+from polyalign_lf.options import check_number
 
 PAIR_TYPE_BIAS: dict[str, float] = {"global": 0.0, "local": 0.5, "distribution": 1.0}
 
@@ -33,8 +34,10 @@ class WeightConfig:
     w_max: float = 3.0
 
     def validate(self) -> "WeightConfig":
-        if min(self.alpha, self.beta, self.gamma, self.eta) < 0:
-            raise ConfigError("HDPO weight coefficients α, β, γ, η must be >= 0 (Theorem 5)")
+        for name in ("alpha", "beta", "gamma", "eta"):
+            check_number(f"HDPO weight coefficient {name} (Theorem 5)", getattr(self, name), 0.0)
+        check_number("w_min", self.w_min, 0.0, above=True)
+        check_number("w_max", self.w_max, 0.0, above=True)
         if not 0 < self.w_min <= self.w_max:
             raise ConfigError(f"HDPO clip bounds need 0 < w_min <= w_max, got [{self.w_min}, {self.w_max}]")
         return self

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
 
 SAMPLE_DATA = Path(__file__).with_name("sample_data") / "polyalign_sample.jsonl"
@@ -59,7 +60,7 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prepared", type=Path, default=None,
                         help="records already written by `polyalign prepare` (skips the prepare stage, "
                              "which otherwise runs `polyalign prepare --all` and needs the Hub)")
-    parser.add_argument("--nproc-per-node", type=int, default=None,
+    parser.add_argument("--nproc-per-node", type=opt.count, default=None,
                         help="GPUs per node for training (sets LLaMA-Factory's NPROC_PER_NODE; FORCE_TORCHRUN=1 is always set "
                              "because the recipes use DeepSpeed ZeRO-3)")
     parser.add_argument("--generate-arg", action="append", default=[], metavar="ARG",
@@ -130,10 +131,10 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
                              "demo runs the one-seed miniature study (`polyalign study --quick`): a generated corpus "
                              "with known per-bucket styles and a trained BaseLM, so its numbers mean something")
     parser.add_argument("--languages", default="en,zh", help="languages of the demo cell (default en,zh: one bilingual cell)")
-    parser.add_argument("--max-steps", type=int, default=None, help="cap every training run at this many optimizer steps (quick checks)")
-    parser.add_argument("--max-new-tokens", type=int, default=None,
+    parser.add_argument("--max-steps", type=opt.count, default=None, help="cap every training run at this many optimizer steps (quick checks)")
+    parser.add_argument("--max-new-tokens", type=opt.count, default=None,
                         help="generation length (default 96 for the study, 32 for --data)")
-    parser.add_argument("--num-candidates", type=int, default=2,
+    parser.add_argument("--num-candidates", type=opt.integer(2), default=2,
                         help="Bucket-SFT candidates per training prompt for distribution/local HDPO pairs: the greedy "
                              "output + K-1 sampled ones (default 2)")
     _add_common(parser)
@@ -251,8 +252,6 @@ def demo_main(args: argparse.Namespace) -> int:
         raise ConfigError(f"sample data not found: {data}")
     cfg, model_path = demo_config(args.out, data, languages)
     cfg.generate_args = ["--max-new-tokens", str(args.max_new_tokens or 32), "--batch-size", "64", "--device", "cpu"]
-    if args.num_candidates < 2:
-        raise ConfigError("--num-candidates must be >= 2 (distribution pairs compare sampled candidates)")
     cfg.num_candidates = args.num_candidates
     model_dir = cfg.root / model_path
 

@@ -179,8 +179,9 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
             [polyalign_command(*args) for args in (cfg.prepare_commands or [["prepare", "--all", "--out", str(cfg.prepared_dir)]])],
             [cfg.prepared_dir],
         ))
+    # A stage that runs again (after a failure or --redo) replaces its output folder whole: --overwrite.
     stages.append(Stage("dedup", "remove duplicates, protect val/test from leakage",
-                        [polyalign_command("dedup", cfg.prepared_dir, "--out", cfg.dedup_dir)], [cfg.dedup_dir]))
+                        [polyalign_command("dedup", cfg.prepared_dir, "--out", cfg.dedup_dir, "--overwrite")], [cfg.dedup_dir]))
     stages.append(Stage("export", "write LLaMA-Factory files + dataset_info.json entries",
                         [polyalign_command("export", cfg.dedup_dir, "--out", cfg.registry)],
                         [cfg.registry / "dataset_info.json"]))
@@ -226,7 +227,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
                         [cfg.output_features("bucket_sft", "train")]))
     stages.append(Stage("critic", "train the human-distribution critic (Theorem 4 loss)",
                         [polyalign_command("critic", "train", *critic_config_argv(cfg.critic_config or cfg.recipe("critic")),
-                                           *cfg.critic_args)],
+                                           *cfg.critic_args, "--overwrite")],
                         [cfg.critic_dir / "critic_config.json"]))
     stages.append(Stage("pairs-hdpo", "HDPO pairs (global/distribution/local), critic scores, Theorem-5 weights",
                         [polyalign_command("pairs", "hdpo", "--records", cfg.records("train"),
@@ -251,7 +252,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
                         eval_commands, [cfg.metrics(m) for m in EVAL_METHODS]))
     stages.append(Stage("report", "comparison table and plots",
                         [polyalign_command("report", *[f"{METHOD_LABELS[m]}={cfg.metrics(m)}" for m in EVAL_METHODS],
-                                           "--out", cfg.report_dir, "--title", cfg.title,
+                                           "--out", cfg.report_dir, "--overwrite", "--title", cfg.title,
                                            "--records", cfg.records("test"), "--predictions",
                                            *[f"{METHOD_LABELS[m]}={cfg.predictions(m, 'test')}" for m in EVAL_METHODS],
                                            *cfg.report_args)],

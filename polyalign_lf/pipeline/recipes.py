@@ -336,14 +336,25 @@ def write_registry(root: str | os.PathLike = ".") -> Path:
     return path
 
 
-if __name__ == "__main__":
-    import sys
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
 
-    root = sys.argv[1] if len(sys.argv) > 1 else "."
-    # Accept both the repository root and its recipes/ folder.
-    root_path = Path(root)
-    if root_path.name == "recipes":
+    parser = argparse.ArgumentParser(prog="python -m polyalign_lf.pipeline.recipes",
+                                     description="Write the recipe grid (recipes/) and data_registry/dataset_info.json.")
+    parser.add_argument("root", nargs="?", default=".", help="the repository root (or its recipes/ folder); default .")
+    args = parser.parse_args(argv)
+    root_path = Path(args.root)
+    if root_path.name == "recipes":  # accept both the repository root and its recipes/ folder
         root_path = root_path.parent
+    if not root_path.is_dir():
+        parser.error(f"{root_path} is not a folder")
     for path in write_recipe_tree(root_path):
         print(path)
     print(write_registry(root_path))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main())

@@ -20,6 +20,7 @@ import numpy as np
 from polyalign_lf.data.schema import coarser_bucket_ids
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import read_json, write_json
+from polyalign_lf.options import number_problem
 from polyalign_lf.references.support import DEFAULT_EPSILON, support_distance, support_scale
 
 REFERENCES_FORMAT = "polyalign-bucket-references/1"
@@ -118,12 +119,36 @@ class BucketReferences:
                 where=where, hint="rebuild them: `polyalign features` then `polyalign references`")
         if data.get("band") not in BANDS:
             raise InputError(f"unknown support band {data.get('band')!r}", where=where)
+        _check_reference_numbers(data, where)
         return cls(list(data["feature_names"]), data["feature_schema_version"], int(data["min_bucket_size"]),
                    data["buckets"], data["band"], float(data["epsilon"]), data.get("summary", {}))
 
     @classmethod
     def load(cls, path: str | os.PathLike, expected_schema: str | None = None) -> "BucketReferences":
         return cls.from_json(read_json(path), where=str(path), expected_schema=expected_schema)
+
+
+def _check_reference_numbers(data: dict, where: str) -> None:
+    """Every statistic a support distance uses is a finite number, with one value per feature."""
+    hint = "the file was altered or corrupted; rebuild it with `polyalign references`"
+    problem = number_problem(data.get("epsilon"), 0.0, above=True)
+    if problem:
+        raise InputError(f"epsilon {problem}", where=where, hint=hint)
+    names, buckets = data.get("feature_names"), data.get("buckets")
+    if not isinstance(names, list) or not isinstance(buckets, dict) or not buckets:
+        raise InputError("feature_names must be a list and buckets a non-empty object", where=where, hint=hint)
+    for key, entry in buckets.items():
+        if not isinstance(entry, dict):
+            raise InputError(f"bucket {key!r} is not an object", where=where, hint=hint)
+        for stat, values in entry.items():
+            if not isinstance(values, list):
+                continue
+            if len(values) != len(names):
+                raise InputError(f"bucket {key!r}: {stat} has {len(values)} values for {len(names)} features", where=where, hint=hint)
+            for name, value in zip(names, values):
+                problem = number_problem(value)
+                if problem:
+                    raise InputError(f"bucket {key!r}: {stat} of feature {name!r} {problem}", where=where, hint=hint)
 
 
 def build_references(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import polyalign_lf.options as opt
+
 
 def references_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.references.build import BANDS, DEFAULT_MIN_BUCKET_SIZE
@@ -12,10 +14,10 @@ def references_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--features", required=True, type=Path, help="feature file of human answers (`polyalign features`)")
     parser.add_argument("--out", required=True, type=Path, help="output references JSON")
-    parser.add_argument("--min-bucket-size", type=int, default=DEFAULT_MIN_BUCKET_SIZE,
+    parser.add_argument("--min-bucket-size", type=opt.count, default=DEFAULT_MIN_BUCKET_SIZE,
                         help="buckets with fewer train answers back off to language|track|family, then language")
     parser.add_argument("--band", choices=sorted(BANDS), default="q10_q90", help="support interval [l, u] of Eq. 4")
-    parser.add_argument("--epsilon", type=float, default=DEFAULT_EPSILON, help="ε of s = max(u − l, std, ε)")
+    parser.add_argument("--epsilon", type=opt.positive, default=DEFAULT_EPSILON, help="ε of s = max(u − l, std, ε)")
 
 
 def references_main(args: argparse.Namespace) -> int:

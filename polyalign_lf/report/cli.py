@@ -6,6 +6,8 @@ import argparse
 import datetime
 from pathlib import Path
 
+import polyalign_lf.options as opt
+
 
 def report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("runs", nargs="+", metavar="[NAME=]RUN.json",
@@ -13,18 +15,19 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", action="append", default=None,
                         help="method names, one per run in order (instead of NAME=)")
     parser.add_argument("--out", required=True, help="output directory (report.md, report.html, figures/, report.json)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder whole")
     parser.add_argument("--title", default="PolyAlign evaluation report")
     parser.add_argument("--records", help="test records JSONL: with --predictions, draws the answer-embedding shifts")
     parser.add_argument("--predictions", nargs="*", default=[], metavar="NAME=PRED.jsonl",
                         help="predictions per method for the embedding plot (names as for the runs)")
     parser.add_argument("--embedding-model", default=None,
                         help="encoder for the embedding plot (default: the metrics' default, the bundled MiniLM)")
-    parser.add_argument("--embedding-sample", type=int, default=400, help="paired answers drawn in the embedding plot")
+    parser.add_argument("--embedding-sample", type=opt.count, default=400, help="paired answers drawn in the embedding plot")
     parser.add_argument("--projection", choices=["auto", "pca", "umap"], default="auto",
                         help="auto = UMAP when umap-learn is installed, else PCA")
     parser.add_argument("--judge", help="summary.json of `polyalign judge` to include (Table 3)")
     parser.add_argument("--detect", help="summary.json of `polyalign detect` to include (Table 4)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=opt.integer(), default=0)
 
 
 def _named_runs(args) -> dict[str, Path]:
@@ -41,16 +44,29 @@ def _named_runs(args) -> dict[str, Path]:
 
 
 def report_main(args) -> int:
-    from polyalign_lf.errors import ConfigError
-    from polyalign_lf.io import read_json, write_json
-    from polyalign_lf.report import plots
-    from polyalign_lf.report.render import write_report_files
-    from polyalign_lf.report.tables import comparison_markdown, load_runs
+    from polyalign_lf.io import replace_folder, write_json
+    from polyalign_lf.report.tables import load_runs
 
     runs = load_runs(_named_runs(args))
     out = Path(args.out)
+    with replace_folder(out, overwrite=args.overwrite) as building:  # nothing of an earlier report survives
+        summary = _write_report(args, runs, building)
+        summary["figures"] = {name: str(out / "figures" / Path(path).name) for name, path in summary["figures"].items()}
+        write_json(building / "report.json", summary)
+    print(f"report: {out / 'report.html'} and {out / 'report.md'} ({len(summary['figures'])} figure(s))")
+    return 0
+
+
+def _write_report(args, runs, out: Path) -> dict:
+    """Write the report into ``out`` (a folder being built); returns report.json's content."""
+    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.io import read_json
+    from polyalign_lf.report import plots
+    from polyalign_lf.report.render import write_report_files
+    from polyalign_lf.report.tables import comparison_markdown
+
     figures_dir = out / "figures"
-    figures_dir.mkdir(parents=True, exist_ok=True)
+    figures_dir.mkdir()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     sections = [f"# {args.title}", f"Generated {stamp} from {len(runs)} run(s)."]
     sections.append("## Main results (Table 2 style)\n\n" + comparison_markdown(runs))
@@ -110,6 +126,4 @@ def report_main(args) -> int:
             figures.append((path, "Agg, detector human-likeness H and the Joint score per method (Figure 3 style)."))
     write_report_files(out / "report.md", args.title, sections, figures)
     summary["figures"] = {p.stem: str(p) for p, _ in figures}
-    write_json(out / "report.json", summary)
-    print(f"report: {out / 'report.html'} and {out / 'report.md'} ({len(figures)} figure(s))")
-    return 0
+    return summary

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.options import number_problem
 
 # (column label, dotted key in METRICS.json, higher is better, format)
 COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
@@ -22,6 +22,13 @@ COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
     ("NUF", "nuf.hypervolume", True, "{:.3f}"),
     ("Agg", "agg", True, "{:.3f}"),
 )
+
+# The values each metric can take (a value outside is a corrupted or hand-edited file, never ranked).
+DOMAINS: dict[str, tuple[float | None, float | None]] = {
+    "utility.overall.f1": (0.0, 1.0), "utility.overall.em": (0.0, 1.0), "utility.overall.nem": (0.0, 1.0),
+    "utility.overall.rouge_l": (0.0, 1.0), "bng.macro": (0.0, None), "mauve.global": (0.0, 1.0),
+    "mauve.conditional_macro": (0.0, 1.0), "tdm.macro": (0.0, 1.0), "nuf.hypervolume": (0.0, 1.0), "agg": (None, None),
+}
 
 
 @dataclass
@@ -53,11 +60,18 @@ def lookup(obj: Mapping[str, Any], dotted: str) -> Any:
     return current
 
 
-def _numeric(value: Any) -> float | None:
+def _metric_value(metrics: Mapping[str, Any], key: str, where: str) -> float | None:
+    """The value of ``key`` (None when absent or null: a skipped metric); anything else that is not a number
+    in the metric's domain is an error naming the file and key."""
+    value = lookup(metrics, key)
     if isinstance(value, Mapping):  # tolerate {"value": x} wrappers
         value = value.get("value")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if value is None:
         return None
+    problem = number_problem(value, *DOMAINS.get(key, (None, None)))
+    if problem:
+        raise InputError(f"{key} {problem}", where=where,
+                         hint="metrics files are written by `polyalign evaluate`; recompute this one rather than editing it")
     return float(value)
 
 
@@ -73,7 +87,7 @@ def load_run(name: str, path: Path) -> Run:
               fingerprint=test_set.get("ids_sha256"))
     reasons = metrics.get("skipped") or {}
     for _, key, _, _ in COLUMNS:
-        run.values[key] = _numeric(lookup(metrics, key))
+        run.values[key] = _metric_value(metrics, key, str(path))
         if run.values[key] is None:
             run.skipped[key] = reasons.get(key, "not in the metrics file")
     return run

@@ -6,17 +6,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
 
 
 def study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("study_out"), help="output folder (default study_out)")
-    parser.add_argument("--seeds", type=int, default=3, help="training seeds (default 3; the CIs are over seeds)")
+    parser.add_argument("--seeds", type=opt.count, default=3, help="training seeds (default 3; the CIs are over seeds)")
     parser.add_argument("--quick", action="store_true", help="one seed (about 10 minutes on 2 cores)")
-    parser.add_argument("--max-new-tokens", type=int, default=96, help="generation length (default 96)")
-    parser.add_argument("--max-steps", type=int, default=None,
+    parser.add_argument("--max-new-tokens", type=opt.count, default=96, help="generation length (default 96)")
+    parser.add_argument("--max-steps", type=opt.count, default=None,
                         help="cap every training run at this many optimizer steps (reduced runs, e.g. the test suite)")
-    parser.add_argument("--corpus-scale", type=float, default=1.0,
+    parser.add_argument("--corpus-scale", type=opt.positive, default=1.0,
                         help="fraction of every bucket's rows to use, in (0, 1] (reduced runs; default 1)")
     parser.add_argument("--stages", default=None, help="comma-separated stage names to run (see --dry-run)")
     parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")

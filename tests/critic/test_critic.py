@@ -103,3 +103,14 @@ def test_encoder_critic_with_bundled_minilm(synthetic, tmp_path):
     critic.save(tmp_path / "enc")
     loaded = load_critic(tmp_path / "enc")
     np.testing.assert_allclose(loaded.score(texts[:5], buckets[:5]), critic.score(texts[:5], buckets[:5]), rtol=1e-5, atol=1e-6)
+
+
+def test_mlp_scores_an_empty_answer_by_its_exact_support_distance(trained_mlp, synthetic, monkeypatch):
+    """An MLP extrapolates freely far from its training data; a net that calls everything perfectly human
+    (score 0) must still not make an empty answer a winner."""
+    critic, _ = trained_mlp
+    bucket = synthetic[0][0]["bucket_id"]
+    monkeypatch.setattr(critic, "score_features", lambda matrix, bucket_ids: np.zeros(len(bucket_ids)))
+    scores = critic.score(["", "   ", "A real answer."], [bucket] * 3)
+    exact = SupportDistanceCritic(critic.references).score(["", "   "], [bucket] * 2)
+    assert scores[2] == 0.0 and scores[:2] == pytest.approx(exact) and min(exact) > 0.5

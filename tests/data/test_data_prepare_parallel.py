@@ -66,3 +66,41 @@ def test_parallel_prepare_raises_the_same_first_error(tmp_path, monkeypatch, bad
         assert not (tmp_path / f"o{k}" / "d" / "train.jsonl").exists()  # atomic: nothing half-written
     assert messages[0] == messages[1]
     assert expected in messages[0][0] and messages[0][1] == f"{src}:201"
+
+
+def test_ctrl_c_stops_a_parallel_prepare_cleanly(tmp_path):
+    """SIGINT to the whole process group (what a terminal's Ctrl-C sends) mid-way through a parallel prepare:
+    the command stops within seconds with exit 130 and a message, and leaves no output or temp file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) < 2:
+        pytest.skip("the parallel path needs two CPUs")
+    src = tmp_path / "big.jsonl"
+    rows = _rows(3000)
+    with open(src, "w", encoding="utf-8") as handle:
+        for k in range(60):  # ~180k rows, well above the parallel threshold and several seconds of work
+            handle.writelines(json.dumps(dict(r, id=f"{r['id']}-{k}"), ensure_ascii=False) + "\n" for r in rows)
+    assert src.stat().st_size >= prepare_module.PARALLEL_MIN_BYTES
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "polyalign_lf.cli", "prepare", "custom", "--source", f"all={src}",
+                             "--out", str(out), "--name", "d"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(out.rglob(".*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the workers are converting chunks now
+    assert proc.poll() is None, "prepare finished before it could be interrupted; make the input larger"
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("prepare did not stop within 30 s of Ctrl-C")
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, err
+    assert not list(out.rglob(".*.tmp")) and not list(out.rglob("*.jsonl")), sorted(out.rglob("*"))

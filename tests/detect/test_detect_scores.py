@@ -209,3 +209,12 @@ def test_calibrated_rule_hits_target_fpr():
     rate = sum(rule.is_ai(x) for x in human) / len(human)
     assert rate <= 0.05 and rate >= 0.04
     assert rule.is_ai(0.5) and not rule.is_ai(1.5)
+
+
+def test_agg_from_metrics_refuses_what_is_not_a_number():
+    from polyalign_lf.errors import InputError
+
+    assert agg_from_metrics({"agg": None, "skipped": {"agg": "no MAUVE"}}) == (None, "agg skipped: no MAUVE")
+    for bad in (float("nan"), float("inf"), "0.5", True):
+        with pytest.raises(InputError, match=r"m\.json: agg must be a finite number"):
+            agg_from_metrics({"agg": bad}, where="m.json")

@@ -79,6 +79,9 @@ def build_pa_data(d: Path) -> Path:
         encoding="utf-8")
     # a column of strings (a mixed column does not even load in `datasets`)
     _write(d, "pref_string_weight", [dict(r, weight="heavy" if i == 3 else str(r["weight"])) for i, r in enumerate(PREF_ROWS)])
+    # numbers and one string in the same column: `datasets` itself cannot read this file
+    (d / "pref_mixed_weight.jsonl").write_text("".join(
+        json.dumps(dict(r, weight="heavy" if i == 2 else r["weight"])) + "\n" for i, r in enumerate(PREF_ROWS)), encoding="utf-8")
     _write(d, "sft_eval_unknown", [dict(SFT_ROWS[0], bucket_id="fr|qa|wiki|short")])
     _write(d, "pref_invalid", [dict(r, rejected=None) if i == 2 else r for i, r in enumerate(PREF_ROWS)])
     _write(d, "pref_unscored", [dict(r, chosen_score=None, rejected_score=None) if i % 2 else r for i, r in enumerate(PREF_ROWS)])
@@ -107,6 +110,8 @@ def build_pa_data(d: Path) -> Path:
         "pref_nan_weight": {"file_name": "pref_nan_weight.jsonl", "ranking": True, "columns": dict(
             PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
         "pref_string_weight": {"file_name": "pref_string_weight.json", "ranking": True, "columns": dict(
+            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
+        "pref_mixed_weight": {"file_name": "pref_mixed_weight.jsonl", "ranking": True, "columns": dict(
             PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
         "pref_unscored": {"file_name": "pref_unscored.json", "ranking": True, "columns": dict(
             PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},

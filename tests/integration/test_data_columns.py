@@ -153,6 +153,8 @@ DATA_REFUSALS = [
     (dict(bucket_weighting=True, dataset="sft_nan_weight"), "InputError", "weight is missing (null or empty)"),
     (dict(stage="hdpo", dataset="pref_nan_weight"), "InputError", "weight nan is not finite"),
     (dict(stage="hdpo", dataset="pref_string_weight"), "InputError", "weight '1.0' is not a number"),
+    (dict(stage="hdpo", dataset="pref_mixed_weight"), "ConfigError",
+     "dataset 'pref_mixed_weight.jsonl' cannot be read by `datasets`: JSON parse error: Column(/weight) changed"),
     (dict(bucket_weighting=True, dataset="sft_typo"), "InputError", "column 'bucket' (mapped as 'bucket_id'"),
     (dict(bucket_weighting=True, eval_dataset="sft_eval_unknown", do_eval=True, eval_strategy="steps", eval_steps=1),
      "InputError", "unknown bucket id 'fr|qa|wiki|short' in the evaluation data"),

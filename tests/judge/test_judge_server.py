@@ -205,3 +205,27 @@ def test_resume_does_not_reuse_judgments_of_changed_candidates(tmp_path, judge_i
         main(["judge", "--records", records, "--predictions", f"m={changed}", "--judge", f"x=other-model@{server.url}",
               "--out", str(out), "--sample", "3"])
         assert len(server.requests) == 9  # another model behind the same judge name → judged again
+
+
+def test_judge_resumes_past_a_torn_partial_line_and_exits_nonzero_when_all_fail(tmp_path, judge_inputs, capsys):
+    records, good, _ = judge_inputs
+    out = tmp_path / "judge"
+    with FakeJudgeServer(garbage_always=True) as bad:
+        code = main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{bad.url}",
+                     "--out", str(out), "--max-retries", "0", "--sample", "3"])
+    err = capsys.readouterr().err
+    assert code == 1 and "all 3 judge requests failed" in err and "Traceback" not in err
+    # a run killed while appending: one complete judgment and a torn half line
+    final = out / "judgments" / "x" / "copy.jsonl"
+    with FakeJudgeServer() as good_server:
+        main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{good_server.url}",
+              "--out", str(out), "--sample", "3"])
+    rows = final.read_text().splitlines()
+    final.unlink()
+    partial = final.with_name("copy.jsonl.partial")
+    partial.write_text(rows[0] + "\n" + rows[1][: len(rows[1]) // 2])
+    with FakeJudgeServer() as good_server:
+        code = main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{good_server.url}",
+                     "--out", str(out), "--sample", "3"])
+        assert code == 0 and len(good_server.requests) == 2  # the torn row and the one never written are redone
+    assert not partial.exists() and len(final.read_text().splitlines()) == 3

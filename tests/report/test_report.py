@@ -127,7 +127,10 @@ def test_report_names_from_stem_and_name_flag(tmp_path, runs, capsys):
     assert main(["report", str(runs["base"]), str(runs["full_sft"]), "--out", str(out)]) in (0, None)
     assert "| base |" in (out / "report.md").read_text()
     assert main(["report", str(runs["base"]), str(runs["full_sft"]), "--name", "BaseLM", "--name", "Full-SFT",
-                 "--out", str(out)]) in (0, None)
+                 "--out", str(out)]) == 2  # an earlier report is never merged with a new one...
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["report", str(runs["base"]), str(runs["full_sft"]), "--name", "BaseLM", "--name", "Full-SFT",
+                 "--out", str(out), "--overwrite"]) in (0, None)  # ...but replaced whole on request
     assert "| BaseLM |" in (out / "report.md").read_text()
     assert main(["report", str(runs["base"]), "--name", "a", "--name", "b", "--out", str(out)]) == 2
     assert "one per run" in capsys.readouterr().err
