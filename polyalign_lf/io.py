@@ -201,14 +201,24 @@ def read_json(path: str | os.PathLike) -> Any:
     if path.is_dir():
         raise InputError("is a folder, but a JSON file was expected", where=str(path))
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        with open_bytes(path) as handle:
+            return json.loads(handle.read().decode("utf-8"))
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(exc.doc.rstrip())
         raise InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
                          + (" — the file looks truncated" if truncated else ""), where=str(path)) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+    except (EOFError, OSError) as exc:  # a truncated or corrupt .gz
+        raise InputError(f"cannot read this file: truncated or not gzip ({exc})", where=str(path)) from None
+
+
+def open_bytes(path: str | os.PathLike):
+    """Open a file for reading bytes; ``*.gz`` files are decompressed on the fly."""
+    import gzip
+
+    path = Path(path)
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 
 def iter_jsonl(path: str | os.PathLike, *, unique: str | None = None) -> Iterator[tuple[int, dict]]:
@@ -229,8 +239,8 @@ def iter_jsonl_lines(path: str | os.PathLike, *, unique: str | None = None) -> I
         raise InputError("is a folder, but a JSON Lines file was expected", where=str(path))
     seen = UniqueKeys(unique, str(path)) if unique else None
     # Bytes, decoded line by line: a text-mode reader decodes in chunks and would blame the wrong line.
-    with open(path, "rb") as handle:
-        for lineno, raw in enumerate(handle, start=1):
+    with open_bytes(path) as handle:
+        for lineno, raw in _numbered_lines(handle, path):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -251,6 +261,20 @@ def iter_jsonl_lines(path: str | os.PathLike, *, unique: str | None = None) -> I
             if seen is not None:
                 seen.add(row.get(unique), lineno)
             yield lineno, line if line.endswith("\n") else line + "\n", row
+
+
+def _numbered_lines(handle, path: Path) -> Iterator[tuple[int, bytes]]:
+    lineno = 0
+    while True:
+        try:
+            raw = handle.readline()
+        except (EOFError, OSError) as exc:  # a truncated or corrupt .gz stream
+            raise InputError(f"cannot read past this line: the file is truncated or corrupt ({exc})",
+                             where=f"{path}:{lineno + 1}") from None
+        if not raw:
+            return
+        lineno += 1
+        yield lineno, raw
 
 
 class UniqueKeys:

@@ -647,6 +647,20 @@ case("detect metrics with NaN agg", lambda w, t: _detect(w, t, "--metrics", f"sf
      setup=lambda w, t: _edit_metrics(w, t, lambda m: m.__setitem__("agg", float("nan"))), absent=("d.json",))
 case("a killed run's temp file is cleaned by the rerun", lambda w, t: ["references", "--features", w / "human.npz", "--out", t / "r.json"],
      "", code=0, setup=lambda w, t: _write(t / ".r.json.999999999.k1ll.tmp", b"\0" * 4096))
+case("prepare --from-dir without --all", lambda w, t: ["prepare", "dolly", "--from-dir", t, "--out", t / "p"], r"--from-dir goes with --all",
+     absent=("p",))
+case("prepare --from-dir is a file", lambda w, t: ["prepare", "--all", "--from-dir", w / "dolly.jsonl", "--out", t / "p"],
+     r"dolly\.jsonl: not a folder", absent=("p",))
+case("prepare --from-dir with no dataset folders", lambda w, t: ["prepare", "--all", "--from-dir", t / "src", "--out", t / "p"],
+     r"no source was found", setup=lambda w, t: (t / "src" / "unrelated").mkdir(parents=True), absent=("p",))
+case("prepare truncated .jsonl.gz", lambda w, t: ["prepare", "dolly", "--source", f"train={t / 'd.jsonl.gz'}", "--out", t / "p"],
+     r"d\.jsonl\.gz:\d+: .*truncated", setup=lambda w, t: _write(t / "d.jsonl.gz", gzip.compress((w / "dolly.jsonl").read_bytes())[:-30]),
+     absent=("p",))
+case("prepare corrupt .arrow", lambda w, t: ["prepare", "dolly", "--source", f"train={t / 'd.arrow'}", "--out", t / "p"],
+     r"d\.arrow: cannot read this \.arrow file", setup=lambda w, t: _write(t / "d.arrow", b"ARROW1\0\0garbage"), absent=("p",))
+case("prepare a JSON object holding no rows", lambda w, t: ["prepare", "squad_v2", "--source", f"validation={t / 'x.json'}", "--out", t / "p"],
+     r"x\.json: one JSON object that holds no rows \(its keys: version, articles\)",
+     setup=lambda w, t: _write(t / "x.json", '{\n "version": 1,\n "articles": []\n}\n'), absent=("p",))
 case("unknown command", lambda w, t: ["trian"], r"unknown command 'trian'")
 case("unknown option", lambda w, t: ["features", "--records", w / "records.jsonl", "--out", t / "f.npz", "--fast"],
      r"unrecognized arguments: --fast", absent=("f.npz",))

@@ -23,7 +23,11 @@ def prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", action="append", type=_source, default=[], metavar="SPLIT=PATH",
                         help="a source split (its Hub split name, e.g. train / validation / test) and a local "
                              "jsonl/json/parquet file, folder or save_to_disk folder, or the Hub id when online; repeatable")
-    parser.add_argument("--all", action="store_true", help="download and prepare all 14 sources from the Hub (online only)")
+    parser.add_argument("--all", action="store_true",
+                        help="prepare all 14 sources: from the Hub (online), or with --from-dir from local files")
+    parser.add_argument("--from-dir", default=None, metavar="DIR",
+                        help="with --all: read each source from DIR/<dataset>/ (its release files as published, or a Hub "
+                             "snapshot / save_to_disk folder; splits are found from the file names)")
     parser.add_argument("--out", required=True, help="output folder; records go to OUT/DATASET/{train,val,test}.jsonl")
     parser.add_argument("--seed", type=opt.integer(), default=42, help="seed of the hashed splits (default 42)")
     parser.add_argument("--name", default=None, help="dataset name to write (default: the formatter name; useful for several custom datasets)")
@@ -36,13 +40,20 @@ def prepare_arguments(parser: argparse.ArgumentParser) -> None:
 def prepare_main(args: argparse.Namespace) -> int:
     from polyalign_lf.data.formatters import get_formatter
     from polyalign_lf.data.normalize import LengthBins
-    from polyalign_lf.data.prepare import bucket_table, prepare_all, prepare_dataset
+    from polyalign_lf.data.prepare import bucket_table, prepare_all, prepare_dataset, prepare_from_dir
 
     bins = LengthBins.parse(args.length_bins)
+    absent: dict[str, str] = {}
+    if args.from_dir and not args.all:
+        raise ConfigError("--from-dir goes with --all (for one source, use DATASET --source SPLIT=PATH)")
     if args.all:
         if args.dataset or args.source:
             raise ConfigError("use either --all or DATASET --source SPLIT=PATH, not both")
-        manifests = prepare_all(args.out, seed=args.seed, bins=bins)
+        if args.from_dir:
+            manifests, absent = prepare_from_dir(args.from_dir, args.out, seed=args.seed, bins=bins,
+                                                 report=lambda line: print(line, file=sys.stderr))
+        else:
+            manifests = prepare_all(args.out, seed=args.seed, bins=bins)
     else:
         if not args.dataset:
             raise ConfigError("name a DATASET (see `polyalign datasets`) or pass --all")
@@ -54,9 +65,16 @@ def prepare_main(args: argparse.Namespace) -> int:
             sources[split] = path
         manifests = [prepare_dataset(spec, sources, args.out, seed=args.seed, bins=bins, name=args.name, hub_config=args.hub_config)]
     for manifest in manifests:
-        print(f"\n{manifest['dataset']}: " + ", ".join(f"{s}={n}" for s, n in manifest["split_counts"].items())
+        print(f"\n{manifest['dataset']}: {manifest['examples_seen']} examples seen → {sum(manifest['split_counts'].values())} "
+              "records (" + ", ".join(f"{s}={n}" for s, n in manifest["split_counts"].items()) + ")"
               + ("; skipped: " + ", ".join(f"{k}={v}" for k, v in manifest["skipped"].items()) if manifest["skipped"] else ""))
         print(bucket_table(manifest["bucket_counts"]))
+    if absent:
+        print(f"\nnot prepared ({len(absent)} of {len(absent) + len(manifests)} sources): "
+              + "; ".join(f"{name} ({why})" for name, why in absent.items()))
+    if args.all and not manifests:
+        raise ConfigError(f"no source was found under {args.from_dir}: expected sub-folders named after the datasets "
+                          "(see `polyalign datasets`)")
     return 0
 
 
@@ -119,13 +137,15 @@ def datasets_main(args: argparse.Namespace) -> int:
         print(json.dumps({name: {"language": s.language, "track": s.track, "family": s.family, "style_bucket": s.style_bucket,
                                  "hub_id": s.hub_id, "hub_configs": list(s.hub_configs) or ([s.hub_config] if s.hub_config else []),
                                  "source_splits": list(s.source_splits), "required_columns": list(s.required_columns),
+                                 "release_layouts": [list(layout) for layout in s.release_layouts],
                                  "split_policy": s.split_policy, "aliases": list(s.aliases)}
                           for name, s in specs.items()}, ensure_ascii=False, indent=2))
         return 0
     for name, s in specs.items():
         config = f" [{s.hub_config}]" if s.hub_config else (f" [{', '.join(s.hub_configs)}]" if s.hub_configs else "")
         print(f"{name:<18} {s.language}  {s.track:<6} {s.family:<9} {s.style_bucket:<14} {s.hub_id or '(local files)'}{config}")
-        print(f"{'':<18} splits: {', '.join(s.source_splits)}; columns: {', '.join(s.required_columns)}")
+        print(f"{'':<18} splits: {', '.join(s.source_splits)}; columns: {', '.join(s.required_columns)}"
+              + (f"; release layouts: {' | '.join(', '.join(layout) for layout in s.release_layouts)}" if s.release_layouts else ""))
         print(f"{'':<18} policy: {s.split_policy}")
     print(f"\n{len(specs)} formatters. Usage: polyalign prepare NAME --source SPLIT=PATH --out DIR", file=sys.stderr)
     return 0

@@ -60,27 +60,24 @@ def resolve_source_split(spec: FormatterSpec, split: str) -> str:
 class _Cursor:
     """Feeds rows to a formatter while remembering where the current row came from."""
 
-    def __init__(self, source: SourceRows, required: tuple[str, ...], dataset: str, bar: Any):
-        self.source, self.required, self.dataset, self.bar = source, required, dataset, bar
+    def __init__(self, source: SourceRows, spec: FormatterSpec, bar: Any):
+        self.source, self.spec, self.bar = source, spec, bar
+        self.dataset = spec.name
         self.where = source.description
         self.rows_read = 0
         if source.columns is not None:
-            missing = [c for c in required if c not in source.columns]
-            if missing:
-                raise InputError(
-                    f"missing column(s) {', '.join(missing)} for {dataset} (found: {', '.join(source.columns)})",
-                    where=source.description, hint=f"{dataset} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
-                )
+            problem = spec.layout_problem(source.columns)
+            if problem:
+                raise InputError(f"{problem} (found: {', '.join(source.columns)})", where=source.description,
+                                 hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
         for where, row in self.source.rows:
             self.where = where
-            missing = [c for c in self.required if c not in row]
-            if missing:
-                raise InputError(
-                    f"missing column(s) {', '.join(missing)} for {self.dataset} (row has: {', '.join(list(row)[:12])})",
-                    where=where, hint=f"{self.dataset} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
-                )
+            problem = self.spec.layout_problem(row)
+            if problem:
+                raise InputError(f"{problem} (row has: {', '.join(list(row)[:12])})", where=where,
+                                 hint=f"{self.dataset} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")
             self.rows_read += 1
             self.bar.update(1)
             yield row
@@ -170,7 +167,7 @@ def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
     a record failing validation is listed first so its id is still checked for duplicates before).
     Shipping a few joined strings per chunk instead of one object per row keeps the parent's work small.
     """
-    spec, dataset, source_split, seed, bins, path, required = _WORKER_STATE
+    spec, dataset, source_split, seed, bins, path = _WORKER_STATE
     ids: list[str] = []
     wheres: list[str] = []
     blocks: dict[str, list[str]] = {}
@@ -194,11 +191,10 @@ def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
             return done(InputError(f"invalid JSON ({exc.msg})" + (" — the file looks truncated" if truncated else ""), where=where))
         if not isinstance(row, dict):
             return done(InputError(f"expected a JSON object per line, got {type(row).__name__}", where=where))
-        missing = [c for c in required if c not in row]
-        if missing:
-            return done(InputError(
-                f"missing column(s) {', '.join(missing)} for {spec.name} (row has: {', '.join(list(row)[:12])})",
-                where=where, hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it"))
+        problem = spec.layout_problem(row)
+        if problem:
+            return done(InputError(f"{problem} (row has: {', '.join(list(row)[:12])})", where=where,
+                                   hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it"))
         rows_read += 1
         try:
             for item in spec.convert(iter((row,)), source_split, seed):
@@ -250,8 +246,10 @@ def _line_chunks(path: Path, size: int) -> Iterator[tuple[list[tuple[int, str]],
         yield chunk, None
 
 
-def _parallel_jsonl(source_path: str, spec: FormatterSpec, workers: int | None) -> int:
+def _parallel_jsonl(source_path: str | list[str], spec: FormatterSpec, workers: int | None) -> int:
     """Number of worker processes for this source (0 = prepare it in-process)."""
+    if isinstance(source_path, list):
+        return 0
     path = Path(source_path).expanduser()
     if spec.name not in ROW_LOCAL_FORMATTERS or not path.is_file() or path.suffix.lower() != ".jsonl":
         return 0
@@ -285,7 +283,7 @@ def prepare_dataset(
         own = resolve_source_split(spec, split)
         if own in resolved:
             raise ConfigError(f"source split {own!r} given twice")
-        resolved[own] = str(path)
+        resolved[own] = [str(p) for p in path] if isinstance(path, (list, tuple)) else str(path)
     order = [s for s in spec.source_splits if s in resolved]  # deterministic, whatever the argument order
     dataset = name or spec.name
     target = Path(out_dir) / dataset
@@ -313,7 +311,7 @@ def prepare_dataset(
             if source.total is not None:
                 bar.total = (bar.total or 0) + source.total
                 bar.refresh()
-            cursor = _Cursor(source, spec.required_columns, spec.name, bar)
+            cursor = _Cursor(source, spec, bar)
             try:
                 for item in spec.convert(iter(cursor), source_split, seed):
                     if isinstance(item, Draft):
@@ -339,7 +337,8 @@ def prepare_dataset(
             rows_read[source_split] = cursor.rows_read
         if not sum(split_counts.values()):
             reasons = ", ".join(f"{k}={v}" for k, v in skipped.most_common()) or "the sources are empty"
-            raise InputError(f"{dataset}: no records were produced ({reasons})", where=", ".join(resolved.values()))
+            raise InputError(f"{dataset}: no records were produced ({reasons})",
+                             where=", ".join(v if isinstance(v, str) else ", ".join(v) for v in resolved.values()))
 
         manifest = {
             "dataset": dataset,
@@ -354,6 +353,8 @@ def prepare_dataset(
             "rows_read": rows_read,
             "split_policy": spec.split_policy,
             "split_counts": {s: split_counts.get(s, 0) for s in SPLITS},
+            # every answer-in-context the sources offered: written or skipped (compare with the paper's Table 1)
+            "examples_seen": sum(split_counts.values()) + sum(skipped.values()),
             "skipped": dict(sorted(skipped.items())),
             "bucket_counts": {s: {b: n for (sp, b), n in sorted(bucket_counts.items()) if sp == s} for s in SPLITS},
             "length_bins": {"thresholds": bins.as_dict(), "units": dict(LENGTH_UNITS)},
@@ -370,7 +371,7 @@ def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_spli
     processes; results are consumed in input order, so outputs and the first error raised are the same."""
     import multiprocessing
 
-    state = (spec, dataset, source_split, seed, bins, str(path), spec.required_columns)
+    state = (spec, dataset, source_split, seed, bins, str(path))
     rows_read = 0
     for handle in handles.values():  # nothing buffered is duplicated into the forked workers
         handle.flush()
@@ -433,6 +434,41 @@ def bucket_table(bucket_counts: Mapping[str, Mapping[str, int]]) -> str:
     return "\n".join(lines)
 
 
+def prepare_from_dir(root: str | Path, out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAULT_BINS,
+                     report: Any = print) -> tuple[list[dict], dict[str, str]]:
+    """Prepare every public source found under ``root/<dataset>/`` (release files or a Hub snapshot).
+
+    Returns the manifests and ``{dataset: why it was not prepared}`` for the sources that are absent;
+    ``report`` receives one line per source saying which files fed which split and what was ignored.
+    A folder that holds no file for any of the source's splits is an error naming the splits expected.
+    """
+    from polyalign_lf.data.formatters import all_formatters
+    from polyalign_lf.data.local_dir import dataset_folder, find_splits
+
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError("not a folder", where=str(root), hint="--from-dir takes a folder holding one sub-folder per dataset")
+    manifests, absent = [], {}
+    for spec in all_formatters().values():
+        if not spec.hub_id:
+            continue
+        folder = dataset_folder(root, spec)
+        if folder is None:
+            absent[spec.name] = f"no folder {root / spec.name}"
+            continue
+        found = find_splits(folder, spec)
+        if not found.splits:
+            seen = ", ".join(Path(p).name for p in found.ignored[:5]) or "no data files"
+            raise InputError(f"{spec.name}: no file names one of its splits ({', '.join(spec.source_splits)}); found: {seen}",
+                             where=str(folder), hint="name the files after their split (e.g. train.jsonl, dev.json) or "
+                             f"use `polyalign prepare {spec.name} --source SPLIT=PATH`")
+        report(f"{spec.name}: " + "; ".join(f"{s} ← {', '.join(Path(p).name for p in paths)}" for s, paths in found.splits.items())
+               + (f"; no file for {', '.join(found.missing)}" if found.missing else "")
+               + (f"; ignored {len(found.ignored)} file(s): {', '.join(Path(p).name for p in found.ignored[:3])}" if found.ignored else ""))
+        manifests.append(prepare_dataset(spec, found.splits, out_dir, seed=seed, bins=bins))
+    return manifests, absent
+
+
 def prepare_all(out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAULT_BINS) -> list[dict]:
     """Download and prepare every public source (needs the Hugging Face Hub)."""
     from polyalign_lf.data.formatters import all_formatters
@@ -440,8 +476,8 @@ def prepare_all(out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAU
 
     if hub_offline():
         raise ConfigError("`prepare --all` downloads the 14 sources from the Hugging Face Hub, which is disabled here "
-                          "(HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Download the files elsewhere and run "
-                          "`polyalign prepare DATASET --source SPLIT=PATH` for each one.")
+                          "(HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Put the release files or Hub snapshots in "
+                          "DIR/<dataset>/ and run `polyalign prepare --all --from-dir DIR`.")
     manifests = []
     for spec in all_formatters().values():
         if not spec.hub_id:

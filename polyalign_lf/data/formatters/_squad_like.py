@@ -2,7 +2,9 @@
 
 Flat: ``{id, context, question, answers: {text: [...], answer_start: [...]}, [is_impossible], [title]}``.
 Nested: ``{title, paragraphs: [{context, qas: [{id, question, answers: [{text, answer_start}], [is_impossible]}]}]}``
-or one paragraph ``{context, qas: [...]}``. Answers may also be a plain list of strings or of ``{text}``.
+(the SQuAD/DRCD release files, after their ``{"version", "data"}`` wrapper) or one paragraph ``{context, qas: [...]}``;
+CMRC2018's original release, ``{context_id, context_text, title, qas: [{query_id, query_text, answers: [...]}]}``.
+Answers may also be a plain list of strings or of ``{text}``.
 """
 
 from __future__ import annotations
@@ -43,17 +45,22 @@ def iter_questions(row: Mapping[str, Any]) -> Iterator[dict]:
         for p_index, paragraph in enumerate(paragraphs):
             if not isinstance(paragraph, Mapping):
                 raise InputError(f"paragraphs[{p_index}] must be an object with context and qas")
-            context = get_text(paragraph, "context")
+            # CMRC2018's original release names them context_text / query_text / query_id
+            context = get_text(paragraph, "context_text" if "context_text" in paragraph else "context")
             for q_index, qa in enumerate(get_list(paragraph, "qas")):
                 if not isinstance(qa, Mapping):
                     raise InputError(f"paragraphs[{p_index}].qas[{q_index}] must be an object")
-                yield {"id": get_text(qa, "id", default="") or f"{title}-{p_index}-{q_index}", "title": title, "context": context,
-                       "question": get_text(qa, "question"), "answer": first_nonempty(answer_texts(qa.get("answers"))),
+                question = get_text(qa, "query_text" if "query_text" in qa else "question")
+                qid = get_text(qa, "query_id" if "query_id" in qa else "id", default="")
+                yield {"id": qid or f"{title}-{p_index}-{q_index}", "title": title, "context": context,
+                       "question": question, "answer": first_nonempty(answer_texts(qa.get("answers"))),
                        "impossible": bool(qa.get("is_impossible"))}
         return
-    for column in ("context", "question", "answers"):
-        if column not in row:
-            raise InputError(f"missing column {column!r} (expected the flat id/context/question/answers layout or title/paragraphs)")
+    missing = [column for column in ("context", "question", "answers") if column not in row]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)} (row has: {', '.join(list(row)[:8])})",
+                         hint="expected the Hub column layout id/context/question/answers, or the release layout "
+                              "title/paragraphs[context, qas] (CMRC2018's original: context_text/qas[query_text])")
     yield {"id": get_text(row, "id", default=""), "title": title, "context": get_text(row, "context"),
            "question": get_text(row, "question"), "answer": first_nonempty(answer_texts(row.get("answers"))),
            "impossible": bool(row.get("is_impossible"))}

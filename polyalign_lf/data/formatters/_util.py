@@ -75,6 +75,21 @@ def struct_list(struct: Mapping[str, Any], key: str, column: str) -> list:
     return value
 
 
+def struct_values(row: Mapping[str, Any], column: str, key: str) -> list:
+    """The ``key`` values of a column of records in either layout: the Hub's dict of lists
+    (``{"input_text": [...], ...}``) or the release files' list of objects (``[{"input_text": ...}, ...]``)."""
+    if column not in row:
+        raise InputError(f"missing column {column!r}")
+    value = row[column]
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return struct_list(value, key, column)
+    if isinstance(value, list):
+        return [item.get(key) if isinstance(item, Mapping) else None for item in value]
+    raise InputError(f"column {column!r} must be an object of lists or a list of objects, got {type(value).__name__}")
+
+
 def first_nonempty(texts: list) -> str:
     for text in texts:
         if isinstance(text, str) and text.strip():

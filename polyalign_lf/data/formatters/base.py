@@ -66,6 +66,27 @@ class FormatterSpec:
     hub_configs: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     description: str = ""
+    # Plain-text release files this source is published as (a regex on the file name, e.g. DailyDialog's
+    # ``dialogues_train.txt``): read one row ``{"text": line}`` per line. None = no text release.
+    text_release: str | None = None
+    # Column sets of the authors' release files, accepted besides ``required_columns`` (the Hub layout).
+    release_layouts: tuple[tuple[str, ...], ...] = ()
+
+    def layouts(self) -> tuple[tuple[str, ...], ...]:
+        """Every accepted column layout, the Hub's first."""
+        return (self.required_columns, *self.release_layouts)
+
+    def layout_problem(self, columns) -> str | None:
+        """None when ``columns`` hold one accepted layout; else what is missing (from the Hub layout) and
+        the layouts accepted."""
+        columns = set(columns)
+        if any(all(c in columns for c in layout) for layout in self.layouts()):
+            return None
+        missing = [c for c in self.required_columns if c not in columns]
+        text = f"missing column(s) {', '.join(missing)} for {self.name}"
+        if self.release_layouts:
+            text += " (release layouts accepted too: " + "; ".join(", ".join(layout) for layout in self.release_layouts) + ")"
+        return text
 
 
 def stable_fraction(key: str, seed: int) -> float:

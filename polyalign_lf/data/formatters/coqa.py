@@ -1,6 +1,8 @@
 """CoQA (``stanfordnlp/coqa``): conversational QA over a story, English, multi-turn.
 
-Columns: ``source, story, questions, answers{input_text, answer_start, answer_end}``. Turn i: question_i,
+Columns: ``source, story, questions, answers{input_text, answer_start, answer_end}`` (the official
+``coqa-{train,dev}-v1.0.json`` release, ``{"data": [{id, source, story, questions: [{turn_id, input_text}],
+answers: [{turn_id, input_text, span_text, …}]}]}``, is read too). Turn i: question_i,
 context = story, history = earlier question/answer pairs, answer = ``answers.input_text[i]``.
 Turns whose answer is ``unknown`` (unanswerable) are skipped as targets but stay in later turns'
 history, as in the real conversation. Split: official train hashed by canonical story text 90/10 into
@@ -9,7 +11,7 @@ train/val (whole conversations); official validation → test.
 
 from __future__ import annotations
 
-from polyalign_lf.data.formatters._util import canonical_group, get_list, get_struct, get_text, short_hash, struct_list
+from polyalign_lf.data.formatters._util import canonical_group, get_list, get_text, short_hash, struct_values
 from polyalign_lf.data.formatters.base import Draft, FormatterSpec, Skip, hashed_split
 
 UNKNOWN = {"unknown", "unknown."}
@@ -19,7 +21,9 @@ def convert(rows, split, seed):
     for index, row in enumerate(rows):
         story = get_text(row, "story")
         questions = get_list(row, "questions")
-        answers = struct_list(get_struct(row, "answers"), "input_text", "answers")
+        # the official release has lists of {turn_id, input_text, …}; the Hub has strings and a dict of lists
+        questions = [q.get("input_text", "") if isinstance(q, dict) else q for q in questions]
+        answers = struct_values(row, "answers", "input_text")
         conversation = f"{split}-{index:05d}-{short_hash(story)}"
         assigned = hashed_split(canonical_group(story), seed, (("train", 0.9), ("val", 0.1))) if split == "train" else "test"
         history: list[dict] = []

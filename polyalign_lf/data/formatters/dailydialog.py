@@ -1,6 +1,8 @@
 """DailyDialog (``li2017dailydialog/daily_dialog``): open-domain chit-chat between two humans, English.
 
-Columns: ``dialog`` (list of utterances), ``act``, ``emotion``. Speakers alternate; the second speaker's
+Columns: ``dialog`` (list of utterances), ``act``, ``emotion``. The authors' text release
+(``ijcnlp_dailydialog/{train,validation,test}/dialogues_{split}.txt``, one dialogue per line, utterances
+ended by `` __eou__``) is read too. Speakers alternate; the second speaker's
 turns are the responses: for each odd turn k, question = turn k-1, history = turns before k-1, answer =
 turn k. Official train/validation/test splits (conversation level by construction).
 
@@ -27,7 +29,7 @@ def clean_utterance(text: str) -> str:
 
 
 def utterances(row) -> list[str]:
-    dialog = row.get("dialog")
+    dialog = row.get("dialog", row.get("text"))  # "text": one line of the text release (dialogues_train.txt)
     if isinstance(dialog, str):  # raw text layout: "utt __eou__ utt __eou__"
         return [u.strip() for u in dialog.split(EOU) if u.strip()]
     return [clean_utterance(u) if isinstance(u, str) else "" for u in get_list(row, "dialog")]
@@ -58,5 +60,7 @@ FORMATTER = FormatterSpec(
     hub_id="li2017dailydialog/daily_dialog", source_splits=tuple(SPLITS),
     split_policy="official train/validation/test (whole dialogues)",
     convert=convert, required_columns=("dialog",), aliases=("daily_dialog",),
+    release_layouts=(("text",),),
+    text_release=r"^dialogues_(train|validation|test)\.txt$",
     description="DailyDialog: every second-speaker turn with its dialogue history",
 )

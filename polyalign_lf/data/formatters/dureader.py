@@ -39,6 +39,7 @@ FORMATTER = FormatterSpec(
     source_splits=("train", "validation", "test"),
     split_policy="train hashed by passage 90/10 → train/test (official test answers are hidden); validation → val; "
                  "answered official test → test; impossible/unanswered skipped",
-    convert=convert, required_columns=(),
+    convert=convert, required_columns=("id", "context", "question", "answers"),
+    release_layouts=(("paragraphs",), ("context", "qas")),
     description="DuReader robust + checklist: answered questions with their passage",
 )

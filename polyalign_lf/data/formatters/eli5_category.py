@@ -8,7 +8,7 @@ validation2).
 
 from __future__ import annotations
 
-from polyalign_lf.data.formatters._util import get_struct, get_text, struct_list
+from polyalign_lf.data.formatters._util import get_text, struct_values
 from polyalign_lf.data.formatters.base import Draft, FormatterSpec, Skip
 
 SPLITS = {"train": "train", "validation1": "val", "validation2": "test", "test": "test"}
@@ -18,9 +18,8 @@ def convert(rows, split, seed):
     for row in rows:
         q_id = get_text(row, "q_id")
         title, selftext = get_text(row, "title"), get_text(row, "selftext", default="")
-        answers = get_struct(row, "answers")
-        texts = struct_list(answers, "text", "answers")
-        scores = struct_list(answers, "score", "answers") or [0] * len(texts)
+        texts = struct_values(row, "answers", "text")  # Hub: dict of lists; a JSON release: a list of objects
+        scores = struct_values(row, "answers", "score") or [0] * len(texts)
         best, best_score = None, None
         for text, score in zip(texts, scores):
             if isinstance(text, str) and text.strip():

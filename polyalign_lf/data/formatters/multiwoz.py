@@ -2,8 +2,10 @@
 
 Hub columns: ``dialogue_id, services, turns{turn_id, speaker (0 user / 1 system), utterance, frames,
 dialogue_acts}``; the GitHub JSON layout (``turns`` as a list of ``{speaker: "USER"|"SYSTEM", utterance,
-…}``) is accepted too. Each system turn is a response: question = the user turn before it, history =
-all earlier turns. Official train/validation/test splits (whole dialogues).
+…}``, files ``{train,dev,test}/dialogues_NNN.json``) is accepted too, and so is MultiWOZ 2.1's
+``data.json`` (``{"ID.json": {goal, log: [{text, …}]}}``, turns alternating user/system; it holds every
+split in one file). Each system turn is a response: question = the user turn before it, history = all
+earlier turns. Official train/validation/test splits (whole dialogues).
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ def _acts(acts: Any) -> list[str]:
 
 
 def turns_of(row: Mapping[str, Any]) -> list[dict]:
+    if "turns" not in row and isinstance(row.get("log"), list):  # MultiWOZ 2.1 data.json: turns alternate user, system
+        return [{"speaker": "user" if k % 2 == 0 else "assistant", "utterance": (t.get("text") or "") if isinstance(t, Mapping) else "",
+                 "turn_id": k, "frames": None, "acts": None} for k, t in enumerate(row["log"])]
+    if "turns" not in row:
+        raise InputError("missing column 'turns' (MultiWOZ 2.2) or 'log' (MultiWOZ 2.1)")
     turns = row["turns"]
     if isinstance(turns, Mapping):  # Hub layout: dict of lists
         speakers, utterances = list(turns.get("speaker") or []), list(turns.get("utterance") or [])
@@ -60,7 +67,8 @@ def turns_of(row: Mapping[str, Any]) -> list[dict]:
 
 def convert(rows, split, seed):
     for index, row in enumerate(rows):
-        dialogue_id = get_text(row, "dialogue_id", default="") or f"{split}-{index:05d}"
+        dialogue_id = (get_text(row, "dialogue_id", default="") or get_text(row, "id", default="").removesuffix(".json")
+                       or f"{split}-{index:05d}")
         turns = turns_of(row)
         services = [s for s in get_list(row, "services", default=[]) if isinstance(s, str)]
         for k, turn in enumerate(turns):
@@ -83,6 +91,6 @@ FORMATTER = FormatterSpec(
     name="multiwoz", language="en", track="multi", family="dialogue", style_bucket="task_dialogue",
     hub_id="pfb30/multi_woz_v22", source_splits=tuple(SPLITS),
     split_policy="official train/validation/test (whole dialogues)",
-    convert=convert, required_columns=("turns",), aliases=("multiwoz22", "multi_woz_v22", "multiwoz_2.2"),
+    convert=convert, required_columns=("turns",), release_layouts=(("log",),), aliases=("multiwoz22", "multi_woz_v22", "multiwoz_2.2"),
     description="MultiWOZ 2.2: every system (wizard) turn with its dialogue history",
 )

@@ -1,7 +1,8 @@
 """OASST2-zh (``OpenAssistant/oasst2``, Chinese trees): human-written assistant replies in conversation trees.
 
 Columns: ``message_id, parent_id, message_tree_id, text, role (prompter|assistant), lang, review_result,
-deleted, rank, tree_state, …``. Only ``lang == "zh"`` messages of trees ``ready_for_export`` that are
+deleted, rank, tree_state, …``; the release's message-tree files (``2023-11-05_oasst2_ready.trees.jsonl.gz``:
+one tree per line, replies nested) are flattened to the same rows. Only ``lang == "zh"`` messages of trees ``ready_for_export`` that are
 not deleted and passed review are used. For each prompter message only its best-ranked assistant reply
 (lowest ``rank``; unranked after ranked; ties by id) is a response — the reference kept every sibling —
 and a reply is used only if every assistant message in its ancestry was best-ranked too. Question = the
@@ -39,9 +40,30 @@ def _rank_key(message: dict):
     return (not isinstance(rank, (int, float)), rank if isinstance(rank, (int, float)) else 0, message["id"])
 
 
+def flat_messages(rows):
+    """Message rows in the Hub's flat layout, from flat rows or from the release's ``*.trees.jsonl`` rows
+    (``{message_tree_id, tree_state, prompt: {message…, replies: [message…, replies: […]]}}``)."""
+    for row in rows:
+        if "message_id" in row or "prompt" not in row:
+            yield row
+            continue
+        tree_id, state = row.get("message_tree_id"), row.get("tree_state")
+        stack = [(row["prompt"], None)]
+        while stack:
+            message, parent = stack.pop()
+            if not isinstance(message, dict):
+                continue
+            flat = {k: v for k, v in message.items() if k != "replies"}
+            flat.setdefault("parent_id", parent)
+            flat.setdefault("message_tree_id", tree_id)
+            flat.setdefault("tree_state", state)
+            yield flat
+            stack.extend((reply, message.get("message_id")) for reply in reversed(message.get("replies") or []))
+
+
 def convert(rows, split, seed):
     messages: dict[str, dict] = {}
-    for row in rows:
+    for row in flat_messages(rows):
         reason = _usable(row)
         message_id = get_text(row, "message_id")
         if reason is not None:
@@ -87,6 +109,7 @@ FORMATTER = FormatterSpec(
     name="oasst2_zh", language="zh", track="multi", family="dialogue", style_bucket="open_chat",
     hub_id="OpenAssistant/oasst2", source_splits=("train", "validation"),
     split_policy="train hashed by message tree 90/10 → train/val; validation → test; best-ranked reply per prompt only",
-    convert=convert, required_columns=("message_id", "parent_id", "text", "role", "lang"), aliases=("oasst2", "oasst_zh"),
+    convert=convert, required_columns=("message_id", "parent_id", "text", "role", "lang"),
+    release_layouts=(("message_tree_id", "prompt"),), aliases=("oasst2", "oasst_zh"),
     description="OASST2 Chinese trees: best-ranked human assistant reply per prompt, with its ancestry",
 )
