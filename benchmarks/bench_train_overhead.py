@@ -65,7 +65,7 @@ def build_data(data_dir: Path, rows: int) -> None:
 def build_model(out: Path, shape: dict) -> Path:
     """A random model of the given shape with the tiny offline tokenizer; a full-size vocabulary (the
     tokenizer uses its first ids only) is set afterwards so the LM head costs what the real one does."""
-    from polyalign_lf.testing.tiny import build_tiny_causal_lm
+    from polyalign_lf.core.tiny_models import build_tiny_causal_lm
 
     shape = dict(shape)
     vocab = shape.pop("vocab_size", None)
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from polyalign_lf.io import progress
-    from polyalign_lf.testing.tiny import perturb_weights
+    from polyalign_lf.core.tiny_models import perturb_weights
 
     gpu = args.model_shape == "qwen2.5-1.5b"
     if gpu and not torch.cuda.is_available():

@@ -31,7 +31,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny random Qwen2 causal LM with a bilingual byte-level BPE tokenizer (template: qwen)."""
-    from polyalign_lf.testing.tiny import build_tiny_causal_lm
+    from polyalign_lf.core.tiny_models import build_tiny_causal_lm
 
     return build_tiny_causal_lm(tmp_path_factory.mktemp("tiny_model") / "model")
 
@@ -39,7 +39,7 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_ref_model(tiny_model, tmp_path_factory) -> Path:
     """The tiny model with perturbed weights: a reference model that differs from the policy."""
-    from polyalign_lf.testing.tiny import perturb_weights
+    from polyalign_lf.core.tiny_models import perturb_weights
 
     return perturb_weights(tiny_model, tmp_path_factory.mktemp("tiny_ref") / "model")
 

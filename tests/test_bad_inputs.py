@@ -565,7 +565,7 @@ case("critic report on a missing feature file", lambda w, t: ["critic", "report"
      r"no\.npz.*not found")
 case("pairs dpo missing predictions", lambda w, t: ["pairs", "dpo", "--records", w / "records.jsonl", "--predictions", t / "p.jsonl",
                                                     "--lang", "all", "--model", "tiny", "--out-dir", t / "lf"],
-     r"p\.jsonl: \d+ record\(s\) have no prediction", setup=lambda w, t: _copy_rows(w / "sft_train.jsonl", t / "p.jsonl", lambda rows: rows[:5]),
+     r"p\.jsonl: \d+ of \d+ record\(s\) have no prediction", setup=lambda w, t: _copy_rows(w / "sft_train.jsonl", t / "p.jsonl", lambda rows: rows[:5]),
      absent=("lf",))
 case("pairs hdpo unknown type", lambda w, t: _pairs_hdpo(w, t, "--types", "global,best"), r"best", absent=("lf",))
 case("pairs hdpo candidates not a list", lambda w, t: ["pairs", "hdpo", "--records", w / "records.jsonl", "--predictions",
@@ -591,7 +591,7 @@ case("generate records missing", lambda w, t: ["generate", "--records", t / "no.
 case("generate model folder missing", lambda w, t: _generate(w, t), r"no-model", absent=("g.jsonl",))
 case("generate out is a folder", lambda w, t: ["generate", "--records", w / "test.jsonl", "--out", t, "--model", w, "--template", "qwen"],
      r"is a folder")
-case("evaluate predictions missing rows", lambda w, t: _evaluate(w, t, predictions=t / "p.jsonl"), r"test records have no prediction",
+case("evaluate predictions missing rows", lambda w, t: _evaluate(w, t, predictions=t / "p.jsonl"), r"record\(s\) have no prediction",
      setup=lambda w, t: _copy_rows(w / "pred_test.jsonl", t / "p.jsonl", lambda rows: rows[:-3]), absent=("m.json",))
 case("evaluate prediction for an unknown id", lambda w, t: _evaluate(w, t, predictions=t / "p.jsonl"), r"not in the test records",
      setup=lambda w, t: _copy_rows(w / "pred_test.jsonl", t / "p.jsonl", _edit_row(0, id="ghost")), absent=("m.json",))

@@ -153,7 +153,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.split:
         records = [r for r in records if r["split"] == args.split]
     if args.predictions:
-        from polyalign_lf.pairs.predictions import read_predictions
+        from polyalign_lf.core.predictions import read_predictions
 
         preds = read_predictions(args.predictions, [r["id"] for r in records])
         texts = [preds[r["id"]] for r in records]

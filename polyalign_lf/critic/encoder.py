@@ -1,5 +1,5 @@
 """Optional text critic: a frozen Hugging Face encoder (mean-pooled, L2-normalized sentence embedding, via
-:func:`polyalign_lf.metrics.embeddings.embed_texts`) plus a bucket embedding, with a small trained head.
+:func:`polyalign_lf.core.embeddings.embed_texts`) plus a bucket embedding, with a small trained head.
 
 Same targets (D_b of the text's features against the train references) and the same Theorem-4 loss as the
 MLP critic; only the response representation differs. Offline, the MiniLM model shipped by the PyPI package
@@ -57,7 +57,7 @@ class EncoderCritic:
         self.report: dict = {}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        from polyalign_lf.metrics.embeddings import embed_texts
+        from polyalign_lf.core.embeddings import embed_texts
 
         return embed_texts(list(texts), self.encoder, batch_size=self.batch_size, device=self.device)
 
@@ -93,7 +93,7 @@ class EncoderCritic:
         if len(train_rows) == 0 or float(np.std(data.targets[train_rows])) < 1e-6:
             raise ConfigError("the critic targets D_b are constant or empty; add model outputs to the training texts")
         vocab = [UNKNOWN_BUCKET] + sorted({references.resolve(b) for b in bucket_ids})
-        from polyalign_lf.metrics.embeddings import embed_texts
+        from polyalign_lf.core.embeddings import embed_texts
 
         with torch_threads(cfg.num_threads):
             emb = embed_texts(texts, encoder, device=device, show_progress=show_progress)
@@ -148,7 +148,7 @@ def train_encoder_critic_cli(args, refs: BucketReferences) -> int:
 
     from polyalign_lf.critic.train import heldout_mask
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.pairs.predictions import read_predictions
+    from polyalign_lf.core.predictions import read_predictions
 
     if not args.records or not args.predictions or not args.encoder:
         raise ConfigError("--type encoder needs --records, at least one --predictions file and --encoder (e.g. bundled-minilm)")

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from polyalign_lf.core.records import bucket_language
 from polyalign_lf.critic.interface import CONFIG_NAME
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import write_json
@@ -22,7 +23,7 @@ REFERENCES_NAME = "references.json"
 
 def bucket_languages(bucket_ids: Sequence[str]) -> list[str]:
     """The language of each bucket id (its first field)."""
-    return [b.split("|", 1)[0] for b in bucket_ids]
+    return [bucket_language(b) for b in bucket_ids]
 
 
 def featurize(texts: Sequence[str], bucket_ids: Sequence[str], schema_version: str, config: dict, device: str | None = None,

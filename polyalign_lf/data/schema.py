@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Iterator
 
+from polyalign_lf.core.records import BUCKET_SEP, coarser_bucket_ids, make_bucket_id, parse_bucket_id  # noqa: F401  re-exported: the record contract
 from polyalign_lf.errors import InputError
 
 RECORD_FIELDS: tuple[str, ...] = (
@@ -27,26 +28,6 @@ TRACKS: tuple[str, ...] = ("single", "multi")
 FAMILIES: tuple[str, ...] = ("assistant", "qa", "dialogue")
 LENGTH_BINS: tuple[str, ...] = ("short", "medium", "long", "xlong")
 ROLES: tuple[str, ...] = ("user", "assistant")
-BUCKET_SEP = "|"
-
-
-def make_bucket_id(language: str, track: str, family: str, length_bin: str) -> str:
-    return BUCKET_SEP.join((language, track, family, length_bin))
-
-
-def parse_bucket_id(bucket_id: str) -> dict[str, str]:
-    parts = bucket_id.split(BUCKET_SEP)
-    if len(parts) != 4:
-        raise InputError(f"bucket_id {bucket_id!r} is not language|track|family|length_bin")
-    return dict(zip(("language", "track", "family", "length_bin"), parts))
-
-
-def coarser_bucket_ids(bucket_id: str) -> list[str]:
-    """Back-off chain used when a bucket is too small: language|track|family, then language."""
-    parts = bucket_id.split(BUCKET_SEP)
-    return [BUCKET_SEP.join(parts[:3]), parts[0]]
-
-
 def validate_record(record: Any, where: str = "record") -> dict:
     """Check one record against the schema; raise :class:`InputError` naming ``where`` on the first problem."""
     if not isinstance(record, dict):

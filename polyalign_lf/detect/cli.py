@@ -114,8 +114,9 @@ def detect_main(args) -> int:
                                             h_label, parse_detectors, score_texts, summarize_detection)
     from polyalign_lf.errors import ConfigError
     from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
-    from polyalign_lf.judge.cli import parse_named_paths
-    from polyalign_lf.judge.runner import load_predictions, select_ids
+    from polyalign_lf.core.predictions import parse_named_paths
+    from polyalign_lf.core.predictions import read_predictions
+    from polyalign_lf.core.records import select_ids
 
     detectors = parse_detectors(args.detectors)
     if args.calibrate_fpr is not None and args.no_human:
@@ -125,7 +126,7 @@ def detect_main(args) -> int:
     methods = parse_named_paths(args.predictions, "--predictions")
     if "human" in methods:
         raise ConfigError("'human' is reserved for the records' human answers; rename that method")
-    predictions = {m: load_predictions(p, by_id) for m, p in methods.items()}
+    predictions = {m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in methods.items()}
     ids = select_ids(records, args.sample, args.seed)
     for method, preds in predictions.items():
         missing = [rid for rid in ids if rid not in preds]

@@ -33,7 +33,7 @@ def features_main(args: argparse.Namespace) -> int:
     if not records:
         raise ConfigError(f"no records{' of split ' + args.split if args.split else ''} in {args.records}")
     if args.predictions:
-        from polyalign_lf.pairs.predictions import read_predictions
+        from polyalign_lf.core.predictions import read_predictions
 
         preds = read_predictions(args.predictions, [r["id"] for r in records])
         texts = [preds[r["id"]] for r in records]

@@ -37,8 +37,8 @@ def _build(args) -> int:
     from polyalign_lf.errors import ConfigError, InputError
     from polyalign_lf.humaneval.build import build_items, stratified_sample, write_key, write_page
     from polyalign_lf.io import backup_file, check_output_folder, replace_folder
-    from polyalign_lf.judge.cli import parse_named_paths
-    from polyalign_lf.judge.runner import load_predictions
+    from polyalign_lf.core.predictions import parse_named_paths
+    from polyalign_lf.core.predictions import read_predictions
 
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
@@ -54,7 +54,7 @@ def _build(args) -> int:
     methods = parse_named_paths(args.predictions, "--predictions")
     if args.include_human and "human" in methods:
         raise ConfigError("'human' is reserved for --include-human; rename that method")
-    predictions = {m: load_predictions(p, by_id) for m, p in methods.items()}
+    predictions = {m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in methods.items()}
     eligible = set.intersection(*(set(p) for p in predictions.values()))
     if len(eligible) < len(records):
         print(f"note: {len(records) - len(eligible)} of {len(records)} records lack a prediction from some method "

@@ -7,22 +7,8 @@ import sys
 from pathlib import Path
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import parse_named_paths
 from polyalign_lf.errors import ConfigError
-
-
-def parse_named_paths(specs: list[str], option: str) -> dict[str, Path]:
-    """``NAME=PATH`` pairs (a bare PATH is named after its file stem); duplicate names are an error."""
-    named: dict[str, Path] = {}
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep:
-            path, name = spec, Path(spec).stem
-        if not name or not path:
-            raise ConfigError(f"{option} {spec!r}: expected NAME=PATH or PATH")
-        if name in named:
-            raise ConfigError(f"{option}: method name {name!r} given twice")
-        named[name] = Path(path)
-    return named
 
 
 def judge_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,13 +69,15 @@ def judge_main(args) -> int:
     from polyalign_lf.data.schema import read_records
     from polyalign_lf.io import write_json
     from polyalign_lf.io import atomic_write
-    from polyalign_lf.judge.runner import build_summary, load_predictions, run_judge, select_ids, summary_markdown
+    from polyalign_lf.core.predictions import read_predictions
+    from polyalign_lf.core.records import select_ids
+    from polyalign_lf.judge.runner import build_summary, run_judge, summary_markdown
 
     endpoints = _load_endpoints(args)
     records = list(read_records(args.records))
     records_by_id = {r["id"]: r for r in records}
     methods = parse_named_paths(args.predictions, "--predictions")
-    predictions = {m: load_predictions(p, records_by_id) for m, p in methods.items()}
+    predictions = {m: read_predictions(p, records_by_id.values(), require_all=False, check_question=True) for m, p in methods.items()}
     ids = select_ids(records, args.sample, args.seed)
     out = Path(args.out)
     all_rows = {}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from polyalign_lf.errors import InputError
+from polyalign_lf.core.records import bucket_language
 from polyalign_lf.io import iter_jsonl, progress, recover_jsonl, write_jsonl
 from polyalign_lf.judge.caps import EMPTY_SCORES, apply_caps, is_wrong_language
 from polyalign_lf.judge.client import JudgeEndpoint, JudgeTransportError, chat_completion
@@ -18,40 +18,6 @@ from polyalign_lf.judge.prompts import ANSWER_SCHEMA, JudgeAnswerError, build_ju
 from polyalign_lf.judge.rubric import COMPOSITES, DIMENSIONS, all_composites
 
 ChatFn = Callable[[JudgeEndpoint, list, dict | None], str]
-
-
-def load_predictions(path: str | os.PathLike, records_by_id: Mapping[str, dict]) -> dict[str, str]:
-    """Read a predictions JSONL and join it to the records by id.
-
-    Any id not in the records, a duplicate id, a non-string prediction, or a row whose ``question`` /
-    ``instruction`` differs from its record's question (the reference judge's join bug) is an error.
-    """
-    predictions: dict[str, str] = {}
-    for lineno, row in iter_jsonl(path, unique="id"):
-        where = f"{path}:{lineno}"
-        rid = row.get("id")
-        if not isinstance(rid, str) or not rid:
-            raise InputError('row has no string "id"', where=where)
-        if rid not in records_by_id:
-            raise InputError(f"record id {rid!r} is not in the records file", where=where,
-                             hint="predictions must come from the same records file (same split) as --records")
-        prediction = row.get("prediction")
-        if not isinstance(prediction, str):
-            raise InputError(f'"prediction" must be a string, got {type(prediction).__name__}', where=where)
-        for key in ("question", "instruction"):
-            if key in row and isinstance(row[key], str) and row[key].strip() != records_by_id[rid]["question"].strip():
-                raise InputError(f"{key!r} of this row differs from the question of record {rid!r}", where=where,
-                                 hint="the predictions are misaligned with the records")
-        predictions[rid] = prediction
-    return predictions
-
-
-def select_ids(records: Sequence[dict], sample: int | None, seed: int) -> list[str]:
-    """The record ids to judge: all, or a seeded sample shared by every method (so methods stay comparable)."""
-    ids = [r["id"] for r in records]
-    if sample is None or sample >= len(ids):
-        return ids
-    return sorted(random.Random(seed).sample(ids, sample), key=ids.index)
 
 
 def candidate_digest(candidate: str) -> str:
@@ -172,10 +138,10 @@ def summarize_rows(rows: Sequence[dict]) -> dict[str, Any]:
         "dimensions": {d: (sum(r["scores"][d] for r in ok) / len(ok) if ok else None) for d in DIMENSIONS},
         "composites": {c: _mean_ci([r["composites"][c] for r in ok if r["composites"][c] is not None]) for c in COMPOSITES},
     }
-    languages = sorted({r["bucket_id"].split("|")[0] for r in ok if r.get("bucket_id")})
+    languages = sorted({bucket_language(r["bucket_id"]) for r in ok if r.get("bucket_id")})
     if len(languages) > 1:  # Table 3 reports each language separately
         summary["by_language"] = {
-            lang: {c: _mean_ci([r["composites"][c] for r in ok if (r.get("bucket_id") or "").split("|")[0] == lang
+            lang: {c: _mean_ci([r["composites"][c] for r in ok if bucket_language(r.get("bucket_id") or "") == lang
                                 and r["composites"][c] is not None]) for c in COMPOSITES}
             for lang in languages}
     return summary

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.records import bucket_language
 from polyalign_lf.errors import ConfigError, InputError
 
 
@@ -96,7 +97,7 @@ def load_reference_scales(path: str, feature_names: list[str] | None, schema_ver
         except InputError:
             continue  # reported by evaluate() as a skipped bucket
         scale = entry_scale(key)
-        language = bucket.split("|")[0]
+        language = bucket_language(bucket)
         if language in refs.entries and language != key:
             scale = np.where(scale > 0, scale, entry_scale(language))
         scales[bucket], used[bucket] = scale, key
@@ -135,7 +136,7 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
             _save_npy(path, pre.human_features)
         pre.feature_names, pre.feature_schema_version = list(feature_names()), FEATURE_SCHEMA_VERSION
     if not config.skip_mauve and pre.human_embeddings is None:
-        from polyalign_lf.metrics.embeddings import embed_texts, resolve_encoder
+        from polyalign_lf.core.embeddings import embed_texts, resolve_encoder
 
         tag = hashlib.sha1(resolve_encoder(config.mauve_featurizer).encode("utf-8")).hexdigest()[:12]
         path = cache / f"human_embeddings.{key}.{tag}.npy"
@@ -150,8 +151,9 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
 
 def evaluate_main(args: argparse.Namespace) -> int:
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.io import iter_jsonl, write_json
-    from polyalign_lf.metrics.embeddings import DEFAULT_MULTILINGUAL_ENCODER
+    from polyalign_lf.core.predictions import prediction_rows
+    from polyalign_lf.io import write_json
+    from polyalign_lf.core.embeddings import DEFAULT_MULTILINGUAL_ENCODER
     from polyalign_lf.metrics.evaluate import EvaluationConfig, Precomputed, align_predictions, evaluate
 
     records = read_records(args.records)
@@ -163,7 +165,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
             raise InputError(
                 f"records of split(s) {', '.join(other)} found; the metrics are defined on the held-out test split",
                 where=args.records, hint="pass the test records, or --allow-any-split to evaluate another split on purpose")
-    predictions = align_predictions(records, ((f"{args.predictions}:{lineno}", row) for lineno, row in iter_jsonl(args.predictions, unique="id")))
+    predictions = align_predictions(records, prediction_rows(args.predictions))
 
     pre = Precomputed(
         human_features=_load_npy(args.human_features, "human features"),
@@ -198,7 +200,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
     )
     log = lambda msg: print(f"polyalign evaluate: {msg}", file=sys.stderr)  # noqa: E731
     if not config.skip_mauve and (pre.human_embeddings is None or pre.prediction_embeddings is None):
-        from polyalign_lf.metrics.embeddings import load_encoder
+        from polyalign_lf.core.embeddings import load_encoder
 
         load_encoder(config.mauve_featurizer, config.device)  # fail before the feature extraction, not after
     if args.cache_dir:

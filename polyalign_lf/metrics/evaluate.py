@@ -25,7 +25,9 @@ import numpy as np
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.metrics import bng as bng_lib
 from polyalign_lf.metrics import nuf as nuf_lib
-from polyalign_lf.metrics.embeddings import DEFAULT_MULTILINGUAL_ENCODER
+from polyalign_lf.core.embeddings import DEFAULT_MULTILINGUAL_ENCODER
+from polyalign_lf.core.predictions import align_rows
+from polyalign_lf.core.records import bucket_language, bucket_track
 from polyalign_lf.metrics.mauve_score import MIN_TEXTS, mauve_between
 from polyalign_lf.metrics.tdm import bucket_tdm, turn_quantities
 from polyalign_lf.metrics.utility import UTILITY_METRICS, distinct_n, utility_scores
@@ -76,38 +78,8 @@ class Precomputed:
 
 
 def align_predictions(records: Sequence[dict], prediction_rows: Iterable[tuple[str, dict]]) -> list[str]:
-    """Predictions in record order. ``prediction_rows`` yields ``(where, row)``; errors name ``where``."""
-    wanted = {r["id"]: r["bucket_id"] for r in records}
-    by_id: dict[str, str] = {}
-    first_seen: dict[str, str] = {}
-    unknown: list[str] = []
-    for where, row in prediction_rows:
-        rid = row.get("id")
-        if not isinstance(rid, str) or not rid:
-            raise InputError("prediction row has no string 'id'", where=where, hint='rows must look like {"id": <record id>, "prediction": "..."}')
-        text = row.get("prediction")
-        if not isinstance(text, str):
-            raise InputError(f"prediction for id {rid!r} is {type(text).__name__}, expected a string", where=where)
-        if rid in by_id:
-            raise InputError(f"duplicate prediction for id {rid!r} (first at {first_seen[rid]})", where=where,
-                             hint="keep one prediction per record id")
-        if rid not in wanted:
-            unknown.append(rid)
-            continue
-        if "bucket_id" in row and row["bucket_id"] != wanted[rid]:
-            raise InputError(f"prediction for id {rid!r} carries bucket_id {row['bucket_id']!r} but the record's is {wanted[rid]!r}",
-                             where=where, hint="the predictions were generated from another version of the test records")
-        by_id[rid] = text
-        first_seen[rid] = where
-    if unknown:
-        raise InputError(f"{len(unknown)} prediction id(s) are not in the test records, e.g. {unknown[:3]}",
-                         hint="predictions and records must come from the same test file")
-    missing = [r["id"] for r in records if r["id"] not in by_id]
-    if missing:
-        raise InputError(
-            f"{len(missing)} of {len(records)} test records have no prediction, e.g. {missing[:3]}",
-            hint="every method is evaluated on the same full test set; finish generation (`polyalign generate` resumes) first",
-        )
+    """Predictions in record order (every test record needs one). ``prediction_rows`` yields ``(where, row)``."""
+    by_id = align_rows(prediction_rows, records, records_label="test records", check_bucket=True, where="predictions")
     return [by_id[r["id"]] for r in records]
 
 
@@ -306,12 +278,12 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
     # ---- TDM (multi-turn buckets) -------------------------------------------------------------------
     t0 = time.perf_counter()
     tdm_section: dict[str, Any] = {"macro": None, "by_bucket": {}, "skipped_buckets": {}}
-    multi = [b for b in rows_by_bucket if b.split("|")[1:2] == ["multi"]]
+    multi = [b for b in rows_by_bucket if bucket_track(b) == "multi"]
     tdm_skipped = {b: too_small[b] for b in multi if b in too_small}
     multi_eligible = [b for b in multi if b not in too_small]
     from polyalign_lf.data.lf_format import record_prompt
 
-    for lang in sorted({b.split("|")[0] for b in multi_eligible}):
+    for lang in sorted({bucket_language(b) for b in multi_eligible}):
         lang_buckets = [b for b in multi_eligible if b.startswith(lang + "|")]
         rows_all = np.concatenate([rows_by_bucket[b] for b in lang_buckets])
         prompts = [record_prompt(records[i])["instruction"] for i in rows_all]
@@ -431,7 +403,7 @@ def _embeddings(references, predictions, pre: Precomputed, config: EvaluationCon
     pred = _check_matrix(pre.prediction_embeddings, n, "prediction embeddings")
     featurizer = pre.extra.get("embeddings_model", "precomputed") if human is not None and pred is not None else config.mauve_featurizer
     if human is None or pred is None:
-        from polyalign_lf.metrics.embeddings import embed_texts
+        from polyalign_lf.core.embeddings import embed_texts
 
         if human is None:
             say(f"embedding human answers with {config.mauve_featurizer}")

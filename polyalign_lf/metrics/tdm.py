@@ -5,7 +5,7 @@ a = cos(tfidf(x), tfidf(y)) and semantic coupling c = cos(z_x, z_y), with z a tr
 the TF-IDF vectors. Per bucket, each quantity's standardised W1 gap Δ^u = W1(u(G), u(H)) / max(Std u(H), ε),
 the transition-operator gap Δ^tr (Eq. 13), and TDM(b) = mean of s(Δ) = 1/(1+Δ) over the four (Eq. 14).
 
-Tokens are language-aware (:func:`~polyalign_lf.metrics.text.answer_tokens`; characters for Chinese — the
+Tokens are language-aware (:func:`~polyalign_lf.core.text.answer_tokens`; characters for Chinese — the
 reference's ``\\b\\w+\\b`` pattern makes an unspaced Chinese sentence one token, spec §15.13). The TF-IDF and
 SVD spaces are fitted on prompts and *human* answers only, so every method is measured in the same space
 and a method's outputs cannot move the yardstick.
@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 from scipy.stats import wasserstein_distance
 
-from polyalign_lf.metrics.text import answer_tokens
+from polyalign_lf.core.text import answer_tokens
 
 DEFAULT_EPS = 1e-6
 MAX_SVD_RANK = 64

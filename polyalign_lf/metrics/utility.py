@@ -6,12 +6,11 @@ to aligned lists and returns per-example arrays, which the evaluator averages ov
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Sequence
 
 import numpy as np
 
-from polyalign_lf.metrics.text import answer_tokens
+from polyalign_lf.core.text import answer_tokens, f1_from_tokens, overlap_f1, token_f1  # noqa: F401  token_f1 is part of this module's API
 
 UTILITY_METRICS: tuple[str, ...] = ("em", "nem", "f1", "rouge_l")
 
@@ -26,26 +25,6 @@ def normalized_exact_match(prediction: str, reference: str, language: str) -> fl
     return float(answer_tokens(prediction, language) == answer_tokens(reference, language))
 
 
-def _overlap_f1(overlap: int, n_pred: int, n_ref: int) -> float:
-    """F1 of precision ``overlap / n_pred`` and recall ``overlap / n_ref`` (shared by token F1 and ROUGE-L)."""
-    if not n_pred or not n_ref:
-        # SQuAD convention: two empty answers agree, one empty answer scores 0.
-        return float(n_pred == n_ref)
-    if overlap == 0:
-        return 0.0
-    precision, recall = overlap / n_pred, overlap / n_ref
-    return 2 * precision * recall / (precision + recall)
-
-
-def _f1_from_tokens(pred: Sequence[str], ref: Sequence[str]) -> float:
-    return _overlap_f1(sum((Counter(pred) & Counter(ref)).values()), len(pred), len(ref))
-
-
-def token_f1(prediction: str, reference: str, language: str) -> float:
-    """SQuAD token F1 over :func:`answer_tokens` (bag-of-tokens overlap)."""
-    return _f1_from_tokens(answer_tokens(prediction, language), answer_tokens(reference, language))
-
-
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
     """Length of the longest common subsequence (rapidfuzz's bit-parallel C++ implementation)."""
     from rapidfuzz.distance import LCSseq
@@ -54,7 +33,7 @@ def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
 
 
 def _rouge_l_from_tokens(pred: Sequence[str], ref: Sequence[str]) -> float:
-    return _overlap_f1(lcs_length(pred, ref), len(pred), len(ref))
+    return overlap_f1(lcs_length(pred, ref), len(pred), len(ref))
 
 
 def rouge_l(prediction: str, reference: str, language: str) -> float:
@@ -72,7 +51,7 @@ def utility_scores(predictions: Sequence[str], references: Sequence[str], langua
         pred_tokens, ref_tokens = answer_tokens(pred, lang), answer_tokens(ref, lang)
         out["em"][i] = exact_match(pred, ref)
         out["nem"][i] = float(pred_tokens == ref_tokens)
-        out["f1"][i] = _f1_from_tokens(pred_tokens, ref_tokens)
+        out["f1"][i] = f1_from_tokens(pred_tokens, ref_tokens)
         out["rouge_l"][i] = _rouge_l_from_tokens(pred_tokens, ref_tokens)
     return out
 

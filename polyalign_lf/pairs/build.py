@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from polyalign_lf.core.text import token_f1
 from polyalign_lf.data.lf_format import record_prompt
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.options import number_problem
@@ -36,9 +37,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def utility(prediction: str, reference: str, language: str) -> float:
-    """Token F1 of a response against the human answer (language-aware tokenization of the metrics package)."""
-    from polyalign_lf.metrics.utility import token_f1
-
+    """Token F1 of a response against the human answer (the same language-aware tokens the metrics use)."""
     return float(token_f1(prediction, reference, language))
 
 

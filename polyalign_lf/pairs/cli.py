@@ -59,7 +59,7 @@ def pairs_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_inputs(args):
     from polyalign_lf.data.schema import read_records
     from polyalign_lf.errors import ConfigError
-    from polyalign_lf.pairs.predictions import read_predictions
+    from polyalign_lf.core.predictions import read_predictions
 
     records = [r for r in read_records(args.records) if r["split"] == args.split and (args.lang == "all" or r["language"] == args.lang)]
     if not records:
@@ -109,7 +109,7 @@ def pairs_main(args: argparse.Namespace) -> int:
         if not args.candidates:
             raise ConfigError("distribution and local pairs need --candidates (several sampled outputs per record); "
                               "or pass --types global")
-        from polyalign_lf.pairs.predictions import read_candidates
+        from polyalign_lf.core.predictions import read_candidates
 
         candidates = read_candidates(args.candidates, [r["id"] for r in records])
         if "distribution" in types:

@@ -256,7 +256,7 @@ def demo_main(args: argparse.Namespace) -> int:
     model_dir = cfg.root / model_path
 
     def make_model() -> None:
-        from polyalign_lf.testing.tiny import build_tiny_causal_lm
+        from polyalign_lf.core.tiny_models import build_tiny_causal_lm
 
         build_tiny_causal_lm(model_dir)
         write_demo_recipes(cfg, model_path, max_steps=args.max_steps)

@@ -32,7 +32,7 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _named_runs(args) -> dict[str, Path]:
     from polyalign_lf.errors import ConfigError
-    from polyalign_lf.judge.cli import parse_named_paths
+    from polyalign_lf.core.predictions import parse_named_paths
 
     if args.name:
         if len(args.name) != len(args.runs):
@@ -89,15 +89,15 @@ def _write_report(args, runs, out: Path) -> dict:
         raise ConfigError("--predictions needs --records (the human answers the embeddings are compared with)")
     if args.records:
         from polyalign_lf.data.schema import read_records
-        from polyalign_lf.judge.cli import parse_named_paths
-        from polyalign_lf.judge.runner import load_predictions
-        from polyalign_lf.metrics.embeddings import embed_texts
+        from polyalign_lf.core.predictions import parse_named_paths
+        from polyalign_lf.core.predictions import read_predictions
+        from polyalign_lf.core.embeddings import embed_texts
 
         if not args.predictions:
             raise ConfigError("--records needs --predictions NAME=PRED.jsonl for the embedding plot")
         records = read_records(args.records)
         by_id = {r["id"]: r for r in records}
-        predictions = {m: load_predictions(p, by_id) for m, p in parse_named_paths(args.predictions, "--predictions").items()}
+        predictions = {m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in parse_named_paths(args.predictions, "--predictions").items()}
         data = plots.embedding_shift_data(
             records, predictions, lambda texts: embed_texts(texts, args.embedding_model, show_progress=True),
             sample=args.embedding_sample, seed=args.seed, projection=args.projection)

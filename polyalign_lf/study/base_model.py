@@ -36,7 +36,7 @@ def tokenizer_texts(rows: Iterable[dict]) -> list[str]:
 
 def init_base_model(out_dir: Path, rows: list[dict], seed: int = 0) -> Path:
     """Tokenizer trained on the corpus and a random Qwen2 of :data:`MODEL_SHAPE` (idempotent)."""
-    from polyalign_lf.testing.tiny import build_tiny_causal_lm
+    from polyalign_lf.core.tiny_models import build_tiny_causal_lm
 
     return build_tiny_causal_lm(out_dir, corpus=tokenizer_texts(rows) * 2, seed=seed, **MODEL_SHAPE)
 

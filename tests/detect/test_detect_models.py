@@ -67,7 +67,7 @@ def test_detect_cli_table4(tmp_path, tiny_model, tiny_ref_model, toy_records, wr
 
 def test_detect_refuses_different_tokenizers(tmp_path, tiny_model):
     from polyalign_lf.errors import ConfigError
-    from polyalign_lf.testing.tiny import build_tiny_causal_lm
+    from polyalign_lf.core.tiny_models import build_tiny_causal_lm
 
     other = build_tiny_causal_lm(tmp_path / "other", vocab_size=400)
     models = DetectorModels(observer=str(tiny_model), performer=str(other), device="cpu")

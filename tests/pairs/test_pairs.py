@@ -13,7 +13,7 @@ from polyalign_lf.data.schema import write_records
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import write_jsonl
 from polyalign_lf.pairs.build import distribution_pairs, global_pairs, local_pairs
-from polyalign_lf.pairs.predictions import read_candidates, read_predictions
+from polyalign_lf.core.predictions import read_candidates, read_predictions
 from polyalign_lf.pairs.registry import dataset_name, register_ranking_dataset
 
 

@@ -11,8 +11,20 @@ from pathlib import Path
 import pytest
 
 from polyalign_lf.cli import main as polyalign
-from polyalign_lf.pipeline.sample_data import build_sample_data as sample
 from polyalign_lf.pipeline.stages import Command, Stage, StageFailed, StageRunner
+
+
+def _load_tool(path: Path):
+    """The sample-data builder is a development tool (tools/), not a module of the installed package."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sample = _load_tool(Path(__file__).resolve().parents[2] / "tools" / "build_sample_data.py")
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_STAGES = ["setup", "prepare", "dedup", "export", "records", "features", "references", "sft", "bucket_sft",

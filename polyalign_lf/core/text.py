@@ -11,9 +11,11 @@ not four characters), so mixed answers are not over-rewarded for matching single
 from __future__ import annotations
 
 import re
+from collections import Counter
 import string
 import unicodedata
 from functools import lru_cache
+from typing import Sequence
 
 _ARTICLES_RE = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _ASCII_PUNCT = set(string.punctuation)
@@ -59,3 +61,23 @@ def answer_tokens(text: str, language: str) -> tuple[str, ...]:
     if language not in ("en", "zh"):
         raise ValueError(f"unsupported language {language!r}; expected 'en' or 'zh'")
     return _tokens_cached(text or "", language)
+
+
+def overlap_f1(overlap: int, n_pred: int, n_ref: int) -> float:
+    """F1 of precision ``overlap / n_pred`` and recall ``overlap / n_ref`` (shared by token F1 and ROUGE-L)."""
+    if not n_pred or not n_ref:
+        # SQuAD convention: two empty answers agree, one empty answer scores 0.
+        return float(n_pred == n_ref)
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / n_pred, overlap / n_ref
+    return 2 * precision * recall / (precision + recall)
+
+
+def f1_from_tokens(pred: Sequence[str], ref: Sequence[str]) -> float:
+    return overlap_f1(sum((Counter(pred) & Counter(ref)).values()), len(pred), len(ref))
+
+
+def token_f1(prediction: str, reference: str, language: str) -> float:
+    """SQuAD token F1 over :func:`answer_tokens` (bag-of-tokens overlap)."""
+    return f1_from_tokens(answer_tokens(prediction, language), answer_tokens(reference, language))

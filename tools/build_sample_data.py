@@ -1,7 +1,7 @@
 """Build the demo's sample data: bilingual, every bucket present, written for this project.
 
-Run ``python -m polyalign_lf.pipeline.sample_data.build_sample_data`` to (re)write
-``polyalign_sample.jsonl`` next to this file. The output is deterministic (no randomness beyond a fixed
+Run ``python tools/build_sample_data.py`` to (re)write ``polyalign_lf/pipeline/sample_data/polyalign_sample.jsonl``
+(a development tool: it is not part of the installed package). The output is deterministic (no randomness beyond a fixed
 seed), so the committed file is exactly what this script produces; a test checks that.
 
 Every sentence below was written for polyalign-lf (plain everyday facts and advice on twelve topics,
@@ -24,7 +24,7 @@ import json
 import random
 from pathlib import Path
 
-SAMPLE_FILE = Path(__file__).with_name("polyalign_sample.jsonl")
+SAMPLE_FILE = Path(__file__).resolve().parents[1] / "polyalign_lf" / "pipeline" / "sample_data" / "polyalign_sample.jsonl"
 SEED = 20240611
 ROWS_PER_BUCKET = 12
 SPLIT_OF_INDEX = ["train"] * 8 + ["val"] * 2 + ["test"] * 2
