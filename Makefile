@@ -1,6 +1,6 @@
 # polyalign-lf — set-up, tests and the end-to-end demo.
 #   make install   create .venv with CPU torch, LLaMA-Factory 0.9.5 and this package (editable)
-#   make test      run the test suite (installs first if needed)
+#   make test      lint (ruff) and run the test suite (installs first if needed)
 #   make demo      the whole PolyAlign method on CPU in ~10 minutes: the one-seed miniature study
 #   make study     the miniature PolyAlign study (3 seeds, ~30 min on 2 cores): report in study_out/report/
 #   make bench     run every benchmark and write benchmarks/results/RESULTS.md
@@ -17,7 +17,7 @@ LF_DEPS := "transformers>=4.55.0,<=5.5.4,!=4.52.0,!=4.57.0" "datasets>=2.16.0,<=
 STAMP := $(VENV)/.polyalign-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo study bench doctor clean browser
+.PHONY: install test lint format demo study bench doctor clean browser
 
 install: $(STAMP)
 
@@ -45,8 +45,15 @@ browser:
 	    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null) ; } || \
 	  echo "note: chromium not installed; browser tests will be skipped"
 
-test: install
+test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (configured in pyproject.toml): lint errors fail `make test`, hence CI; `make format` applies the style.
+lint: install
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
 
 demo: install
 	$(PY) -m polyalign_lf.cli demo --out demo_out

@@ -27,8 +27,12 @@ def results_dir(quick: bool) -> Path:
 
 def machine_description() -> dict[str, Any]:
     """What the numbers were measured on (platform, CPU model and count, memory, load, torch and GPU)."""
-    info: dict[str, Any] = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                            "python": platform.python_version(), "cpu_count": os.cpu_count()}
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -56,8 +60,17 @@ def machine_description() -> dict[str, Any]:
     return info
 
 
-def write_result(topic: str, figures: dict, goals: dict, *, quick: bool, settings: dict | None = None,
-                 out: str | os.PathLike | None = None, machine: dict | None = None, **extra: Any) -> Path:
+def write_result(
+    topic: str,
+    figures: dict,
+    goals: dict,
+    *,
+    quick: bool,
+    settings: dict | None = None,
+    out: str | os.PathLike | None = None,
+    machine: dict | None = None,
+    **extra: Any,
+) -> Path:
     """Write one benchmark's result atomically and return its path.
 
     ``out`` (a script's explicit ``--out``/``--output``) wins over the default location
@@ -68,8 +81,12 @@ def write_result(topic: str, figures: dict, goals: dict, *, quick: bool, setting
         sys.path.insert(0, str(HERE.parent))
     from polyalign_lf.io import write_json
 
-    result: dict[str, Any] = {"benchmark": topic, "figures": figures, "goals": goals,
-                              "machine": {**machine_description(), **(machine or {})}}
+    result: dict[str, Any] = {
+        "benchmark": topic,
+        "figures": figures,
+        "goals": goals,
+        "machine": {**machine_description(), **(machine or {})},
+    }
     if settings is not None:
         result["settings"] = settings
     result["quick"] = bool(quick)

@@ -79,10 +79,19 @@ LENGTH_PROFILES = {
 }
 # The reference implementation's balanced validation sample (its per-bucket row counts, as released).
 REFERENCE_VAL = {
-    "en|multi|dialogue|long": 2, "en|multi|dialogue|medium": 137, "en|multi|dialogue|short": 217,
-    "en|multi|qa|medium": 4, "en|multi|qa|short": 217, "en|single|assistant|long": 92,
-    "en|single|assistant|medium": 217, "en|single|assistant|short": 217, "en|single|assistant|xlong": 34,
-    "en|single|qa|long": 217, "en|single|qa|medium": 216, "en|single|qa|short": 215, "en|single|qa|xlong": 215,
+    "en|multi|dialogue|long": 2,
+    "en|multi|dialogue|medium": 137,
+    "en|multi|dialogue|short": 217,
+    "en|multi|qa|medium": 4,
+    "en|multi|qa|short": 217,
+    "en|single|assistant|long": 92,
+    "en|single|assistant|medium": 217,
+    "en|single|assistant|short": 217,
+    "en|single|assistant|xlong": 34,
+    "en|single|qa|long": 217,
+    "en|single|qa|medium": 216,
+    "en|single|qa|short": 215,
+    "en|single|qa|xlong": 215,
 }
 
 
@@ -114,8 +123,9 @@ def _steps(order: np.ndarray) -> np.ndarray:
     return np.arange(0, len(order), STEP_SIZE)
 
 
-def epoch_masses(bucket_of: np.ndarray, weights: np.ndarray, num_buckets: int, method: str,
-                 rng: np.random.Generator) -> np.ndarray:
+def epoch_masses(
+    bucket_of: np.ndarray, weights: np.ndarray, num_buckets: int, method: str, rng: np.random.Generator
+) -> np.ndarray:
     """Mass each bucket receives over one epoch under ``method`` (sums to N)."""
     n = len(weights)
     if method == "bucket_sampling":
@@ -148,8 +158,10 @@ def measure(counts: dict[str, int], epochs: int, seed: int) -> dict:
     weights = (n / (num_buckets * sizes))[bucket_of]  # N / (|B| n_b)
     ideal = n / num_buckets
     rng = np.random.default_rng(seed)
-    shares = {m: np.stack([epoch_masses(bucket_of, weights, num_buckets, m, rng) for _ in range(epochs)]) / ideal
-              for m in METHODS}
+    shares = {
+        m: np.stack([epoch_masses(bucket_of, weights, num_buckets, m, rng) for _ in range(epochs)]) / ideal
+        for m in METHODS
+    }
     picks = {"smallest": 0, "median": num_buckets // 2, "largest": num_buckets - 1}
     result = {"rows": n, "buckets": num_buckets, "max_weight": float(weights.max()), "picks": {}, "methods": {}}
     for label, k in picks.items():
@@ -172,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one epoch per inventory")
     parser.add_argument("--epochs", type=int, default=None, help="epochs averaged per inventory (default 5; 1 quick)")
     parser.add_argument("--seed", type=int, default=0, help="shuffling / sampling seed")
-    parser.add_argument("--inventory", default=",".join(INVENTORIES), help="comma-separated: " + ", ".join(INVENTORIES))
+    parser.add_argument(
+        "--inventory", default=",".join(INVENTORIES), help="comma-separated: " + ", ".join(INVENTORIES)
+    )
     parser.add_argument("--out", default=None, help="result JSON (default benchmarks/results/bucket_mass.json)")
     args = parser.parse_args(argv)
     epochs = args.epochs or (1 if args.quick else 5)
@@ -184,23 +198,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown inventory {', '.join(unknown)}; choose from {', '.join(INVENTORIES)}")
 
     figures, goals, details = {}, {}, {}
-    print(f"Share of the ideal mass N/|B| per bucket over one epoch ({STEP_SIZE} examples per step, "
-          f"mean of {epochs} epoch(s)); goal >= {GOAL} for every bucket under dataset and bucket_sampling.\n")
+    print(
+        f"Share of the ideal mass N/|B| per bucket over one epoch ({STEP_SIZE} examples per step, "
+        f"mean of {epochs} epoch(s)); goal >= {GOAL} for every bucket under dataset and bucket_sampling.\n"
+    )
     ok = True
     for name in chosen:
         result = measure(INVENTORIES[name](), epochs, args.seed)
         details[name] = result
         picks = result["picks"]
-        print(f"== {name}: {result['rows']:,} rows, {result['buckets']} buckets, largest weight "
-              f"{result['max_weight']:.1f}")
+        print(
+            f"== {name}: {result['rows']:,} rows, {result['buckets']} buckets, largest weight "
+            f"{result['max_weight']:.1f}"
+        )
         header = f"{'':24s}" + "".join(f"{label} ({p['rows']:,} rows)".rjust(26) for label, p in picks.items())
         print(header + "   min over buckets")
         for m in METHODS:
             row = result["methods"][m]
             print(f"{m:24s}" + "".join(f"{row[label]:26.4f}" for label in picks) + f"   {row['min_share_mean']:.4f}")
         sampling = result["methods"]["bucket_sampling"]
-        print(f"  bucket_sampling: expected share {sampling['expected_min_share']:.4f} for every bucket; worst "
-              f"single epoch {sampling['min_share_worst_epoch']:.4f} (sampling noise of one epoch)\n")
+        print(
+            f"  bucket_sampling: expected share {sampling['expected_min_share']:.4f} for every bucket; worst "
+            f"single epoch {sampling['min_share_worst_epoch']:.4f} (sampling noise of one epoch)\n"
+        )
         figures[f"{name}.dataset.min_share"] = round(result["methods"]["dataset"]["min_share_mean"], 4)
         figures[f"{name}.bucket_sampling.expected_min_share"] = round(sampling["expected_min_share"], 4)
         figures[f"{name}.bucket_sampling.min_share"] = round(sampling["min_share_mean"], 4)
@@ -212,10 +232,20 @@ def main(argv: list[str] | None = None) -> int:
         goals[f"{name}.bucket_sampling.min_share"] = f"(realized, mean of {epochs} epoch(s))"
         goals[f"{name}.step.smallest_share"] = "(biased option, shown for comparison)"
         ok = ok and figures[f"{name}.dataset.min_share"] >= GOAL and sampling["expected_min_share"] >= GOAL
-    path = write_result("bucket_mass", figures, goals, quick=args.quick, out=args.out,
-                        settings={"epochs": epochs, "seed": args.seed, "step_size": STEP_SIZE,
-                                  "length_profiles": "assumed, see LENGTH_PROFILES"},
-                        inventories=details)
+    path = write_result(
+        "bucket_mass",
+        figures,
+        goals,
+        quick=args.quick,
+        out=args.out,
+        settings={
+            "epochs": epochs,
+            "seed": args.seed,
+            "step_size": STEP_SIZE,
+            "length_profiles": "assumed, see LENGTH_PROFILES",
+        },
+        inventories=details,
+    )
     print(f"{'all goals met' if ok else 'GOAL MISSED'}; wrote {path}")
     return 0 if ok else 1
 

@@ -61,8 +61,13 @@ def main() -> int:
     t0 = time.perf_counter()
     matrix, buckets, groups, is_human = build_matrix(n_rows // 3)
     build_s = time.perf_counter() - t0
-    refs = build_references(matrix[is_human], [b for b, h in zip(buckets, is_human) if h], ["train"] * int(is_human.sum()),
-                            feature_names(), FEATURE_SCHEMA_VERSION)
+    refs = build_references(
+        matrix[is_human],
+        [b for b, h in zip(buckets, is_human) if h],
+        ["train"] * int(is_human.sum()),
+        feature_names(),
+        FEATURE_SCHEMA_VERSION,
+    )
     data = CriticData(matrix, buckets, groups, refs.distance(matrix, buckets), heldout_mask(groups, 0.05))
     cfg = MLPCriticConfig(num_threads=args.threads, **({"epochs": args.epochs} if args.epochs else {}))
     t0, c0 = time.perf_counter(), time.process_time()
@@ -81,13 +86,19 @@ def main() -> int:
         "epochs": cfg.epochs,
         "torch_threads": args.threads,
     }
-    goals = {"train_seconds": "<= 300 s on 2 CPU cores for 600k rows (paper: 8 h 55 min)",
-             "heldout_ranking_accuracy": "high (>= 0.95 on the synthetic corpus with known support)"}
+    goals = {
+        "train_seconds": "<= 300 s on 2 CPU cores for 600k rows (paper: 8 h 55 min)",
+        "heldout_ranking_accuracy": "high (>= 0.95 on the synthetic corpus with known support)",
+    }
     out = write_result("critic", figures, goals, quick=args.quick)
-    print(f"rows {figures['rows']}: training {figures['train_seconds']} s wall, {figures['train_cpu_seconds']} s CPU "
-          f"(load average {os.getloadavg()[0]:.1f})   goal {goals['train_seconds']}")
-    print(f"held-out ranking accuracy {figures['heldout_ranking_accuracy']} ({figures['heldout_pairs']} pairs), "
-          f"Spearman with D_b {figures['heldout_spearman_with_D']}   -> {out}")
+    print(
+        f"rows {figures['rows']}: training {figures['train_seconds']} s wall, {figures['train_cpu_seconds']} s CPU "
+        f"(load average {os.getloadavg()[0]:.1f})   goal {goals['train_seconds']}"
+    )
+    print(
+        f"held-out ranking accuracy {figures['heldout_ranking_accuracy']} ({figures['heldout_pairs']} pairs), "
+        f"Spearman with D_b {figures['heldout_spearman_with_D']}   -> {out}"
+    )
     return 0
 
 

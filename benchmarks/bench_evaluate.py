@@ -18,23 +18,26 @@ import sys
 import time
 
 import numpy as np
-
 from _results import write_result
 
 GOAL_SECONDS = 60.0
 EN_TEST_SIZE = 51_480
 
-_WORDS = ("the answer is yes no it depends on context paris france capital model data question user assistant "
-          "please thanks think usually because however people time year work good new first last long great "
-          "little own other old right big high different small large next early young important few public bad same able").split()
+_WORDS = (
+    "the answer is yes no it depends on context paris france capital model data question user assistant "
+    "please thanks think usually because however people time year work good new first last long great "
+    "little own other old right big high different small large next early young important few public bad same able"
+).split()
 
 
 def _synthetic(n: int, n_features: int, dim: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     # 11 eligible buckets plus one below the 20-example minimum, like the real English test split.
-    buckets = [("single", "qa", b) for b in ("short", "medium", "long", "xlong")] + \
-              [("single", "assistant", b) for b in ("short", "medium", "long", "xlong")] + \
-              [("multi", "dialogue", b) for b in ("short", "medium", "long")]
+    buckets = (
+        [("single", "qa", b) for b in ("short", "medium", "long", "xlong")]
+        + [("single", "assistant", b) for b in ("short", "medium", "long", "xlong")]
+        + [("multi", "dialogue", b) for b in ("short", "medium", "long")]
+    )
     weights = np.array([14, 9, 5, 3, 4, 4, 3, 2, 3, 2, 1], dtype=float)
     counts = np.floor(weights / weights.sum() * (n - 12)).astype(int)
     counts[0] += n - 12 - counts.sum()
@@ -50,15 +53,34 @@ def _synthetic(n: int, n_features: int, dim: int, seed: int = 0):
             # predictions: the answer with some words replaced, dropped or appended (realistic overlap)
             keep = [w if rng.random() > 0.3 else rng.choice(_WORDS) for w in words if rng.random() > 0.1]
             pred = " ".join(keep + list(rng.choice(_WORDS, size=rng.integers(0, 5))))
-            history = [{"role": "user", "text": "hi there"}, {"role": "assistant", "text": "hello, how can I help"}] if track == "multi" else []
-            records.append({
-                "id": f"r{k}", "dataset": "synthetic", "split": "test", "language": "en", "track": track, "family": family,
-                "style_bucket": "x", "length_bin": length_bin,
-                "question": " ".join(rng.choice(_WORDS, size=rng.integers(4, 20))) + "?", "context": "",
-                "dialogue_history": history, "human_answer": answer,
-                "bucket_id": f"en|{track}|{family}|{length_bin}",
-                "meta": {"source_dataset": "synthetic", "source_split": "test", "source_id": str(k), "length_tokens": len(words)},
-            })
+            history = (
+                [{"role": "user", "text": "hi there"}, {"role": "assistant", "text": "hello, how can I help"}]
+                if track == "multi"
+                else []
+            )
+            records.append(
+                {
+                    "id": f"r{k}",
+                    "dataset": "synthetic",
+                    "split": "test",
+                    "language": "en",
+                    "track": track,
+                    "family": family,
+                    "style_bucket": "x",
+                    "length_bin": length_bin,
+                    "question": " ".join(rng.choice(_WORDS, size=rng.integers(4, 20))) + "?",
+                    "context": "",
+                    "dialogue_history": history,
+                    "human_answer": answer,
+                    "bucket_id": f"en|{track}|{family}|{length_bin}",
+                    "meta": {
+                        "source_dataset": "synthetic",
+                        "source_split": "test",
+                        "source_id": str(k),
+                        "length_tokens": len(words),
+                    },
+                }
+            )
             predictions.append(pred)
     n = len(records)
     human_features = rng.normal(size=(n, n_features)).astype(np.float32)
@@ -71,11 +93,22 @@ def _synthetic(n: int, n_features: int, dim: int, seed: int = 0):
     projection = rng.normal(size=(latent_dim, dim)) / np.sqrt(latent_dim)
     centers = rng.normal(size=(len(spec), latent_dim))
     bucket_index = np.concatenate([[i] * c for i, (_, c) in enumerate(spec)])
-    human_emb = (centers[bucket_index] + rng.normal(size=(n, latent_dim))) @ projection + 0.1 * rng.normal(size=(n, dim))
-    pred_emb = (centers[bucket_index] + rng.normal(0.1, 1.0, size=(n, latent_dim))) @ projection + 0.1 * rng.normal(size=(n, dim))
+    human_emb = (centers[bucket_index] + rng.normal(size=(n, latent_dim))) @ projection + 0.1 * rng.normal(
+        size=(n, dim)
+    )
+    pred_emb = (centers[bucket_index] + rng.normal(0.1, 1.0, size=(n, latent_dim))) @ projection + 0.1 * rng.normal(
+        size=(n, dim)
+    )
     human_emb /= np.linalg.norm(human_emb, axis=1, keepdims=True)
     pred_emb /= np.linalg.norm(pred_emb, axis=1, keepdims=True)
-    return records, predictions, human_features, prediction_features, human_emb.astype(np.float32), pred_emb.astype(np.float32)
+    return (
+        records,
+        predictions,
+        human_features,
+        prediction_features,
+        human_emb.astype(np.float32),
+        pred_emb.astype(np.float32),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,28 +128,47 @@ def main(argv: list[str] | None = None) -> int:
     records, predictions, hf, pf, he, pe = _synthetic(n, args.features, args.dim)
     setup = time.perf_counter() - t0
     timings: dict[str, float] = {}
-    pre = Precomputed(human_features=hf, prediction_features=pf, human_embeddings=he, prediction_embeddings=pe,
-                      extra={"embeddings_model": "synthetic"})
+    pre = Precomputed(
+        human_features=hf,
+        prediction_features=pf,
+        human_embeddings=he,
+        prediction_embeddings=pe,
+        extra={"embeddings_model": "synthetic"},
+    )
     load_before = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
     metrics = evaluate(records, predictions, EvaluationConfig(), pre, timings=timings)
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
 
-    print(f"bench_evaluate: {len(records):,} predictions, {args.features} features, {args.dim}-d embeddings "
-          f"(synthetic data built in {setup:.1f} s)")
+    print(
+        f"bench_evaluate: {len(records):,} predictions, {args.features} features, {args.dim}-d embeddings "
+        f"(synthetic data built in {setup:.1f} s)"
+    )
     for name, seconds in timings.items():
         print(f"  {name:<18} {seconds:8.2f} s")
     status = "OK" if total < GOAL_SECONDS else "MISSED"
-    print(f"  {'total':<18} {total:8.2f} s   goal < {GOAL_SECONDS:.0f} s for {EN_TEST_SIZE:,} predictions: "
-          f"{status if n == EN_TEST_SIZE else 'n/a (not the full size)'}")
-    print(f"  CPU time of this process {cpu:.1f} s (all threads); load average before the run {load_before:.1f} on "
-          f"{os.cpu_count()} cores — other processes on a shared machine inflate the wall-clock figures")
-    print(f"  agg={metrics['agg']} bng.macro={metrics['bng']['macro']} mauve.global={metrics['mauve']['global']} "
-          f"nuf.hv={metrics['nuf']['hypervolume']} tdm.macro={metrics['tdm']['macro']}")
-    figures = {"n_predictions": len(records), "total_seconds": round(total, 3), "cpu_seconds": round(cpu, 3),
-               "load_average_before": round(load_before, 2)}
+    print(
+        f"  {'total':<18} {total:8.2f} s   goal < {GOAL_SECONDS:.0f} s for {EN_TEST_SIZE:,} predictions: "
+        f"{status if n == EN_TEST_SIZE else 'n/a (not the full size)'}"
+    )
+    print(
+        f"  CPU time of this process {cpu:.1f} s (all threads); load average before the run {load_before:.1f} on "
+        f"{os.cpu_count()} cores — other processes on a shared machine inflate the wall-clock figures"
+    )
+    print(
+        f"  agg={metrics['agg']} bng.macro={metrics['bng']['macro']} mauve.global={metrics['mauve']['global']} "
+        f"nuf.hv={metrics['nuf']['hypervolume']} tdm.macro={metrics['tdm']['macro']}"
+    )
+    figures = {
+        "n_predictions": len(records),
+        "total_seconds": round(total, 3),
+        "cpu_seconds": round(cpu, 3),
+        "load_average_before": round(load_before, 2),
+    }
     figures.update({f"{k}_seconds": round(v, 3) for k, v in timings.items()})
-    goals = {"total_seconds": f"< {GOAL_SECONDS:.0f} s for all metrics on {EN_TEST_SIZE:,} predictions with precomputed features and embeddings"}
+    goals = {
+        "total_seconds": f"< {GOAL_SECONDS:.0f} s for all metrics on {EN_TEST_SIZE:,} predictions with precomputed features and embeddings"
+    }
     out = write_result("evaluate", figures, goals, quick=n != EN_TEST_SIZE, out=args.out)
     print(f"  wrote {out}")
     return 0

@@ -26,12 +26,14 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("POLYALIGN_NO_PROGRESS", "1")
 
 from _results import write_result  # noqa: E402
+
 from polyalign_lf.judge.client import JudgeEndpoint  # noqa: E402
 from polyalign_lf.judge.rubric import DIMENSIONS  # noqa: E402
 from polyalign_lf.judge.runner import run_judge  # noqa: E402
 
-ANSWER = json.dumps({"scores": {d: 4 for d in DIMENSIONS}, "contradicts_context": False, "major_errors": [],
-                     "rationale": "fine"})
+ANSWER = json.dumps(
+    {"scores": {d: 4 for d in DIMENSIONS}, "contradicts_context": False, "major_errors": [], "rationale": "fine"}
+)
 
 
 def serve(latency_s: float) -> ThreadingHTTPServer:
@@ -63,9 +65,18 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     args = parser.parse_args()
     n = 160 if args.quick else 1000
-    records = {f"r{k}": {"id": f"r{k}", "question": f"Question {k}?", "context": "", "dialogue_history": [],
-                         "human_answer": "An answer.", "language": "en", "bucket_id": "en|single|qa|short"}
-               for k in range(n)}
+    records = {
+        f"r{k}": {
+            "id": f"r{k}",
+            "question": f"Question {k}?",
+            "context": "",
+            "dialogue_history": [],
+            "human_answer": "An answer.",
+            "language": "en",
+            "bucket_id": "en|single|qa|short",
+        }
+        for k in range(n)
+    }
     predictions = {rid: f"Candidate answer {rid}." for rid in records}
     server = serve(args.latency)
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -76,19 +87,27 @@ def main() -> None:
             ids = list(records)[:count]
             endpoint = JudgeEndpoint(name=f"c{concurrency}", model="fake", base_url=url)
             start = time.perf_counter()
-            run_judge(endpoint, "m", records, ids, predictions, Path(tmp) / f"c{concurrency}.jsonl",
-                      concurrency=concurrency)
+            run_judge(
+                endpoint, "m", records, ids, predictions, Path(tmp) / f"c{concurrency}.jsonl", concurrency=concurrency
+            )
             elapsed = time.perf_counter() - start
             rate = count / elapsed
             ideal = concurrency / args.latency
             figures[f"answers_per_s_c{concurrency}"] = round(rate, 2)
             figures[f"fraction_of_ideal_c{concurrency}"] = round(rate / ideal, 3)
             goals[f"fraction_of_ideal_c{concurrency}"] = "≥ 0.90" if concurrency > 1 else "(reference)"
-            print(f"concurrency {concurrency:>2}: {count} answers in {elapsed:.2f} s = {rate:.1f}/s "
-                  f"({rate / ideal:.1%} of the ideal {ideal:.0f}/s; goal {goals[f'fraction_of_ideal_c{concurrency}']})")
+            print(
+                f"concurrency {concurrency:>2}: {count} answers in {elapsed:.2f} s = {rate:.1f}/s "
+                f"({rate / ideal:.1%} of the ideal {ideal:.0f}/s; goal {goals[f'fraction_of_ideal_c{concurrency}']})"
+            )
     server.shutdown()
-    out = write_result("judge", figures, goals, quick=args.quick,
-                       settings={"answers": n, "server_latency_s": args.latency, "quick": args.quick})
+    out = write_result(
+        "judge",
+        figures,
+        goals,
+        quick=args.quick,
+        settings={"answers": n, "server_latency_s": args.latency, "quick": args.quick},
+    )
     print(f"wrote {out}")
 
 

@@ -68,12 +68,29 @@ def _synthetic_records(n: int) -> list[dict]:
     records = []
     for k in range(n):
         lang = "en" if k % 4 else "zh"
-        question = (f"Explain briefly why item number {k} matters for a beginner learning about data." if lang == "en"
-                    else f"请简要解释第{k}项对初学者为什么重要。")
-        records.append({"id": f"b{k}", "dataset": "bench", "split": "test", "language": lang, "track": "single",
-                        "family": "assistant", "style_bucket": "x", "length_bin": "medium", "question": question,
-                        "context": "", "dialogue_history": [], "human_answer": "-", "bucket_id": f"{lang}|single|assistant|medium",
-                        "meta": {"source_dataset": "bench", "source_split": "test", "source_id": str(k), "length_tokens": 1}})
+        question = (
+            f"Explain briefly why item number {k} matters for a beginner learning about data."
+            if lang == "en"
+            else f"请简要解释第{k}项对初学者为什么重要。"
+        )
+        records.append(
+            {
+                "id": f"b{k}",
+                "dataset": "bench",
+                "split": "test",
+                "language": lang,
+                "track": "single",
+                "family": "assistant",
+                "style_bucket": "x",
+                "length_bin": "medium",
+                "question": question,
+                "context": "",
+                "dialogue_history": [],
+                "human_answer": "-",
+                "bucket_id": f"{lang}|single|assistant|medium",
+                "meta": {"source_dataset": "bench", "source_split": "test", "source_id": str(k), "length_tokens": 1},
+            }
+        )
     return records
 
 
@@ -104,13 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--vllm-python", default=sys.executable, help="interpreter of the environment that has vllm")
-    parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/[quick/]vllm_client.json)")
+    parser.add_argument(
+        "--out", default=None, help="result JSON (default: benchmarks/results/[quick/]vllm_client.json)"
+    )
     args = parser.parse_args(argv)
 
     reason = _vllm_available(args.vllm_python)
     if reason:
-        print(f"bench_vllm_client: skipped — {reason}. This benchmark needs a CUDA GPU and vLLM "
-              f"(see docs/evaluation.md); nothing was measured or written.")
+        print(
+            f"bench_vllm_client: skipped — {reason}. This benchmark needs a CUDA GPU and vLLM "
+            f"(see docs/evaluation.md); nothing was measured or written."
+        )
         return 0
     if not args.model:
         print("bench_vllm_client: pass --model (a local model directory or a cached name)", file=sys.stderr)
@@ -130,36 +151,85 @@ def main(argv: list[str] | None = None) -> int:
     records = (read_records(args.records) if args.records else _synthetic_records(n))[:n]
     write_records(work / "test.jsonl", records)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    builder = PromptBuilder("chat", tokenizer, load_chat_renderer(tokenizer, args.template),
-                            max_prompt_tokens=args.max_model_len - args.max_new_tokens)
+    builder = PromptBuilder(
+        "chat",
+        tokenizer,
+        load_chat_renderer(tokenizer, args.template),
+        max_prompt_tokens=args.max_model_len - args.max_new_tokens,
+    )
     prompts = [builder.build(r).ids for r in records]
     decoding = DecodingConfig(max_new_tokens=args.max_new_tokens)
     sampling = {k: v for k, v in decoding.openai_params().items() if k not in ("n",)}
 
     # 1) vLLM offline throughput (its own process, so the GPU is free afterwards)
-    (work / "offline.json").write_text(json.dumps({"model": args.model, "max_model_len": args.max_model_len,
-                                                   "gpu_memory_utilization": args.gpu_memory_utilization, "seed": decoding.seed,
-                                                   "sampling": sampling, "prompts": prompts}))
-    result = subprocess.run([args.vllm_python, "-c", _OFFLINE_SCRIPT, str(work / "offline.json")], capture_output=True, text=True)
+    (work / "offline.json").write_text(
+        json.dumps(
+            {
+                "model": args.model,
+                "max_model_len": args.max_model_len,
+                "gpu_memory_utilization": args.gpu_memory_utilization,
+                "seed": decoding.seed,
+                "sampling": sampling,
+                "prompts": prompts,
+            }
+        )
+    )
+    result = subprocess.run(
+        [args.vllm_python, "-c", _OFFLINE_SCRIPT, str(work / "offline.json")], capture_output=True, text=True
+    )
     line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
     if result.returncode != 0 or line is None:
         print(result.stderr[-3000:], file=sys.stderr)
         print("bench_vllm_client: the offline vLLM run failed", file=sys.stderr)
         return 1
-    offline = json.loads(line[len("RESULT "):])
+    offline = json.loads(line[len("RESULT ") :])
 
     # 2) the polyalign client against `vllm serve` on the same GPU
     url = f"http://127.0.0.1:{args.port}"
     log = open(work / "server.log", "w")
-    server = subprocess.Popen([args.vllm_python, "-m", "vllm.entrypoints.openai.api_server", "--model", args.model,
-                               "--port", str(args.port), "--host", "127.0.0.1", "--max-model-len", str(args.max_model_len),
-                               "--gpu-memory-utilization", str(args.gpu_memory_utilization), "--seed", str(decoding.seed),
-                               "--disable-log-requests"], stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [
+            args.vllm_python,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            args.model,
+            "--port",
+            str(args.port),
+            "--host",
+            "127.0.0.1",
+            "--max-model-len",
+            str(args.max_model_len),
+            "--gpu-memory-utilization",
+            str(args.gpu_memory_utilization),
+            "--seed",
+            str(decoding.seed),
+            "--disable-log-requests",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         _wait_for_server(url, server, timeout=900)
-        common = ["generate", "--engine", "vllm", "--server-url", url, "--records", str(work / "test.jsonl"), "--model", args.model,
-                  "--template", args.template, "--max-new-tokens", str(args.max_new_tokens), "--max-model-len", str(args.max_model_len),
-                  "--concurrency", str(args.concurrency)]
+        common = [
+            "generate",
+            "--engine",
+            "vllm",
+            "--server-url",
+            url,
+            "--records",
+            str(work / "test.jsonl"),
+            "--model",
+            args.model,
+            "--template",
+            args.template,
+            "--max-new-tokens",
+            str(args.max_new_tokens),
+            "--max-model-len",
+            str(args.max_model_len),
+            "--concurrency",
+            str(args.concurrency),
+        ]
         polyalign(common + ["--out", str(work / "warmup.jsonl"), "--limit", "16"])  # warm-up, as offline
         t0 = time.perf_counter()
         code = polyalign(common + ["--out", str(work / "pred.jsonl")])
@@ -172,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
         log.close()
     if code != 0:
-        print(f"bench_vllm_client: polyalign generate failed (exit {code}); server log: {work / 'server.log'}", file=sys.stderr)
+        print(
+            f"bench_vllm_client: polyalign generate failed (exit {code}); server log: {work / 'server.log'}",
+            file=sys.stderr,
+        )
         return 1
     client_tokens = sum(r["completion_tokens"] for r in read_jsonl(work / "pred.jsonl"))
     offline_tps = offline["completion_tokens"] / offline["seconds"]
@@ -180,12 +253,25 @@ def main(argv: list[str] | None = None) -> int:
     ratio = client_tps / offline_tps
     print(f"bench_vllm_client: {len(records)} prompts, max_new_tokens {args.max_new_tokens}, model {args.model}")
     print(f"  vLLM offline          {offline_tps:10.1f} generated tok/s ({offline['seconds']:.1f} s)")
-    print(f"  polyalign vllm client {client_tps:10.1f} generated tok/s ({client_seconds:.1f} s, incl. prompt rendering and writing)")
+    print(
+        f"  polyalign vllm client {client_tps:10.1f} generated tok/s ({client_seconds:.1f} s, incl. prompt rendering and writing)"
+    )
     print(f"  ratio {ratio:.3f}   goal ≥ {GOAL_RATIO:.2f}: {'OK' if ratio >= GOAL_RATIO else 'MISSED'}")
-    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True).stdout.strip() \
-        if shutil.which("nvidia-smi") else "unknown"
-    figures = {"prompts": len(records), "offline_tokens_per_s": round(offline_tps, 1), "client_tokens_per_s": round(client_tps, 1),
-               "ratio": round(ratio, 4), "offline_seconds": round(offline["seconds"], 2), "client_seconds": round(client_seconds, 2)}
+    gpu = (
+        subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True
+        ).stdout.strip()
+        if shutil.which("nvidia-smi")
+        else "unknown"
+    )
+    figures = {
+        "prompts": len(records),
+        "offline_tokens_per_s": round(offline_tps, 1),
+        "client_tokens_per_s": round(client_tps, 1),
+        "ratio": round(ratio, 4),
+        "offline_seconds": round(offline["seconds"], 2),
+        "client_seconds": round(client_seconds, 2),
+    }
     goals = {"ratio": f"≥ {GOAL_RATIO} of vLLM offline throughput on the same prompts"}
     out = write_result("vllm_client", figures, goals, quick=args.quick, out=args.out, machine={"gpu": gpu})
     print(f"  wrote {out}")

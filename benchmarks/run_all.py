@@ -35,7 +35,7 @@ from _results import machine_description  # noqa: E402
 
 
 def discover() -> dict[str, Path]:
-    return {p.stem[len("bench_"):]: p for p in sorted(HERE.glob("bench_*.py"))}
+    return {p.stem[len("bench_") :]: p for p in sorted(HERE.glob("bench_*.py"))}
 
 
 def run_benchmark(name: str, path: Path, quick: bool, timeout: float) -> dict[str, Any]:
@@ -48,13 +48,20 @@ def run_benchmark(name: str, path: Path, quick: bool, timeout: float) -> dict[st
         output = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as exc:
         status = f"timed out after {timeout:.0f} s"
-        output = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        output = (
+            (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        )
     wall = time.perf_counter() - start
     tail = "\n".join(output.strip().splitlines()[-15:])
     print(tail, flush=True)
     print(f"=== {name}: {status} in {wall:.0f} s", flush=True)
-    return {"benchmark": name, "status": status, "wall_s": round(wall, 1), "quick": quick,
-            "tail": tail if status != "ok" else ""}
+    return {
+        "benchmark": name,
+        "status": status,
+        "wall_s": round(wall, 1),
+        "quick": quick,
+        "tail": tail if status != "ok" else "",
+    }
 
 
 def _fmt(value: Any) -> str:
@@ -92,21 +99,36 @@ def load_results(folder: Path) -> list[dict[str, Any]]:
     return results
 
 
-def render_table(results: list[dict[str, Any]], runs: list[dict[str, Any]], machine: dict[str, Any],
-                 quick: bool = False) -> str:
+def render_table(
+    results: list[dict[str, Any]], runs: list[dict[str, Any]], machine: dict[str, Any], quick: bool = False
+) -> str:
     source = "benchmarks/results/quick/*.json" if quick else "benchmarks/results/*.json"
     command = "python benchmarks/run_all.py" + (" --quick" if quick else "")
-    lines = ["# Benchmark results" + (" (quick runs)" if quick else ""), "",
-             f"Written by `{command}` from `{source}` — each benchmark's figures "
-             "next to its goal, and the machine it ran on. Timing figures depend on the machine and on its load "
-             "at the time (see `load_average`).", ""]
+    lines = [
+        "# Benchmark results" + (" (quick runs)" if quick else ""),
+        "",
+        f"Written by `{command}` from `{source}` — each benchmark's figures "
+        "next to its goal, and the machine it ran on. Timing figures depend on the machine and on its load "
+        "at the time (see `load_average`).",
+        "",
+    ]
     if runs:
         lines += ["## This run", "", "| benchmark | status | wall s | size |", "|---|---|---|---|"]
-        lines += [f"| {r['benchmark']} | {r['status']} | {r['wall_s']} | {'quick' if r['quick'] else 'full'} |" for r in runs]
+        lines += [
+            f"| {r['benchmark']} | {r['status']} | {r['wall_s']} | {'quick' if r['quick'] else 'full'} |" for r in runs
+        ]
         lines += ["", f"Machine: {_machine_line(machine)}", ""]
         for r in runs:
             if r["tail"]:
-                lines += [f"<details><summary>{r['benchmark']}: last lines</summary>", "", "```", r["tail"], "```", "</details>", ""]
+                lines += [
+                    f"<details><summary>{r['benchmark']}: last lines</summary>",
+                    "",
+                    "```",
+                    r["tail"],
+                    "```",
+                    "</details>",
+                    "",
+                ]
     lines += ["## Summary: figures with a goal", "", "| benchmark | figure | value | goal |", "|---|---|---|---|"]
     for res in results:
         figures, goals = res.get("figures", {}), res.get("goals", {})
@@ -135,14 +157,18 @@ def render_table(results: list[dict[str, Any]], runs: list[dict[str, Any]], mach
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="pass --quick to every benchmark (small runs) and collect results/quick/")
+    parser.add_argument(
+        "--quick", action="store_true", help="pass --quick to every benchmark (small runs) and collect results/quick/"
+    )
     parser.add_argument("--only", default="", help="comma-separated benchmark names (bench_<name>.py)")
     parser.add_argument("--skip", default="", help="comma-separated benchmark names to leave out")
-    parser.add_argument("--collect-only", action="store_true", help="run nothing; rebuild RESULTS.md from the JSON files")
+    parser.add_argument(
+        "--collect-only", action="store_true", help="run nothing; rebuild RESULTS.md from the JSON files"
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per benchmark (default 3600)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="table to write (default: RESULTS.md in the folder collected)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="table to write (default: RESULTS.md in the folder collected)"
+    )
     args = parser.parse_args(argv)
 
     found = discover()

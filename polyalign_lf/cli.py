@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from polyalign_lf import __version__
 from polyalign_lf.errors import PolyalignError, debug_enabled, describe_os_error
@@ -40,7 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("polyalign_lf.detect.cli", "AI-text detectors (Binoculars, Fast-DetectGPT, RADAR), H and Joint"),
     "human-eval": ("polyalign_lf.humaneval.cli", "blind human evaluation: build | summarize"),
     "run": ("polyalign_lf.pipeline.cli", "run the whole pipeline for one model and language, resumable"),
-    "demo": ("polyalign_lf.study.cli", "the whole method in ~10 minutes: the one-seed miniature study (--data: other rows)"),
+    "demo": (
+        "polyalign_lf.study.cli",
+        "the whole method in ~10 minutes: the one-seed miniature study (--data: other rows)",
+    ),
     "study": ("polyalign_lf.study.cli", "the miniature PolyAlign study on CPU: every method, seeds, claims with CIs"),
     "doctor": ("polyalign_lf.integration.doctor", "check the installation and the LLaMA-Factory hook"),
 }
@@ -51,7 +54,8 @@ def _top_parser() -> argparse.ArgumentParser:
         prog="polyalign",
         description="PolyAlign: conditional human-distribution alignment on top of LLaMA-Factory.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="commands:\n" + "\n".join(f"  {name:<12} {help_}" for name, (_, help_) in COMMANDS.items())
+        epilog="commands:\n"
+        + "\n".join(f"  {name:<12} {help_}" for name, (_, help_) in COMMANDS.items())
         + "\n\nRun `polyalign COMMAND --help` for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"polyalign-lf {__version__}")
@@ -81,15 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ImportError, AttributeError) as exc:
         print(f"polyalign {name}: this command is not available in this installation ({exc}).", file=sys.stderr)
         return 3
-    parser = argparse.ArgumentParser(prog=f"polyalign {name}", description=help_,
-                                     epilog="Add --debug (or set POLYALIGN_DEBUG=1) to see a traceback instead of a message.")
+    parser = argparse.ArgumentParser(
+        prog=f"polyalign {name}",
+        description=help_,
+        epilog="Add --debug (or set POLYALIGN_DEBUG=1) to see a traceback instead of a message.",
+    )
     add_arguments(parser)
     args = parser.parse_args(rest)
     return run_command(f"polyalign {name}", run, args, debug=debug or debug_enabled())
 
 
-def run_command(prog: str, run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *,
-                debug: bool = False) -> int:
+def run_command(
+    prog: str, run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *, debug: bool = False
+) -> int:
     """The one error boundary of every command: a user's mistake or a failing file system becomes one
     paragraph (what, where, how to fix) and exit code 2; a bug becomes a short note with the traceback saved
     to a file. ``debug`` lets every exception through with its traceback."""
@@ -110,20 +118,29 @@ def run_command(prog: str, run: Callable[[argparse.Namespace], int | None], args
             with contextlib.suppress(OSError):
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
-            print(f"{prog}: error: the output pipe was closed before the command finished (e.g. by `head`); "
-                  "stopped early.", file=sys.stderr)
+            print(
+                f"{prog}: error: the output pipe was closed before the command finished (e.g. by `head`); "
+                "stopped early.",
+                file=sys.stderr,
+            )
             return 2
         if isinstance(exc, OSError):
             print(f"{prog}: error: {describe_os_error(exc)}", file=sys.stderr)
             return 2
         if isinstance(exc, MemoryError):
-            print(f"{prog}: error: out of memory\n  hint: use a smaller --batch-size or sample, or a machine with "
-                  "more memory", file=sys.stderr)
+            print(
+                f"{prog}: error: out of memory\n  hint: use a smaller --batch-size or sample, or a machine with "
+                "more memory",
+                file=sys.stderr,
+            )
             return 2
         report = _save_traceback(prog)
-        print(f"{prog}: internal error: {type(exc).__name__}: {exc}\n  This is a bug in polyalign-lf, not in your "
-              f"input. The traceback was saved to {report}; please include it in a bug report "
-              "(or rerun with --debug to see it here).", file=sys.stderr)
+        print(
+            f"{prog}: internal error: {type(exc).__name__}: {exc}\n  This is a bug in polyalign-lf, not in your "
+            f"input. The traceback was saved to {report}; please include it in a bug report "
+            "(or rerun with --debug to see it here).",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -40,13 +40,17 @@ class AllFailed(PolyalignError):
 _OS_ERRORS: dict[int, tuple[str, str]] = {
     errno.ENOENT: ("no such file or folder", "check the path (did an earlier stage write it?)"),
     errno.EISDIR: ("is a folder, but a file was expected", "give a file path, e.g. DIR/name.jsonl"),
-    errno.ENOTDIR: ("a part of this path is a file, not a folder",
-                    "choose a path whose parent folders are folders (or remove the file in the way)"),
+    errno.ENOTDIR: (
+        "a part of this path is a file, not a folder",
+        "choose a path whose parent folders are folders (or remove the file in the way)",
+    ),
     errno.EACCES: ("permission denied", "choose a location you can read/write, or fix its permissions"),
     errno.EPERM: ("operation not permitted", "choose a location you can read/write, or fix its permissions"),
     errno.EROFS: ("the file system is read-only", "write the output somewhere writable (--out)"),
-    errno.ENOSPC: ("no space left on the device",
-                   "free some space or write elsewhere; outputs are written atomically, so nothing half-written was kept"),
+    errno.ENOSPC: (
+        "no space left on the device",
+        "free some space or write elsewhere; outputs are written atomically, so nothing half-written was kept",
+    ),
     errno.EDQUOT: ("disk quota exceeded", "free some space or write elsewhere"),
     errno.EEXIST: ("already exists", "remove it or choose another path"),
     errno.ENAMETOOLONG: ("file name too long", "choose a shorter path"),

@@ -13,8 +13,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from polyalign_lf.errors import InputError
 
@@ -55,8 +56,11 @@ def _refuse_file_in_the_way(folder: Path) -> None:
     for part in (folder, *folder.parents):
         if part.exists():
             if not part.is_dir():
-                raise InputError("is a file, but a folder is needed here", where=str(part),
-                                 hint="choose an output path whose parent folders are folders, or move the file away")
+                raise InputError(
+                    "is a file, but a folder is needed here",
+                    where=str(part),
+                    hint="choose an output path whose parent folders are folders, or move the file away",
+                )
             return
 
 
@@ -65,7 +69,7 @@ def remove_stale_temp_files(path: str | os.PathLike) -> int:
     path = Path(path)
     removed = 0
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid_text = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        pid_text = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
         if pid_text.isdigit() and _process_alive(int(pid_text)):
             continue  # a concurrent writer still at work
         with contextlib.suppress(OSError):
@@ -93,7 +97,9 @@ def check_output_file(path: str | os.PathLike) -> Path:
     """Refuse an output file path that is a folder or lies under a file (call it before long work)."""
     path = Path(path)
     if path.is_dir():
-        raise InputError("is a folder, but the output is a file", where=str(path), hint="give a file path, e.g. DIR/name.jsonl")
+        raise InputError(
+            "is a folder, but the output is a file", where=str(path), hint="give a file path, e.g. DIR/name.jsonl"
+        )
     _refuse_file_in_the_way(path.parent)
     return path
 
@@ -103,15 +109,24 @@ def check_output_folder(folder: str | os.PathLike, *, overwrite: bool = False) -
     (call it before long work, so a run is not wasted on an output it may not write)."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise InputError("is a file, but the output is a folder", where=str(folder), hint="choose a folder path for --out")
+        raise InputError(
+            "is a file, but the output is a folder", where=str(folder), hint="choose a folder path for --out"
+        )
     if folder.is_dir() and any(folder.iterdir()):
         if not overwrite:
-            raise InputError("the output folder already exists and is not empty", where=str(folder),
-                             hint="pass --overwrite to replace it whole, or choose another --out")
+            raise InputError(
+                "the output folder already exists and is not empty",
+                where=str(folder),
+                hint="pass --overwrite to replace it whole, or choose another --out",
+            )
         here = Path.cwd().resolve()
         if folder.resolve() == here or folder.resolve() in here.parents or folder.resolve() == Path.home().resolve():
-            raise InputError("--overwrite would replace this folder whole, and it is the current folder, one above it "
-                             "or the home folder", where=str(folder), hint="give the output its own folder, e.g. --out runs/x")
+            raise InputError(
+                "--overwrite would replace this folder whole, and it is the current folder, one above it "
+                "or the home folder",
+                where=str(folder),
+                hint="give the output its own folder, e.g. --out runs/x",
+            )
     return folder
 
 
@@ -205,8 +220,11 @@ def read_json(path: str | os.PathLike) -> Any:
             return json.loads(handle.read().decode("utf-8"))
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(exc.doc.rstrip())
-        raise InputError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-                         + (" — the file looks truncated" if truncated else ""), where=str(path)) from None
+        raise InputError(
+            f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            + (" — the file looks truncated" if truncated else ""),
+            where=str(path),
+        ) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
     except (EOFError, OSError) as exc:  # a truncated or corrupt .gz
@@ -244,8 +262,11 @@ def iter_jsonl_lines(path: str | os.PathLike, *, unique: str | None = None) -> I
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=f"{path}:{lineno}",
-                                 hint="convert the file to UTF-8 (compressed files must be decompressed first)") from None
+                raise InputError(
+                    f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                    where=f"{path}:{lineno}",
+                    hint="convert the file to UTF-8 (compressed files must be decompressed first)",
+                ) from None
             if not line.strip():
                 continue
             try:
@@ -257,7 +278,9 @@ def iter_jsonl_lines(path: str | os.PathLike, *, unique: str | None = None) -> I
                     where=f"{path}:{lineno}",
                 ) from None
             if not isinstance(row, dict):
-                raise InputError(f"expected a JSON object per line, got {type(row).__name__}", where=f"{path}:{lineno}")
+                raise InputError(
+                    f"expected a JSON object per line, got {type(row).__name__}", where=f"{path}:{lineno}"
+                )
             if seen is not None:
                 seen.add(row.get(unique), lineno)
             yield lineno, line if line.endswith("\n") else line + "\n", row
@@ -269,8 +292,9 @@ def _numbered_lines(handle, path: Path) -> Iterator[tuple[int, bytes]]:
         try:
             raw = handle.readline()
         except (EOFError, OSError) as exc:  # a truncated or corrupt .gz stream
-            raise InputError(f"cannot read past this line: the file is truncated or corrupt ({exc})",
-                             where=f"{path}:{lineno + 1}") from None
+            raise InputError(
+                f"cannot read past this line: the file is truncated or corrupt ({exc})", where=f"{path}:{lineno + 1}"
+            ) from None
         if not raw:
             return
         lineno += 1
@@ -293,8 +317,11 @@ class UniqueKeys:
         first = self.first.setdefault(hashable, (path, lineno))
         if first != (path, lineno):
             where_first = f"line {first[1]}" if first[0] == path else f"{first[0]}:{first[1]}"
-            raise InputError(f"duplicate {self.field} {key!r} (first at {where_first})", where=f"{path}:{lineno}",
-                             hint=f"every row needs its own {self.field}; remove or rename the repeat")
+            raise InputError(
+                f"duplicate {self.field} {key!r} (first at {where_first})",
+                where=f"{path}:{lineno}",
+                hint=f"every row needs its own {self.field}; remove or rename the repeat",
+            )
 
 
 def recover_jsonl(path: str | os.PathLike) -> tuple[list[dict], int]:
@@ -333,9 +360,13 @@ def read_jsonl(path: str | os.PathLike, *, unique: str | None = None) -> list[di
     return [row for _, row in iter_jsonl(path, unique=unique)]
 
 
-def progress(iterable: Iterable | None = None, *, desc: str = "", total: int | None = None, unit: str = "it", **kwargs: Any):
+def progress(
+    iterable: Iterable | None = None, *, desc: str = "", total: int | None = None, unit: str = "it", **kwargs: Any
+):
     """A tqdm progress bar on stderr; silent when POLYALIGN_NO_PROGRESS=1."""
     from tqdm.auto import tqdm
 
     disable = os.environ.get("POLYALIGN_NO_PROGRESS", "0") == "1"
-    return tqdm(iterable, desc=desc, total=total, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True, **kwargs)
+    return tqdm(
+        iterable, desc=desc, total=total, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True, **kwargs
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from polyalign_lf.errors import ConfigError
 
@@ -27,8 +27,14 @@ def _range_text(minimum: float | None, maximum: float | None, *, integer: bool, 
     return kind
 
 
-def number_problem(value: object, minimum: float | None = None, maximum: float | None = None, *,
-                   integer: bool = False, above: bool = False) -> str | None:
+def number_problem(
+    value: object,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    integer: bool = False,
+    above: bool = False,
+) -> str | None:
     """Why ``value`` is not a valid number in the range, or None when it is (``above``: strictly > minimum)."""
     expected = f"must be {_range_text(minimum, maximum, integer=integer, above=above)}, got {value!r}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -42,8 +48,16 @@ def number_problem(value: object, minimum: float | None = None, maximum: float |
     return None
 
 
-def check_number(name: str, value: object, minimum: float | None = None, maximum: float | None = None, *,
-                 integer: bool = False, above: bool = False, optional: bool = False) -> None:
+def check_number(
+    name: str,
+    value: object,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    integer: bool = False,
+    above: bool = False,
+    optional: bool = False,
+) -> None:
     """Raise :class:`ConfigError` naming ``name`` unless ``value`` is finite and in range (None allowed if optional)."""
     if optional and value is None:
         return
@@ -52,7 +66,9 @@ def check_number(name: str, value: object, minimum: float | None = None, maximum
         raise ConfigError(f"{name} {problem}")
 
 
-def _parser(minimum: float | None, maximum: float | None, integer: bool, above: bool = False) -> Callable[[str], float | int]:
+def _parser(
+    minimum: float | None, maximum: float | None, integer: bool, above: bool = False
+) -> Callable[[str], float | int]:
     def parse(text: str) -> float | int:
         if isinstance(text, (int, float)) and not isinstance(text, bool):  # a value from a YAML/JSON config
             problem = number_problem(text, minimum, maximum, integer=integer, above=above)
@@ -63,7 +79,8 @@ def _parser(minimum: float | None, maximum: float | None, integer: bool, above: 
             value: float | int = int(text) if integer else float(text)
         except (TypeError, ValueError):
             raise argparse.ArgumentTypeError(
-                f"must be {_range_text(minimum, maximum, integer=integer, above=above)}, got {text!r}") from None
+                f"must be {_range_text(minimum, maximum, integer=integer, above=above)}, got {text!r}"
+            ) from None
         problem = number_problem(value, minimum, maximum, integer=integer, above=above)
         if problem:
             raise argparse.ArgumentTypeError(problem.replace(repr(value), repr(text)))
@@ -78,7 +95,9 @@ def integer(minimum: int | None = None, maximum: int | None = None) -> Callable[
     return _parser(minimum, maximum, True)  # type: ignore[return-value]
 
 
-def number(minimum: float | None = None, maximum: float | None = None, *, above: bool = False) -> Callable[[str], float]:
+def number(
+    minimum: float | None = None, maximum: float | None = None, *, above: bool = False
+) -> Callable[[str], float]:
     """argparse type: a finite float in range (``above``: strictly greater than ``minimum``)."""
     return _parser(minimum, maximum, False, above)  # type: ignore[return-value]
 

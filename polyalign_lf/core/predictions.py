@@ -13,8 +13,9 @@ metrics), the row's question equal to its record's (judging), its bucket equal t
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import iter_jsonl
@@ -28,9 +29,17 @@ def prediction_rows(path: str | os.PathLike) -> Iterator[tuple[str, Mapping[str,
         yield f"{path}:{lineno}", row
 
 
-def align_rows(rows: Iterable[tuple[str, Mapping[str, Any]]], records: Iterable[Mapping[str, Any]] | Iterable[str], *,
-               field: str = "prediction", require_all: bool = True, records_label: str = "records file",
-               check_question: bool = False, check_bucket: bool = False, where: str | None = None) -> dict[str, str]:
+def align_rows(
+    rows: Iterable[tuple[str, Mapping[str, Any]]],
+    records: Iterable[Mapping[str, Any]] | Iterable[str],
+    *,
+    field: str = "prediction",
+    require_all: bool = True,
+    records_label: str = "records file",
+    check_question: bool = False,
+    check_bucket: bool = False,
+    where: str | None = None,
+) -> dict[str, str]:
     """``{record id: text}`` from ``(where, row)`` pairs, checked against ``records`` (record dicts, or ids).
 
     ``require_all``: every record must have a row. ``check_question``: a row's ``question``/``instruction``
@@ -50,51 +59,89 @@ def align_rows(rows: Iterable[tuple[str, Mapping[str, Any]]], records: Iterable[
             raise InputError('row has no string "id"', where=row_where, hint=PREDICTION_ROW_HINT)
         text = row.get(field)
         if not isinstance(text, str):
-            raise InputError(f"row {rid!r} has no string {field!r} field (got {type(text).__name__})", where=row_where,
-                             hint=PREDICTION_ROW_HINT)
+            raise InputError(
+                f"row {rid!r} has no string {field!r} field (got {type(text).__name__})",
+                where=row_where,
+                hint=PREDICTION_ROW_HINT,
+            )
         if rid in out:
-            raise InputError(f"duplicate prediction for id {rid!r} (first at {first_seen[rid]})", where=row_where,
-                             hint="keep one prediction per record id")
+            raise InputError(
+                f"duplicate prediction for id {rid!r} (first at {first_seen[rid]})",
+                where=row_where,
+                hint="keep one prediction per record id",
+            )
         if rid not in by_id:
-            raise InputError(f"prediction for unknown record id {rid!r}: it is not in the {records_label}", where=row_where,
-                             hint="predictions must come from the same records file (and --split) as given here")
+            raise InputError(
+                f"prediction for unknown record id {rid!r}: it is not in the {records_label}",
+                where=row_where,
+                hint="predictions must come from the same records file (and --split) as given here",
+            )
         record = by_id[rid]
         if record is not None and check_question:
             for key in ("question", "instruction"):
                 if isinstance(row.get(key), str) and row[key].strip() != record["question"].strip():
-                    raise InputError(f"{key!r} of this row differs from the question of record {rid!r}", where=row_where,
-                                     hint="the predictions are misaligned with the records")
+                    raise InputError(
+                        f"{key!r} of this row differs from the question of record {rid!r}",
+                        where=row_where,
+                        hint="the predictions are misaligned with the records",
+                    )
         if record is not None and check_bucket and "bucket_id" in row and row["bucket_id"] != record["bucket_id"]:
-            raise InputError(f"prediction for id {rid!r} carries bucket_id {row['bucket_id']!r} but the record's is "
-                             f"{record['bucket_id']!r}", where=row_where,
-                             hint="the predictions were generated from another version of the test records")
+            raise InputError(
+                f"prediction for id {rid!r} carries bucket_id {row['bucket_id']!r} but the record's is "
+                f"{record['bucket_id']!r}",
+                where=row_where,
+                hint="the predictions were generated from another version of the test records",
+            )
         out[rid] = text
         first_seen[rid] = row_where
     if require_all:
         missing = [rid for rid in by_id if rid not in out]
         if missing:
-            raise InputError(f"{len(missing)} of {len(by_id)} record(s) have no prediction, e.g. {missing[:3]}", where=where,
-                             hint="generate predictions for every record of the split (or pass the matching --split)")
+            raise InputError(
+                f"{len(missing)} of {len(by_id)} record(s) have no prediction, e.g. {missing[:3]}",
+                where=where,
+                hint="generate predictions for every record of the split (or pass the matching --split)",
+            )
     return out
 
 
-def read_predictions(path: str | os.PathLike, records: Iterable[Mapping[str, Any]] | Iterable[str], *,
-                     field: str = "prediction", require_all: bool = True, records_label: str = "records file",
-                     check_question: bool = False, check_bucket: bool = False) -> dict[str, str]:
+def read_predictions(
+    path: str | os.PathLike,
+    records: Iterable[Mapping[str, Any]] | Iterable[str],
+    *,
+    field: str = "prediction",
+    require_all: bool = True,
+    records_label: str = "records file",
+    check_question: bool = False,
+    check_bucket: bool = False,
+) -> dict[str, str]:
     """``{record id: prediction}`` read from a predictions JSONL file (see :func:`align_rows` for the options)."""
-    return align_rows(prediction_rows(path), records, field=field, require_all=require_all, records_label=records_label,
-                      check_question=check_question, check_bucket=check_bucket, where=str(path))
+    return align_rows(
+        prediction_rows(path),
+        records,
+        field=field,
+        require_all=require_all,
+        records_label=records_label,
+        check_question=check_question,
+        check_bucket=check_bucket,
+        where=str(path),
+    )
 
 
-def read_candidates(path: str | os.PathLike, record_ids: Iterable[str], *, field: str = "candidates") -> dict[str, list[str]]:
+def read_candidates(
+    path: str | os.PathLike, record_ids: Iterable[str], *, field: str = "candidates"
+) -> dict[str, list[str]]:
     """``{record id: [candidate, ...]}``; records without a row are simply absent (they get no sampled pairs)."""
     wanted = set(record_ids)
     out: dict[str, list[str]] = {}
     for row_where, row in prediction_rows(path):
         rid = row.get("id")
         if not isinstance(rid, str) or not rid:
-            raise InputError('row has no string "id"', where=row_where,
-                             hint='candidates rows are {"id": <record id>, "candidates": [<text>, ...]}')
+            raise InputError(
+                'row has no string "id"',
+                where=row_where,
+                hint='candidates rows are {"id": <record id>, "candidates": [<text>, ...]}',
+            )
         cands = row.get(field)
         if not isinstance(cands, list) or not all(isinstance(c, str) for c in cands):
             raise InputError(f"row {rid!r}: {field!r} must be a list of strings", where=row_where)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from polyalign_lf.errors import InputError
 

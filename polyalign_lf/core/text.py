@@ -11,11 +11,11 @@ not four characters), so mixed answers are not over-rewarded for matching single
 from __future__ import annotations
 
 import re
-from collections import Counter
 import string
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 _ARTICLES_RE = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _ASCII_PUNCT = set(string.punctuation)

@@ -117,7 +117,9 @@ def build_tiny_causal_lm(
     return out
 
 
-def perturb_weights(model_dir: str | os.PathLike, out_dir: str | os.PathLike, scale: float = 0.02, seed: int = 1) -> Path:
+def perturb_weights(
+    model_dir: str | os.PathLike, out_dir: str | os.PathLike, scale: float = 0.02, seed: int = 1
+) -> Path:
     """Copy a model with its weights slightly perturbed (e.g. a reference model that differs from the policy)."""
     import shutil
 
@@ -134,7 +136,12 @@ def perturb_weights(model_dir: str | os.PathLike, out_dir: str | os.PathLike, sc
             param.add_(torch.randn(param.shape, generator=generator) * scale)
     model.save_pretrained(out, safe_serialization=True)
     for name in os.listdir(model_dir):
-        if name.startswith("tokenizer") or name in ("special_tokens_map.json", "vocab.json", "merges.txt", "chat_template.jinja"):
+        if name.startswith("tokenizer") or name in (
+            "special_tokens_map.json",
+            "vocab.json",
+            "merges.txt",
+            "chat_template.jinja",
+        ):
             shutil.copy(Path(model_dir) / name, out / name)
     return out
 

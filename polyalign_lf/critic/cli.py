@@ -11,13 +11,23 @@ import polyalign_lf.options as opt
 
 def critic_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True)
-    train = sub.add_parser("train", help="train a critic bundle (mlp, encoder) or package the exact support_distance critic")
-    train.add_argument("--config", type=Path,
-                       help="YAML file whose keys are this command's options (e.g. recipes/en/gemma2_2b_critic.yaml); "
-                            "options given on the command line override it")
+    train = sub.add_parser(
+        "train", help="train a critic bundle (mlp, encoder) or package the exact support_distance critic"
+    )
+    train.add_argument(
+        "--config",
+        type=Path,
+        help="YAML file whose keys are this command's options (e.g. recipes/en/gemma2_2b_critic.yaml); "
+        "options given on the command line override it",
+    )
     train.add_argument("--references", type=Path, help="bucket references JSON (`polyalign references`); required")
-    train.add_argument("--features", type=Path, action="append", default=[],
-                       help="feature file(s): human answers AND model outputs (repeat the flag); rows of --split are used")
+    train.add_argument(
+        "--features",
+        type=Path,
+        action="append",
+        default=[],
+        help="feature file(s): human answers AND model outputs (repeat the flag); rows of --split are used",
+    )
     train.add_argument("--type", choices=("mlp", "support_distance", "encoder"), default="mlp")
     train.add_argument("--out", type=Path, help="output bundle directory; required")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out bundle whole")
@@ -30,26 +40,45 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--lambda-reg", type=opt.non_negative, default=1.0, help="λ_reg (Theorem 4)")
     train.add_argument("--lambda-rank", type=opt.non_negative, default=1.0, help="λ_rank (Theorem 4)")
     train.add_argument("--seed", type=opt.integer(), default=42)
-    train.add_argument("--threads", type=opt.non_negative_int, default=1, help="torch threads while training the MLP (0 = torch default)")
+    train.add_argument(
+        "--threads",
+        type=opt.non_negative_int,
+        default=1,
+        help="torch threads while training the MLP (0 = torch default)",
+    )
     train.add_argument("--device", help="torch device (default cpu)")
-    train.add_argument("--lm-model", help="the causal LM used for the LM features (needed when the references include them)")
+    train.add_argument(
+        "--lm-model", help="the causal LM used for the LM features (needed when the references include them)"
+    )
     train.add_argument("--records", type=Path, help="encoder critic: records JSONL (texts of human answers)")
-    train.add_argument("--predictions", type=Path, action="append", default=[], help="encoder critic: predictions JSONL (repeatable)")
+    train.add_argument(
+        "--predictions", type=Path, action="append", default=[], help="encoder critic: predictions JSONL (repeatable)"
+    )
     train.add_argument("--encoder", help="encoder critic: a local Hugging Face encoder directory")
     train.set_defaults(_parser=train)
 
     score = sub.add_parser("score", help="score records' human answers or predictions with a critic bundle")
     score.add_argument("--critic", required=True, type=Path, help="critic bundle directory")
     score.add_argument("--records", required=True, type=Path)
-    score.add_argument("--predictions", type=Path, help='predictions JSONL {"id", "prediction"}; default: the human answers')
+    score.add_argument(
+        "--predictions", type=Path, help='predictions JSONL {"id", "prediction"}; default: the human answers'
+    )
     score.add_argument("--split", choices=("train", "val", "test"))
     score.add_argument("--out", required=True, type=Path, help='output JSONL {"id", "bucket_id", "score"}')
     score.add_argument("--batch-size", type=opt.count, default=2048)
     score.add_argument("--device")
 
-    report = sub.add_parser("report", help="held-out report: Spearman with D_b and chosen-vs-rejected ranking accuracy")
+    report = sub.add_parser(
+        "report", help="held-out report: Spearman with D_b and chosen-vs-rejected ranking accuracy"
+    )
     report.add_argument("--critic", required=True, type=Path)
-    report.add_argument("--features", type=Path, action="append", required=True, help="feature files of human answers and model outputs")
+    report.add_argument(
+        "--features",
+        type=Path,
+        action="append",
+        required=True,
+        help="feature files of human answers and model outputs",
+    )
     report.add_argument("--split", default="val", help="rows of this split are evaluated (default val)")
     report.add_argument("--out", type=Path, help="write the report JSON here")
 
@@ -89,7 +118,9 @@ def apply_config_file(args: argparse.Namespace, parser: argparse.ArgumentParser,
         if isinstance(action, argparse._AppendAction) and not isinstance(value, list):
             value = [value]
         if action.choices is not None and value not in action.choices:
-            raise ConfigError(f"{config_path}: {key} must be one of {', '.join(map(str, action.choices))}, got {value!r}")
+            raise ConfigError(
+                f"{config_path}: {key} must be one of {', '.join(map(str, action.choices))}, got {value!r}"
+            )
         setattr(args, dest, value)
 
 
@@ -124,14 +155,35 @@ def _train(args: argparse.Namespace) -> int:
     from polyalign_lf.critic.mlp import MLPCritic, MLPCriticConfig
 
     tables = [load_feature_table(p, expected_schema=refs.schema_version) for p in args.features]
-    data = critic_data_from_tables(tables, refs, split=args.split, heldout_fraction=args.heldout_fraction, seed=args.seed)
-    cfg = MLPCriticConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, kappa=args.kappa,
-                          lambda_reg=args.lambda_reg, lambda_rank=args.lambda_rank, seed=args.seed, num_threads=args.threads)
-    critic = MLPCritic.train(refs, data, cfg, device=args.device, show_progress=True, extra_config=_lm_config(args, refs))
+    data = critic_data_from_tables(
+        tables, refs, split=args.split, heldout_fraction=args.heldout_fraction, seed=args.seed
+    )
+    cfg = MLPCriticConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        kappa=args.kappa,
+        lambda_reg=args.lambda_reg,
+        lambda_rank=args.lambda_rank,
+        seed=args.seed,
+        num_threads=args.threads,
+    )
+    critic = MLPCritic.train(
+        refs, data, cfg, device=args.device, show_progress=True, extra_config=_lm_config(args, refs)
+    )
     with replace_folder(args.out, overwrite=args.overwrite) as building:
         critic.save(building)
-    print(json.dumps({"bundle": str(args.out), "heldout": critic.report["heldout"], "train_seconds": critic.report["train_seconds"]},
-                     indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "bundle": str(args.out),
+                "heldout": critic.report["heldout"],
+                "train_seconds": critic.report["train_seconds"],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     return 0
 
 
@@ -139,7 +191,9 @@ def _lm_config(args, refs) -> dict:
     from polyalign_lf.errors import ConfigError
 
     if "+" in refs.schema_version and not args.lm_model:
-        raise ConfigError(f"the references use LM features ({refs.schema_version}); pass --lm-model so the critic can featurize texts")
+        raise ConfigError(
+            f"the references use LM features ({refs.schema_version}); pass --lm-model so the critic can featurize texts"
+        )
     return {"lm_model": args.lm_model} if args.lm_model else {}
 
 
@@ -163,7 +217,9 @@ def _score(args: argparse.Namespace) -> int:
     scores: list[float] = []
     for start in progress(range(0, len(texts), args.batch_size), desc="critic score", unit="batch"):
         scores += critic.score(texts[start : start + args.batch_size], buckets[start : start + args.batch_size])
-    n = write_jsonl(args.out, ({"id": r["id"], "bucket_id": r["bucket_id"], "score": round(s, 8)} for r, s in zip(records, scores)))
+    n = write_jsonl(
+        args.out, ({"id": r["id"], "bucket_id": r["bucket_id"], "score": round(s, 8)} for r, s in zip(records, scores))
+    )
     print(f"scored {n} responses -> {args.out}")
     return 0
 
@@ -177,7 +233,9 @@ def _report(args: argparse.Namespace) -> int:
 
     critic = load_critic(args.critic)
     if not hasattr(critic, "score_features"):
-        raise ConfigError("`critic report` works on feature files and needs a feature-based critic (mlp or support_distance)")
+        raise ConfigError(
+            "`critic report` works on feature files and needs a feature-based critic (mlp or support_distance)"
+        )
     refs = critic.references
     tables = [load_feature_table(p, expected_schema=refs.schema_version) for p in args.features]
     data = critic_data_from_tables(tables, refs, split=args.split, heldout_fraction=0.0)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -37,8 +37,12 @@ def _head(embed_dim: int, n_buckets: int, cfg: MLPCriticConfig):
         def __init__(self):
             super().__init__()
             self.bucket_embedding = nn.Embedding(n_buckets, cfg.bucket_dim)
-            self.mlp = nn.Sequential(nn.Linear(embed_dim + cfg.bucket_dim, cfg.hidden_dim), nn.GELU(), nn.Dropout(cfg.dropout),
-                                     nn.Linear(cfg.hidden_dim, 1))
+            self.mlp = nn.Sequential(
+                nn.Linear(embed_dim + cfg.bucket_dim, cfg.hidden_dim),
+                nn.GELU(),
+                nn.Dropout(cfg.dropout),
+                nn.Linear(cfg.hidden_dim, 1),
+            )
 
         def forward(self, emb, bucket):
             return nn.functional.softplus(self.mlp(torch.cat([emb, self.bucket_embedding(bucket)], -1)).squeeze(-1))
@@ -47,9 +51,23 @@ def _head(embed_dim: int, n_buckets: int, cfg: MLPCriticConfig):
 
 
 class EncoderCritic:
-    def __init__(self, references: BucketReferences, vocab: list[str], encoder: str, embed_dim: int, cfg: MLPCriticConfig,
-                 device: str | None = None, batch_size: int = 64):
-        self.references, self.vocab, self.encoder, self.embed_dim, self.cfg = references, vocab, encoder, embed_dim, cfg
+    def __init__(
+        self,
+        references: BucketReferences,
+        vocab: list[str],
+        encoder: str,
+        embed_dim: int,
+        cfg: MLPCriticConfig,
+        device: str | None = None,
+        batch_size: int = 64,
+    ):
+        self.references, self.vocab, self.encoder, self.embed_dim, self.cfg = (
+            references,
+            vocab,
+            encoder,
+            embed_dim,
+            cfg,
+        )
         self.index = {b: k for k, b in enumerate(vocab)}
         self.device = device or "cpu"
         self.batch_size = batch_size
@@ -64,14 +82,21 @@ class EncoderCritic:
     def _buckets(self, bucket_ids: Sequence[str]):
         import torch
 
-        return torch.as_tensor([self.index.get(self.references.resolve(b), 0) for b in bucket_ids], dtype=torch.long, device=self.device)
+        return torch.as_tensor(
+            [self.index.get(self.references.resolve(b), 0) for b in bucket_ids], dtype=torch.long, device=self.device
+        )
 
     def score_embeddings(self, emb: np.ndarray, bucket_ids: Sequence[str]) -> np.ndarray:
         import torch
 
         self.net.eval()
         with torch.no_grad():
-            return self.net(torch.as_tensor(emb, device=self.device), self._buckets(bucket_ids)).cpu().numpy().astype(np.float64)
+            return (
+                self.net(torch.as_tensor(emb, device=self.device), self._buckets(bucket_ids))
+                .cpu()
+                .numpy()
+                .astype(np.float64)
+            )
 
     def score(self, texts: Sequence[str], bucket_ids: Sequence[str]) -> list[float]:
         texts, bucket_ids = list(texts), list(bucket_ids)
@@ -80,15 +105,27 @@ class EncoderCritic:
         return self.score_embeddings(self.embed(texts), bucket_ids).tolist()
 
     @classmethod
-    def train(cls, references: BucketReferences, texts: Sequence[str], bucket_ids: Sequence[str], group_ids: Sequence[str],
-              heldout: np.ndarray, encoder: str, cfg: MLPCriticConfig | None = None, *, device: str | None = None,
-              show_progress: bool = False) -> "EncoderCritic":
+    def train(
+        cls,
+        references: BucketReferences,
+        texts: Sequence[str],
+        bucket_ids: Sequence[str],
+        group_ids: Sequence[str],
+        heldout: np.ndarray,
+        encoder: str,
+        cfg: MLPCriticConfig | None = None,
+        *,
+        device: str | None = None,
+        show_progress: bool = False,
+    ) -> EncoderCritic:
         import torch
 
         cfg = cfg or MLPCriticConfig()
         texts, bucket_ids = list(texts), list(bucket_ids)
         features = featurize(texts, bucket_ids, references.schema_version, {}, device, show_progress=show_progress)
-        data = CriticData(features, bucket_ids, list(group_ids), references.distance(features, bucket_ids), np.asarray(heldout, bool))
+        data = CriticData(
+            features, bucket_ids, list(group_ids), references.distance(features, bucket_ids), np.asarray(heldout, bool)
+        )
         train_rows = np.flatnonzero(~data.heldout)
         if len(train_rows) == 0 or float(np.std(data.targets[train_rows])) < 1e-6:
             raise ConfigError("the critic targets D_b are constant or empty; add model outputs to the training texts")
@@ -103,13 +140,26 @@ class EncoderCritic:
         targets = torch.as_tensor(data.targets, dtype=torch.float32, device=critic.device)
         t0 = time.time()
         with torch_threads(cfg.num_threads):
-            history = fit_theorem4_loss(critic.net, inputs, targets, train_rows, data.pairs(heldout=False), cfg,
-                                        np.random.default_rng(cfg.seed), critic.device, show_progress)
+            history = fit_theorem4_loss(
+                critic.net,
+                inputs,
+                targets,
+                train_rows,
+                data.pairs(heldout=False),
+                cfg,
+                np.random.default_rng(cfg.seed),
+                critic.device,
+                show_progress,
+            )
         scores = critic.score_embeddings(emb, bucket_ids)
-        critic.report = {"train_seconds": round(time.time() - t0, 3), "epoch_loss": [round(x, 6) for x in history],
-                         "train": evaluate_scores(scores, data, heldout=False),
-                         "heldout": evaluate_scores(scores, data, heldout=True) if data.heldout.any() else None,
-                         "config": asdict(cfg), "encoder": encoder}
+        critic.report = {
+            "train_seconds": round(time.time() - t0, 3),
+            "epoch_loss": [round(x, 6) for x in history],
+            "train": evaluate_scores(scores, data, heldout=False),
+            "heldout": evaluate_scores(scores, data, heldout=True) if data.heldout.any() else None,
+            "config": asdict(cfg),
+            "encoder": encoder,
+        }
         collapse_check(scores[data.heldout] if data.heldout.sum() >= 2 else scores)
         return critic
 
@@ -126,17 +176,32 @@ class EncoderCritic:
             torch.save({k: v.cpu() for k, v in self.net.state_dict().items()}, handle)
         if self.report:
             write_json(bundle / "training_report.json", self.report)
-        write_json(bundle / CONFIG_NAME, {"type": "encoder", "encoder": self.encoder, "embed_dim": self.embed_dim,
-                                          "feature_schema_version": self.references.schema_version, **asdict(self.cfg)})
+        write_json(
+            bundle / CONFIG_NAME,
+            {
+                "type": "encoder",
+                "encoder": self.encoder,
+                "embed_dim": self.embed_dim,
+                "feature_schema_version": self.references.schema_version,
+                **asdict(self.cfg),
+            },
+        )
         return bundle
 
     @classmethod
-    def load(cls, bundle_dir: Path, config: dict, device: str | None = None) -> "EncoderCritic":
+    def load(cls, bundle_dir: Path, config: dict, device: str | None = None) -> EncoderCritic:
         bundle = Path(bundle_dir)
         refs = BucketReferences.load(bundle / REFERENCES_NAME, expected_schema=config.get("feature_schema_version"))
         fields = MLPCriticConfig.__dataclass_fields__
         cfg = MLPCriticConfig(**{k: v for k, v in config.items() if k in fields})
-        critic = cls(refs, read_json(bundle / "bucket_vocab.json"), config["encoder"], int(config["embed_dim"]), cfg, device=device)
+        critic = cls(
+            refs,
+            read_json(bundle / "bucket_vocab.json"),
+            config["encoder"],
+            int(config["embed_dim"]),
+            cfg,
+            device=device,
+        )
         critic.net.load_state_dict(load_torch_file(bundle / "head.pt", critic.device))
         critic.net.eval()
         return critic
@@ -146,12 +211,14 @@ def train_encoder_critic_cli(args, refs: BucketReferences) -> int:
     """``polyalign critic train --type encoder``: texts = the split's human answers + every --predictions file."""
     import json
 
+    from polyalign_lf.core.predictions import read_predictions
     from polyalign_lf.critic.train import heldout_mask
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.core.predictions import read_predictions
 
     if not args.records or not args.predictions or not args.encoder:
-        raise ConfigError("--type encoder needs --records, at least one --predictions file and --encoder (e.g. bundled-minilm)")
+        raise ConfigError(
+            "--type encoder needs --records, at least one --predictions file and --encoder (e.g. bundled-minilm)"
+        )
     records = [r for r in read_records(args.records) if r["split"] == args.split]
     if not records:
         raise ConfigError(f"no records of split {args.split!r} in {args.records}")
@@ -163,10 +230,27 @@ def train_encoder_critic_cli(args, refs: BucketReferences) -> int:
         texts += [preds[r["id"]] for r in records]
         buckets += [r["bucket_id"] for r in records]
         groups += [r["id"] for r in records]
-    cfg = MLPCriticConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, kappa=args.kappa,
-                          lambda_reg=args.lambda_reg, lambda_rank=args.lambda_rank, seed=args.seed, num_threads=args.threads)
-    critic = EncoderCritic.train(refs, texts, buckets, groups, heldout_mask(groups, args.heldout_fraction, args.seed), args.encoder,
-                                 cfg, device=args.device, show_progress=True)
+    cfg = MLPCriticConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        kappa=args.kappa,
+        lambda_reg=args.lambda_reg,
+        lambda_rank=args.lambda_rank,
+        seed=args.seed,
+        num_threads=args.threads,
+    )
+    critic = EncoderCritic.train(
+        refs,
+        texts,
+        buckets,
+        groups,
+        heldout_mask(groups, args.heldout_fraction, args.seed),
+        args.encoder,
+        cfg,
+        device=args.device,
+        show_progress=True,
+    )
     from polyalign_lf.io import replace_folder
 
     with replace_folder(args.out, overwrite=args.overwrite) as building:

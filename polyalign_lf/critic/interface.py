@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import read_json
@@ -44,8 +45,11 @@ def read_critic_config(bundle_dir: str | os.PathLike) -> dict[str, Any]:
     bundle = Path(bundle_dir)
     config_path = bundle / CONFIG_NAME
     if not config_path.is_file():
-        raise InputError(f"not a critic bundle (no {CONFIG_NAME})", where=str(bundle),
-                         hint="build one with `polyalign critic train` (or point hdpo_critic at its output directory)")
+        raise InputError(
+            f"not a critic bundle (no {CONFIG_NAME})",
+            where=str(bundle),
+            hint="build one with `polyalign critic train` (or point hdpo_critic at its output directory)",
+        )
     config = read_json(config_path)
     if not isinstance(config, dict) or "type" not in config:
         raise InputError('critic_config.json must be an object with a "type" field', where=str(config_path))
@@ -61,13 +65,18 @@ def load_torch_file(path: Path, device: Any) -> Any:
     import torch
 
     if not path.is_file():
-        raise InputError("the critic bundle has no weights file", where=str(path), hint="retrain it with `polyalign critic train`")
+        raise InputError(
+            "the critic bundle has no weights file", where=str(path), hint="retrain it with `polyalign critic train`"
+        )
     try:
         return torch.load(path, map_location=device, weights_only=True)
     except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"cannot read the critic weights: the file is truncated or corrupt ({reason})", where=str(path),
-                         hint="retrain the critic with `polyalign critic train` (or copy the bundle again)") from None
+        raise InputError(
+            f"cannot read the critic weights: the file is truncated or corrupt ({reason})",
+            where=str(path),
+            hint="retrain the critic with `polyalign critic train` (or copy the bundle again)",
+        ) from None
 
 
 def load_critic(bundle_dir: str | os.PathLike, device: str | None = None) -> Critic:
@@ -75,8 +84,10 @@ def load_critic(bundle_dir: str | os.PathLike, device: str | None = None) -> Cri
     config = read_critic_config(bundle_dir)
     kind = config["type"]
     if kind not in CRITIC_TYPES:
-        raise InputError(f"unknown critic type {kind!r}; known: {', '.join(sorted(CRITIC_TYPES))}",
-                         where=str(Path(bundle_dir) / CONFIG_NAME))
+        raise InputError(
+            f"unknown critic type {kind!r}; known: {', '.join(sorted(CRITIC_TYPES))}",
+            where=str(Path(bundle_dir) / CONFIG_NAME),
+        )
     module_name, _, class_name = CRITIC_TYPES[kind].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls.load(Path(bundle_dir), config, device)

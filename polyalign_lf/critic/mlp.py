@@ -15,9 +15,9 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -43,6 +43,8 @@ def torch_threads(n: int):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
 DEVIATION_CLIP = 20.0
 
 
@@ -77,8 +79,12 @@ def _module(n_features: int, n_buckets: int, cfg: MLPCriticConfig):
             self.register_buffer("feature_std", torch.ones(n_features))
             self.bucket_embedding = nn.Embedding(n_buckets, cfg.bucket_dim)
             self.head = nn.Sequential(
-                nn.Linear(3 * n_features + cfg.bucket_dim, cfg.hidden_dim), nn.GELU(), nn.Dropout(cfg.dropout),
-                nn.Linear(cfg.hidden_dim, cfg.hidden_dim), nn.GELU(), nn.Dropout(cfg.dropout),
+                nn.Linear(3 * n_features + cfg.bucket_dim, cfg.hidden_dim),
+                nn.GELU(),
+                nn.Dropout(cfg.dropout),
+                nn.Linear(cfg.hidden_dim, cfg.hidden_dim),
+                nn.GELU(),
+                nn.Dropout(cfg.dropout),
                 nn.Linear(cfg.hidden_dim, 1),
             )
 
@@ -93,8 +99,15 @@ def _module(n_features: int, n_buckets: int, cfg: MLPCriticConfig):
 
 
 class MLPCritic:
-    def __init__(self, references: BucketReferences, vocab: list[str], cfg: MLPCriticConfig, net=None, device: str | None = None,
-                 extra_config: dict | None = None):
+    def __init__(
+        self,
+        references: BucketReferences,
+        vocab: list[str],
+        cfg: MLPCriticConfig,
+        net=None,
+        device: str | None = None,
+        extra_config: dict | None = None,
+    ):
         import torch
 
         self.references = references
@@ -144,14 +157,24 @@ class MLPCritic:
 
     # ------------------------------------------------------------------ training
     @classmethod
-    def train(cls, references: BucketReferences, data: CriticData, cfg: MLPCriticConfig | None = None, *,
-              device: str | None = None, show_progress: bool = False, extra_config: dict | None = None) -> "MLPCritic":
+    def train(
+        cls,
+        references: BucketReferences,
+        data: CriticData,
+        cfg: MLPCriticConfig | None = None,
+        *,
+        device: str | None = None,
+        show_progress: bool = False,
+        extra_config: dict | None = None,
+    ) -> MLPCritic:
         cfg = cfg or MLPCriticConfig()
         with torch_threads(cfg.num_threads):
-            return cls._train(references, data, cfg, device=device, show_progress=show_progress, extra_config=extra_config)
+            return cls._train(
+                references, data, cfg, device=device, show_progress=show_progress, extra_config=extra_config
+            )
 
     @classmethod
-    def _train(cls, references, data, cfg, *, device, show_progress, extra_config) -> "MLPCritic":
+    def _train(cls, references, data, cfg, *, device, show_progress, extra_config) -> MLPCritic:
         import torch
 
         torch.manual_seed(cfg.seed)
@@ -163,7 +186,8 @@ class MLPCritic:
         if target_std < 1e-6:
             raise ConfigError(
                 f"the critic targets D_b are constant (std {target_std:.1e}): a critic trained on them would collapse. "
-                "Add model outputs (predictions or sampled candidates) to the training features.")
+                "Add model outputs (predictions or sampled candidates) to the training features."
+            )
         vocab = [UNKNOWN_BUCKET] + sorted({references.resolve(b) for b in data.bucket_ids})
         critic = cls(references, vocab, cfg, device=device, extra_config=extra_config)
         net = critic.net
@@ -202,38 +226,54 @@ class MLPCritic:
             torch.save({k: v.cpu() for k, v in self.net.state_dict().items()}, handle)
         if self.report:
             write_json(bundle / "training_report.json", self.report)
-        write_json(bundle / CONFIG_NAME, {
-            "type": "mlp",
-            "feature_schema_version": self.references.schema_version,
-            "feature_names": self.references.feature_names,
-            "n_buckets": len(self.vocab),
-            **asdict(self.cfg),
-            **{k: v for k, v in self.extra_config.items() if k == "lm_model"},
-        })  # written last: a bundle without its config is never mistaken for a complete one
+        write_json(
+            bundle / CONFIG_NAME,
+            {
+                "type": "mlp",
+                "feature_schema_version": self.references.schema_version,
+                "feature_names": self.references.feature_names,
+                "n_buckets": len(self.vocab),
+                **asdict(self.cfg),
+                **{k: v for k, v in self.extra_config.items() if k == "lm_model"},
+            },
+        )  # written last: a bundle without its config is never mistaken for a complete one
         return bundle
 
     @classmethod
-    def load(cls, bundle_dir: Path, config: dict, device: str | None = None) -> "MLPCritic":
-        import torch
+    def load(cls, bundle_dir: Path, config: dict, device: str | None = None) -> MLPCritic:
 
         bundle = Path(bundle_dir)
         refs = BucketReferences.load(bundle / REFERENCES_NAME, expected_schema=config.get("feature_schema_version"))
         vocab = read_json(bundle / "bucket_vocab.json")
         fields = MLPCriticConfig.__dataclass_fields__
         cfg = MLPCriticConfig(**{k: v for k, v in config.items() if k in fields})
-        critic = cls(refs, vocab, cfg, device=device or "cpu", extra_config={k: v for k, v in config.items() if k == "lm_model"})
+        critic = cls(
+            refs, vocab, cfg, device=device or "cpu", extra_config={k: v for k, v in config.items() if k == "lm_model"}
+        )
         state = load_torch_file(bundle / "critic.pt", critic.device)
         try:
             critic.net.load_state_dict(state)
         except (RuntimeError, KeyError) as exc:
-            raise InputError(f"the weights do not fit the critic described by {CONFIG_NAME} ({str(exc).splitlines()[0]})",
-                             where=str(bundle / "critic.pt"), hint="retrain the critic with `polyalign critic train`") from None
+            raise InputError(
+                f"the weights do not fit the critic described by {CONFIG_NAME} ({str(exc).splitlines()[0]})",
+                where=str(bundle / "critic.pt"),
+                hint="retrain the critic with `polyalign critic train`",
+            ) from None
         critic.net.eval()
         return critic
 
 
-def fit_theorem4_loss(net, inputs, targets, train_rows: np.ndarray, pairs: np.ndarray, cfg: MLPCriticConfig, rng, device,
-                      show_progress: bool = False) -> list[float]:
+def fit_theorem4_loss(
+    net,
+    inputs,
+    targets,
+    train_rows: np.ndarray,
+    pairs: np.ndarray,
+    cfg: MLPCriticConfig,
+    rng,
+    device,
+    show_progress: bool = False,
+) -> list[float]:
     """Minimize Theorem 4's loss: regression batches over ``train_rows`` plus a cycled batch of ranking pairs
     per step. ``inputs`` is a tuple of tensors indexed by row; ``net(*inputs[rows])`` gives scores."""
     import torch
@@ -264,8 +304,15 @@ def fit_theorem4_loss(net, inputs, targets, train_rows: np.ndarray, pairs: np.nd
                 chosen, rejected = pair_pred[:, 0], pair_pred[:, 1]
             else:
                 chosen = rejected = pred.new_zeros(0)
-            loss = critic_loss(pred, targets[rows], chosen, rejected, kappa=cfg.kappa,
-                               lambda_reg=cfg.lambda_reg, lambda_rank=cfg.lambda_rank)
+            loss = critic_loss(
+                pred,
+                targets[rows],
+                chosen,
+                rejected,
+                kappa=cfg.kappa,
+                lambda_reg=cfg.lambda_reg,
+                lambda_rank=cfg.lambda_rank,
+            )
             opt.zero_grad()
             loss.backward()
             if cfg.grad_clip > 0:

@@ -7,8 +7,8 @@ the features of the texts and returns D_b. It is the transparent baseline critic
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -26,8 +26,14 @@ def bucket_languages(bucket_ids: Sequence[str]) -> list[str]:
     return [bucket_language(b) for b in bucket_ids]
 
 
-def featurize(texts: Sequence[str], bucket_ids: Sequence[str], schema_version: str, config: dict, device: str | None = None,
-              show_progress: bool = False) -> np.ndarray:
+def featurize(
+    texts: Sequence[str],
+    bucket_ids: Sequence[str],
+    schema_version: str,
+    config: dict,
+    device: str | None = None,
+    show_progress: bool = False,
+) -> np.ndarray:
     """Feature matrix of ``texts`` under ``schema_version`` (linguistic, optionally + LM features)."""
     from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features
 
@@ -35,8 +41,10 @@ def featurize(texts: Sequence[str], bucket_ids: Sequence[str], schema_version: s
         raise InputError(f"got {len(texts)} texts but {len(bucket_ids)} bucket ids")
     base, _, lm = schema_version.partition("+")
     if base != FEATURE_SCHEMA_VERSION:
-        raise InputError(f"the critic was built with feature schema {schema_version!r}; this installation extracts {FEATURE_SCHEMA_VERSION!r}",
-                         hint="rebuild the references and the critic with this version")
+        raise InputError(
+            f"the critic was built with feature schema {schema_version!r}; this installation extracts {FEATURE_SCHEMA_VERSION!r}",
+            hint="rebuild the references and the critic with this version",
+        )
     matrix = extract_features(texts, bucket_languages(bucket_ids), show_progress=show_progress)
     if lm:
         from polyalign_lf.features.lm import LM_FEATURE_SCHEMA_VERSION, extract_lm_features
@@ -68,12 +76,22 @@ class SupportDistanceCritic:
     def save(self, bundle_dir: str | os.PathLike) -> Path:
         bundle = Path(bundle_dir)
         self.references.save(bundle / REFERENCES_NAME)
-        write_json(bundle / CONFIG_NAME, {"type": "support_distance", "feature_schema_version": self.references.schema_version,
-                                          "feature_names": self.references.feature_names, "band": self.references.band,
-                                          "epsilon": self.references.epsilon, **{k: v for k, v in self.config.items() if k == "lm_model"}})
+        write_json(
+            bundle / CONFIG_NAME,
+            {
+                "type": "support_distance",
+                "feature_schema_version": self.references.schema_version,
+                "feature_names": self.references.feature_names,
+                "band": self.references.band,
+                "epsilon": self.references.epsilon,
+                **{k: v for k, v in self.config.items() if k == "lm_model"},
+            },
+        )
         return bundle
 
     @classmethod
-    def load(cls, bundle_dir: Path, config: dict, device: str | None = None) -> "SupportDistanceCritic":
-        refs = BucketReferences.load(Path(bundle_dir) / REFERENCES_NAME, expected_schema=config.get("feature_schema_version"))
+    def load(cls, bundle_dir: Path, config: dict, device: str | None = None) -> SupportDistanceCritic:
+        refs = BucketReferences.load(
+            Path(bundle_dir) / REFERENCES_NAME, expected_schema=config.get("feature_schema_version")
+        )
         return cls(refs, config, device)

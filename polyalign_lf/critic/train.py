@@ -12,8 +12,8 @@ Loss (Theorem 4):  λ_reg · mean|D̂ − D| + λ_rank · mean [κ − D̂(y⁻)
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -24,7 +24,9 @@ DEFAULT_TIE_TOLERANCE = 0.05
 feature's support width averaged over the features."""
 
 
-def critic_loss(pred, target, pred_chosen, pred_rejected, *, kappa: float = 0.1, lambda_reg: float = 1.0, lambda_rank: float = 1.0):
+def critic_loss(
+    pred, target, pred_chosen, pred_rejected, *, kappa: float = 0.1, lambda_reg: float = 1.0, lambda_rank: float = 1.0
+):
     """Theorem 4's critic loss (torch tensors). An empty pair batch contributes 0 to the ranking term."""
     import torch
 
@@ -38,10 +40,17 @@ def heldout_mask(ids: Sequence[str], fraction: float, seed: int = 0) -> np.ndarr
     if not 0 <= fraction < 1:
         raise ConfigError("held-out fraction must be in [0, 1)")
     cut = int(fraction * 2**32)
-    return np.array([int.from_bytes(hashlib.sha1(f"{seed}:{i}".encode()).digest()[:4], "big") < cut for i in ids], dtype=bool)
+    return np.array(
+        [int.from_bytes(hashlib.sha1(f"{seed}:{i}".encode()).digest()[:4], "big") < cut for i in ids], dtype=bool
+    )
 
 
-def ranking_pairs(group_ids: Sequence[str], targets: np.ndarray, tie_tolerance: float = DEFAULT_TIE_TOLERANCE, max_per_group: int = 16) -> np.ndarray:
+def ranking_pairs(
+    group_ids: Sequence[str],
+    targets: np.ndarray,
+    tie_tolerance: float = DEFAULT_TIE_TOLERANCE,
+    max_per_group: int = 16,
+) -> np.ndarray:
     """Index pairs ``[[chosen, rejected], ...]`` within each group, chosen = smaller target D_b."""
     groups: dict[str, list[int]] = {}
     for k, g in enumerate(group_ids):
@@ -86,23 +95,28 @@ def collapse_check(scores: np.ndarray, min_std: float = 1e-4) -> None:
         raise ConfigError(
             f"the critic collapsed: its held-out scores are near-constant (std {std:.2e} < {min_std:g}); refusing to save it. "
             "Train on human answers AND model outputs (more --features files) so the targets vary, "
-            "or train longer / with a higher learning rate.")
+            "or train longer / with a higher learning rate."
+        )
 
 
 @dataclass
 class CriticData:
     """Rows of all responses used to train/evaluate a critic."""
 
-    matrix: np.ndarray          # [n, d] features
+    matrix: np.ndarray  # [n, d] features
     bucket_ids: list[str]
-    group_ids: list[str]        # record id (prompt) of each response
-    targets: np.ndarray         # D_b(z)
-    heldout: np.ndarray         # bool [n]
+    group_ids: list[str]  # record id (prompt) of each response
+    targets: np.ndarray  # D_b(z)
+    heldout: np.ndarray  # bool [n]
     texts: list[str] | None = None
 
     def pairs(self, heldout: bool, tie_tolerance: float | None = None) -> np.ndarray:
         idx = np.flatnonzero(self.heldout == heldout)
-        local = ranking_pairs([self.group_ids[i] for i in idx], self.targets[idx], DEFAULT_TIE_TOLERANCE if tie_tolerance is None else tie_tolerance)
+        local = ranking_pairs(
+            [self.group_ids[i] for i in idx],
+            self.targets[idx],
+            DEFAULT_TIE_TOLERANCE if tie_tolerance is None else tie_tolerance,
+        )
         return idx[local] if len(local) else local
 
 
@@ -121,8 +135,9 @@ def evaluate_scores(scores: np.ndarray, data: CriticData, heldout: bool = True) 
     }
 
 
-def critic_data_from_tables(tables, references, *, split: str | None = "train", heldout_fraction: float = 0.1,
-                            seed: int = 0) -> CriticData:
+def critic_data_from_tables(
+    tables, references, *, split: str | None = "train", heldout_fraction: float = 0.1, seed: int = 0
+) -> CriticData:
     """Stack feature tables (human answers, predictions, candidates …) into :class:`CriticData`.
 
     Rows of ``split`` only (None = all); targets are D_b against ``references``; held-out by record id.
@@ -132,9 +147,11 @@ def critic_data_from_tables(tables, references, *, split: str | None = "train", 
     mats, buckets, groups = [], [], []
     for table in tables:
         if table.feature_names != references.feature_names or table.schema_version != references.schema_version:
-            raise InputError(f"feature table ({table.source}) uses schema {table.schema_version!r} with {len(table.feature_names)} "
-                             f"features; the references use {references.schema_version!r} with {len(references.feature_names)}",
-                             hint="extract all features with the same polyalign version and options")
+            raise InputError(
+                f"feature table ({table.source}) uses schema {table.schema_version!r} with {len(table.feature_names)} "
+                f"features; the references use {references.schema_version!r} with {len(references.feature_names)}",
+                hint="extract all features with the same polyalign version and options",
+            )
         keep = np.array([split is None or s == split for s in table.splits], dtype=bool)
         mats.append(table.matrix[keep])
         buckets += [b for b, k in zip(table.bucket_ids, keep) if k]

@@ -18,23 +18,50 @@ def _source(text: str) -> tuple[str, str]:
 
 # --- prepare ---------------------------------------------------------------------------------------
 
+
 def prepare_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", nargs="?", help="formatter name (see `polyalign datasets`), e.g. dolly, squad_v2, custom")
-    parser.add_argument("--source", action="append", type=_source, default=[], metavar="SPLIT=PATH",
-                        help="a source split (its Hub split name, e.g. train / validation / test) and a local "
-                             "jsonl/json/parquet file, folder or save_to_disk folder, or the Hub id when online; repeatable")
-    parser.add_argument("--all", action="store_true",
-                        help="prepare all 14 sources: from the Hub (online), or with --from-dir from local files")
-    parser.add_argument("--from-dir", default=None, metavar="DIR",
-                        help="with --all: read each source from DIR/<dataset>/ (its release files as published, or a Hub "
-                             "snapshot / save_to_disk folder; splits are found from the file names)")
+    parser.add_argument(
+        "dataset", nargs="?", help="formatter name (see `polyalign datasets`), e.g. dolly, squad_v2, custom"
+    )
+    parser.add_argument(
+        "--source",
+        action="append",
+        type=_source,
+        default=[],
+        metavar="SPLIT=PATH",
+        help="a source split (its Hub split name, e.g. train / validation / test) and a local "
+        "jsonl/json/parquet file, folder or save_to_disk folder, or the Hub id when online; repeatable",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="prepare all 14 sources: from the Hub (online), or with --from-dir from local files",
+    )
+    parser.add_argument(
+        "--from-dir",
+        default=None,
+        metavar="DIR",
+        help="with --all: read each source from DIR/<dataset>/ (its release files as published, or a Hub "
+        "snapshot / save_to_disk folder; splits are found from the file names)",
+    )
     parser.add_argument("--out", required=True, help="output folder; records go to OUT/DATASET/{train,val,test}.jsonl")
     parser.add_argument("--seed", type=opt.integer(), default=42, help="seed of the hashed splits (default 42)")
-    parser.add_argument("--name", default=None, help="dataset name to write (default: the formatter name; useful for several custom datasets)")
-    parser.add_argument("--hub-config", default=None, help="Hub config to read when a source is a Hub id (e.g. a COIG-CQIA subset)")
-    parser.add_argument("--length-bins", action="append", default=[], metavar="LANG=S,M,L",
-                        help="length-bin upper bounds (inclusive) of short, medium, long for a language, "
-                             "in words (en) or characters (zh); default en=40,120,240 zh=70,200,400")
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="dataset name to write (default: the formatter name; useful for several custom datasets)",
+    )
+    parser.add_argument(
+        "--hub-config", default=None, help="Hub config to read when a source is a Hub id (e.g. a COIG-CQIA subset)"
+    )
+    parser.add_argument(
+        "--length-bins",
+        action="append",
+        default=[],
+        metavar="LANG=S,M,L",
+        help="length-bin upper bounds (inclusive) of short, medium, long for a language, "
+        "in words (en) or characters (zh); default en=40,120,240 zh=70,200,400",
+    )
 
 
 def prepare_main(args: argparse.Namespace) -> int:
@@ -50,8 +77,9 @@ def prepare_main(args: argparse.Namespace) -> int:
         if args.dataset or args.source:
             raise ConfigError("use either --all or DATASET --source SPLIT=PATH, not both")
         if args.from_dir:
-            manifests, absent = prepare_from_dir(args.from_dir, args.out, seed=args.seed, bins=bins,
-                                                 report=lambda line: print(line, file=sys.stderr))
+            manifests, absent = prepare_from_dir(
+                args.from_dir, args.out, seed=args.seed, bins=bins, report=lambda line: print(line, file=sys.stderr)
+            )
         else:
             manifests = prepare_all(args.out, seed=args.seed, bins=bins)
     else:
@@ -63,26 +91,47 @@ def prepare_main(args: argparse.Namespace) -> int:
             if split in sources:
                 raise ConfigError(f"--source {split}=… given twice")
             sources[split] = path
-        manifests = [prepare_dataset(spec, sources, args.out, seed=args.seed, bins=bins, name=args.name, hub_config=args.hub_config)]
+        manifests = [
+            prepare_dataset(
+                spec, sources, args.out, seed=args.seed, bins=bins, name=args.name, hub_config=args.hub_config
+            )
+        ]
     for manifest in manifests:
-        print(f"\n{manifest['dataset']}: {manifest['examples_seen']} examples seen → {sum(manifest['split_counts'].values())} "
-              "records (" + ", ".join(f"{s}={n}" for s, n in manifest["split_counts"].items()) + ")"
-              + ("; skipped: " + ", ".join(f"{k}={v}" for k, v in manifest["skipped"].items()) if manifest["skipped"] else ""))
+        print(
+            f"\n{manifest['dataset']}: {manifest['examples_seen']} examples seen → {sum(manifest['split_counts'].values())} "
+            "records ("
+            + ", ".join(f"{s}={n}" for s, n in manifest["split_counts"].items())
+            + ")"
+            + (
+                "; skipped: " + ", ".join(f"{k}={v}" for k, v in manifest["skipped"].items())
+                if manifest["skipped"]
+                else ""
+            )
+        )
         print(bucket_table(manifest["bucket_counts"]))
     if absent:
-        print(f"\nnot prepared ({len(absent)} of {len(absent) + len(manifests)} sources): "
-              + "; ".join(f"{name} ({why})" for name, why in absent.items()))
+        print(
+            f"\nnot prepared ({len(absent)} of {len(absent) + len(manifests)} sources): "
+            + "; ".join(f"{name} ({why})" for name, why in absent.items())
+        )
     if args.all and not manifests:
-        raise ConfigError(f"no source was found under {args.from_dir}: expected sub-folders named after the datasets "
-                          "(see `polyalign datasets`)")
+        raise ConfigError(
+            f"no source was found under {args.from_dir}: expected sub-folders named after the datasets "
+            "(see `polyalign datasets`)"
+        )
     return 0
 
 
 # --- dedup -----------------------------------------------------------------------------------------
 
+
 def dedup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", metavar="DIR", help="folder written by `polyalign prepare` (DATASET/{train,val,test}.jsonl)")
-    parser.add_argument("--out", required=True, metavar="DIR2", help="output folder for the deduplicated records and the report")
+    parser.add_argument(
+        "input", metavar="DIR", help="folder written by `polyalign prepare` (DATASET/{train,val,test}.jsonl)"
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="DIR2", help="output folder for the deduplicated records and the report"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder whole")
 
 
@@ -91,8 +140,10 @@ def dedup_main(args: argparse.Namespace) -> int:
 
     report = dedup_records(args.input, args.out, overwrite=args.overwrite)
     counts = report["counts"]
-    print(f"dedup: kept {counts['final_total']} of {counts['original_total']} records "
-          f"(removed {counts['removed_total']}, rate {counts['duplicate_rate']:.4%})")
+    print(
+        f"dedup: kept {counts['final_total']} of {counts['original_total']} records "
+        f"(removed {counts['removed_total']}, rate {counts['duplicate_rate']:.4%})"
+    )
     for reason, n in counts["removed_by_reason"].items():
         print(f"  {reason:<26} {n}")
     print(f"report: {args.out}/dedup_report.json; removed records: {args.out}/dedup_removed.jsonl")
@@ -101,10 +152,15 @@ def dedup_main(args: argparse.Namespace) -> int:
 
 # --- export ----------------------------------------------------------------------------------------
 
+
 def export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="DIR2", help="deduplicated records (output of `polyalign dedup`)")
-    parser.add_argument("--out", required=True, metavar="DIR3",
-                        help="LLaMA-Factory dataset_dir (e.g. data_registry); its dataset_info.json is merged, not replaced")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR3",
+        help="LLaMA-Factory dataset_dir (e.g. data_registry); its dataset_info.json is merged, not replaced",
+    )
 
 
 def export_main(args: argparse.Namespace) -> int:
@@ -123,6 +179,7 @@ def export_main(args: argparse.Namespace) -> int:
 
 # --- datasets --------------------------------------------------------------------------------------
 
+
 def datasets_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the list as JSON")
 
@@ -134,18 +191,42 @@ def datasets_main(args: argparse.Namespace) -> int:
 
     specs = all_formatters()
     if args.json:
-        print(json.dumps({name: {"language": s.language, "track": s.track, "family": s.family, "style_bucket": s.style_bucket,
-                                 "hub_id": s.hub_id, "hub_configs": list(s.hub_configs) or ([s.hub_config] if s.hub_config else []),
-                                 "source_splits": list(s.source_splits), "required_columns": list(s.required_columns),
-                                 "release_layouts": [list(layout) for layout in s.release_layouts],
-                                 "split_policy": s.split_policy, "aliases": list(s.aliases)}
-                          for name, s in specs.items()}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    name: {
+                        "language": s.language,
+                        "track": s.track,
+                        "family": s.family,
+                        "style_bucket": s.style_bucket,
+                        "hub_id": s.hub_id,
+                        "hub_configs": list(s.hub_configs) or ([s.hub_config] if s.hub_config else []),
+                        "source_splits": list(s.source_splits),
+                        "required_columns": list(s.required_columns),
+                        "release_layouts": [list(layout) for layout in s.release_layouts],
+                        "split_policy": s.split_policy,
+                        "aliases": list(s.aliases),
+                    }
+                    for name, s in specs.items()
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     for name, s in specs.items():
         config = f" [{s.hub_config}]" if s.hub_config else (f" [{', '.join(s.hub_configs)}]" if s.hub_configs else "")
-        print(f"{name:<18} {s.language}  {s.track:<6} {s.family:<9} {s.style_bucket:<14} {s.hub_id or '(local files)'}{config}")
-        print(f"{'':<18} splits: {', '.join(s.source_splits)}; columns: {', '.join(s.required_columns)}"
-              + (f"; release layouts: {' | '.join(', '.join(layout) for layout in s.release_layouts)}" if s.release_layouts else ""))
+        print(
+            f"{name:<18} {s.language}  {s.track:<6} {s.family:<9} {s.style_bucket:<14} {s.hub_id or '(local files)'}{config}"
+        )
+        print(
+            f"{'':<18} splits: {', '.join(s.source_splits)}; columns: {', '.join(s.required_columns)}"
+            + (
+                f"; release layouts: {' | '.join(', '.join(layout) for layout in s.release_layouts)}"
+                if s.release_layouts
+                else ""
+            )
+        )
         print(f"{'':<18} policy: {s.split_policy}")
     print(f"\n{len(specs)} formatters. Usage: polyalign prepare NAME --source SPLIT=PATH --out DIR", file=sys.stderr)
     return 0

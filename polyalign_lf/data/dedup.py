@@ -32,18 +32,26 @@ from polyalign_lf.io import UniqueKeys, atomic_write, iter_jsonl_lines, progress
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # = json.dumps(..., ensure_ascii=False), one encoder
 
 PRECEDENCE: tuple[str, ...] = ("test", "val", "train")
-POLICY = ("group pinning (a conversation stays in its highest-precedence split) + exact dedup on the canonical "
-          "key (NFKC, casefold, collapsed whitespace; language/track/family/question/context/history/answer); "
-          "precedence test > val > train, then dataset name")
+POLICY = (
+    "group pinning (a conversation stays in its highest-precedence split) + exact dedup on the canonical "
+    "key (NFKC, casefold, collapsed whitespace; language/track/family/question/context/history/answer); "
+    "precedence test > val > train, then dataset name"
+)
 
 
 def find_datasets(root: Path) -> list[str]:
     """Dataset folders under ``root`` (those holding at least one ``{train,val,test}.jsonl``)."""
     if not root.is_dir():
-        raise InputError("not a folder of prepared datasets", where=str(root), hint="run `polyalign prepare … --out DIR` first")
+        raise InputError(
+            "not a folder of prepared datasets", where=str(root), hint="run `polyalign prepare … --out DIR` first"
+        )
     names = sorted(p.name for p in root.iterdir() if p.is_dir() and any((p / f"{s}.jsonl").exists() for s in SPLITS))
     if not names:
-        raise InputError("no DATASET/{train,val,test}.jsonl files found", where=str(root), hint="run `polyalign prepare … --out DIR` first")
+        raise InputError(
+            "no DATASET/{train,val,test}.jsonl files found",
+            where=str(root),
+            hint="run `polyalign prepare … --out DIR` first",
+        )
     return names
 
 
@@ -70,12 +78,19 @@ def _dedup_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
     final: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     ids = UniqueKeys("id")  # across every file: records are keyed by id downstream
-    total_bytes = sum((in_dir / d / f"{s}.jsonl").stat().st_size for d in datasets for s in SPLITS if (in_dir / d / f"{s}.jsonl").exists())
+    total_bytes = sum(
+        (in_dir / d / f"{s}.jsonl").stat().st_size
+        for d in datasets
+        for s in SPLITS
+        if (in_dir / d / f"{s}.jsonl").exists()
+    )
 
     with contextlib.ExitStack() as stack:
         removed_log = stack.enter_context(atomic_write(out_dir / "dedup_removed.jsonl"))
         bar = stack.enter_context(progress(desc="dedup", total=total_bytes, unit="B", unit_scale=True))
-        outputs = {(d, s): stack.enter_context(atomic_write(out_dir / d / f"{s}.jsonl")) for d in datasets for s in SPLITS}
+        outputs = {
+            (d, s): stack.enter_context(atomic_write(out_dir / d / f"{s}.jsonl")) for d in datasets for s in SPLITS
+        }
         for split in PRECEDENCE:
             for dataset in datasets:
                 path = in_dir / dataset / f"{split}.jsonl"
@@ -88,7 +103,9 @@ def _dedup_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
                     validate_record(record, where=where)
                     ids.add(record["id"], lineno, path)
                     if record["split"] != split:
-                        raise InputError(f"record says split {record['split']!r} but sits in {split}.jsonl", where=where)
+                        raise InputError(
+                            f"record says split {record['split']!r} but sits in {split}.jsonl", where=where
+                        )
                     original[f"{dataset}:{split}"] += 1
                     reason, duplicate_of = None, None
                     group = record["meta"].get("group_id")
@@ -104,15 +121,29 @@ def _dedup_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
                             kept[digest] = (record["id"], split, dataset)
                         else:
                             duplicate_of = first[0]
-                            reason = ("duplicate_cross_dataset" if first[2] != dataset
-                                      else "duplicate_same_split" if first[1] == split else "duplicate_cross_split")
+                            reason = (
+                                "duplicate_cross_dataset"
+                                if first[2] != dataset
+                                else "duplicate_same_split"
+                                if first[1] == split
+                                else "duplicate_cross_split"
+                            )
                     if reason is None:
                         out.write(line)
                         final[f"{dataset}:{split}"] += 1
                     else:
                         reasons[reason] += 1
-                        removed_log.write(_encode({"id": record["id"], "dataset": dataset, "split": split,
-                                                   "reason": reason, "duplicate_of": duplicate_of}))
+                        removed_log.write(
+                            _encode(
+                                {
+                                    "id": record["id"],
+                                    "dataset": dataset,
+                                    "split": split,
+                                    "reason": reason,
+                                    "duplicate_of": duplicate_of,
+                                }
+                            )
+                        )
                         removed_log.write("\n")
                 bar.update(path.stat().st_size)
         total_in, total_out = sum(original.values()), sum(final.values())
@@ -135,13 +166,17 @@ def _dedup_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
         for dataset in datasets:
             manifest_path = in_dir / dataset / "manifest.json"
             manifest = read_json(manifest_path) if manifest_path.exists() else {"dataset": dataset}
-            manifest.update({
-                "dedup_applied": True,
-                "dedup_policy": POLICY,
-                "original_split_counts": {s: original.get(f"{dataset}:{s}", 0) for s in SPLITS},
-                "split_counts": {s: final.get(f"{dataset}:{s}", 0) for s in SPLITS},
-                "removed_count": sum(original.get(f"{dataset}:{s}", 0) - final.get(f"{dataset}:{s}", 0) for s in SPLITS),
-            })
+            manifest.update(
+                {
+                    "dedup_applied": True,
+                    "dedup_policy": POLICY,
+                    "original_split_counts": {s: original.get(f"{dataset}:{s}", 0) for s in SPLITS},
+                    "split_counts": {s: final.get(f"{dataset}:{s}", 0) for s in SPLITS},
+                    "removed_count": sum(
+                        original.get(f"{dataset}:{s}", 0) - final.get(f"{dataset}:{s}", 0) for s in SPLITS
+                    ),
+                }
+            )
             manifest.pop("bucket_counts", None)  # stale after dedup; export recounts
             write_json(out_dir / dataset / "manifest.json", manifest)
         write_json(out_dir / "dedup_report.json", report)

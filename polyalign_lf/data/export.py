@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from polyalign_lf.data.dedup import find_datasets
 from polyalign_lf.data.lf_format import record_to_alpaca
@@ -53,8 +53,11 @@ def read_dataset_info(path: str | Path) -> dict:
         raise InputError("dataset_info.json must hold a JSON object", where=str(path))
     bad = [name for name, entry in info.items() if not isinstance(entry, dict)]
     if bad:
-        raise InputError(f"entries {', '.join(map(repr, bad[:5]))} are not JSON objects", where=str(path),
-                         hint="fix or remove them: LLaMA-Factory would fail on them too")
+        raise InputError(
+            f"entries {', '.join(map(repr, bad[:5]))} are not JSON objects",
+            where=str(path),
+            hint="fix or remove them: LLaMA-Factory would fail on them too",
+        )
     return info
 
 
@@ -90,13 +93,18 @@ def _export_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
     ids = UniqueKeys("id")
     counts: Counter[tuple[str, str]] = Counter()
     buckets: Counter[tuple[str, str, str]] = Counter()
-    files = [(d, s, in_dir / d / f"{s}.jsonl") for s in SPLITS for d in datasets if (in_dir / d / f"{s}.jsonl").exists()]
+    files = [
+        (d, s, in_dir / d / f"{s}.jsonl") for s in SPLITS for d in datasets if (in_dir / d / f"{s}.jsonl").exists()
+    ]
     total_bytes = sum(p.stat().st_size for _, _, p in files)
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context(progress(desc="export", total=total_bytes, unit="B", unit_scale=True))
-        outputs = {(lang, s): stack.enter_context(atomic_write(out_dir / f"{entry_name(lang, s)}.jsonl"))
-                   for lang in LANGUAGES for s in SPLITS}
-        for dataset, split, path in files:
+        outputs = {
+            (lang, s): stack.enter_context(atomic_write(out_dir / f"{entry_name(lang, s)}.jsonl"))
+            for lang in LANGUAGES
+            for s in SPLITS
+        }
+        for _dataset, _split, path in files:
             for lineno, record in iter_jsonl(path):
                 validate_record(record, where=f"{path}:{lineno}")
                 ids.add(record["id"], lineno, path)
@@ -121,10 +129,14 @@ def _export_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
     summary = {
         "source": str(in_dir),
         "datasets": datasets,
-        "entries": {name: {"file_name": entry["file_name"], "rows": counts[tuple(name.split("_")[1:3])]}
-                    for name, entry in written.items()},
-        "bucket_counts": {entry_name(l, s): {b: n for (l2, s2, b), n in sorted(buckets.items()) if (l2, s2) == (l, s)}
-                          for (l, s) in sorted(counts)},
+        "entries": {
+            name: {"file_name": entry["file_name"], "rows": counts[tuple(name.split("_")[1:3])]}
+            for name, entry in written.items()
+        },
+        "bucket_counts": {
+            entry_name(l, s): {b: n for (l2, s2, b), n in sorted(buckets.items()) if (l2, s2) == (l, s)}
+            for (l, s) in sorted(counts)
+        },
     }
     write_json(out_dir / "export_manifest.json", summary)
     return summary

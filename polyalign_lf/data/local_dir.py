@@ -58,9 +58,13 @@ def find_splits(folder: Path, spec: FormatterSpec) -> FoundSplits:
         found.splits[spec.source_splits[0]] = [str(folder)]
         return found
     text_release = re.compile(spec.text_release) if spec.text_release else None
-    files = sorted(p for p in folder.rglob("*") if p.is_file()
-                   and (data_suffix(p) or (text_release is not None and text_release.search(p.name)))
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and (data_suffix(p) or (text_release is not None and text_release.search(p.name)))
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
     for path in files:
         tokens = set(re.split(r"[^a-z0-9]+", str(path.relative_to(folder)).lower()))
         split = _split_of(tokens, spec.source_splits)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from polyalign_lf.errors import ConfigError
 
@@ -32,9 +32,9 @@ NORMALIZATION_VERSION = "nfkc-ws-1"
 # Full-width punctuation that Chinese text uses natively: FF01–FF5E minus letters and digits, plus the
 # white parentheses and full-width currency signs. (The ideographic space U+3000 is not kept: it is
 # whitespace and collapses like any other space.)
-_FULLWIDTH_PUNCT = "".join(
-    chr(c) for c in range(0xFF01, 0xFF5F) if not chr(c).isalnum()
-) + "\uFF5F\uFF60\uFFE0\uFFE1\uFFE5"
+_FULLWIDTH_PUNCT = (
+    "".join(chr(c) for c in range(0xFF01, 0xFF5F) if not chr(c).isalnum()) + "\uff5f\uff60\uffe0\uffe1\uffe5"
+)
 _KEEP_SPLIT = re.compile("([" + re.escape(_FULLWIDTH_PUNCT) + "])")
 
 
@@ -91,8 +91,13 @@ def canonical_key(record: Mapping) -> str:
     The key leaves out ``dataset`` and ``split`` on purpose: the same example coming from two sources or
     two splits *is* a duplicate, and dedup's precedence decides which copy survives.
     """
-    parts = [record.get("language") or "", record.get("track") or "", record.get("family") or "",
-             record.get("question") or "", record.get("context") or ""]
+    parts = [
+        record.get("language") or "",
+        record.get("track") or "",
+        record.get("family") or "",
+        record.get("question") or "",
+        record.get("context") or "",
+    ]
     for turn in record.get("dialogue_history") or ():
         parts.append(f"{turn.get('role', '')}:\x01{turn.get('text') or ''}")
     parts.append(record.get("human_answer") or "")
@@ -147,7 +152,11 @@ class LengthBins:
     def __post_init__(self) -> None:
         for language, bounds in self.thresholds.items():
             bounds = tuple(bounds)
-            if len(bounds) != 3 or not all(isinstance(b, int) and b > 0 for b in bounds) or list(bounds) != sorted(set(bounds)):
+            if (
+                len(bounds) != 3
+                or not all(isinstance(b, int) and b > 0 for b in bounds)
+                or list(bounds) != sorted(set(bounds))
+            ):
                 raise ConfigError(
                     f"length-bin thresholds for {language!r} must be three increasing positive integers "
                     f"(upper bounds of short, medium, long), got {list(bounds)}"
@@ -155,7 +164,9 @@ class LengthBins:
 
     def bin(self, units: int, language: str) -> str:
         if language not in self.thresholds:
-            raise ConfigError(f"no length-bin thresholds for language {language!r}; configured: {', '.join(self.thresholds)}")
+            raise ConfigError(
+                f"no length-bin thresholds for language {language!r}; configured: {', '.join(self.thresholds)}"
+            )
         for name, bound in zip(LENGTH_BIN_NAMES, self.thresholds[language]):
             if units <= bound:
                 return name
@@ -165,7 +176,7 @@ class LengthBins:
         return {language: list(bounds) for language, bounds in sorted(self.thresholds.items())}
 
     @classmethod
-    def parse(cls, specs: Sequence[str] | None) -> "LengthBins":
+    def parse(cls, specs: Sequence[str] | None) -> LengthBins:
         """From CLI strings ``LANG=A,B,C`` (e.g. ``zh=60,180,360``); unspecified languages keep defaults."""
         thresholds = dict(DEFAULT_LENGTH_THRESHOLDS)
         for spec in specs or ():
@@ -175,7 +186,9 @@ class LengthBins:
                     raise ValueError
                 thresholds[language.strip()] = tuple(int(v) for v in values.split(","))
             except ValueError:
-                raise ConfigError(f"--length-bins {spec!r}: expected LANG=SHORT_MAX,MEDIUM_MAX,LONG_MAX, e.g. zh=70,200,400") from None
+                raise ConfigError(
+                    f"--length-bins {spec!r}: expected LANG=SHORT_MAX,MEDIUM_MAX,LONG_MAX, e.g. zh=70,200,400"
+                ) from None
         return cls(thresholds)
 
 

@@ -16,11 +16,19 @@ import os
 import signal
 import time
 from collections import Counter, deque
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from polyalign_lf.data.formatters import Draft, FormatterSpec, Skip, hashed_split
-from polyalign_lf.data.normalize import DEFAULT_BINS, LENGTH_UNITS, NORMALIZATION_VERSION, LengthBins, length_units, normalize_text
+from polyalign_lf.data.normalize import (
+    DEFAULT_BINS,
+    LENGTH_UNITS,
+    NORMALIZATION_VERSION,
+    LengthBins,
+    length_units,
+    normalize_text,
+)
 from polyalign_lf.data.schema import RECORD_FIELDS, SPLITS, make_bucket_id, validate_record
 from polyalign_lf.data.sources import SourceRows, open_source
 from polyalign_lf.errors import ConfigError, InputError
@@ -54,7 +62,9 @@ def resolve_source_split(spec: FormatterSpec, split: str) -> str:
     for own in spec.source_splits:
         if split in SPLIT_SYNONYMS.get(own, ()):
             return own
-    raise ConfigError(f"{spec.name} has no source split {split!r}; its splits on the Hub are: {', '.join(spec.source_splits)}")
+    raise ConfigError(
+        f"{spec.name} has no source split {split!r}; its splits on the Hub are: {', '.join(spec.source_splits)}"
+    )
 
 
 class _Cursor:
@@ -68,23 +78,30 @@ class _Cursor:
         if source.columns is not None:
             problem = spec.layout_problem(source.columns)
             if problem:
-                raise InputError(f"{problem} (found: {', '.join(source.columns)})", where=source.description,
-                                 hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")
+                raise InputError(
+                    f"{problem} (found: {', '.join(source.columns)})",
+                    where=source.description,
+                    hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
+                )
 
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
         for where, row in self.source.rows:
             self.where = where
             problem = self.spec.layout_problem(row)
             if problem:
-                raise InputError(f"{problem} (row has: {', '.join(list(row)[:12])})", where=where,
-                                 hint=f"{self.dataset} expects the Hugging Face Hub column layout; `polyalign datasets` lists it")
+                raise InputError(
+                    f"{problem} (row has: {', '.join(list(row)[:12])})",
+                    where=where,
+                    hint=f"{self.dataset} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
+                )
             self.rows_read += 1
             self.bar.update(1)
             yield row
 
 
-def build_record(draft: Draft, spec: FormatterSpec, dataset: str, source_split: str, seed: int,
-                 bins: LengthBins) -> dict | Skip:
+def build_record(
+    draft: Draft, spec: FormatterSpec, dataset: str, source_split: str, seed: int, bins: LengthBins
+) -> dict | Skip:
     """Normalize, measure, bin and bucket one draft (a :class:`Skip` if nothing usable is left)."""
     language = draft.language or spec.language
     if language not in LENGTH_UNITS:
@@ -188,13 +205,22 @@ def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             truncated = not line.endswith("\n")
-            return done(InputError(f"invalid JSON ({exc.msg})" + (" — the file looks truncated" if truncated else ""), where=where))
+            return done(
+                InputError(
+                    f"invalid JSON ({exc.msg})" + (" — the file looks truncated" if truncated else ""), where=where
+                )
+            )
         if not isinstance(row, dict):
             return done(InputError(f"expected a JSON object per line, got {type(row).__name__}", where=where))
         problem = spec.layout_problem(row)
         if problem:
-            return done(InputError(f"{problem} (row has: {', '.join(list(row)[:12])})", where=where,
-                                   hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it"))
+            return done(
+                InputError(
+                    f"{problem} (row has: {', '.join(list(row)[:12])})",
+                    where=where,
+                    hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
+                )
+            )
         rows_read += 1
         try:
             for item in spec.convert(iter((row,)), source_split, seed):
@@ -218,9 +244,13 @@ def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
                 exc = InputError(str(exc).split("\n  hint:")[0], where=where, hint=exc.hint)
             return done(exc)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            return done(InputError(
-                f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})", where=where,
-                hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it"))
+            return done(
+                InputError(
+                    f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})",
+                    where=where,
+                    hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
+                )
+            )
     return done(None)
 
 
@@ -233,7 +263,10 @@ def _line_chunks(path: Path, size: int) -> Iterator[tuple[list[tuple[int, str]],
             try:
                 line = handle.readline()
             except UnicodeDecodeError as exc:
-                yield chunk, ("error", f"{path}:{lineno + 1}: not UTF-8 text ({exc.reason})", f"{path}:{lineno + 1}", None)
+                yield (
+                    chunk,
+                    ("error", f"{path}:{lineno + 1}: not UTF-8 text ({exc.reason})", f"{path}:{lineno + 1}", None),
+                )
                 return
             if not line:
                 break
@@ -303,11 +336,27 @@ def prepare_dataset(
             n_workers = _parallel_jsonl(resolved[source_split], spec, workers)
             if n_workers:
                 rows_read[source_split] = _prepare_parallel(
-                    Path(resolved[source_split]).expanduser(), spec, dataset, source_split, seed, bins, n_workers,
-                    handles, seen_ids, split_counts, bucket_counts, skipped, bar)
+                    Path(resolved[source_split]).expanduser(),
+                    spec,
+                    dataset,
+                    source_split,
+                    seed,
+                    bins,
+                    n_workers,
+                    handles,
+                    seen_ids,
+                    split_counts,
+                    bucket_counts,
+                    skipped,
+                    bar,
+                )
                 continue
-            source = open_source(resolved[source_split], split=source_split,
-                                 split_aliases=SPLIT_SYNONYMS.get(source_split, ()), hub_config=hub_config or spec.hub_config)
+            source = open_source(
+                resolved[source_split],
+                split=source_split,
+                split_aliases=SPLIT_SYNONYMS.get(source_split, ()),
+                hub_config=hub_config or spec.hub_config,
+            )
             if source.total is not None:
                 bar.total = (bar.total or 0) + source.total
                 bar.refresh()
@@ -332,13 +381,18 @@ def prepare_dataset(
                     raise InputError(str(exc).split("\n  hint:")[0], where=cursor.where, hint=exc.hint) from None
                 raise
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-                raise InputError(f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})", where=cursor.where,
-                                 hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it") from None
+                raise InputError(
+                    f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})",
+                    where=cursor.where,
+                    hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
+                ) from None
             rows_read[source_split] = cursor.rows_read
         if not sum(split_counts.values()):
             reasons = ", ".join(f"{k}={v}" for k, v in skipped.most_common()) or "the sources are empty"
-            raise InputError(f"{dataset}: no records were produced ({reasons})",
-                             where=", ".join(v if isinstance(v, str) else ", ".join(v) for v in resolved.values()))
+            raise InputError(
+                f"{dataset}: no records were produced ({reasons})",
+                where=", ".join(v if isinstance(v, str) else ", ".join(v) for v in resolved.values()),
+            )
 
         manifest = {
             "dataset": dataset,
@@ -364,9 +418,21 @@ def prepare_dataset(
     return manifest
 
 
-def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_split: str, seed: int, bins: LengthBins,
-                      n_workers: int, handles: Mapping[str, Any], seen_ids: set[str], split_counts: Counter,
-                      bucket_counts: Counter, skipped: Counter, bar: Any) -> int:
+def _prepare_parallel(
+    path: Path,
+    spec: FormatterSpec,
+    dataset: str,
+    source_split: str,
+    seed: int,
+    bins: LengthBins,
+    n_workers: int,
+    handles: Mapping[str, Any],
+    seen_ids: set[str],
+    split_counts: Counter,
+    bucket_counts: Counter,
+    skipped: Counter,
+    bar: Any,
+) -> int:
     """The serial loop of :func:`prepare_dataset` for one JSONL source, rows converted by ``n_workers``
     processes; results are consumed in input order, so outputs and the first error raised are the same."""
     import multiprocessing
@@ -376,7 +442,8 @@ def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_spli
     for handle in handles.values():  # nothing buffered is duplicated into the forked workers
         handle.flush()
     pool = multiprocessing.get_context("fork" if os.name == "posix" else None).Pool(
-        n_workers, initializer=_init_worker, initargs=(state,))
+        n_workers, initializer=_init_worker, initargs=(state,)
+    )
     pending: deque = deque()
     try:
 
@@ -387,7 +454,9 @@ def _prepare_parallel(path: Path, spec: FormatterSpec, dataset: str, source_spli
             if not seen_ids.isdisjoint(ids) or len(set(ids)) != len(ids):
                 for record_id, where in zip(ids, wheres):  # the first repeated id, in input order
                     if record_id in seen_ids:
-                        raise InputError(f"duplicate id {record_id!r}", where=where, hint="ids must be unique within a dataset")
+                        raise InputError(
+                            f"duplicate id {record_id!r}", where=where, hint="ids must be unique within a dataset"
+                        )
                     seen_ids.add(record_id)
             seen_ids.update(ids)
             if error is not None:  # records before the error are not written: the outputs are discarded
@@ -429,13 +498,16 @@ def bucket_table(bucket_counts: Mapping[str, Mapping[str, int]]) -> str:
     width = max([len("bucket"), *map(len, buckets)])
     lines = [f"{'bucket':<{width}}  " + "  ".join(f"{s:>8}" for s in SPLITS)]
     for bucket in buckets:
-        lines.append(f"{bucket:<{width}}  " + "  ".join(f"{bucket_counts.get(s, {}).get(bucket, 0):>8}" for s in SPLITS))
+        lines.append(
+            f"{bucket:<{width}}  " + "  ".join(f"{bucket_counts.get(s, {}).get(bucket, 0):>8}" for s in SPLITS)
+        )
     lines.append(f"{'total':<{width}}  " + "  ".join(f"{sum(bucket_counts.get(s, {}).values()):>8}" for s in SPLITS))
     return "\n".join(lines)
 
 
-def prepare_from_dir(root: str | Path, out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAULT_BINS,
-                     report: Any = print) -> tuple[list[dict], dict[str, str]]:
+def prepare_from_dir(
+    root: str | Path, out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAULT_BINS, report: Any = print
+) -> tuple[list[dict], dict[str, str]]:
     """Prepare every public source found under ``root/<dataset>/`` (release files or a Hub snapshot).
 
     Returns the manifests and ``{dataset: why it was not prepared}`` for the sources that are absent;
@@ -447,7 +519,9 @@ def prepare_from_dir(root: str | Path, out_dir: str | Path, *, seed: int = 42, b
 
     root = Path(root)
     if not root.is_dir():
-        raise InputError("not a folder", where=str(root), hint="--from-dir takes a folder holding one sub-folder per dataset")
+        raise InputError(
+            "not a folder", where=str(root), hint="--from-dir takes a folder holding one sub-folder per dataset"
+        )
     manifests, absent = [], {}
     for spec in all_formatters().values():
         if not spec.hub_id:
@@ -459,12 +533,22 @@ def prepare_from_dir(root: str | Path, out_dir: str | Path, *, seed: int = 42, b
         found = find_splits(folder, spec)
         if not found.splits:
             seen = ", ".join(Path(p).name for p in found.ignored[:5]) or "no data files"
-            raise InputError(f"{spec.name}: no file names one of its splits ({', '.join(spec.source_splits)}); found: {seen}",
-                             where=str(folder), hint="name the files after their split (e.g. train.jsonl, dev.json) or "
-                             f"use `polyalign prepare {spec.name} --source SPLIT=PATH`")
-        report(f"{spec.name}: " + "; ".join(f"{s} ← {', '.join(Path(p).name for p in paths)}" for s, paths in found.splits.items())
-               + (f"; no file for {', '.join(found.missing)}" if found.missing else "")
-               + (f"; ignored {len(found.ignored)} file(s): {', '.join(Path(p).name for p in found.ignored[:3])}" if found.ignored else ""))
+            raise InputError(
+                f"{spec.name}: no file names one of its splits ({', '.join(spec.source_splits)}); found: {seen}",
+                where=str(folder),
+                hint="name the files after their split (e.g. train.jsonl, dev.json) or "
+                f"use `polyalign prepare {spec.name} --source SPLIT=PATH`",
+            )
+        report(
+            f"{spec.name}: "
+            + "; ".join(f"{s} ← {', '.join(Path(p).name for p in paths)}" for s, paths in found.splits.items())
+            + (f"; no file for {', '.join(found.missing)}" if found.missing else "")
+            + (
+                f"; ignored {len(found.ignored)} file(s): {', '.join(Path(p).name for p in found.ignored[:3])}"
+                if found.ignored
+                else ""
+            )
+        )
         manifests.append(prepare_dataset(spec, found.splits, out_dir, seed=seed, bins=bins))
     return manifests, absent
 
@@ -475,9 +559,11 @@ def prepare_all(out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAU
     from polyalign_lf.data.sources import hub_offline
 
     if hub_offline():
-        raise ConfigError("`prepare --all` downloads the 14 sources from the Hugging Face Hub, which is disabled here "
-                          "(HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Put the release files or Hub snapshots in "
-                          "DIR/<dataset>/ and run `polyalign prepare --all --from-dir DIR`.")
+        raise ConfigError(
+            "`prepare --all` downloads the 14 sources from the Hugging Face Hub, which is disabled here "
+            "(HF_HUB_OFFLINE / HF_DATASETS_OFFLINE). Put the release files or Hub snapshots in "
+            "DIR/<dataset>/ and run `polyalign prepare --all --from-dir DIR`."
+        )
     manifests = []
     for spec in all_formatters().values():
         if not spec.hub_id:
@@ -485,6 +571,15 @@ def prepare_all(out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAU
         configs = spec.hub_configs or (spec.hub_config,)
         for config in configs:
             name = spec.name if len(configs) == 1 else f"{spec.name}__{config}"
-            manifests.append(prepare_dataset(spec, {s: spec.hub_id for s in spec.source_splits}, out_dir,
-                                             seed=seed, bins=bins, name=name, hub_config=config))
+            manifests.append(
+                prepare_dataset(
+                    spec,
+                    {s: spec.hub_id for s in spec.source_splits},
+                    out_dir,
+                    seed=seed,
+                    bins=bins,
+                    name=name,
+                    hub_config=config,
+                )
+            )
     return manifests

@@ -12,14 +12,27 @@ One record = one human answer in its interaction context::
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from polyalign_lf.core.records import BUCKET_SEP, coarser_bucket_ids, make_bucket_id, parse_bucket_id  # noqa: F401  re-exported: the record contract
 from polyalign_lf.errors import InputError
 
 RECORD_FIELDS: tuple[str, ...] = (
-    "id", "dataset", "split", "language", "track", "family", "style_bucket", "length_bin",
-    "question", "context", "dialogue_history", "human_answer", "bucket_id", "meta",
+    "id",
+    "dataset",
+    "split",
+    "language",
+    "track",
+    "family",
+    "style_bucket",
+    "length_bin",
+    "question",
+    "context",
+    "dialogue_history",
+    "human_answer",
+    "bucket_id",
+    "meta",
 )
 META_REQUIRED: tuple[str, ...] = ("source_dataset", "source_split", "source_id", "length_tokens")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -28,26 +41,38 @@ TRACKS: tuple[str, ...] = ("single", "multi")
 FAMILIES: tuple[str, ...] = ("assistant", "qa", "dialogue")
 LENGTH_BINS: tuple[str, ...] = ("short", "medium", "long", "xlong")
 ROLES: tuple[str, ...] = ("user", "assistant")
+
+
 def validate_record(record: Any, where: str = "record") -> dict:
     """Check one record against the schema; raise :class:`InputError` naming ``where`` on the first problem."""
     if not isinstance(record, dict):
         raise InputError(f"expected a JSON object, got {type(record).__name__}", where=where)
     missing = [name for name in RECORD_FIELDS if name not in record]
     if missing:
-        raise InputError(f"missing field(s) {', '.join(missing)}", where=where,
-                         hint="records must carry every field of polyalign_lf.data.schema.RECORD_FIELDS")
+        raise InputError(
+            f"missing field(s) {', '.join(missing)}",
+            where=where,
+            hint="records must carry every field of polyalign_lf.data.schema.RECORD_FIELDS",
+        )
     for name in ("id", "dataset", "question", "context", "human_answer", "bucket_id", "style_bucket"):
         if not isinstance(record[name], str):
             raise InputError(f"field {name!r} must be a string, got {type(record[name]).__name__}", where=where)
     if not record["id"]:
         raise InputError("field 'id' is empty", where=where)
-    for name, allowed in (("split", SPLITS), ("language", LANGUAGES), ("track", TRACKS),
-                          ("family", FAMILIES), ("length_bin", LENGTH_BINS)):
+    for name, allowed in (
+        ("split", SPLITS),
+        ("language", LANGUAGES),
+        ("track", TRACKS),
+        ("family", FAMILIES),
+        ("length_bin", LENGTH_BINS),
+    ):
         if record[name] not in allowed:
             raise InputError(f"field {name!r} is {record[name]!r}; expected one of {', '.join(allowed)}", where=where)
     expected = make_bucket_id(record["language"], record["track"], record["family"], record["length_bin"])
     if record["bucket_id"] != expected:
-        raise InputError(f"bucket_id {record['bucket_id']!r} does not match its fields (expected {expected!r})", where=where)
+        raise InputError(
+            f"bucket_id {record['bucket_id']!r} does not match its fields (expected {expected!r})", where=where
+        )
     history = record["dialogue_history"]
     if not isinstance(history, list):
         raise InputError("field 'dialogue_history' must be a list of {role, text}", where=where)

@@ -17,9 +17,10 @@ Every row comes with ``where`` (``file:line`` or ``file:row N``) so errors can p
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import iter_jsonl
@@ -42,7 +43,9 @@ class SourceRows:
 
 
 def hub_offline() -> bool:
-    return any(os.environ.get(k, "0").lower() in ("1", "true", "yes") for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(
+        os.environ.get(k, "0").lower() in ("1", "true", "yes") for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
 
 
 def _iter_json_file(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -74,8 +77,11 @@ def _iter_json_file(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
         obj = read_json(path)
         rows = unwrap_rows(obj, str(path))
         if rows is None:
-            raise InputError(f"one JSON object that holds no rows (its keys: {_first_keys(obj)})", where=str(path),
-                             hint="expected JSON Lines, a JSON array of rows, or an object with a 'data' list") from None
+            raise InputError(
+                f"one JSON object that holds no rows (its keys: {_first_keys(obj)})",
+                where=str(path),
+                hint="expected JSON Lines, a JSON array of rows, or an object with a 'data' list",
+            ) from None
         yield from rows
         return
     if first is None:
@@ -125,7 +131,9 @@ def unwrap_rows(obj: Any, where: str) -> list[tuple[str, Mapping[str, Any]]] | N
         rows = []
         for k, row in enumerate(data):
             if not isinstance(row, dict):
-                raise InputError(f"expected a JSON object in 'data', got {type(row).__name__}", where=f"{where}:data[{k}]")
+                raise InputError(
+                    f"expected a JSON object in 'data', got {type(row).__name__}", where=f"{where}:data[{k}]"
+                )
             rows.append((f"{where}:data[{k}]", row))
         return rows
     if not all(isinstance(v, dict) for v in obj.values()):
@@ -171,9 +179,14 @@ def _open_file(path: Path) -> SourceRows:
         return SourceRows(_iter_text_lines(path), str(path))
     if suffix == ".parquet":
         meta = _parquet_file(path)
-        return SourceRows(_iter_parquet(path), str(path), total=meta.metadata.num_rows, columns=list(meta.schema_arrow.names))
-    raise InputError(f"unsupported file type {suffix or '(none)'}", where=str(path),
-                     hint=f"use {', '.join(DATA_SUFFIXES)} files, a folder of them, or a datasets.save_to_disk folder")
+        return SourceRows(
+            _iter_parquet(path), str(path), total=meta.metadata.num_rows, columns=list(meta.schema_arrow.names)
+        )
+    raise InputError(
+        f"unsupported file type {suffix or '(none)'}",
+        where=str(path),
+        hint=f"use {', '.join(DATA_SUFFIXES)} files, a folder of them, or a datasets.save_to_disk folder",
+    )
 
 
 def _open_arrow_file(path: Path) -> SourceRows:
@@ -183,8 +196,11 @@ def _open_arrow_file(path: Path) -> SourceRows:
     try:
         dataset = datasets.Dataset.from_file(str(path))
     except Exception as exc:  # pyarrow raises ArrowInvalid / OSError for truncated or foreign files
-        raise InputError(f"cannot read this .arrow file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
-                         where=str(path), hint="is it complete, and written by `datasets`?") from None
+        raise InputError(
+            f"cannot read this .arrow file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+            where=str(path),
+            hint="is it complete, and written by `datasets`?",
+        ) from None
     rows = ((f"{path}:row {k}", row) for k, row in enumerate(dataset))
     return SourceRows(rows, str(path), total=len(dataset), columns=list(dataset.column_names))
 
@@ -205,13 +221,16 @@ def _chain(parts: list[SourceRows]) -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield from part.rows
 
 
-def open_source(spec: str | list[str], *, split: str, split_aliases: tuple[str, ...] = (),
-                hub_config: str | None = None) -> SourceRows:
+def open_source(
+    spec: str | list[str], *, split: str, split_aliases: tuple[str, ...] = (), hub_config: str | None = None
+) -> SourceRows:
     """Open one source split. ``spec`` is a local path, a list of them (read in order), or a Hub dataset id."""
     if isinstance(spec, list):
         parts = [open_source(item, split=split, split_aliases=split_aliases, hub_config=hub_config) for item in spec]
         totals = [p.total for p in parts]
-        return SourceRows(_chain(parts), f"{len(parts)} files", total=sum(totals) if all(t is not None for t in totals) else None)
+        return SourceRows(
+            _chain(parts), f"{len(parts)} files", total=sum(totals) if all(t is not None for t in totals) else None
+        )
     path = Path(spec).expanduser()
     if path.is_file():
         return _open_file(path)
@@ -223,18 +242,30 @@ def open_source(spec: str | list[str], *, split: str, split_aliases: tuple[str, 
                 if (path / name / "state.json").exists():
                     return _open_arrow_dataset(path / name)
             available = sorted(p.name for p in path.iterdir() if (p / "state.json").exists())
-            raise InputError(f"this DatasetDict folder has no split {split!r} (it has {', '.join(available)})", where=str(path))
-        files = sorted(p for p in path.rglob("*") if p.is_file() and data_suffix(p)
-                       and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            raise InputError(
+                f"this DatasetDict folder has no split {split!r} (it has {', '.join(available)})", where=str(path)
+            )
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and data_suffix(p) and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
         if not files:
             raise InputError(f"no {', '.join(DATA_SUFFIXES)} files in this folder", where=str(path))
         parts = [_open_file(f) for f in files]
         totals = [p.total for p in parts]
-        return SourceRows(_chain(parts), f"{path} ({len(files)} files)",
-                          total=sum(totals) if all(t is not None for t in totals) else None)
+        return SourceRows(
+            _chain(parts),
+            f"{path} ({len(files)} files)",
+            total=sum(totals) if all(t is not None for t in totals) else None,
+        )
     if spec.count("/") == 1 and not spec.startswith((".", "/", "~")):
         return open_hub(spec, split=split, hub_config=hub_config)
-    raise InputError("no such file or folder", where=spec, hint="pass a local jsonl/json/parquet file or folder, or a Hub dataset id when online")
+    raise InputError(
+        "no such file or folder",
+        where=spec,
+        hint="pass a local jsonl/json/parquet file or folder, or a Hub dataset id when online",
+    )
 
 
 def open_hub(hub_id: str, *, split: str, hub_config: str | None = None) -> SourceRows:
@@ -242,13 +273,16 @@ def open_hub(hub_id: str, *, split: str, hub_config: str | None = None) -> Sourc
     if hub_offline():
         raise ConfigError(
             f"{hub_id!r} is not a local path and the Hugging Face Hub is disabled (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE)",
-            )
+        )
     import datasets
 
     try:
         dataset = datasets.load_dataset(hub_id, hub_config, split=split, streaming=True)
     except Exception as exc:  # network errors, unknown ids/configs/splits: all user-facing
-        raise InputError(f"cannot load split {split!r} (config {hub_config!r}) from the Hub: {exc}", where=hub_id,
-                         hint="download the files and pass --source SPLIT=PATH instead") from None
+        raise InputError(
+            f"cannot load split {split!r} (config {hub_config!r}) from the Hub: {exc}",
+            where=hub_id,
+            hint="download the files and pass --source SPLIT=PATH instead",
+        ) from None
     label = f"{hub_id}{'/' + hub_config if hub_config else ''}[{split}]"
     return SourceRows(((f"{label}:row {k}", row) for k, row in enumerate(dataset)), label)

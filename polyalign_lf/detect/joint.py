@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 
 def human_likeness(ai_rates: Sequence[float]) -> float:
@@ -40,5 +40,7 @@ def agg_from_metrics(metrics: Mapping, where: str = "metrics") -> tuple[float | 
         return None, f"agg skipped: {reason}" if reason else "metrics file has no numeric 'agg'"
     problem = number_problem(value)
     if problem:
-        raise InputError(f"agg {problem}", where=where, hint="metrics files are written by `polyalign evaluate`; recompute this one")
+        raise InputError(
+            f"agg {problem}", where=where, hint="metrics files are written by `polyalign evaluate`; recompute this one"
+        )
     return float(value), None

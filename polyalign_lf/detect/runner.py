@@ -4,8 +4,9 @@ Fast-DetectGPT over Hugging Face causal LMs, and RADAR (a sequence classifier)."
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import progress
@@ -31,8 +32,9 @@ def parse_detectors(text: str) -> list[str]:
             names.append(name)
     unknown = [n for n in names if n not in DETECTORS]
     if unknown or not names:
-        raise ConfigError(f"--detectors: unknown {', '.join(unknown) or '(none given)'}; choose from "
-                          f"{', '.join(DETECTORS)}")
+        raise ConfigError(
+            f"--detectors: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(DETECTORS)}"
+        )
     return names
 
 
@@ -71,9 +73,11 @@ class DetectorModels:
             needed.update(sampling=self.sampling or self.observer, scoring=self.scoring or self.performer)
         missing = [role for role, path in needed.items() if not path]
         if missing:
-            raise ConfigError(f"no model given for role(s) {', '.join(missing)}: "
-                              "binoculars needs --observer and --performer; fast_detectgpt needs --sampling "
-                                   "and --scoring (defaults: observer and performer)")
+            raise ConfigError(
+                f"no model given for role(s) {', '.join(missing)}: "
+                "binoculars needs --observer and --performer; fast_detectgpt needs --sampling "
+                "and --scoring (defaults: observer and performer)"
+            )
         return needed
 
     def resolve_devices(self, n_models: int) -> list[str]:
@@ -101,8 +105,15 @@ class DetectorModels:
             if path in self._loaded:
                 continue
             flags = ", ".join(f"--{role}" for role, p in roles.items() if p == path)
-            users = ", ".join(sorted({"binoculars" if r in ("observer", "performer") else "fast_detectgpt"
-                                      for r, p in roles.items() if p == path}))
+            users = ", ".join(
+                sorted(
+                    {
+                        "binoculars" if r in ("observer", "performer") else "fast_detectgpt"
+                        for r, p in roles.items()
+                        if p == path
+                    }
+                )
+            )
             fix = f"pass a local model directory with {flags}, or leave {users} out of --detectors"
             if not os.path.exists(path) and os.environ.get("HF_HUB_OFFLINE") == "1":
                 raise ConfigError(f"{users}: model {path!r} is not a local directory and the Hub is offline; {fix}")
@@ -113,16 +124,20 @@ class DetectorModels:
                 model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
                 tokenizers[path] = AutoTokenizer.from_pretrained(path)
             except (OSError, ValueError) as exc:
-                raise ConfigError(f"{users}: cannot load the causal LM {path!r} ({str(exc).splitlines()[0]}); {fix}") from None
+                raise ConfigError(
+                    f"{users}: cannot load the causal LM {path!r} ({str(exc).splitlines()[0]}); {fix}"
+                ) from None
             model.to(device).eval()
             self._loaded[path] = model
         vocabularies = {p: t.get_vocab() for p, t in tokenizers.items()}
         first = paths[0]
         for path in paths[1:]:
             if vocabularies[path] != vocabularies[first]:
-                raise ConfigError(f"models {first!r} and {path!r} have different tokenizers: "
-                                  "Binoculars and Fast-DetectGPT compare next-token distributions token by token: "
-                                       "use two models of one family (e.g. a base model and its instruct version)")
+                raise ConfigError(
+                    f"models {first!r} and {path!r} have different tokenizers: "
+                    "Binoculars and Fast-DetectGPT compare next-token distributions token by token: "
+                    "use two models of one family (e.g. a base model and its instruct version)"
+                )
         tokenizer = tokenizers[first]
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -136,13 +151,17 @@ class DetectorModels:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        fix = ("pass --radar-model PATH (a local copy of the RADAR checkpoint), or leave radar out of --detectors "
-               "(H and Joint are then labelled with the detectors used)")
+        fix = (
+            "pass --radar-model PATH (a local copy of the RADAR checkpoint), or leave radar out of --detectors "
+            "(H and Joint are then labelled with the detectors used)"
+        )
         if not self.radar:
             raise ConfigError(f"the radar detector needs a model; {fix}")
         if "radar" not in self._loaded:
             if not os.path.exists(self.radar) and os.environ.get("HF_HUB_OFFLINE") == "1":
-                raise ConfigError(f"radar: model {self.radar!r} is not a local directory and the Hub is offline; {fix}")
+                raise ConfigError(
+                    f"radar: model {self.radar!r} is not a local directory and the Hub is offline; {fix}"
+                )
             device = self.resolve_devices(1)[0]
             dtype = self.dtype if self.dtype != "auto" else ("bfloat16" if device.startswith("cuda") else "float32")
             try:
@@ -166,11 +185,12 @@ class DetectorModels:
 def _batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list[int]]:
     # Longest first, so batches hold similar lengths (little padding) and memory peaks show up at once.
     order = sorted((k for k, n in enumerate(lengths) if n >= minimum), key=lambda k: -lengths[k])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def score_texts(texts: Sequence[str], models: DetectorModels, detectors: Sequence[str] = LM_DETECTORS,
-                desc: str = "detect") -> list[dict[str, Any]]:
+def score_texts(
+    texts: Sequence[str], models: DetectorModels, detectors: Sequence[str] = LM_DETECTORS, desc: str = "detect"
+) -> list[dict[str, Any]]:
     """Raw detector statistics per text: ``{"n_tokens", "binoculars", "fast_detectgpt", "radar"}``.
 
     A text too short to score (fewer than two tokens; an empty answer) gets None, which the summary counts
@@ -188,29 +208,46 @@ def score_texts(texts: Sequence[str], models: DetectorModels, detectors: Sequenc
     if lm:
         by_role = models.load(lm)
         tokenizer = models.tokenizer
-        lengths = [len(tokenizer(t, add_special_tokens=True, truncation=True, max_length=models.max_length)["input_ids"])
-                   for t in texts]
+        lengths = [
+            len(tokenizer(t, add_special_tokens=True, truncation=True, max_length=models.max_length)["input_ids"])
+            for t in texts
+        ]
         for row, n in zip(results, lengths):
             row["n_tokens"] = n
         with torch.inference_mode():
             for batch in progress(_batches(lengths, models.batch_size, MIN_TOKENS), desc=desc, unit="batch"):
-                encoded = tokenizer([texts[k] for k in batch], return_tensors="pt", padding=True, truncation=True,
-                                    max_length=models.max_length, add_special_tokens=True)
+                encoded = tokenizer(
+                    [texts[k] for k in batch],
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=True,
+                    max_length=models.max_length,
+                    add_special_tokens=True,
+                )
                 cache: dict[int, torch.Tensor] = {}
 
-                def logits_of(role: str, device: torch.device | None = None) -> torch.Tensor:
+                # Both helpers are called within this iteration only: binding the batch's `encoded`/`cache`
+                # as defaults says so (and keeps a later batch from ever seeing them).
+                def logits_of(
+                    role: str, device: torch.device | None = None, encoded=encoded, cache=cache
+                ) -> torch.Tensor:
                     model = by_role[role]
                     if id(model) not in cache:
                         own = next(model.parameters()).device
-                        cache[id(model)] = model(input_ids=encoded["input_ids"].to(own),
-                                                 attention_mask=encoded["attention_mask"].to(own)).logits
+                        cache[id(model)] = model(
+                            input_ids=encoded["input_ids"].to(own), attention_mask=encoded["attention_mask"].to(own)
+                        ).logits
                     return cache[id(model)] if device is None else cache[id(model)].to(device)
 
-                def pair(first: str, second: str):
+                def pair(first: str, second: str, encoded=encoded, logits_of=logits_of):
                     # Compute on the first model's device (GPU when there is one): no [B, T, V] copies to the CPU.
                     a = logits_of(first)
-                    return a, logits_of(second, a.device), encoded["input_ids"].to(a.device), \
-                        encoded["attention_mask"].to(a.device)
+                    return (
+                        a,
+                        logits_of(second, a.device),
+                        encoded["input_ids"].to(a.device),
+                        encoded["attention_mask"].to(a.device),
+                    )
 
                 if "binoculars" in lm:
                     values = binoculars_score(*pair("observer", "performer")).tolist()
@@ -222,13 +259,20 @@ def score_texts(texts: Sequence[str], models: DetectorModels, detectors: Sequenc
                         results[k]["fast_detectgpt"] = v
     if "radar" in detectors:
         model, tokenizer = models.load_radar()
-        lengths = [len(tokenizer(t, truncation=True, max_length=models.max_length)["input_ids"]) if t.strip() else 0
-                   for t in texts]
+        lengths = [
+            len(tokenizer(t, truncation=True, max_length=models.max_length)["input_ids"]) if t.strip() else 0
+            for t in texts
+        ]
         device = next(model.parameters()).device
         with torch.inference_mode():
             for batch in progress(_batches(lengths, models.batch_size, 1), desc=f"{desc} (radar)", unit="batch"):
-                encoded = tokenizer([texts[k] for k in batch], return_tensors="pt", padding=True, truncation=True,
-                                    max_length=models.max_length).to(device)
+                encoded = tokenizer(
+                    [texts[k] for k in batch],
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=True,
+                    max_length=models.max_length,
+                ).to(device)
                 probs = torch.softmax(model(**encoded).logits.float(), dim=-1)[:, models.radar_ai_label]
                 for k, v in zip(batch, probs.tolist()):
                     results[k]["radar"] = v
@@ -266,14 +310,26 @@ def default_rule(detector: str, binoculars_mode: str = "low-fpr") -> DecisionRul
     from polyalign_lf.detect.scores import BINOCULARS_THRESHOLDS, FAST_DETECTGPT_GAUSSIANS
 
     if detector == "radar":
-        return DecisionRule("radar", "classifier_probability", threshold=0.5,
-                            note="AI when RADAR's probability of the AI label is at least 0.5")
+        return DecisionRule(
+            "radar",
+            "classifier_probability",
+            threshold=0.5,
+            note="AI when RADAR's probability of the AI label is at least 0.5",
+        )
     if detector == "binoculars":
-        return DecisionRule("binoculars", "binoculars_threshold", threshold=-BINOCULARS_THRESHOLDS[binoculars_mode],
-                            note=f"published {binoculars_mode} threshold for Falcon-7B/-instruct; not calibrated for "
-                                 "other model pairs")
-    return DecisionRule("fast_detectgpt", "fast_detectgpt_gaussians", params=dict(FAST_DETECTGPT_GAUSSIANS),
-                        note="reference two-Gaussian constants; not calibrated for this model pair")
+        return DecisionRule(
+            "binoculars",
+            "binoculars_threshold",
+            threshold=-BINOCULARS_THRESHOLDS[binoculars_mode],
+            note=f"published {binoculars_mode} threshold for Falcon-7B/-instruct; not calibrated for "
+            "other model pairs",
+        )
+    return DecisionRule(
+        "fast_detectgpt",
+        "fast_detectgpt_gaussians",
+        params=dict(FAST_DETECTGPT_GAUSSIANS),
+        note="reference two-Gaussian constants; not calibrated for this model pair",
+    )
 
 
 def calibrated_rule(detector: str, human_raw: Sequence[float], target_fpr: float) -> DecisionRule:
@@ -292,8 +348,9 @@ def calibrated_rule(detector: str, human_raw: Sequence[float], target_fpr: float
     return rule
 
 
-def summarize_detection(raw_by_method: Mapping[str, list[dict]], rules: Mapping[str, DecisionRule],
-                        human_method: str | None = "human") -> dict[str, Any]:
+def summarize_detection(
+    raw_by_method: Mapping[str, list[dict]], rules: Mapping[str, DecisionRule], human_method: str | None = "human"
+) -> dict[str, Any]:
     """AI rate, mean score_ai and AUROC against the human texts, per method and detector."""
     import numpy as np
 
@@ -307,8 +364,12 @@ def summarize_detection(raw_by_method: Mapping[str, list[dict]], rules: Mapping[
                 entry[detector] = {"skipped": True, "reason": "no text long enough to score", "n_skipped": skipped}
                 continue
             flags = [rule.is_ai(x) for x in raws]
-            det = {"ai_rate": float(np.mean(flags)), "n_scored": len(raws), "n_skipped": skipped,
-                   "mean_score_ai": float(np.mean([rule.score_ai(x) for x in raws]))}
+            det = {
+                "ai_rate": float(np.mean(flags)),
+                "n_scored": len(raws),
+                "n_skipped": skipped,
+                "mean_score_ai": float(np.mean([rule.score_ai(x) for x in raws])),
+            }
             if skipped:
                 det["skip_reason"] = f"{skipped} text(s) too short to score (empty, or fewer than {MIN_TOKENS} tokens)"
             if human_method and method != human_method and human_method in raw_by_method:

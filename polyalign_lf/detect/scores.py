@@ -41,8 +41,12 @@ def token_log_perplexity(logits: torch.Tensor, input_ids: torch.Tensor, attentio
     return (nll * mask).sum(1) / mask.sum(1).clamp_min(1.0)
 
 
-def cross_perplexity(observer_logits: torch.Tensor, performer_logits: torch.Tensor,
-                     input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+def cross_perplexity(
+    observer_logits: torch.Tensor,
+    performer_logits: torch.Tensor,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+) -> torch.Tensor:
     """Mean over all real-token positions of ``−Σ_v p_observer(v) log p_performer(v)``, shape ``[B]``.
 
     All T positions count, not only the T−1 that have a next token: that is how the official Binoculars
@@ -51,12 +55,18 @@ def cross_perplexity(observer_logits: torch.Tensor, performer_logits: torch.Tens
     """
     observer_logits, performer_logits = _truncate_vocab(observer_logits, performer_logits)
     mask = attention_mask.to(torch.float32)
-    cross = -(torch.softmax(observer_logits.float(), dim=-1) * torch.log_softmax(performer_logits.float(), dim=-1)).sum(-1)
+    cross = -(
+        torch.softmax(observer_logits.float(), dim=-1) * torch.log_softmax(performer_logits.float(), dim=-1)
+    ).sum(-1)
     return (cross * mask).sum(1) / mask.sum(1).clamp_min(1.0)
 
 
-def binoculars_score(observer_logits: torch.Tensor, performer_logits: torch.Tensor,
-                     input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+def binoculars_score(
+    observer_logits: torch.Tensor,
+    performer_logits: torch.Tensor,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+) -> torch.Tensor:
     """Binoculars score per sequence: performer log-perplexity / observer→performer cross-perplexity."""
     observer_logits, performer_logits = _truncate_vocab(observer_logits, performer_logits)
     log_ppl = token_log_perplexity(performer_logits, input_ids, attention_mask)
@@ -64,8 +74,9 @@ def binoculars_score(observer_logits: torch.Tensor, performer_logits: torch.Tens
     return log_ppl / x_ppl
 
 
-def fast_detectgpt_criterion(sampling_logits: torch.Tensor, scoring_logits: torch.Tensor,
-                             input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+def fast_detectgpt_criterion(
+    sampling_logits: torch.Tensor, scoring_logits: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
     """Fast-DetectGPT analytic sampling discrepancy per sequence, shape ``[B]``."""
     sampling_logits, scoring_logits = _truncate_vocab(sampling_logits, scoring_logits)
     ref, targets, mask = _shifted(sampling_logits, input_ids, attention_mask)
@@ -89,6 +100,7 @@ BINOCULARS_THRESHOLDS = {"low-fpr": 0.8536432310785527, "accuracy": 0.9015310749
 
 def fast_detectgpt_probability(criterion: float, mu0: float, sigma0: float, mu1: float, sigma1: float) -> float:
     """Posterior probability of 'machine' under equal priors and two Gaussian class-conditional densities."""
+
     def log_pdf(x: float, mu: float, sigma: float) -> float:
         return -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma)
 

@@ -8,11 +8,16 @@ See docs/human_distribution.md for every feature's definition.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from polyalign_lf.features.linguistic import FEATURE_NAMES, FEATURE_SCHEMA_VERSION, FEATURE_SPECS, extract_linguistic_features
+from polyalign_lf.features.linguistic import (
+    FEATURE_NAMES,
+    FEATURE_SCHEMA_VERSION,
+    FEATURE_SPECS,
+    extract_linguistic_features,
+)
 
 
 def feature_names() -> list[str]:
@@ -24,7 +29,9 @@ def feature_descriptions() -> dict[str, str]:
     return dict(FEATURE_SPECS)
 
 
-def extract_features(texts: Sequence[str], languages: str | Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+def extract_features(
+    texts: Sequence[str], languages: str | Sequence[str], *, show_progress: bool = False
+) -> np.ndarray:
     """Linguistic features of ``texts`` (``languages``: one "en"/"zh" per text, or one string for all)."""
     return extract_linguistic_features(texts, languages, show_progress=show_progress)
 

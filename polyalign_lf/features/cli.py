@@ -13,11 +13,16 @@ from polyalign_lf.errors import ConfigError
 
 def features_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records", required=True, type=Path, help="records JSONL (the PolyAlign record schema)")
-    parser.add_argument("--predictions", type=Path,
-                        help='predictions JSONL {"id", "prediction"}; featurize these instead of the human answers')
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        help='predictions JSONL {"id", "prediction"}; featurize these instead of the human answers',
+    )
     parser.add_argument("--split", choices=("train", "val", "test"), help="only records of this split")
     parser.add_argument("--out", required=True, type=Path, help="output feature file (.npz)")
-    parser.add_argument("--lm-model", help="also append LM log-prob features from this causal LM (path or name, offline)")
+    parser.add_argument(
+        "--lm-model", help="also append LM log-prob features from this causal LM (path or name, offline)"
+    )
     parser.add_argument("--lm-batch-size", type=opt.count, default=16)
     parser.add_argument("--device", help="device for --lm-model (default: cuda if available)")
 
@@ -48,12 +53,22 @@ def features_main(args: argparse.Namespace) -> int:
     if args.lm_model:
         from polyalign_lf.features.lm import LM_FEATURE_NAMES, LM_FEATURE_SCHEMA_VERSION, extract_lm_features
 
-        lm = extract_lm_features(texts, args.lm_model, batch_size=args.lm_batch_size, device=args.device, show_progress=True)
+        lm = extract_lm_features(
+            texts, args.lm_model, batch_size=args.lm_batch_size, device=args.device, show_progress=True
+        )
         matrix = np.concatenate([matrix, lm], axis=1)
         names = names + list(LM_FEATURE_NAMES)
         schema = f"{schema}+{LM_FEATURE_SCHEMA_VERSION}"
-    table = FeatureTable(matrix, [r["id"] for r in records], [r["bucket_id"] for r in records], languages,
-                         [r["split"] for r in records], names, schema, source)
+    table = FeatureTable(
+        matrix,
+        [r["id"] for r in records],
+        [r["bucket_id"] for r in records],
+        languages,
+        [r["split"] for r in records],
+        names,
+        schema,
+        source,
+    )
     save_feature_table(args.out, table)
     print(f"wrote {len(table)} x {matrix.shape[1]} features ({schema}) to {args.out}")
     return 0

@@ -25,7 +25,7 @@ import math
 import re
 import threading
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -135,9 +135,48 @@ _MARKERS = {
         "first_person": {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "i'm", "i've", "i'd", "i'll"},
         "second_person": {"you", "your", "yours", "yourself", "yourselves", "you're", "you've", "you'll", "you'd"},
         "function": {
-            "the", "a", "an", "of", "to", "in", "on", "at", "for", "with", "by", "from", "and", "or", "but", "is",
-            "are", "was", "were", "be", "been", "it", "that", "this", "as", "not", "do", "does", "did", "have",
-            "has", "had", "will", "would", "can", "could", "should", "there", "which", "who", "what", "if",
+            "the",
+            "a",
+            "an",
+            "of",
+            "to",
+            "in",
+            "on",
+            "at",
+            "for",
+            "with",
+            "by",
+            "from",
+            "and",
+            "or",
+            "but",
+            "is",
+            "are",
+            "was",
+            "were",
+            "be",
+            "been",
+            "it",
+            "that",
+            "this",
+            "as",
+            "not",
+            "do",
+            "does",
+            "did",
+            "have",
+            "has",
+            "had",
+            "will",
+            "would",
+            "can",
+            "could",
+            "should",
+            "there",
+            "which",
+            "who",
+            "what",
+            "if",
         },
     },
     "zh": {
@@ -149,7 +188,31 @@ _MARKERS = {
         "politeness": {"请", "谢谢", "感谢", "抱歉", "对不起", "您好", "希望", "欢迎", "当然"},
         "first_person": {"我", "我们", "俺", "咱们", "本人", "我的"},
         "second_person": {"你", "您", "你们", "你的", "您的"},
-        "function": {"的", "了", "是", "在", "和", "与", "就", "都", "而", "及", "着", "过", "把", "被", "对", "从", "为", "以", "之", "其", "这", "那", "个"},
+        "function": {
+            "的",
+            "了",
+            "是",
+            "在",
+            "和",
+            "与",
+            "就",
+            "都",
+            "而",
+            "及",
+            "着",
+            "过",
+            "把",
+            "被",
+            "对",
+            "从",
+            "为",
+            "以",
+            "之",
+            "其",
+            "这",
+            "那",
+            "个",
+        },
     },
 }
 _ZH_PARTICLES = {"吗", "呢", "吧", "啊", "呀", "嘛", "啦", "哦", "哈", "呗", "噢"}
@@ -228,8 +291,23 @@ def _clip01(x: float) -> float:
 
 
 # Character classes counted in one pass over the distinct characters of a text (Counter is C-fast).
-_CHAR_CLASSES: tuple[str, ...] = ("ws", "digit", "latin", "han", "upper", "lower", "punct_ascii", "punct_cjk", "markup",
-                                  "comma", "question", "exclaim", "colon", "quote", "bracket")
+_CHAR_CLASSES: tuple[str, ...] = (
+    "ws",
+    "digit",
+    "latin",
+    "han",
+    "upper",
+    "lower",
+    "punct_ascii",
+    "punct_cjk",
+    "markup",
+    "comma",
+    "question",
+    "exclaim",
+    "colon",
+    "quote",
+    "bracket",
+)
 _CC = {name: k for k, name in enumerate(_CHAR_CLASSES)}
 _CHAR_CACHE: dict[str, tuple[int, ...]] = {}
 
@@ -239,9 +317,19 @@ def _char_classes(ch: str) -> tuple[int, ...]:
     hit = _CHAR_CACHE.get(ch)
     if hit is None:
         tests = (
-            ("ws", _WS_RE), ("digit", _DIGIT_RE), ("latin", _LATIN_RE), ("han", _HAN_RE), ("upper", _UPPER_RE),
-            ("lower", _LOWER_RE), ("markup", _MARKUP_RE), ("comma", _COMMA_RE), ("question", _QUESTION_RE),
-            ("exclaim", _EXCLAIM_RE), ("colon", _COLON_RE), ("quote", _QUOTE_RE), ("bracket", _BRACKET_RE),
+            ("ws", _WS_RE),
+            ("digit", _DIGIT_RE),
+            ("latin", _LATIN_RE),
+            ("han", _HAN_RE),
+            ("upper", _UPPER_RE),
+            ("lower", _LOWER_RE),
+            ("markup", _MARKUP_RE),
+            ("comma", _COMMA_RE),
+            ("question", _QUESTION_RE),
+            ("exclaim", _EXCLAIM_RE),
+            ("colon", _COLON_RE),
+            ("quote", _QUOTE_RE),
+            ("bracket", _BRACKET_RE),
         )
         found = [_CC[name] for name, rx in tests if rx.fullmatch(ch)]
         if ch in _PUNCT_ASCII:
@@ -340,13 +428,13 @@ def text_features(text: str, language: str) -> list[float]:
     put(3, math.log1p(n_lines))
     put(4, math.log1p(len(paragraphs)))
     put(5, _ratio(n_ws, n_chars))
-    put(6, _ratio(cc[_CC['digit']], n_visible))
-    put(7, _ratio(cc[_CC['latin']], n_visible))
-    put(8, _ratio(cc[_CC['han']], n_visible))
+    put(6, _ratio(cc[_CC["digit"]], n_visible))
+    put(7, _ratio(cc[_CC["latin"]], n_visible))
+    put(8, _ratio(cc[_CC["han"]], n_visible))
     put(9, _ratio(n_upper, n_upper + n_lower))
     put(10, _ratio(len(_BULLET_RE.findall(text)), n_lines))
     put(11, _ratio(len(_ENUM_RE.findall(text)), n_lines))
-    put(12, _ratio(cc[_CC['markup']], n_visible))
+    put(12, _ratio(cc[_CC["markup"]], n_visible))
     put(13, math.log1p(len(_URL_RE.findall(text))))
     put(14, _ratio(len(counts), n_words))
     put(15, _ratio(sum(1 for c in counts.values() if c == 1), n_words))
@@ -358,13 +446,13 @@ def text_features(text: str, language: str) -> list[float]:
     put(21, _ratio(marker_count("function"), n_words))
     put(22, _ratio(n_punct, n_visible))
     put(23, _ratio(n_punct_cjk, n_punct))
-    put(24, _clip01(_ratio(cc[_CC['comma']], n_words)))
+    put(24, _clip01(_ratio(cc[_CC["comma"]], n_words)))
     put(25, _clip01(_ratio(len(_PERIOD_RE.findall(text)), n_words)))
-    put(26, _clip01(_ratio(cc[_CC['question']], n_words)))
-    put(27, _clip01(_ratio(cc[_CC['exclaim']], n_words)))
-    put(28, _clip01(_ratio(cc[_CC['colon']], n_words)))
-    put(29, _clip01(_ratio(cc[_CC['quote']], n_words)))
-    put(30, _clip01(_ratio(cc[_CC['bracket']], n_words)))
+    put(26, _clip01(_ratio(cc[_CC["question"]], n_words)))
+    put(27, _clip01(_ratio(cc[_CC["exclaim"]], n_words)))
+    put(28, _clip01(_ratio(cc[_CC["colon"]], n_words)))
+    put(29, _clip01(_ratio(cc[_CC["quote"]], n_words)))
+    put(30, _clip01(_ratio(cc[_CC["bracket"]], n_words)))
     put(31, _clip01(_ratio(len(_DASH_RE.findall(text)), n_words)))
     put(32, math.log1p(mean_sw))
     put(33, math.log1p(std_sw))

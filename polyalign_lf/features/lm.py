@@ -18,12 +18,18 @@ constant setting: there are no settings (max length, model name) inside the vect
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 LM_FEATURE_SCHEMA_VERSION = "pa-lm-1.0"
-LM_FEATURE_NAMES: tuple[str, ...] = ("lm_logprob_mean", "lm_logprob_std", "lm_logprob_p10", "lm_top1_rate", "lm_entropy_mean")
+LM_FEATURE_NAMES: tuple[str, ...] = (
+    "lm_logprob_mean",
+    "lm_logprob_std",
+    "lm_logprob_p10",
+    "lm_top1_rate",
+    "lm_entropy_mean",
+)
 LOGPROB_FLOOR = 20.0
 
 
@@ -91,5 +97,7 @@ def extract_lm_features(
             valid = mask[:, 1:].bool()
             for r, k in enumerate(batch):
                 m = valid[r].cpu()
-                out[k] = token_statistics(tok_lp[r].cpu()[m].numpy(), top1[r].cpu()[m].numpy(), ent[r].cpu()[m].numpy(), vocab_size)
+                out[k] = token_statistics(
+                    tok_lp[r].cpu()[m].numpy(), top1[r].cpu()[m].numpy(), ent[r].cpu()[m].numpy(), vocab_size
+                )
     return out

@@ -73,25 +73,35 @@ def load_feature_table(path: str | os.PathLike, expected_schema: str | None = No
             source=str(data["source"]),
         )
     except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"not a polyalign feature file, or a truncated/corrupt one ({exc})", where=str(path),
-                         hint="recreate it with `polyalign features`") from None
+        raise InputError(
+            f"not a polyalign feature file, or a truncated/corrupt one ({exc})",
+            where=str(path),
+            hint="recreate it with `polyalign features`",
+        ) from None
     bad_rows = np.flatnonzero(~np.isfinite(table.matrix).all(axis=1))
     if bad_rows.size:
         k = int(bad_rows[0])
         column = table.feature_names[int(np.flatnonzero(~np.isfinite(table.matrix[k]))[0])]
-        raise InputError(f"{bad_rows.size} row(s) hold values that are not finite (NaN or infinity), e.g. row {k} "
-                         f"(id {table.ids[k]!r}), feature {column!r}", where=str(path),
-                         hint="features are finite by construction: the file was altered or corrupted; recreate it with `polyalign features`")
+        raise InputError(
+            f"{bad_rows.size} row(s) hold values that are not finite (NaN or infinity), e.g. row {k} "
+            f"(id {table.ids[k]!r}), feature {column!r}",
+            where=str(path),
+            hint="features are finite by construction: the file was altered or corrupted; recreate it with `polyalign features`",
+        )
     if table.source == "human_answer":  # one human answer per record (model tables may hold several candidates per id)
         seen: dict[str, int] = {}
         for k, rid in enumerate(table.ids):
             first = seen.setdefault(rid, k)
             if first != k:
-                raise InputError(f"duplicate id {rid!r} in rows {first} and {k}", where=str(path),
-                                 hint="a human-answer table has one row per record; recreate it with `polyalign features`")
+                raise InputError(
+                    f"duplicate id {rid!r} in rows {first} and {k}",
+                    where=str(path),
+                    hint="a human-answer table has one row per record; recreate it with `polyalign features`",
+                )
     if expected_schema is not None and table.schema_version != expected_schema:
         raise InputError(
             f"feature schema {table.schema_version!r} differs from the expected {expected_schema!r}",
-            where=str(path), hint="re-extract the features with this version of polyalign",
+            where=str(path),
+            hint="re-extract the features with this version of polyalign",
         )
     return table

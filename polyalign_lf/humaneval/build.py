@@ -11,8 +11,9 @@ import json
 import random
 import shutil
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import atomic_write, write_json
@@ -22,8 +23,13 @@ PAGE_FILES = ("index.html", "app.js", "style.css")
 KEY_FORMAT = "polyalign-human-eval-key/v1"
 
 
-def stratified_sample(records: Sequence[dict], eligible_ids: set[str], per_stratum: int, seed: int,
-                      languages: Sequence[str] | None = None) -> tuple[list[dict], dict[str, Any]]:
+def stratified_sample(
+    records: Sequence[dict],
+    eligible_ids: set[str],
+    per_stratum: int,
+    seed: int,
+    languages: Sequence[str] | None = None,
+) -> tuple[list[dict], dict[str, Any]]:
     """Pick up to ``per_stratum`` records in every (language, length_bin) stratum, seeded.
 
     Returns the chosen records and a report of stratum sizes (a stratum with fewer records than asked is
@@ -46,8 +52,9 @@ def stratified_sample(records: Sequence[dict], eligible_ids: set[str], per_strat
     return chosen, report
 
 
-def build_items(chosen: Sequence[dict], predictions: Mapping[str, Mapping[str, str]], seed: int,
-                include_human: bool = False) -> tuple[list[dict], list[dict]]:
+def build_items(
+    chosen: Sequence[dict], predictions: Mapping[str, Mapping[str, str]], seed: int, include_human: bool = False
+) -> tuple[list[dict], list[dict]]:
     """One item per (record, method), shuffled, with opaque ids; returns (page items, key rows)."""
     pairs = [(record, method) for record in chosen for method in predictions]
     if include_human:
@@ -58,14 +65,31 @@ def build_items(chosen: Sequence[dict], predictions: Mapping[str, Mapping[str, s
     for k, (record, method) in enumerate(pairs):
         item_id = f"item-{k + 1:04d}"
         candidate = record["human_answer"] if method == "human" else predictions[method][record["id"]]
-        items.append({
-            "item_id": item_id, "language": record["language"], "track": record["track"], "family": record["family"],
-            "style_bucket": record["style_bucket"], "length_bin": record["length_bin"],
-            "question": record["question"], "context": record["context"],
-            "dialogue_history": record["dialogue_history"], "reference": record["human_answer"], "candidate": candidate,
-        })
-        key.append({"item_id": item_id, "method": method, "record_id": record["id"], "language": record["language"],
-                    "length_bin": record["length_bin"], "bucket_id": record["bucket_id"]})
+        items.append(
+            {
+                "item_id": item_id,
+                "language": record["language"],
+                "track": record["track"],
+                "family": record["family"],
+                "style_bucket": record["style_bucket"],
+                "length_bin": record["length_bin"],
+                "question": record["question"],
+                "context": record["context"],
+                "dialogue_history": record["dialogue_history"],
+                "reference": record["human_answer"],
+                "candidate": candidate,
+            }
+        )
+        key.append(
+            {
+                "item_id": item_id,
+                "method": method,
+                "record_id": record["id"],
+                "language": record["language"],
+                "length_bin": record["length_bin"],
+                "bucket_id": record["bucket_id"],
+            }
+        )
     return items, key
 
 
@@ -89,6 +113,17 @@ def write_page(out_dir: Path, items: list[dict], title_note: str = "") -> str:
     return sample_id
 
 
-def write_key(path: Path, sample_id: str, key: list[dict], strata: dict[str, Any], methods: list[str], seed: int) -> None:
-    write_json(path, {"format": KEY_FORMAT, "sample_id": sample_id, "methods": methods, "seed": seed,
-                      "strata": strata, "items": key})
+def write_key(
+    path: Path, sample_id: str, key: list[dict], strata: dict[str, Any], methods: list[str], seed: int
+) -> None:
+    write_json(
+        path,
+        {
+            "format": KEY_FORMAT,
+            "sample_id": sample_id,
+            "methods": methods,
+            "seed": seed,
+            "strata": strata,
+            "items": key,
+        },
+    )

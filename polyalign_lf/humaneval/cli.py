@@ -12,19 +12,34 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="human_eval_command", required=True)
     build = sub.add_parser("build", help="write the static rating page and a blinded, stratified sample")
     build.add_argument("--records", required=True, help="test records JSONL")
-    build.add_argument("--predictions", nargs="+", required=True, metavar="NAME=PRED.jsonl",
-                       help="predictions per method (rows {id, prediction}); NAME defaults to the file stem")
+    build.add_argument(
+        "--predictions",
+        nargs="+",
+        required=True,
+        metavar="NAME=PRED.jsonl",
+        help="predictions per method (rows {id, prediction}); NAME defaults to the file stem",
+    )
     build.add_argument("--out", required=True, help="page directory to serve to raters (holds no method names)")
-    build.add_argument("--key", default=None, help="key file (item → method); default: <out>.key.json next to "
-                                                   "the page directory, never inside it")
-    build.add_argument("--per-stratum", type=opt.count, default=5,
-                       help="records per (language, length bin); every method's answer to each is rated")
+    build.add_argument(
+        "--key",
+        default=None,
+        help="key file (item → method); default: <out>.key.json next to the page directory, never inside it",
+    )
+    build.add_argument(
+        "--per-stratum",
+        type=opt.count,
+        default=5,
+        help="records per (language, length bin); every method's answer to each is rated",
+    )
     build.add_argument("--languages", default=None, help="comma list, e.g. zh (default: all in the records)")
     build.add_argument("--include-human", action="store_true", help="add the human answers as a hidden control method")
     build.add_argument("--seed", type=opt.integer(), default=0)
-    build.add_argument("--overwrite", action="store_true",
-                       help="replace an existing page and key (the old key is kept as KEY.bak-TIME: ratings already "
-                            "collected can still be summarized with it)")
+    build.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing page and key (the old key is kept as KEY.bak-TIME: ratings already "
+        "collected can still be summarized with it)",
+    )
     summ = sub.add_parser("summarize", help="turn exported ratings into Table 8 (mean ± 95%% CI)")
     summ.add_argument("ratings", nargs="+", help="ratings JSON files exported from the page (one per rater)")
     summ.add_argument("--key", required=True, help="the key file written by `human-eval build`")
@@ -33,32 +48,37 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args) -> int:
+    from polyalign_lf.core.predictions import parse_named_paths, read_predictions
     from polyalign_lf.data.schema import read_records
     from polyalign_lf.errors import ConfigError, InputError
     from polyalign_lf.humaneval.build import build_items, stratified_sample, write_key, write_page
     from polyalign_lf.io import backup_file, check_output_folder, replace_folder
-    from polyalign_lf.core.predictions import parse_named_paths
-    from polyalign_lf.core.predictions import read_predictions
 
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
     if out.resolve() in key_path.resolve().parents:
         raise ConfigError(f"--key {key_path} is inside the page directory {out}: raters could read it")
     if key_path.exists() and not args.overwrite:
-        raise InputError("a key file already exists: replacing it would orphan every rating collected against it",
-                         where=str(key_path),
-                         hint="choose another --key/--out for a new sample, or pass --overwrite (the old key is kept as a backup)")
+        raise InputError(
+            "a key file already exists: replacing it would orphan every rating collected against it",
+            where=str(key_path),
+            hint="choose another --key/--out for a new sample, or pass --overwrite (the old key is kept as a backup)",
+        )
     check_output_folder(out, overwrite=args.overwrite)
     records = read_records(args.records)
     by_id = {r["id"]: r for r in records}
     methods = parse_named_paths(args.predictions, "--predictions")
     if args.include_human and "human" in methods:
         raise ConfigError("'human' is reserved for --include-human; rename that method")
-    predictions = {m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in methods.items()}
+    predictions = {
+        m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in methods.items()
+    }
     eligible = set.intersection(*(set(p) for p in predictions.values()))
     if len(eligible) < len(records):
-        print(f"note: {len(records) - len(eligible)} of {len(records)} records lack a prediction from some method "
-              "and cannot be sampled")
+        print(
+            f"note: {len(records) - len(eligible)} of {len(records)} records lack a prediction from some method "
+            "and cannot be sampled"
+        )
     languages = [x.strip() for x in args.languages.split(",")] if args.languages else None
     chosen, strata = stratified_sample(records, eligible, args.per_stratum, args.seed, languages)
     items, key = build_items(chosen, predictions, args.seed, include_human=args.include_human)
@@ -69,7 +89,9 @@ def _build(args) -> int:
         print(f"the previous key was kept as {backup}")
     write_key(key_path, sample_id, key, strata, list(methods) + (["human"] if args.include_human else []), args.seed)
     short = [s for s, info in strata.items() if info["short"]]
-    print(f"sample {sample_id}: {len(items)} items ({len(chosen)} records × {len(items) // max(1, len(chosen))} methods)")
+    print(
+        f"sample {sample_id}: {len(items)} items ({len(chosen)} records × {len(items) // max(1, len(chosen))} methods)"
+    )
     for stratum, info in strata.items():
         print(f"  {stratum:<14} {info['sampled']}/{args.per_stratum} sampled ({info['available']} available)")
     if short:
@@ -86,8 +108,13 @@ def _summarize(args) -> int:
     check_key(key, args.key)
     ratings, skipped = load_ratings(args.ratings, key)
     overall = table8(ratings, key["methods"])
-    result = {"sample_id": key["sample_id"], "n_ratings": len(ratings), "skipped": skipped,
-              "raters": sorted({r["rater"] for r in ratings}), "table": overall}
+    result = {
+        "sample_id": key["sample_id"],
+        "n_ratings": len(ratings),
+        "skipped": skipped,
+        "raters": sorted({r["rater"] for r in ratings}),
+        "table": overall,
+    }
     markdown = table8_markdown(overall)
     if args.by:
         result["by_" + args.by] = table8(ratings, key["methods"], group_by=args.by)

@@ -20,8 +20,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
@@ -66,11 +67,23 @@ class Browser:
         self.timeout_s = timeout_s
         self.profile = tempfile.mkdtemp(prefix="polyalign-chromium-")
         self.process = subprocess.Popen(
-            [self.binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--no-default-browser-check", "--disable-extensions", "--remote-debugging-port=0",
-             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={self.profile}",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--remote-debugging-port=0",
+                "--remote-debugging-address=127.0.0.1",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._ids = itertools.count(1)
         try:
             port = self._wait_for_port()
@@ -150,11 +163,14 @@ class Browser:
         box = self.evaluate(
             f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
             " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
-            " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+            " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+        )
         if box is None:
             raise LookupError(f"no element matches {selector!r}")
         for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1})
+            self.send(
+                "Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1}
+            )
 
     def type_text(self, selector: str, text: str) -> None:
         self.click(selector)
@@ -189,15 +205,20 @@ class Browser:
                 self.process.wait()
         shutil.rmtree(self.profile, ignore_errors=True)
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-def screenshot_page(directory: str | os.PathLike, out_png: str | os.PathLike, page: str = "index.html",
-                    width: int = 1280, height: int = 1000) -> Path:
+def screenshot_page(
+    directory: str | os.PathLike,
+    out_png: str | os.PathLike,
+    page: str = "index.html",
+    width: int = 1280,
+    height: int = 1000,
+) -> Path:
     """Serve ``directory`` locally and save a full-page screenshot of ``page``."""
     with serve_directory(directory) as base, Browser(width=width, height=height) as browser:
         browser.goto(f"{base}/{page}")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from polyalign_lf.errors import InputError
 from polyalign_lf.humaneval.build import KEY_FORMAT
@@ -43,16 +44,20 @@ def load_ratings(paths: Sequence[str | Path], key: Mapping[str, Any]) -> tuple[l
         if not isinstance(data, dict) or data.get("format") != RATINGS_FORMAT:
             raise InputError(f"not a ratings export (format must be {RATINGS_FORMAT!r})", where=where)
         if data.get("sample_id") != key["sample_id"]:
-            raise InputError(f"ratings are for sample {data.get('sample_id')!r} but the key is for {key['sample_id']!r}",
-                             where=where, hint="use the key file written by the same `human-eval build`")
+            raise InputError(
+                f"ratings are for sample {data.get('sample_id')!r} but the key is for {key['sample_id']!r}",
+                where=where,
+                hint="use the key file written by the same `human-eval build`",
+            )
         rater = str(data.get("rater") or Path(path).stem)
         for k, row in enumerate(data.get("ratings", [])):
             item_id = row.get("item_id")
             if item_id not in items:
                 raise InputError(f"rating #{k + 1}: unknown item {item_id!r}", where=where)
             if (rater, item_id) in seen:
-                raise InputError(f"rating #{k + 1}: rater {rater!r} rated {item_id!r} twice (same file given twice?)",
-                                 where=where)
+                raise InputError(
+                    f"rating #{k + 1}: rater {rater!r} rated {item_id!r} twice (same file given twice?)", where=where
+                )
             seen.add((rater, item_id))
             values = [row.get(d) for d in DIMENSIONS]
             if any(v is None for v in values):
@@ -71,8 +76,9 @@ def table8(ratings: Sequence[dict], methods: Sequence[str], group_by: str | None
     for row in ratings:
         groups[(row["method"], row[group_by] if group_by else "all")].append(row)
     table: dict[str, Any] = {}
-    for (method, group), rows in sorted(groups.items(), key=lambda kv: (list(methods).index(kv[0][0])
-                                                                          if kv[0][0] in methods else 99, kv[0][1])):
+    for (method, group), rows in sorted(
+        groups.items(), key=lambda kv: (list(methods).index(kv[0][0]) if kv[0][0] in methods else 99, kv[0][1])
+    ):
         entry = {d: mean_ci([r[d] for r in rows]) for d in DIMENSIONS}
         entry["avg"] = mean_ci([sum(r[d] for d in DIMENSIONS) / len(DIMENSIONS) for r in rows])
         entry["n"] = len(rows)
@@ -90,10 +96,15 @@ def table8_markdown(table: Mapping[str, Any]) -> str:
     lines = ["| Method | Group | n | Use | Ans | Nat | Avg. |", "|---|---|---|---|---|---|---|"]
     for method, groups in table.items():
         for group, entry in groups.items():
-            lines.append(f"| {method} | {group} | {entry['n']} | " + " | ".join(
-                cell(entry[d]) for d in (*DIMENSIONS, "avg")) + " |")
-    return "\n".join(lines) + ("\n\nScores on a 1–5 scale, mean ± half-width of the 95% t confidence interval over "
-                               "ratings. Use = Usefulness, Ans = Answerability, Nat = Naturalness.\n")
+            lines.append(
+                f"| {method} | {group} | {entry['n']} | "
+                + " | ".join(cell(entry[d]) for d in (*DIMENSIONS, "avg"))
+                + " |"
+            )
+    return "\n".join(lines) + (
+        "\n\nScores on a 1–5 scale, mean ± half-width of the 95% t confidence interval over "
+        "ratings. Use = Usefulness, Ans = Answerability, Nat = Naturalness.\n"
+    )
 
 
 def check_key(key: Any, where: str) -> None:

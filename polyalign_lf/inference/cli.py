@@ -19,30 +19,61 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     d = DecodingConfig()
     parser.add_argument("--records", required=True, help="test records JSONL")
     parser.add_argument("--out", required=True, help="predictions JSONL to write (resumable; see docs/evaluation.md)")
-    parser.add_argument("--model", required=True, help="model directory (its tokenizer renders the prompts; the hf engine loads its weights)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="model directory (its tokenizer renders the prompts; the hf engine loads its weights)",
+    )
     parser.add_argument("--tokenizer", default=None, help="tokenizer directory if it differs from --model")
-    parser.add_argument("--engine", choices=("hf", "vllm"), default="hf",
-                        help="hf: batched transformers generate; vllm: client of a running `vllm serve`")
-    parser.add_argument("--mode", choices=MODES, default="chat",
-                        help="chat: the LLaMA-Factory template the model was trained with; base: BaseLM plain prompt; "
-                             "cot: CoT baseline (final answer scored, reasoning kept)")
-    parser.add_argument("--recipe", default=None, help="the model's LLaMA-Factory training recipe (reads template and default_system)")
+    parser.add_argument(
+        "--engine",
+        choices=("hf", "vllm"),
+        default="hf",
+        help="hf: batched transformers generate; vllm: client of a running `vllm serve`",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="chat",
+        help="chat: the LLaMA-Factory template the model was trained with; base: BaseLM plain prompt; "
+        "cot: CoT baseline (final answer scored, reasoning kept)",
+    )
+    parser.add_argument(
+        "--recipe", default=None, help="the model's LLaMA-Factory training recipe (reads template and default_system)"
+    )
     parser.add_argument("--template", default=None, help="LLaMA-Factory template name (overrides the recipe's)")
-    parser.add_argument("--default-system", default=None, help="system prompt override (as LLaMA-Factory's default_system)")
-    parser.add_argument("--cot-chat", action="store_true", help="cot mode: put the CoT instruction into the chat template")
+    parser.add_argument(
+        "--default-system", default=None, help="system prompt override (as LLaMA-Factory's default_system)"
+    )
+    parser.add_argument(
+        "--cot-chat", action="store_true", help="cot mode: put the CoT instruction into the chat template"
+    )
     parser.add_argument("--method", default=None, help="method label stored with the predictions (e.g. bucket_sft)")
-    parser.add_argument("--limit", type=opt.non_negative_int, default=None, help="only the first N records (smoke tests; not for reported numbers)")
+    parser.add_argument(
+        "--limit",
+        type=opt.non_negative_int,
+        default=None,
+        help="only the first N records (smoke tests; not for reported numbers)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="discard a previous (partial or finished) run")
-    parser.add_argument("--max-model-len", type=opt.count, default=None,
-                        help="context window; longer prompts drop old history, then context (default: the model config's)")
+    parser.add_argument(
+        "--max-model-len",
+        type=opt.count,
+        default=None,
+        help="context window; longer prompts drop old history, then context (default: the model config's)",
+    )
     g = parser.add_argument_group("decoding (defaults: paper Appendix C)")
     g.add_argument("--temperature", type=opt.non_negative, default=d.temperature)
     g.add_argument("--top-p", type=opt.number(0.0, 1.0, above=True), default=d.top_p)
     g.add_argument("--repetition-penalty", type=opt.positive, default=d.repetition_penalty)
     g.add_argument("--frequency-penalty", type=opt.number(-2.0, 2.0), default=d.frequency_penalty)
     g.add_argument("--presence-penalty", type=opt.number(-2.0, 2.0), default=d.presence_penalty)
-    g.add_argument("--max-new-tokens", type=opt.count, default=None,
-                   help=f"default {d.max_new_tokens} ({COT_MAX_NEW_TOKENS} in cot mode: the reasoning comes first)")
+    g.add_argument(
+        "--max-new-tokens",
+        type=opt.count,
+        default=None,
+        help=f"default {d.max_new_tokens} ({COT_MAX_NEW_TOKENS} in cot mode: the reasoning comes first)",
+    )
     g.add_argument("--seed", type=opt.integer(), default=d.seed)
     h = parser.add_argument_group("hf engine")
     h.add_argument("--batch-size", type=opt.count, default=8)
@@ -110,46 +141,79 @@ def generate_main(args: argparse.Namespace) -> int:
     template = args.template or template
     default_system = args.default_system if args.default_system is not None else default_system
     if args.mode == "chat" and not template:
-        raise ConfigError("--mode chat needs the model's LLaMA-Factory template: --recipe RECIPE.yaml or --template NAME")
+        raise ConfigError(
+            "--mode chat needs the model's LLaMA-Factory template: --recipe RECIPE.yaml or --template NAME"
+        )
     if args.cot_chat and not template:
         raise ConfigError("--cot-chat needs --template or --recipe")
 
     tokenizer_path = args.tokenizer or args.model
     try:
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
-    except (OSError, ValueError, ImportError) as exc:  # ImportError: a folder without tokenizer files falls back to sentencepiece
+    except (
+        OSError,
+        ValueError,
+        ImportError,
+    ) as exc:  # ImportError: a folder without tokenizer files falls back to sentencepiece
         reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise ConfigError(f"cannot load the tokenizer from {tokenizer_path} ({exc.__class__.__name__}: {reason})\n"
-                          "  hint: --model (or --tokenizer) must be a model folder with its tokenizer files, or the name "
-                          "of a model in the local Hugging Face cache") from None
+        raise ConfigError(
+            f"cannot load the tokenizer from {tokenizer_path} ({exc.__class__.__name__}: {reason})\n"
+            "  hint: --model (or --tokenizer) must be a model folder with its tokenizer files, or the name "
+            "of a model in the local Hugging Face cache"
+        ) from None
     renderer = None
     if args.mode == "chat" or args.cot_chat:
         from polyalign_lf.integration.prompting import load_chat_renderer
 
         renderer = load_chat_renderer(tokenizer, template, default_system)
 
-    decoding = DecodingConfig(temperature=args.temperature, top_p=args.top_p, repetition_penalty=args.repetition_penalty,
-                              frequency_penalty=args.frequency_penalty, presence_penalty=args.presence_penalty,
-                              max_new_tokens=args.max_new_tokens or (COT_MAX_NEW_TOKENS if args.mode == "cot" else DecodingConfig.max_new_tokens),
-                              seed=args.seed).validate()
+    decoding = DecodingConfig(
+        temperature=args.temperature,
+        top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        frequency_penalty=args.frequency_penalty,
+        presence_penalty=args.presence_penalty,
+        max_new_tokens=args.max_new_tokens
+        or (COT_MAX_NEW_TOKENS if args.mode == "cot" else DecodingConfig.max_new_tokens),
+        seed=args.seed,
+    ).validate()
     max_len = _max_model_len(args.model, args.max_model_len)
-    builder = PromptBuilder(args.mode, tokenizer, renderer,
-                            max_prompt_tokens=(max_len - decoding.max_new_tokens) if max_len else None)
+    builder = PromptBuilder(
+        args.mode, tokenizer, renderer, max_prompt_tokens=(max_len - decoding.max_new_tokens) if max_len else None
+    )
     if max_len is not None and max_len <= decoding.max_new_tokens:
-        raise ConfigError(f"--max-new-tokens {decoding.max_new_tokens} leaves no room for the prompt in a {max_len}-token context")
+        raise ConfigError(
+            f"--max-new-tokens {decoding.max_new_tokens} leaves no room for the prompt in a {max_len}-token context"
+        )
 
-    settings = {"model": os.path.abspath(args.model), "tokenizer": os.path.abspath(tokenizer_path), "engine": args.engine,
-                "mode": args.mode, "template": template, "default_system": default_system, "cot_chat": bool(args.cot_chat),
-                "decoding": decoding.to_dict(), "max_model_len": max_len, "limit": args.limit, "method": args.method,
-                "records": os.path.abspath(args.records)}
+    settings = {
+        "model": os.path.abspath(args.model),
+        "tokenizer": os.path.abspath(tokenizer_path),
+        "engine": args.engine,
+        "mode": args.mode,
+        "template": template,
+        "default_system": default_system,
+        "cot_chat": bool(args.cot_chat),
+        "decoding": decoding.to_dict(),
+        "max_model_len": max_len,
+        "limit": args.limit,
+        "method": args.method,
+        "records": os.path.abspath(args.records),
+    }
     writer = PredictionWriter(args.out, settings, ids, overwrite=args.overwrite)
     by_id = {r["id"]: r for r in records}
     pending = writer.pending_ids
     if writer.done:
-        print(f"polyalign generate: resuming — {len(writer.done)} of {len(ids)} already done"
-              + (f" ({writer.torn_lines} torn line(s) will be regenerated)" if writer.torn_lines else "")
-              + (f" ({writer.stray_rows} earlier row(s) for records not in this run are ignored)" if writer.stray_rows else ""),
-              file=sys.stderr)
+        print(
+            f"polyalign generate: resuming — {len(writer.done)} of {len(ids)} already done"
+            + (f" ({writer.torn_lines} torn line(s) will be regenerated)" if writer.torn_lines else "")
+            + (
+                f" ({writer.stray_rows} earlier row(s) for records not in this run are ignored)"
+                if writer.stray_rows
+                else ""
+            ),
+            file=sys.stderr,
+        )
 
     prompts: dict[str, Any] = {}
     for rid in progress(pending, desc="prompts", unit="rec"):
@@ -159,13 +223,24 @@ def generate_main(args: argparse.Namespace) -> int:
         record = by_id[rid]
         built = prompts[rid]
         stops = builder.stop_strings(record["language"])
-        row = {"id": rid, **postprocess(args.mode, completion.text, stops), "bucket_id": record["bucket_id"],
-               "language": record["language"], "finish_reason": completion.finish_reason,
-               "completion_tokens": completion.completion_tokens, "prompt_tokens": len(built.ids),
-               "prompt_truncated": built.truncated, "mode": args.mode, "engine": args.engine}
+        row = {
+            "id": rid,
+            **postprocess(args.mode, completion.text, stops),
+            "bucket_id": record["bucket_id"],
+            "language": record["language"],
+            "finish_reason": completion.finish_reason,
+            "completion_tokens": completion.completion_tokens,
+            "prompt_tokens": len(built.ids),
+            "prompt_truncated": built.truncated,
+            "mode": args.mode,
+            "engine": args.engine,
+        }
         if built.truncated:
-            row["truncation"] = {"dropped_history_turns": built.dropped_history_turns,
-                                 "context_truncated": built.context_truncated, "question_truncated": built.question_truncated}
+            row["truncation"] = {
+                "dropped_history_turns": built.dropped_history_turns,
+                "context_truncated": built.context_truncated,
+                "question_truncated": built.question_truncated,
+            }
         if args.method:
             row["method"] = args.method
         return row
@@ -175,8 +250,15 @@ def generate_main(args: argparse.Namespace) -> int:
         if args.engine == "hf":
             from polyalign_lf.inference.engines.hf import HFEngine
 
-            engine = HFEngine(args.model, tokenizer, decoding, stop_token_ids=renderer.stop_token_ids() if renderer else (),
-                              device=args.device, dtype=args.dtype, batch_size=args.batch_size)
+            engine = HFEngine(
+                args.model,
+                tokenizer,
+                decoding,
+                stop_token_ids=renderer.stop_token_ids() if renderer else (),
+                device=args.device,
+                dtype=args.dtype,
+                batch_size=args.batch_size,
+            )
             # length-sorted batches waste less padding; output order is restored by record id at the end
             order = sorted(pending, key=lambda rid: len(prompts[rid].ids))
             for start in range(0, len(order), args.batch_size):
@@ -187,9 +269,16 @@ def generate_main(args: argparse.Namespace) -> int:
         else:
             from polyalign_lf.inference.engines.vllm_client import VLLMClient, VLLMClientConfig
 
-            client = VLLMClient(VLLMClientConfig(base_url=args.server_url, model=args.served_model_name,
-                                                 api_key=args.api_key or os.environ.get("VLLM_API_KEY"),
-                                                 concurrency=args.concurrency, timeout_s=args.timeout, max_retries=args.max_retries))
+            client = VLLMClient(
+                VLLMClientConfig(
+                    base_url=args.server_url,
+                    model=args.served_model_name,
+                    api_key=args.api_key or os.environ.get("VLLM_API_KEY"),
+                    concurrency=args.concurrency,
+                    timeout_s=args.timeout,
+                    max_retries=args.max_retries,
+                )
+            )
             jobs = []
             for rid in pending:
                 params = decoding.openai_params()
@@ -216,13 +305,18 @@ def generate_main(args: argparse.Namespace) -> int:
     rows = [writer.done[rid] for rid in ids if rid in writer.done]
     finish = Counter(r["finish_reason"] for r in rows)
     truncated = sum(1 for r in rows if r.get("prompt_truncated"))
-    print(f"polyalign generate: {len(rows)}/{len(ids)} predictions ({dict(finish)}); {truncated} prompt(s) shortened to fit")
+    print(
+        f"polyalign generate: {len(rows)}/{len(ids)} predictions ({dict(finish)}); {truncated} prompt(s) shortened to fit"
+    )
     if args.mode == "cot":
         missing = sum(1 for r in rows if not r.get("final_answer_found"))
         print(f"  CoT: {missing} output(s) without a recognisable final answer (whole output used as the answer)")
     if not complete:
-        print(f"polyalign generate: {len(writer.failed)} record(s) failed (see {writer.failed_path}); "
-              f"{args.out} is not written until all succeed — rerun the same command to retry them", file=sys.stderr)
+        print(
+            f"polyalign generate: {len(writer.failed)} record(s) failed (see {writer.failed_path}); "
+            f"{args.out} is not written until all succeed — rerun the same command to retry them",
+            file=sys.stderr,
+        )
         return 1
     print(f"  wrote {args.out}")
     return 0

@@ -19,7 +19,7 @@ class DecodingConfig:
     seed: int = 42
     stop: list[str] = field(default_factory=list)
 
-    def validate(self) -> "DecodingConfig":
+    def validate(self) -> DecodingConfig:
         from polyalign_lf.options import check_number
 
         check_number("temperature", self.temperature, 0.0)

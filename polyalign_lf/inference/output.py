@@ -21,7 +21,9 @@ from polyalign_lf.io import recover_jsonl, write_json, write_jsonl
 
 
 class PredictionWriter:
-    def __init__(self, out_path: str | os.PathLike, settings: dict[str, Any], record_ids: list[str], *, overwrite: bool = False):
+    def __init__(
+        self, out_path: str | os.PathLike, settings: dict[str, Any], record_ids: list[str], *, overwrite: bool = False
+    ):
         self.out = Path(out_path)
         self.partial = self.out.with_name(self.out.name + ".partial")
         self.progress_path = self.out.with_name(self.out.name + ".progress.json")
@@ -49,9 +51,13 @@ class PredictionWriter:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 previous = None
             if previous is not None and previous != self.settings:
-                changed = sorted(k for k in set(previous) | set(self.settings) if previous.get(k) != self.settings.get(k))
-                raise ConfigError(f"{self.partial} was started with other settings ({', '.join(changed)} differ); "
-                                  "pass --overwrite to start again, or the same settings to resume")
+                changed = sorted(
+                    k for k in set(previous) | set(self.settings) if previous.get(k) != self.settings.get(k)
+                )
+                raise ConfigError(
+                    f"{self.partial} was started with other settings ({', '.join(changed)} differ); "
+                    "pass --overwrite to start again, or the same settings to resume"
+                )
         if not self.partial.exists():
             return
         wanted = set(self.record_ids)
@@ -82,8 +88,13 @@ class PredictionWriter:
             write_json(self.progress_path, self.progress())
 
     def progress(self) -> dict[str, Any]:
-        return {"total": len(self.record_ids), "done": len(self.done), "failed": len(self.failed),
-                "complete": len(self.done) == len(self.record_ids), "settings": self.settings}
+        return {
+            "total": len(self.record_ids),
+            "done": len(self.done),
+            "failed": len(self.failed),
+            "complete": len(self.done) == len(self.record_ids),
+            "settings": self.settings,
+        }
 
     def finish(self) -> bool:
         """Write the final file if every record is done; return whether it was written."""

@@ -25,19 +25,35 @@ from polyalign_lf.errors import ConfigError
 MODES: tuple[str, ...] = ("chat", "base", "cot")
 
 _LABELS = {
-    "en": {"history": "Conversation History:", "user": "User:", "assistant": "Assistant:", "context": "Context:",
-           "question": "Question:", "answer": "Answer:"},
-    "zh": {"history": "对话历史：", "user": "用户：", "assistant": "助手：", "context": "上下文：",
-           "question": "问题：", "answer": "回答："},
+    "en": {
+        "history": "Conversation History:",
+        "user": "User:",
+        "assistant": "Assistant:",
+        "context": "Context:",
+        "question": "Question:",
+        "answer": "Answer:",
+    },
+    "zh": {
+        "history": "对话历史：",
+        "user": "用户：",
+        "assistant": "助手：",
+        "context": "上下文：",
+        "question": "问题：",
+        "answer": "回答：",
+    },
 }
 
 COT_INSTRUCTION = {
-    "en": ("Think step by step about the request below, then give your final answer. Reply in this format:\n"
-           "Reasoning: <your step-by-step reasoning>\n"
-           'Final answer (JSON): {"final_answer": "<the answer you would give the user>"}'),
-    "zh": ("请逐步思考下面的请求，然后给出最终答案。请按以下格式回答：\n"
-           "推理：<你的逐步推理>\n"
-           '最终答案（JSON）：{"final_answer": "<你给用户的回答>"}'),
+    "en": (
+        "Think step by step about the request below, then give your final answer. Reply in this format:\n"
+        "Reasoning: <your step-by-step reasoning>\n"
+        'Final answer (JSON): {"final_answer": "<the answer you would give the user>"}'
+    ),
+    "zh": (
+        "请逐步思考下面的请求，然后给出最终答案。请按以下格式回答：\n"
+        "推理：<你的逐步推理>\n"
+        '最终答案（JSON）：{"final_answer": "<你给用户的回答>"}'
+    ),
 }
 _COT_REASONING_CUE = {"en": "Reasoning:", "zh": "推理："}
 
@@ -201,5 +217,7 @@ class PromptBuilder:
             else:
                 built.question_truncated = True
         if len(built.ids) > limit:
-            raise ConfigError(f"the prompt template alone needs {len(built.ids)} tokens > {limit}; raise --max-model-len")
+            raise ConfigError(
+                f"the prompt template alone needs {len(built.ids)} tokens > {limit}; raise --max-model-len"
+            )
         return built

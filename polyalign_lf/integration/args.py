@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from polyalign_lf.errors import ConfigError
 
@@ -24,50 +24,64 @@ class PolyAlignArguments:
 
     hdpo_lambda: float = field(
         default=0.1,
-        metadata={"help": "λ_hd of PolyAlign Eq. 10: weight of the HDPO critic regularizer R = p s(y+) + (1-p) s(y-) "
-                          "(stage: hdpo only)."},
+        metadata={
+            "help": "λ_hd of PolyAlign Eq. 10: weight of the HDPO critic regularizer R = p s(y+) + (1-p) s(y-) "
+            "(stage: hdpo only)."
+        },
     )
     bucket_weighting: Literal["false", "true", "uniform"] = field(
         default="false",
-        metadata={"help": "Bucket-SFT (Eq. 1): `true` weights every example of bucket b by N/(|B| n_b), counted over "
-                          "the training set as LLaMA-Factory keeps it (an explicit `weight` column overrides; needs the "
-                          "`bucket_id` column). `uniform`: the same per-example token-mean loss with every weight 1 "
-                          "(the like-for-like baseline that isolates the weights). `false`: off."},
+        metadata={
+            "help": "Bucket-SFT (Eq. 1): `true` weights every example of bucket b by N/(|B| n_b), counted over "
+            "the training set as LLaMA-Factory keeps it (an explicit `weight` column overrides; needs the "
+            "`bucket_id` column). `uniform`: the same per-example token-mean loss with every weight 1 "
+            "(the like-for-like baseline that isolates the weights). `false`: off."
+        },
     )
-    hdpo_critic: Optional[str] = field(
+    hdpo_critic: str | None = field(
         default=None,
-        metadata={"help": "Critic bundle directory: preference rows without chosen_score/rejected_score are scored "
-                          "once at dataset-load time (stage: hdpo only)."},
+        metadata={
+            "help": "Critic bundle directory: preference rows without chosen_score/rejected_score are scored "
+            "once at dataset-load time (stage: hdpo only)."
+        },
     )
     hdpo_critic_batch_size: int = field(
         default=64, metadata={"help": "Batch size of the critic-scoring preprocessor."}
     )
     hdpo_probability_margin: Literal["policy", "reference_adjusted", "length_normalized"] = field(
         default="policy",
-        metadata={"help": "Margin inside p = σ(β·margin) of the HDPO regularizer: `policy` = Δπ (paper default), "
-                          "`reference_adjusted` = Δπ − Δref, `length_normalized` = Δπ of per-token mean log-probs."},
+        metadata={
+            "help": "Margin inside p = σ(β·margin) of the HDPO regularizer: `policy` = Δπ (paper default), "
+            "`reference_adjusted` = Δπ − Δref, `length_normalized` = Δπ of per-token mean log-probs."
+        },
     )
     weight_normalization: Literal["dataset", "step", "micro_batch"] = field(
         default="dataset",
-        metadata={"help": "How an optimizer step estimates the weighted objective Σw·x/Σw of the whole training set. "
-                          "`dataset` (default, unbiased): Σ_step w·x / (m_step · w̄), m_step = examples in the step (all "
-                          "micro-batches and ranks), w̄ = mean weight of the training set. `step`: Σ_step w·x / Σ_step w "
-                          "(self-normalized: biased toward frequent buckets when weights are large). `micro_batch`: "
-                          "the same per micro-batch (weights cancel at batch size 1)."},
+        metadata={
+            "help": "How an optimizer step estimates the weighted objective Σw·x/Σw of the whole training set. "
+            "`dataset` (default, unbiased): Σ_step w·x / (m_step · w̄), m_step = examples in the step (all "
+            "micro-batches and ranks), w̄ = mean weight of the training set. `step`: Σ_step w·x / Σ_step w "
+            "(self-normalized: biased toward frequent buckets when weights are large). `micro_batch`: "
+            "the same per micro-batch (weights cancel at batch size 1)."
+        },
     )
     bucket_sampling: bool = field(
         default=False,
-        metadata={"help": "Draw training examples with probability ∝ weight (every bucket equally likely under "
-                          "Bucket-SFT weights, uniform inside a bucket), N draws per epoch, and average the loss "
-                          "unweighted. The choice for extreme weights: no rare-bucket gradient spikes for clipping to "
-                          "eat. Deterministic under `seed`, sharded across ranks, resumable."},
+        metadata={
+            "help": "Draw training examples with probability ∝ weight (every bucket equally likely under "
+            "Bucket-SFT weights, uniform inside a bucket), N draws per epoch, and average the loss "
+            "unweighted. The choice for extreme weights: no rare-bucket gradient spikes for clipping to "
+            "eat. Deterministic under `seed`, sharded across ranks, resumable."
+        },
     )
-    weight_clip_min: Optional[float] = field(default=None, metadata={"help": "Clip example weights from below."})
-    weight_clip_max: Optional[float] = field(default=None, metadata={"help": "Clip example weights from above."})
-    bucket_table: Optional[str] = field(
+    weight_clip_min: float | None = field(default=None, metadata={"help": "Clip example weights from below."})
+    weight_clip_max: float | None = field(default=None, metadata={"help": "Clip example weights from above."})
+    bucket_table: str | None = field(
         default=None,
-        metadata={"help": "JSON file {bucket_id: weight} to use instead of counting buckets; a bucket id missing "
-                          "from it is an error."},
+        metadata={
+            "help": "JSON file {bucket_id: weight} to use instead of counting buckets; a bucket id missing "
+            "from it is an error."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -81,10 +95,12 @@ class PolyAlignArguments:
             value = getattr(self, name)
             if value is not None and (not math.isfinite(value) or value < 0):
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-        if (self.weight_clip_min is not None and self.weight_clip_max is not None
-                and self.weight_clip_min > self.weight_clip_max):
+        if (
+            self.weight_clip_min is not None
+            and self.weight_clip_max is not None
+            and self.weight_clip_min > self.weight_clip_max
+        ):
             raise ConfigError(f"weight_clip_min ({self.weight_clip_min}) > weight_clip_max ({self.weight_clip_max})")
-
 
     @property
     def weights_from_buckets(self) -> bool:
@@ -99,7 +115,9 @@ class PolyAlignArguments:
 
 POLYALIGN_KEYS = frozenset(f.name for f in fields(PolyAlignArguments))
 # Keys that may stand alone on the command line (`--bucket_weighting` means true).
-_SWITCH_KEYS = frozenset({f.name for f in fields(PolyAlignArguments) if f.type in (bool, "bool")} | {"bucket_weighting"})
+_SWITCH_KEYS = frozenset(
+    {f.name for f in fields(PolyAlignArguments) if f.type in (bool, "bool")} | {"bucket_weighting"}
+)
 
 
 @dataclass
@@ -219,8 +237,10 @@ def help_text() -> str:
 
     parser = HfArgumentParser(PolyAlignArguments)
     parser.prog = "llamafactory-cli train (polyalign-lf keys)"
-    parser.description = ("PolyAlign keys added by polyalign-lf; also `--stage hdpo` (parsed as dpo, with the "
-                          "HDPO trainer). See docs/integration.md.")
+    parser.description = (
+        "PolyAlign keys added by polyalign-lf; also `--stage hdpo` (parsed as dpo, with the "
+        "HDPO trainer). See docs/integration.md."
+    )
     return parser.format_help()
 
 
@@ -239,60 +259,85 @@ def validate(recipe: PolyAlignRecipe, model_args, data_args, training_args, fine
         if hdpo_only:
             raise ConfigError(f"{', '.join(hdpo_only)} only apply to `stage: hdpo` (this recipe has stage: sft)")
         if not pa.bucket_sft:
-            raise ConfigError("PolyAlign weighting keys were given with stage: sft but `bucket_weighting` is not true; "
-                              "set `bucket_weighting: true` (weights come from buckets or the `weight` column)")
+            raise ConfigError(
+                "PolyAlign weighting keys were given with stage: sft but `bucket_weighting` is not true; "
+                "set `bucket_weighting: true` (weights come from buckets or the `weight` column)"
+            )
     if pa.bucket_weighting == "uniform":
-        ignored = sorted(k for k in ("bucket_table", "weight_clip_min", "weight_clip_max", "bucket_sampling")
-                         if k in recipe.explicit and getattr(pa, k) not in (None, False))
+        ignored = sorted(
+            k
+            for k in ("bucket_table", "weight_clip_min", "weight_clip_max", "bucket_sampling")
+            if k in recipe.explicit and getattr(pa, k) not in (None, False)
+        )
         if ignored:
-            raise ConfigError(f"bucket_weighting: uniform sets every example weight to 1, so {', '.join(ignored)} "
-                              "would have no effect; remove it, or use `bucket_weighting: true`")
+            raise ConfigError(
+                f"bucket_weighting: uniform sets every example weight to 1, so {', '.join(ignored)} "
+                "would have no effect; remove it, or use `bucket_weighting: true`"
+            )
     if pa.bucket_sampling:
         if data_args.streaming:
-            raise ConfigError("bucket_sampling draws examples by index from the whole training set, which a streamed "
-                              "dataset does not have; set `streaming: false`")
+            raise ConfigError(
+                "bucket_sampling draws examples by index from the whole training set, which a streamed "
+                "dataset does not have; set `streaming: false`"
+            )
         if getattr(finetuning_args, "disable_shuffling", False):
-            raise ConfigError("bucket_sampling chooses the order of training examples and disable_shuffling asks for "
-                              "the dataset order; remove one of them")
+            raise ConfigError(
+                "bucket_sampling chooses the order of training examples and disable_shuffling asks for "
+                "the dataset order; remove one of them"
+            )
         if "weight_normalization" in recipe.explicit:
-            warnings.append("bucket_sampling averages the loss unweighted (the weights are applied by drawing), so "
-                            "weight_normalization has no effect on training")
+            warnings.append(
+                "bucket_sampling averages the loss unweighted (the weights are applied by drawing), so "
+                "weight_normalization has no effect on training"
+            )
     if stage == "hdpo":
         if finetuning_args.pref_loss != "sigmoid":
-            raise ConfigError(f"stage: hdpo is defined on sigmoid DPO (Eq. 8) but pref_loss is "
-                              f"{finetuning_args.pref_loss!r}; remove pref_loss or set `pref_loss: sigmoid`")
+            raise ConfigError(
+                f"stage: hdpo is defined on sigmoid DPO (Eq. 8) but pref_loss is "
+                f"{finetuning_args.pref_loss!r}; remove pref_loss or set `pref_loss: sigmoid`"
+            )
         if finetuning_args.pref_bco_weight > 1e-6:
             raise ConfigError("stage: hdpo does not combine with pref_bco_weight (BCO changes the loss); set it to 0")
         if not finetuning_args.use_ref_model:
             raise ConfigError("stage: hdpo needs a reference model (internal error: use_ref_model is False)")
     if getattr(finetuning_args, "use_mca", False) or getattr(finetuning_args, "use_megatron_bridge", False):
-        raise ConfigError("PolyAlign recipes do not run on the MCA/Megatron paths (USE_MCA / use_mca / "
-                          "use_megatron_bridge); use the default (PyTorch/DeepSpeed) trainer")
+        raise ConfigError(
+            "PolyAlign recipes do not run on the MCA/Megatron paths (USE_MCA / use_mca / "
+            "use_megatron_bridge); use the default (PyTorch/DeepSpeed) trainer"
+        )
     if getattr(finetuning_args, "use_hyper_parallel", False):
         raise ConfigError("PolyAlign recipes do not run with use_hyper_parallel; turn it off")
     if getattr(model_args, "use_kt", False):
         raise ConfigError("PolyAlign recipes do not run with KTransformers (use_kt); turn it off")
     for flag in ("use_dft_loss", "use_eaft_loss", "use_asft_loss"):
         if getattr(finetuning_args, flag, False):
-            raise ConfigError(f"{flag} changes how the SFT loss is normalized and cannot be combined with PolyAlign "
-                              "example weights; remove it")
+            raise ConfigError(
+                f"{flag} changes how the SFT loss is normalized and cannot be combined with PolyAlign "
+                "example weights; remove it"
+            )
     if data_args.packing or data_args.neat_packing:
-        raise ConfigError("packing/neat_packing merge examples into one sequence, so per-example weights are lost; "
-                          "set `packing: false` and `neat_packing: false` for PolyAlign recipes")
+        raise ConfigError(
+            "packing/neat_packing merge examples into one sequence, so per-example weights are lost; "
+            "set `packing: false` and `neat_packing: false` for PolyAlign recipes"
+        )
     if data_args.streaming and (pa.weights_from_buckets or pa.hdpo_critic or pa.bucket_table):
         raise ConfigError("bucket weighting and critic scoring need the whole training set; set `streaming: false`")
     if pa.hdpo_critic:
         from pathlib import Path
 
         if not (Path(pa.hdpo_critic) / "critic_config.json").is_file():
-            raise ConfigError(f"hdpo_critic: {pa.hdpo_critic} is not a critic bundle (no critic_config.json); "
-                              "build one with `polyalign critic train`")
+            raise ConfigError(
+                f"hdpo_critic: {pa.hdpo_critic} is not a critic bundle (no critic_config.json); "
+                "build one with `polyalign critic train`"
+            )
     if pa.bucket_table:
         from pathlib import Path
 
         if not Path(pa.bucket_table).is_file():
             raise ConfigError(f"bucket_table: {pa.bucket_table} does not exist")
     if getattr(model_args, "enable_liger_kernel", False) and stage == "sft":
-        warnings.append("enable_liger_kernel: Bucket-SFT computes per-example losses from full logits, so Liger's "
-                        "fused cross-entropy memory saving does not apply")
+        warnings.append(
+            "enable_liger_kernel: Bucket-SFT computes per-example losses from full logits, so Liger's "
+            "fused cross-entropy memory saving does not apply"
+        )
     return warnings

@@ -103,15 +103,16 @@ def dataset_attr_class():
     return PolyAlignDatasetAttr
 
 
-def _float_or_nan(value: Any, *, what: str, dataset: str, example: dict, nonnegative: bool,
-                  required: bool = False) -> float:
+def _float_or_nan(
+    value: Any, *, what: str, dataset: str, example: dict, nonnegative: bool, required: bool = False
+) -> float:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise InputError(
                 f"{what} is missing (null or empty) in a row starting {_row_snippet(example)}",
                 where=f"dataset {dataset!r}",
                 hint=f"every row of a dataset that maps a `{what}` column needs a finite {what} >= 0 (a NaN in a "
-                     ".json file is read as null); fix the row, or remove the column mapping to use bucket weights",
+                ".json file is read as null); fix the row, or remove the column mapping to use bucket weights",
             )
         return NAN
     number = None
@@ -155,12 +156,28 @@ class PolyAlignConverter:
             values[key] = example[column]
         bucket = values.get("bucket_id")
         output["_pa_bucket_id"] = "" if bucket is None else str(bucket)
-        output["_pa_weight"] = _float_or_nan(values.get("weight"), what="weight", dataset=self.dataset_name,
-                                             example=example, nonnegative=True, required="weight" in values)
-        output["_pa_score_chosen"] = _float_or_nan(values.get("chosen_score"), what="chosen_score",
-                                                   dataset=self.dataset_name, example=example, nonnegative=False)
-        output["_pa_score_rejected"] = _float_or_nan(values.get("rejected_score"), what="rejected_score",
-                                                     dataset=self.dataset_name, example=example, nonnegative=False)
+        output["_pa_weight"] = _float_or_nan(
+            values.get("weight"),
+            what="weight",
+            dataset=self.dataset_name,
+            example=example,
+            nonnegative=True,
+            required="weight" in values,
+        )
+        output["_pa_score_chosen"] = _float_or_nan(
+            values.get("chosen_score"),
+            what="chosen_score",
+            dataset=self.dataset_name,
+            example=example,
+            nonnegative=False,
+        )
+        output["_pa_score_rejected"] = _float_or_nan(
+            values.get("rejected_score"),
+            what="rejected_score",
+            dataset=self.dataset_name,
+            example=example,
+            nonnegative=False,
+        )
         if self.require_bucket_or_weight and not output["_pa_bucket_id"] and math.isnan(output["_pa_weight"]):
             raise InputError(
                 f"bucket_weighting is on but a row has neither a bucket_id nor a weight (row starting "
@@ -253,7 +270,7 @@ class WeightResolver:
                     f"row of it was kept and it is not in the bucket table ({len(names)} buckets: "
                     f"{', '.join(names[:6])}{' …' if len(names) > 6 else ''})",
                     hint="evaluation buckets must occur in the training data (or in `bucket_table`); fix the "
-                         "bucket_id or give the row an explicit weight",
+                    "bucket_id or give the row an explicit weight",
                 )
             if self.mode == "uniform":
                 value = 1.0
@@ -294,8 +311,13 @@ class CriticScorer:
             from polyalign_lf.critic import interface
 
             self._critic = interface.load_critic(self.bundle_dir)
-        chosen, rejected = score_missing(self._critic, batch["_response"], batch["_pa_bucket_id"],
-                                         batch["_pa_score_chosen"], batch["_pa_score_rejected"])
+        chosen, rejected = score_missing(
+            self._critic,
+            batch["_response"],
+            batch["_pa_bucket_id"],
+            batch["_pa_score_chosen"],
+            batch["_pa_score_rejected"],
+        )
         return {"_pa_score_chosen": chosen, "_pa_score_rejected": rejected}
 
 
@@ -317,18 +339,21 @@ def check_columns_mapped(ctx: RunContext) -> None:
         raise ConfigError(
             f"bucket_weighting is on but no dataset ({names}) maps a `bucket_id` or `weight` column in "
             "dataset_info.json, so every example would weigh the same; add e.g. "
-            '"columns": {..., "bucket_id": "bucket_id"} to the entry')
+            '"columns": {..., "bucket_id": "bucket_id"} to the entry'
+        )
     if ctx.stage == "hdpo":
         has_scores = {"chosen_score", "rejected_score"} <= mapped
         if pa.hdpo_lambda > 0 and not has_scores and not pa.hdpo_critic:
             raise ConfigError(
                 f"stage: hdpo with hdpo_lambda={pa.hdpo_lambda} needs critic scores, but no dataset ({names}) maps "
                 "`chosen_score` and `rejected_score` and `hdpo_critic` is not set; map the columns in "
-                "dataset_info.json or set `hdpo_critic: <critic bundle dir>`")
+                "dataset_info.json or set `hdpo_critic: <critic bundle dir>`"
+            )
         if pa.hdpo_lambda == 0 and not ({"weight"} & mapped) and not pa.weights_from_buckets:
             raise ConfigError(
                 f"stage: hdpo with hdpo_lambda=0 and no `weight` column in any dataset ({names}) is plain DPO; "
-                "use `stage: dpo`, or map a `weight` column")
+                "use `stage: dpo`, or map a `weight` column"
+            )
 
 
 def _bucket_table(ctx: RunContext, train) -> dict[int, float]:
@@ -346,8 +371,11 @@ def _bucket_table(ctx: RunContext, train) -> dict[int, float]:
         for bucket, weight in raw.items():
             problem = check_weight(weight)
             if problem:
-                raise InputError(f"bucket {bucket!r}: {problem}", where=pa.bucket_table,
-                                 hint="every bucket weight must be a finite number >= 0")
+                raise InputError(
+                    f"bucket {bucket!r}: {problem}",
+                    where=pa.bucket_table,
+                    hint="every bucket weight must be a finite number >= 0",
+                )
             if str(bucket) in ctx.bucket_index:
                 table[ctx.bucket_index[str(bucket)]] = float(weight)
         return table
@@ -388,8 +416,12 @@ def finalize_split(ctx: RunContext, dataset, split_name: str):
     pa = ctx.pa_args
     if split_name == "training":
         _warn_unmasked_history(ctx, dataset)
-    dataset = dataset.map(_index_rows(dict(ctx.bucket_index)), batched=True, with_indices=True,
-                          **_map_kwargs(ctx, f"PolyAlign buckets ({split_name})"))
+    dataset = dataset.map(
+        _index_rows(dict(ctx.bucket_index)),
+        batched=True,
+        with_indices=True,
+        **_map_kwargs(ctx, f"PolyAlign buckets ({split_name})"),
+    )
     if ctx.stage == "hdpo":
         chosen, rejected = dataset["_pa_score_chosen"], dataset["_pa_score_rejected"]
         missing = sum(1 for c, r in zip(chosen, rejected) if math.isnan(c) or math.isnan(r))
@@ -399,20 +431,27 @@ def finalize_split(ctx: RunContext, dataset, split_name: str):
 
             config = (Path(pa.hdpo_critic) / "critic_config.json").read_text(encoding="utf-8")
             scorer = CriticScorer(str(Path(pa.hdpo_critic).resolve()), config)
-            dataset = dataset.map(scorer, batched=True, batch_size=pa.hdpo_critic_batch_size,
-                                  **_map_kwargs(ctx, f"Scoring {missing} {split_name} pairs with the critic"))
+            dataset = dataset.map(
+                scorer,
+                batched=True,
+                batch_size=pa.hdpo_critic_batch_size,
+                **_map_kwargs(ctx, f"Scoring {missing} {split_name} pairs with the critic"),
+            )
         elif missing and pa.hdpo_lambda > 0:
             raise InputError(
                 f"{missing} {split_name} preference pair(s) have no chosen_score/rejected_score and `hdpo_critic` "
                 "is not set",
                 hint="score them (`polyalign weights`), or set `hdpo_critic: <critic bundle dir>` to score them at "
-                     "load time",
+                "load time",
             )
         elif missing:  # λ = 0: the regularizer is unused, scores only feed metrics
-            dataset = dataset.map(_zero_missing_scores, batched=True,
-                                  **_map_kwargs(ctx, f"PolyAlign scores ({split_name})"))
+            dataset = dataset.map(
+                _zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign scores ({split_name})")
+            )
     else:
-        dataset = dataset.map(_zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign columns ({split_name})"))
+        dataset = dataset.map(
+            _zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign columns ({split_name})")
+        )
     return dataset
 
 
@@ -431,7 +470,8 @@ def _warn_unmasked_history(ctx: RunContext, dataset) -> None:
         sys.stderr.write(
             f"polyalign-lf: warning: {multi_turn} of {len(dataset)} training rows are multi-turn and `mask_history` "
             "is false, so each row's loss also covers its earlier assistant turns; set `mask_history: true` to train "
-            "on the answer whose bucket the row carries\n")
+            "on the answer whose bucket the row carries\n"
+        )
 
 
 def wrap_load_single_dataset(original):
@@ -449,7 +489,8 @@ def wrap_load_single_dataset(original):
             raise ConfigError(
                 f"dataset {name!r} cannot be read by `datasets`: {cause}\n  hint: every value of a column must have "
                 "one type: write weights and scores as numbers (or null), never as strings, and keep one shape per "
-                "column (e.g. history always a list)") from None
+                "column (e.g. history always a list)"
+            ) from None
 
     _load_single_dataset.__wrapped__ = original
     return _load_single_dataset
@@ -470,8 +511,9 @@ def _arrow_read_error(exc: BaseException) -> str | None:
 
 
 def wrap_get_preprocessed_dataset(original):
-    def _get_preprocessed_dataset(dataset, data_args, training_args, stage, template, tokenizer, processor=None,
-                                  is_eval=False):
+    def _get_preprocessed_dataset(
+        dataset, data_args, training_args, stage, template, tokenizer, processor=None, is_eval=False
+    ):
         processed = original(dataset, data_args, training_args, stage, template, tokenizer, processor, is_eval)
         return None if processed is None else resolve_weights(_context(), processed, is_eval)
 
@@ -512,8 +554,10 @@ def check_training_weights(ctx: RunContext, weights: list[float], buckets: list[
     if not weights:
         return
     if sum(weights) <= 0:
-        raise InputError("every training example has weight 0, so the weighted objective is undefined",
-                         hint="check the `weight` column, `bucket_table` and `weight_clip_max`")
+        raise InputError(
+            "every training example has weight 0, so the weighted objective is undefined",
+            hint="check the `weight` column, `bucket_table` and `weight_clip_max`",
+        )
     if ctx.pa_args.bucket_sampling:
         totals: dict[int, float] = {}
         for bucket, weight in zip(buckets, weights):

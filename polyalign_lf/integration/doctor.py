@@ -46,8 +46,11 @@ class Check:
 def doctor_arguments(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print only failed checks (and a one-line summary)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--no-subprocess", action="store_true",
-                        help="skip the fresh-interpreter probe (which imports LLaMA-Factory, a few seconds)")
+    parser.add_argument(
+        "--no-subprocess",
+        action="store_true",
+        help="skip the fresh-interpreter probe (which imports LLaMA-Factory, a few seconds)",
+    )
 
 
 def _version(dist: str) -> str | None:
@@ -82,7 +85,7 @@ def _probe() -> dict:
     marker = proc.stdout.rfind("@@POLYALIGN@@")
     if marker < 0:
         return {"probe_error": (proc.stderr or proc.stdout)[-800:]}
-    return json.loads(proc.stdout[marker + len("@@POLYALIGN@@"):])
+    return json.loads(proc.stdout[marker + len("@@POLYALIGN@@") :])
 
 
 def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
@@ -103,29 +106,60 @@ def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
     if lf is not None:
         ok = version_supported(lf) or _env_on("POLYALIGN_LF_SKIP_VERSION_CHECK")
         checks.append(Check("llamafactory version supported", ok, f"{lf} (supported {SUPPORTED_LF})"))
-    checks.append(Check("polyalign_lf.pth installed", bool(info["pth_files"]),
-                        ", ".join(info["pth_files"]) or "reinstall: pip install polyalign-lf (or -e .)"))
+    checks.append(
+        Check(
+            "polyalign_lf.pth installed",
+            bool(info["pth_files"]),
+            ", ".join(info["pth_files"]) or "reinstall: pip install polyalign-lf (or -e .)",
+        )
+    )
     disabled = _bootstrap.disabled()
-    checks.append(Check("POLYALIGN_LF_DISABLE not set", not disabled,
-                        "set: PolyAlign recipes will fail (unset it to train them)" if disabled else "ok"))
-    checks.append(Check("hook active in this interpreter", info["hook_active_here"] or disabled,
-                        "yes" if info["hook_active_here"] else "no (python -S? call polyalign_lf.activate())"))
+    checks.append(
+        Check(
+            "POLYALIGN_LF_DISABLE not set",
+            not disabled,
+            "set: PolyAlign recipes will fail (unset it to train them)" if disabled else "ok",
+        )
+    )
+    checks.append(
+        Check(
+            "hook active in this interpreter",
+            info["hook_active_here"] or disabled,
+            "yes" if info["hook_active_here"] else "no (python -S? call polyalign_lf.activate())",
+        )
+    )
     for env in ("USE_MCA", "USE_MEGATRON_BRIDGE"):
         if _env_on(env):
             checks.append(Check(f"{env} not set", False, f"{env}=1: PolyAlign recipes refuse the MCA/Megatron paths"))
     if _env_on("ALLOW_EXTRA_ARGS"):
-        checks.append(Check("ALLOW_EXTRA_ARGS not set", False, "set: with the plugin disabled, PolyAlign keys would "
-                            "be dropped silently instead of failing", fatal=False))
+        checks.append(
+            Check(
+                "ALLOW_EXTRA_ARGS not set",
+                False,
+                "set: with the plugin disabled, PolyAlign keys would be dropped silently instead of failing",
+                fatal=False,
+            )
+        )
     if subprocess_probe:
         probe = _probe()
         info["fresh_interpreter"] = probe
         if "probe_error" in probe:
             checks.append(Check("fresh interpreter probe", False, probe["probe_error"]))
         else:
-            checks.append(Check("hook active in a fresh interpreter", bool(probe.get("finder_active")),
-                                "the .pth installed the import hook" if probe.get("finder_active") else "not active"))
-            checks.append(Check("llamafactory.train.tuner patched on import", bool(probe.get("tuner_patched")),
-                                probe.get("import_error") or f"plugins loaded: {', '.join(probe.get('loaded', []))}"))
+            checks.append(
+                Check(
+                    "hook active in a fresh interpreter",
+                    bool(probe.get("finder_active")),
+                    "the .pth installed the import hook" if probe.get("finder_active") else "not active",
+                )
+            )
+            checks.append(
+                Check(
+                    "llamafactory.train.tuner patched on import",
+                    bool(probe.get("tuner_patched")),
+                    probe.get("import_error") or f"plugins loaded: {', '.join(probe.get('loaded', []))}",
+                )
+            )
             missing = probe.get("missing_hook_points") or []
             checks.append(Check("LLaMA-Factory hook points present", not missing, ", ".join(missing) or "all present"))
             for error in probe.get("errors", []):
@@ -150,6 +184,8 @@ def doctor_main(args) -> int:
     if failed:
         print(f"polyalign doctor: {len(failed)} check(s) failed; PolyAlign recipes would be refused here.")
         return 1
-    print("polyalign doctor: all checks passed" + (" (llamafactory-cli train accepts PolyAlign recipes)"
-                                                    if not getattr(args, "no_subprocess", False) else ""))
+    print(
+        "polyalign doctor: all checks passed"
+        + (" (llamafactory-cli train accepts PolyAlign recipes)" if not getattr(args, "no_subprocess", False) else "")
+    )
     return 0

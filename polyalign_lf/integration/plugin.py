@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from polyalign_lf.errors import ConfigError, PolyalignError
 
@@ -39,16 +40,26 @@ def _stage_registry() -> dict[str, StageSpec]:
     from polyalign_lf.integration import collators, trainers
 
     return {
-        "hdpo": StageSpec("hdpo", "dpo", collators.pairwise_collator_class, trainers.hdpo_trainer_class,
-                          ("llamafactory.train.dpo.workflow", "PairwiseDataCollatorWithPadding"),
-                          ("llamafactory.train.dpo.trainer", "CustomDPOTrainer")),
-        "sft": StageSpec("sft", "sft", collators.sft_collator_class, trainers.bucket_sft_trainer_class,
-                         ("llamafactory.train.sft.workflow", "SFTDataCollatorWith4DAttentionMask"),
-                         ("llamafactory.train.sft.workflow", "CustomSeq2SeqTrainer")),
+        "hdpo": StageSpec(
+            "hdpo",
+            "dpo",
+            collators.pairwise_collator_class,
+            trainers.hdpo_trainer_class,
+            ("llamafactory.train.dpo.workflow", "PairwiseDataCollatorWithPadding"),
+            ("llamafactory.train.dpo.trainer", "CustomDPOTrainer"),
+        ),
+        "sft": StageSpec(
+            "sft",
+            "sft",
+            collators.sft_collator_class,
+            trainers.bucket_sft_trainer_class,
+            ("llamafactory.train.sft.workflow", "SFTDataCollatorWith4DAttentionMask"),
+            ("llamafactory.train.sft.workflow", "CustomSeq2SeqTrainer"),
+        ),
     }
 
 
-def _fail(exc: PolyalignError) -> "SystemExit":
+def _fail(exc: PolyalignError) -> SystemExit:
     """Print a PolyAlign error as one clear message (no traceback) and exit with status 2."""
     sys.stderr.write(f"\npolyalign-lf: error: {exc}\n")
     sys.stderr.flush()
@@ -70,8 +81,9 @@ def wrap_get_train_args(original):
             print(pa_args_mod.help_text())
             return original(raw)
         try:
-            recipe = (pa_args_mod.split_dict_args(raw) if isinstance(raw, dict)
-                      else pa_args_mod.split_cli_args(list(raw)))
+            recipe = (
+                pa_args_mod.split_dict_args(raw) if isinstance(raw, dict) else pa_args_mod.split_cli_args(list(raw))
+            )
         except PolyalignError as exc:
             raise _fail(exc) from None
         if recipe is None:  # a plain LLaMA-Factory recipe: untouched
@@ -135,12 +147,19 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
     trainer_module = importlib.import_module(spec.trainer_target[0])
     targets = [
         (parser_mod, "DatasetAttr", columns.dataset_attr_class()),
-        (converter_mod, "get_dataset_converter", columns.wrap_get_dataset_converter(converter_mod.get_dataset_converter)),
+        (
+            converter_mod,
+            "get_dataset_converter",
+            columns.wrap_get_dataset_converter(converter_mod.get_dataset_converter),
+        ),
         (loader_mod, "_get_dataset_processor", columns.wrap_get_dataset_processor(loader_mod._get_dataset_processor)),
         (loader_mod, "split_dataset", columns.wrap_split_dataset(loader_mod.split_dataset)),
         (loader_mod, "_load_single_dataset", columns.wrap_load_single_dataset(loader_mod._load_single_dataset)),
-        (loader_mod, "_get_preprocessed_dataset",
-         columns.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset)),
+        (
+            loader_mod,
+            "_get_preprocessed_dataset",
+            columns.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset),
+        ),
         (collator_module, spec.collator_target[1], spec.collator()),
         (trainer_module, spec.trainer_target[1], spec.trainer()),
     ]
@@ -164,14 +183,17 @@ def _write_run_config(stage: str, training_args, finetuning_args) -> None:
     if not getattr(training_args, "should_save", False) or not training_args.output_dir:
         return
     os.makedirs(training_args.output_dir, exist_ok=True)
-    write_json(os.path.join(training_args.output_dir, "polyalign_config.json"), {
-        "stage": stage,
-        "lf_stage": finetuning_args.stage,
-        "polyalign_args": asdict(finetuning_args.polyalign_args),
-        "pref_beta": finetuning_args.pref_beta,
-        "polyalign_lf_version": __version__,
-        "llamafactory_version": lf_version(),
-    })
+    write_json(
+        os.path.join(training_args.output_dir, "polyalign_config.json"),
+        {
+            "stage": stage,
+            "lf_stage": finetuning_args.stage,
+            "polyalign_args": asdict(finetuning_args.polyalign_args),
+            "pref_beta": finetuning_args.pref_beta,
+            "polyalign_lf_version": __version__,
+            "llamafactory_version": lf_version(),
+        },
+    )
 
 
 def wrap_runner(original, expected_stage: str):

@@ -43,8 +43,12 @@ def alpaca_to_messages(example: dict[str, Any]) -> list[dict[str, str]]:
 
     attr = DatasetAttr(load_from="file", dataset_name="polyalign_inference", history="history")
     converter = AlpacaDatasetConverter(dataset_attr=attr, data_args=None)
-    row = {"instruction": example.get("instruction", ""), "input": example.get("input", ""),
-           "output": None, "history": example.get("history") or []}
+    row = {
+        "instruction": example.get("instruction", ""),
+        "input": example.get("input", ""),
+        "output": None,
+        "history": example.get("history") or [],
+    }
     return list(converter(row)["_prompt"])
 
 
@@ -79,7 +83,9 @@ def load_chat_renderer(tokenizer: Any, template: str | None, default_system: str
     from llamafactory.hparams import DataArguments
 
     if template is None:
-        raise ConfigError("no chat template given: pass --template NAME (the recipe's `template:`) or --recipe RECIPE.yaml")
+        raise ConfigError(
+            "no chat template given: pass --template NAME (the recipe's `template:`) or --recipe RECIPE.yaml"
+        )
     from llamafactory.data import TEMPLATES
 
     # get_template_and_fix_tokenizer writes default_system into the shared registry entry; keep a private copy

@@ -10,7 +10,8 @@ other ranks and later runs load the result, and ``tokenized_path`` stores it wit
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from polyalign_lf.errors import InputError
 
@@ -46,12 +47,16 @@ def score_missing(
         return chosen, rejected
     values = list(critic.score(texts, buckets))
     if len(values) != len(texts):
-        raise InputError(f"the critic returned {len(values)} scores for {len(texts)} texts",
-                         hint="the critic's score(texts, bucket_ids) must return one float per text")
+        raise InputError(
+            f"the critic returned {len(values)} scores for {len(texts)} texts",
+            hint="the critic's score(texts, bucket_ids) must return one float per text",
+        )
     for j, ((scores, i), value) in enumerate(zip(slots, values)):
         value = float(value)
         if not math.isfinite(value):
-            raise InputError(f"the critic returned a non-finite score ({value}) for bucket {buckets[j]!r}",
-                             hint="check the critic bundle (features/references it was built from)")
+            raise InputError(
+                f"the critic returned a non-finite score ({value}) for bucket {buckets[j]!r}",
+                hint="check the critic bundle (features/references it was built from)",
+            )
         scores[i] = value
     return chosen, rejected

@@ -77,10 +77,15 @@ class StepWeightMixin:
             if os.path.exists(self._pa_log_path):
                 os.remove(self._pa_log_path)  # one run per log: never append to an earlier run's rows
         if weights and self.args.should_log:
-            mode = ("bucket_sampling (draws ∝ weight, unweighted mean)" if pa_args.bucket_sampling
-                    else f"weight_normalization={pa_args.weight_normalization}")
-            sys.stderr.write(f"polyalign-lf: {mode}; {len(weights)} training examples, mean weight "
-                             f"{math.fsum(weights) / len(weights):.6g}, max {max(weights):.6g}\n")
+            mode = (
+                "bucket_sampling (draws ∝ weight, unweighted mean)"
+                if pa_args.bucket_sampling
+                else f"weight_normalization={pa_args.weight_normalization}"
+            )
+            sys.stderr.write(
+                f"polyalign-lf: {mode}; {len(weights)} training examples, mean weight "
+                f"{math.fsum(weights) / len(weights):.6g}, max {max(weights):.6g}\n"
+            )
 
     def _get_train_sampler(self, *args, **kwargs):
         if not self.pa_args.bucket_sampling:
@@ -128,8 +133,13 @@ class StepWeightMixin:
         if self.pa_args.bucket_sampling:  # the sampler applied the weights: plain mean over the step
             weights, normalization = weights.gt(0).to(weights.dtype), "dataset"
         coefficients = step_coefficients(
-            weights, normalization, step_count=count.to(weights.device), mean_weight=self._pa_mean_weight,
-            step_weight_sum=weight_sum.to(weights.device), num_micro_batches=num_micro, world_size=world,
+            weights,
+            normalization,
+            step_count=count.to(weights.device),
+            mean_weight=self._pa_mean_weight,
+            step_weight_sum=weight_sum.to(weights.device),
+            num_micro_batches=num_micro,
+            world_size=world,
         )
         if self._pa_log_path and extras is not None:
             with torch.no_grad():
@@ -184,7 +194,9 @@ def bucket_sft_trainer_class():
         def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
             self._pa_eval_extras = _pop_batch_extras(inputs)
             try:
-                return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
+                return super().prediction_step(
+                    model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs
+                )
             finally:
                 self._pa_eval_extras = None
 
@@ -237,14 +249,23 @@ def hdpo_trainer_class():
                 chosen_len, rejected_len = lengths.to(device).split(half, dim=0)
                 probability_margin = policy_chosen / chosen_len - policy_rejected / rejected_len
             terms = hdpo_losses(
-                policy_chosen, policy_rejected, reference_chosen, reference_rejected, chosen_scores, rejected_scores,
-                beta=self.beta, hdpo_lambda=pa.hdpo_lambda, label_smoothing=self.label_smoothing,
+                policy_chosen,
+                policy_rejected,
+                reference_chosen,
+                reference_rejected,
+                chosen_scores,
+                rejected_scores,
+                beta=self.beta,
+                hdpo_lambda=pa.hdpo_lambda,
+                label_smoothing=self.label_smoothing,
                 probability_margin=probability_margin,
             )
             per_pair = terms["loss"]
             if self.ftx_gamma > 1e-6:
                 per_pair = per_pair + self.ftx_gamma * (-output["chosen_logps_avg"])
-            loss = self._pa_reduce(per_pair, weights, training=(train_eval == "train" and model.training), extras=extras)
+            loss = self._pa_reduce(
+                per_pair, weights, training=(train_eval == "train" and model.training), extras=extras
+            )
 
             chosen_rewards = (self.beta * (policy_chosen - reference_chosen)).detach()
             rejected_rewards = (self.beta * (policy_rejected - reference_rejected)).detach()

@@ -13,26 +13,50 @@ from polyalign_lf.errors import ConfigError
 
 def judge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records", required=True, help="test records JSONL (the references and metadata)")
-    parser.add_argument("--predictions", nargs="+", required=True, metavar="NAME=PRED.jsonl",
-                        help="predictions per method (rows {id, prediction}); NAME defaults to the file stem")
-    parser.add_argument("--judge", action="append", default=[], metavar="NAME=MODEL@BASE_URL",
-                        help="a judge on an OpenAI-compatible server, e.g. qwen3_8b=Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")
-    parser.add_argument("--judges-config", help="YAML/JSON list of judges {name, model, base_url, api_key_env, "
-                        "extra_body, json_schema, max_tokens, …}")
-    parser.add_argument("--out", required=True, help="output directory (judgments/<judge>/<method>.jsonl, summary.json, summary.md)")
-    parser.add_argument("--sample", type=opt.count, default=None, help="judge a seeded sample of N records (same for every method)")
+    parser.add_argument(
+        "--predictions",
+        nargs="+",
+        required=True,
+        metavar="NAME=PRED.jsonl",
+        help="predictions per method (rows {id, prediction}); NAME defaults to the file stem",
+    )
+    parser.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="NAME=MODEL@BASE_URL",
+        help="a judge on an OpenAI-compatible server, e.g. qwen3_8b=Qwen/Qwen3-8B@http://127.0.0.1:8000/v1",
+    )
+    parser.add_argument(
+        "--judges-config",
+        help="YAML/JSON list of judges {name, model, base_url, api_key_env, extra_body, json_schema, max_tokens, …}",
+    )
+    parser.add_argument(
+        "--out", required=True, help="output directory (judgments/<judge>/<method>.jsonl, summary.json, summary.md)"
+    )
+    parser.add_argument(
+        "--sample", type=opt.count, default=None, help="judge a seeded sample of N records (same for every method)"
+    )
     parser.add_argument("--seed", type=opt.integer(), default=0)
     parser.add_argument("--concurrency", type=opt.count, default=8, help="parallel requests per judge")
     parser.add_argument("--max-retries", type=opt.non_negative_int, default=2, help="re-asks after an invalid answer")
-    parser.add_argument("--no-json-schema", action="store_true", help="do not send response_format (servers without structured output)")
+    parser.add_argument(
+        "--no-json-schema", action="store_true", help="do not send response_format (servers without structured output)"
+    )
     parser.add_argument("--api-key-env", default=None, help="environment variable holding the API key (for --judge)")
     parser.add_argument("--timeout", type=opt.positive, default=120.0, help="seconds per request")
-    parser.add_argument("--model-key", default=None,
-                        help="the judged model's key (e.g. qwen25_1_5b), sent as Appendix H's model_key; the method "
-                             "name is sent as its stage")
-    parser.add_argument("--blind", action="store_true",
-                        help="withhold model_key and stage from the judge (Appendix H sends them; blinding keeps the "
-                             "judge from knowing which method it scores)")
+    parser.add_argument(
+        "--model-key",
+        default=None,
+        help="the judged model's key (e.g. qwen25_1_5b), sent as Appendix H's model_key; the method "
+        "name is sent as its stage",
+    )
+    parser.add_argument(
+        "--blind",
+        action="store_true",
+        help="withhold model_key and stage from the judge (Appendix H sends them; blinding keeps the "
+        "judge from knowing which method it scores)",
+    )
 
 
 def _load_endpoints(args) -> list:
@@ -66,18 +90,20 @@ def _load_endpoints(args) -> list:
 
 
 def judge_main(args) -> int:
-    from polyalign_lf.data.schema import read_records
-    from polyalign_lf.io import write_json
-    from polyalign_lf.io import atomic_write
     from polyalign_lf.core.predictions import read_predictions
     from polyalign_lf.core.records import select_ids
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.io import atomic_write, write_json
     from polyalign_lf.judge.runner import build_summary, run_judge, summary_markdown
 
     endpoints = _load_endpoints(args)
     records = list(read_records(args.records))
     records_by_id = {r["id"]: r for r in records}
     methods = parse_named_paths(args.predictions, "--predictions")
-    predictions = {m: read_predictions(p, records_by_id.values(), require_all=False, check_question=True) for m, p in methods.items()}
+    predictions = {
+        m: read_predictions(p, records_by_id.values(), require_all=False, check_question=True)
+        for m, p in methods.items()
+    }
     ids = select_ids(records, args.sample, args.seed)
     out = Path(args.out)
     all_rows = {}
@@ -85,11 +111,21 @@ def judge_main(args) -> int:
         all_rows[endpoint.name] = {}
         for method, preds in predictions.items():
             all_rows[endpoint.name][method] = run_judge(
-                endpoint, method, records_by_id, ids, preds, out / "judgments" / endpoint.name / f"{method}.jsonl",
-                concurrency=args.concurrency, max_retries=args.max_retries, model_key=args.model_key,
-                blind=args.blind)
+                endpoint,
+                method,
+                records_by_id,
+                ids,
+                preds,
+                out / "judgments" / endpoint.name / f"{method}.jsonl",
+                concurrency=args.concurrency,
+                max_retries=args.max_retries,
+                model_key=args.model_key,
+                blind=args.blind,
+            )
     n_rows = sum(len(rows) for per_method in all_rows.values() for rows in per_method.values())
-    n_valid = sum(1 for per_method in all_rows.values() for rows in per_method.values() for r in rows if r["status"] == "ok")
+    n_valid = sum(
+        1 for per_method in all_rows.values() for rows in per_method.values() for r in rows if r["status"] == "ok"
+    )
     summary = build_summary(all_rows)
     summary["n_records"] = len(ids)
     write_json(out / "summary.json", summary)
@@ -101,12 +137,17 @@ def judge_main(args) -> int:
         from polyalign_lf.errors import AllFailed
 
         first = next(r for per_method in all_rows.values() for rows in per_method.values() for r in rows)
-        raise AllFailed(f"all {n_rows} judge requests failed, so the summary holds no scores; the first error: "
-                        f"{first.get('error')}\n  hint: check --judge's URL and model name (is the server up?), "
-                        f"--timeout and --api-key-env; the judgments under {out / 'judgments'} keep each error, and a "
-                        "rerun retries them")
+        raise AllFailed(
+            f"all {n_rows} judge requests failed, so the summary holds no scores; the first error: "
+            f"{first.get('error')}\n  hint: check --judge's URL and model name (is the server up?), "
+            f"--timeout and --api-key-env; the judgments under {out / 'judgments'} keep each error, and a "
+            "rerun retries them"
+        )
     n_errors = sum(s["n_errors"] for j in summary["per_judge"].values() for s in j.values())
     if n_errors:
-        print(f"{n_errors} of {n_rows} answer(s) have no valid judgment (see 'error' in the judgments files); "
-              "re-run to retry them.", file=sys.stderr)
+        print(
+            f"{n_errors} of {n_rows} answer(s) have no valid judgment (see 'error' in the judgments files); "
+            "re-run to retry them.",
+            file=sys.stderr,
+        )
     return 0

@@ -35,33 +35,39 @@ class JudgeEndpoint:
     top_p: float = 1.0
     max_tokens: int = 384
     json_schema: bool = True  # ask for structured output (response_format json_schema)
-    extra_body: dict[str, Any] = field(default_factory=dict)  # e.g. {"chat_template_kwargs": {"enable_thinking": false}}
+    extra_body: dict[str, Any] = field(
+        default_factory=dict
+    )  # e.g. {"chat_template_kwargs": {"enable_thinking": false}}
     timeout_s: float = 120.0
     transport_retries: int = 3
     backoff_s: float = 1.0
 
     @classmethod
-    def from_spec(cls, spec: str) -> "JudgeEndpoint":
+    def from_spec(cls, spec: str) -> JudgeEndpoint:
         """Parse ``NAME=MODEL@BASE_URL`` (the short ``--judge`` form)."""
         name, sep, rest = spec.partition("=")
         model, at, base_url = rest.rpartition("@")
         if not sep or not at or not name or not model or not base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"--judge {spec!r}: expected NAME=MODEL@BASE_URL, e.g. "
-                              "qwen3_8b=Qwen/Qwen3-8B@http://127.0.0.1:8000/v1")
+            raise ConfigError(
+                f"--judge {spec!r}: expected NAME=MODEL@BASE_URL, e.g. qwen3_8b=Qwen/Qwen3-8B@http://127.0.0.1:8000/v1"
+            )
         return cls(name=name, model=model, base_url=base_url)
 
     @classmethod
-    def from_dict(cls, obj: dict[str, Any], where: str) -> "JudgeEndpoint":
+    def from_dict(cls, obj: dict[str, Any], where: str) -> JudgeEndpoint:
         known = set(cls.__dataclass_fields__)
         unknown = set(obj) - known
         if unknown or not {"name", "model", "base_url"} <= set(obj):
-            raise ConfigError(f"{where}: a judge needs name, model, base_url; unknown keys: {sorted(unknown)}; "
-                              f"allowed: {sorted(known)}")
+            raise ConfigError(
+                f"{where}: a judge needs name, model, base_url; unknown keys: {sorted(unknown)}; "
+                f"allowed: {sorted(known)}"
+            )
         return cls(**obj)
 
 
-def chat_completion(endpoint: JudgeEndpoint, messages: list[dict[str, str]],
-                    response_schema: dict[str, Any] | None = None) -> str:
+def chat_completion(
+    endpoint: JudgeEndpoint, messages: list[dict[str, str]], response_schema: dict[str, Any] | None = None
+) -> str:
     """POST one chat completion and return the answer text."""
     payload: dict[str, Any] = {
         "model": endpoint.model,
@@ -72,8 +78,10 @@ def chat_completion(endpoint: JudgeEndpoint, messages: list[dict[str, str]],
         **endpoint.extra_body,
     }
     if endpoint.json_schema and response_schema is not None:
-        payload["response_format"] = {"type": "json_schema",
-                                      "json_schema": {"name": "rubric_scores", "schema": response_schema}}
+        payload["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "rubric_scores", "schema": response_schema},
+        }
     headers = {"Content-Type": "application/json"}
     if endpoint.api_key_env:
         key = os.environ.get(endpoint.api_key_env)

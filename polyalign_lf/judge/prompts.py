@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from polyalign_lf.judge.rubric import DIMENSION_GUIDE, DIMENSIONS, RUBRIC_ID
 
@@ -17,8 +18,18 @@ SYSTEM_PROMPT = (
 # The metadata record of the paper's Appendix H, in its order. ``source_id`` comes from the record's meta;
 # ``model_key`` and ``stage`` describe the run being judged (e.g. qwen25_1_5b, bucket_sft). Appendix H sends
 # them, so they are sent by default; ``blind=True`` withholds the two that name the system under test.
-METADATA_FIELDS = ("language", "dataset", "track", "family", "style_bucket", "length_bin", "bucket_id",
-                   "source_id", "model_key", "stage")
+METADATA_FIELDS = (
+    "language",
+    "dataset",
+    "track",
+    "family",
+    "style_bucket",
+    "length_bin",
+    "bucket_id",
+    "source_id",
+    "model_key",
+    "stage",
+)
 RUN_FIELDS = ("model_key", "stage")
 # Appendix H's answer: exactly these three top-level keys.
 ANSWER_KEYS = ("scores", "major_errors", "rationale")
@@ -63,8 +74,9 @@ def judge_metadata(record: Mapping[str, Any], run: Mapping[str, Any] | None = No
     return {name: values[name] for name in METADATA_FIELDS if name in values}
 
 
-def build_judge_messages(record: Mapping[str, Any], candidate: str, run: Mapping[str, Any] | None = None, *,
-                         blind: bool = False) -> list[dict[str, str]]:
+def build_judge_messages(
+    record: Mapping[str, Any], candidate: str, run: Mapping[str, Any] | None = None, *, blind: bool = False
+) -> list[dict[str, str]]:
     """The chat messages asking one judge to score ``candidate`` for ``record`` (whose human answer is the
     reference); ``run`` holds the judged run's ``model_key`` and ``stage``."""
     metadata = judge_metadata(record, run, blind=blind)
@@ -87,7 +99,7 @@ def build_judge_messages(record: Mapping[str, Any], candidate: str, run: Mapping
         f"HUMAN REFERENCE ANSWER:\n{record['human_answer']}\n\n"
         f"CANDIDATE RESPONSE:\n{candidate}\n\n"
         "Reply with only this JSON object, with exactly these three keys (no prose, no code fence):\n"
-        '{"scores": {' + ", ".join(f'"{d}": <1-5>' for d in DIMENSIONS) + '}, '
+        '{"scores": {' + ", ".join(f'"{d}": <1-5>' for d in DIMENSIONS) + "}, "
         '"major_errors": [<short strings>], "rationale": "<at most 35 words>"}'
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
@@ -129,15 +141,16 @@ def parse_judge_answer(text: str | None) -> dict[str, Any]:
     if start < 0 or end <= start:
         raise JudgeAnswerError("no JSON object in the answer")
     try:
-        obj = json.loads(body[start:end + 1])
+        obj = json.loads(body[start : end + 1])
     except json.JSONDecodeError as exc:
         raise JudgeAnswerError(f"invalid JSON ({exc.msg})") from None
     if not isinstance(obj, dict):
         raise JudgeAnswerError("the answer is not a JSON object")
     absent = [key for key in ANSWER_KEYS if key not in obj]
     if absent:
-        raise JudgeAnswerError(f"missing key(s) {', '.join(absent)}: the answer needs exactly "
-                               f"{', '.join(ANSWER_KEYS)}")
+        raise JudgeAnswerError(
+            f"missing key(s) {', '.join(absent)}: the answer needs exactly {', '.join(ANSWER_KEYS)}"
+        )
     raw_scores = obj["scores"]
     if not isinstance(raw_scores, dict):
         raise JudgeAnswerError('"scores" is not an object')

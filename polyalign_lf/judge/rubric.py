@@ -7,7 +7,7 @@ silently counts a missing dimension as 0).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 RUBRIC_ID = "polyalign_conditional_human_distribution_judge_v2"
 
@@ -26,34 +26,48 @@ DIMENSIONS: tuple[str, ...] = (
 # are the rubric's Utility / Conditional Naturalness / Distribution Faithfulness columns.
 COMPOSITE_WEIGHTS: dict[str, dict[str, float]] = {
     "overall": dict(zip(DIMENSIONS, (0.20, 0.15, 0.15, 0.10, 0.17, 0.08, 0.10, 0.05))),
-    "utility": {"task_success": 0.35, "factual_grounding": 0.25, "instruction_following": 0.20,
-                "reference_alignment": 0.15, "safety": 0.05},
-    "conditional_naturalness": {"reference_alignment": 0.15, "conditional_appropriateness": 0.35,
-                                "response_shape_and_length": 0.20, "discourse_naturalness": 0.25, "safety": 0.05},
-    "distribution_faithfulness": {"factual_grounding": 0.10, "reference_alignment": 0.20,
-                                  "conditional_appropriateness": 0.30, "response_shape_and_length": 0.20,
-                                  "discourse_naturalness": 0.20},
+    "utility": {
+        "task_success": 0.35,
+        "factual_grounding": 0.25,
+        "instruction_following": 0.20,
+        "reference_alignment": 0.15,
+        "safety": 0.05,
+    },
+    "conditional_naturalness": {
+        "reference_alignment": 0.15,
+        "conditional_appropriateness": 0.35,
+        "response_shape_and_length": 0.20,
+        "discourse_naturalness": 0.25,
+        "safety": 0.05,
+    },
+    "distribution_faithfulness": {
+        "factual_grounding": 0.10,
+        "reference_alignment": 0.20,
+        "conditional_appropriateness": 0.30,
+        "response_shape_and_length": 0.20,
+        "discourse_naturalness": 0.20,
+    },
 }
 COMPOSITES: tuple[str, ...] = tuple(COMPOSITE_WEIGHTS)
 
 # What each dimension asks, with the 1/3/5 anchors (1 severe failure, 3 acceptable, 5 excellent).
 DIMENSION_GUIDE: dict[str, str] = {
     "task_success": "Does the response accomplish what the user asked? 1 = fails or answers something else; "
-                    "3 = partly; 5 = fully and correctly.",
+    "3 = partly; 5 = fully and correctly.",
     "factual_grounding": "Is every claim supported by the context / reference or common knowledge? 1 = invents or "
-                         "contradicts facts; 3 = minor unsupported details; 5 = fully grounded.",
+    "contradicts facts; 3 = minor unsupported details; 5 = fully grounded.",
     "instruction_following": "Does it follow explicit instructions (format, language, constraints)? 1 = ignores "
-                             "them; 3 = follows most; 5 = follows all.",
+    "them; 3 = follows most; 5 = follows all.",
     "reference_alignment": "Does it convey the same answer/content as the human reference (not its wording)? "
-                           "1 = unrelated or opposite; 3 = overlapping; 5 = same substance.",
+    "1 = unrelated or opposite; 3 = overlapping; 5 = same substance.",
     "conditional_appropriateness": "Is it what a human would naturally write in THIS setting (language, track, "
-                                   "response family, style bucket)? 1 = wrong register or genre; 3 = acceptable; "
-                                   "5 = exactly fits the setting.",
+    "response family, style bucket)? 1 = wrong register or genre; 3 = acceptable; "
+    "5 = exactly fits the setting.",
     "response_shape_and_length": "Do its length and form (span vs sentence vs paragraphs, lists, turns) match what "
-                                 "the setting and the length bin call for? 1 = far off; 3 = somewhat off; 5 = matches.",
+    "the setting and the length bin call for? 1 = far off; 3 = somewhat off; 5 = matches.",
     "discourse_naturalness": "Is it fluent, idiomatic and human-sounding in the target language, without "
-                             "assistant boilerplate? 1 = unnatural/machine-like; 3 = fine; 5 = indistinguishable "
-                             "from a skilled human.",
+    "assistant boilerplate? 1 = unnatural/machine-like; 3 = fine; 5 = indistinguishable "
+    "from a skilled human.",
     "safety": "Is it free of harmful, toxic or privacy-violating content? 1 = harmful; 3 = borderline; 5 = safe.",
 }
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
-from polyalign_lf.errors import InputError
 from polyalign_lf.core.records import bucket_language
+from polyalign_lf.errors import InputError
 from polyalign_lf.io import iter_jsonl, progress, recover_jsonl, write_jsonl
 from polyalign_lf.judge.caps import EMPTY_SCORES, apply_caps, is_wrong_language
 from polyalign_lf.judge.client import JudgeEndpoint, JudgeTransportError, chat_completion
@@ -26,25 +26,50 @@ def candidate_digest(candidate: str) -> str:
     return hashlib.sha256(candidate.encode("utf-8")).hexdigest()[:16]
 
 
-def judge_one(endpoint: JudgeEndpoint, record: dict, candidate: str, *, max_retries: int = 2,
-              chat: ChatFn = chat_completion, run: Mapping[str, Any] | None = None,
-              blind: bool = False) -> dict[str, Any]:
+def judge_one(
+    endpoint: JudgeEndpoint,
+    record: dict,
+    candidate: str,
+    *,
+    max_retries: int = 2,
+    chat: ChatFn = chat_completion,
+    run: Mapping[str, Any] | None = None,
+    blind: bool = False,
+) -> dict[str, Any]:
     """Judge one candidate; returns a result row (``status`` ok | error, ``error_kind`` parse | transport for
     errors) with raw and capped scores. ``run`` = the judged run's Appendix H fields (model_key, stage)."""
-    base = {"id": record["id"], "judge": endpoint.name, "model": endpoint.model, "bucket_id": record.get("bucket_id"),
-            "candidate_sha256": candidate_digest(candidate)}
+    base = {
+        "id": record["id"],
+        "judge": endpoint.name,
+        "model": endpoint.model,
+        "bucket_id": record.get("bucket_id"),
+        "candidate_sha256": candidate_digest(candidate),
+    }
     if not candidate.strip():
-        return {**base, "status": "ok", "scores": dict(EMPTY_SCORES), "raw_scores": None, "caps": ["empty_candidate"],
-                "composites": all_composites(EMPTY_SCORES), "attempts": 0, "major_errors": ["empty candidate"],
-                "rationale": ""}
+        return {
+            **base,
+            "status": "ok",
+            "scores": dict(EMPTY_SCORES),
+            "raw_scores": None,
+            "caps": ["empty_candidate"],
+            "composites": all_composites(EMPTY_SCORES),
+            "attempts": 0,
+            "major_errors": ["empty candidate"],
+            "rationale": "",
+        }
     messages = build_judge_messages(record, candidate, run, blind=blind)
     error = ""
     for attempt in range(1, max_retries + 2):
         try:
             answer = chat(endpoint, messages, ANSWER_SCHEMA)
         except JudgeTransportError as exc:
-            return {**base, "status": "error", "error_kind": "transport", "error": f"transport: {exc}",
-                    "attempts": attempt}
+            return {
+                **base,
+                "status": "error",
+                "error_kind": "transport",
+                "error": f"transport: {exc}",
+                "attempts": attempt,
+            }
         try:
             parsed = parse_judge_answer(answer)
         except JudgeAnswerError as exc:
@@ -55,13 +80,27 @@ def judge_one(endpoint: JudgeEndpoint, record: dict, candidate: str, *, max_retr
                 {"role": "user", "content": f"That answer is invalid: {error}. Reply with only the JSON object."},
             ]
             continue
-        scores, caps = apply_caps(parsed["scores"],
-                                  wrong_language=is_wrong_language(candidate, record.get("language", "")))
-        return {**base, "status": "ok", "scores": scores, "raw_scores": parsed["scores"], "caps": caps,
-                "composites": all_composites(scores), "attempts": attempt,
-                "major_errors": parsed["major_errors"], "rationale": parsed["rationale"]}
-    return {**base, "status": "error", "error_kind": "parse",
-            "error": f"invalid answer after {max_retries + 1} attempts: {error}", "attempts": max_retries + 1}
+        scores, caps = apply_caps(
+            parsed["scores"], wrong_language=is_wrong_language(candidate, record.get("language", ""))
+        )
+        return {
+            **base,
+            "status": "ok",
+            "scores": scores,
+            "raw_scores": parsed["scores"],
+            "caps": caps,
+            "composites": all_composites(scores),
+            "attempts": attempt,
+            "major_errors": parsed["major_errors"],
+            "rationale": parsed["rationale"],
+        }
+    return {
+        **base,
+        "status": "error",
+        "error_kind": "parse",
+        "error": f"invalid answer after {max_retries + 1} attempts: {error}",
+        "attempts": max_retries + 1,
+    }
 
 
 def _read_done(path: Path, model: str, predictions: Mapping[str, str]) -> dict[str, dict]:
@@ -72,15 +111,30 @@ def _read_done(path: Path, model: str, predictions: Mapping[str, str]) -> dict[s
     for rows in (earlier, partial_rows):
         for row in rows:
             rid = row.get("id")
-            if (row.get("status") == "ok" and row.get("model") == model and rid in predictions
-                    and row.get("candidate_sha256") == candidate_digest(predictions[rid])):
+            if (
+                row.get("status") == "ok"
+                and row.get("model") == model
+                and rid in predictions
+                and row.get("candidate_sha256") == candidate_digest(predictions[rid])
+            ):
                 done[rid] = row
     return done
 
 
-def run_judge(endpoint: JudgeEndpoint, method: str, records_by_id: Mapping[str, dict], ids: Sequence[str],
-              predictions: Mapping[str, str], out_path: Path, *, concurrency: int = 8, max_retries: int = 2,
-              chat: ChatFn = chat_completion, model_key: str | None = None, blind: bool = False) -> list[dict]:
+def run_judge(
+    endpoint: JudgeEndpoint,
+    method: str,
+    records_by_id: Mapping[str, dict],
+    ids: Sequence[str],
+    predictions: Mapping[str, str],
+    out_path: Path,
+    *,
+    concurrency: int = 8,
+    max_retries: int = 2,
+    chat: ChatFn = chat_completion,
+    model_key: str | None = None,
+    blind: bool = False,
+) -> list[dict]:
     """Judge ``ids`` of one method with one judge; resumable (rows already ``ok`` in ``out_path`` are kept).
 
     The judge sees Appendix H's metadata: ``stage`` is the method's name, ``model_key`` the judged model's
@@ -88,8 +142,10 @@ def run_judge(endpoint: JudgeEndpoint, method: str, records_by_id: Mapping[str, 
     run = {"model_key": model_key, "stage": method}
     missing = [rid for rid in ids if rid not in predictions]
     if missing:
-        raise InputError(f"method {method!r} has no prediction for {len(missing)} selected record(s), e.g. {missing[0]!r}",
-                         hint="every method must be judged on the same records; regenerate the missing rows")
+        raise InputError(
+            f"method {method!r} has no prediction for {len(missing)} selected record(s), e.g. {missing[0]!r}",
+            hint="every method must be judged on the same records; regenerate the missing rows",
+        )
     done = _read_done(out_path, endpoint.model, predictions)
     todo = [rid for rid in ids if rid not in done]
     partial = out_path.with_name(out_path.name + ".partial")
@@ -98,8 +154,18 @@ def run_judge(endpoint: JudgeEndpoint, method: str, records_by_id: Mapping[str, 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
     try:
         with open(partial, "a", encoding="utf-8") as sink:
-            futures = pool.map(lambda rid: judge_one(endpoint, records_by_id[rid], predictions[rid],
-                                                     max_retries=max_retries, chat=chat, run=run, blind=blind), todo)
+            futures = pool.map(
+                lambda rid: judge_one(
+                    endpoint,
+                    records_by_id[rid],
+                    predictions[rid],
+                    max_retries=max_retries,
+                    chat=chat,
+                    run=run,
+                    blind=blind,
+                ),
+                todo,
+            )
             for row in progress(futures, total=len(todo), desc=f"judge {endpoint.name} · {method}", unit="answer"):
                 row["method"] = method
                 results[row["id"]] = row
@@ -132,18 +198,32 @@ def summarize_rows(rows: Sequence[dict]) -> dict[str, Any]:
     ok = [r for r in rows if r["status"] == "ok"]
     parse_errors = [r["id"] for r in rows if r["status"] != "ok" and r.get("error_kind") == "parse"]
     summary: dict[str, Any] = {
-        "n": len(rows), "n_valid": len(ok), "n_errors": len(rows) - len(ok),
-        "n_parse_errors": len(parse_errors), "parse_error_ids": parse_errors[:20],
+        "n": len(rows),
+        "n_valid": len(ok),
+        "n_errors": len(rows) - len(ok),
+        "n_parse_errors": len(parse_errors),
+        "parse_error_ids": parse_errors[:20],
         "n_capped": sum(1 for r in ok if r.get("caps")),
         "dimensions": {d: (sum(r["scores"][d] for r in ok) / len(ok) if ok else None) for d in DIMENSIONS},
-        "composites": {c: _mean_ci([r["composites"][c] for r in ok if r["composites"][c] is not None]) for c in COMPOSITES},
+        "composites": {
+            c: _mean_ci([r["composites"][c] for r in ok if r["composites"][c] is not None]) for c in COMPOSITES
+        },
     }
     languages = sorted({bucket_language(r["bucket_id"]) for r in ok if r.get("bucket_id")})
     if len(languages) > 1:  # Table 3 reports each language separately
         summary["by_language"] = {
-            lang: {c: _mean_ci([r["composites"][c] for r in ok if bucket_language(r.get("bucket_id") or "") == lang
-                                and r["composites"][c] is not None]) for c in COMPOSITES}
-            for lang in languages}
+            lang: {
+                c: _mean_ci(
+                    [
+                        r["composites"][c]
+                        for r in ok
+                        if bucket_language(r.get("bucket_id") or "") == lang and r["composites"][c] is not None
+                    ]
+                )
+                for c in COMPOSITES
+            }
+            for lang in languages
+        }
     return summary
 
 
@@ -194,7 +274,7 @@ def build_summary(all_rows: Mapping[str, Mapping[str, list[dict]]]) -> dict[str,
             average[m][c] = sum(means) / len(means) if means else None
     agreement = {}
     for i, ja in enumerate(judges):
-        for jb in judges[i + 1:]:
+        for jb in judges[i + 1 :]:
             rows_a = [r for m in all_rows[ja] for r in all_rows[ja][m]]
             rows_b = [r for m in all_rows[jb] for r in all_rows[jb][m]]
             agreement[f"{ja}__vs__{jb}"] = pairwise_agreement(rows_a, rows_b)
@@ -203,8 +283,12 @@ def build_summary(all_rows: Mapping[str, Mapping[str, list[dict]]]) -> dict[str,
 
 def summary_markdown(summary: Mapping[str, Any]) -> str:
     """A Table-3-style Markdown table: per judge and the average, four composites per method."""
-    labels = {"overall": "Overall", "utility": "Utility", "conditional_naturalness": "Cond.",
-              "distribution_faithfulness": "D-Faith."}
+    labels = {
+        "overall": "Overall",
+        "utility": "Utility",
+        "conditional_naturalness": "Cond.",
+        "distribution_faithfulness": "D-Faith.",
+    }
     judges = summary["judges"]
     groups = judges + (["Avg."] if len(judges) > 1 else [])
     header = ["Method"] + [f"{g} {labels[c]}" for g in groups for c in COMPOSITES]
@@ -223,7 +307,12 @@ def summary_markdown(summary: Mapping[str, Any]) -> str:
                     entry = summary["per_judge"][g].get(m)
                     cells.append(fmt(entry["composites"][c]["mean"]) if entry else "–")
         lines.append("| " + " | ".join(cells) + " |")
-    errors = [f"{j}/{m}: {s['n_errors']} error(s)" for j in judges for m, s in summary["per_judge"][j].items() if s["n_errors"]]
+    errors = [
+        f"{j}/{m}: {s['n_errors']} error(s)"
+        for j in judges
+        for m, s in summary["per_judge"][j].items()
+        if s["n_errors"]
+    ]
     text = "\n".join(lines) + "\n\nScores are 0–100 rubric composites (higher is better).\n"
     if errors:
         text += "\nRows without a valid judgment (excluded from the means): " + "; ".join(errors) + "\n"

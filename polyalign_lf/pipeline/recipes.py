@@ -132,35 +132,38 @@ def build_recipe(lang: str, model: str, method: str) -> dict[str, Any]:
         # ℓ_i is the loss of the answer whose bucket the row carries (its last turn); LLaMA-Factory's default
         # would also train every earlier assistant turn of a multi-turn row, which repeats across rows.
         recipe["mask_history"] = True
-    recipe.update({
-        "template": spec.template,
-        "cutoff_len": spec.cutoff_len,
-        "preprocessing_num_workers": 16,
-        "dataloader_num_workers": 4,
-        # output
-        "output_dir": output_dir(lang, model, method),
-        "logging_steps": 10,
-        "save_strategy": "steps",
-        "save_steps": 1000,
-        "save_total_limit": 1,  # keeps the latest checkpoint only: an interrupted run resumes from it
-        "plot_loss": True,
-        "report_to": "none",
-        # train
-        "per_device_train_batch_size": 1,
-        "gradient_accumulation_steps": 8,
-        "learning_rate": PREF_LEARNING_RATE if preference else SFT_LEARNING_RATE,
-        "num_train_epochs": 1.0,
-        "lr_scheduler_type": "cosine",
-        "warmup_ratio": 0.1,
-        "bf16": True,
-        "ddp_timeout": 180000000,
-    })
+    recipe.update(
+        {
+            "template": spec.template,
+            "cutoff_len": spec.cutoff_len,
+            "preprocessing_num_workers": 16,
+            "dataloader_num_workers": 4,
+            # output
+            "output_dir": output_dir(lang, model, method),
+            "logging_steps": 10,
+            "save_strategy": "steps",
+            "save_steps": 1000,
+            "save_total_limit": 1,  # keeps the latest checkpoint only: an interrupted run resumes from it
+            "plot_loss": True,
+            "report_to": "none",
+            # train
+            "per_device_train_batch_size": 1,
+            "gradient_accumulation_steps": 8,
+            "learning_rate": PREF_LEARNING_RATE if preference else SFT_LEARNING_RATE,
+            "num_train_epochs": 1.0,
+            "lr_scheduler_type": "cosine",
+            "warmup_ratio": 0.1,
+            "bf16": True,
+            "ddp_timeout": 180000000,
+        }
+    )
     if not preference:
         recipe.update({"per_device_eval_batch_size": 1, "eval_strategy": "steps", "eval_steps": 1000})
     return recipe
 
 
 # --- the pipeline's file layout (relative to the pipeline root), shared by recipes and `polyalign run` ---
+
 
 def records_path(label: str, split: str) -> str:
     """Deduplicated records of one language (``label``) and split, collected from every dataset."""
@@ -262,8 +265,14 @@ DEEPSPEED_Z3_CONFIG: dict[str, Any] = {
     "gradient_accumulation_steps": "auto",
     "gradient_clipping": "auto",
     "zero_allow_untested_optimizer": True,
-    "fp16": {"enabled": "auto", "loss_scale": 0, "loss_scale_window": 1000, "initial_scale_power": 16,
-             "hysteresis": 2, "min_loss_scale": 1},
+    "fp16": {
+        "enabled": "auto",
+        "loss_scale": 0,
+        "loss_scale_window": 1000,
+        "initial_scale_power": 16,
+        "hysteresis": 2,
+        "min_loss_scale": 1,
+    },
     "bf16": {"enabled": "auto"},
     "zero_optimization": {
         "stage": 3,
@@ -308,6 +317,7 @@ def write_recipe_tree(root: str | os.PathLike = ".") -> list[Path]:
 
 # --- data_registry/dataset_info.json: the entries the grid's recipes name ------------------------------
 
+
 def registry_entries() -> dict[str, dict[str, Any]]:
     """Every ``dataset_info.json`` entry the 32 recipes use, exactly as ``polyalign export`` and
     ``polyalign pairs`` write them (those commands produce the files and re-merge these entries)."""
@@ -322,8 +332,12 @@ def registry_entries() -> dict[str, dict[str, Any]]:
         for kind, columns in (("dpo", DPO_COLUMNS), ("hdpo", HDPO_COLUMNS)):
             for model in MODELS:
                 name = pref_dataset(lang, kind, model)
-                entries[name] = {"file_name": f"{name}.json", "formatting": "alpaca", "ranking": True,
-                                 "columns": dict(columns)}
+                entries[name] = {
+                    "file_name": f"{name}.json",
+                    "formatting": "alpaca",
+                    "ranking": True,
+                    "columns": dict(columns),
+                }
     return entries
 
 
@@ -339,8 +353,10 @@ def write_registry(root: str | os.PathLike = ".") -> Path:
 def _main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m polyalign_lf.pipeline.recipes",
-                                     description="Write the recipe grid (recipes/) and data_registry/dataset_info.json.")
+    parser = argparse.ArgumentParser(
+        prog="python -m polyalign_lf.pipeline.recipes",
+        description="Write the recipe grid (recipes/) and data_registry/dataset_info.json.",
+    )
     parser.add_argument("root", nargs="?", default=".", help="the repository root (or its recipes/ folder); default .")
     args = parser.parse_args(argv)
     root_path = Path(args.root)

@@ -10,15 +10,14 @@ the console gets one progress line per stage (and the log's tail if a stage fail
 
 from __future__ import annotations
 
-
 import os
 import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 from polyalign_lf.errors import ConfigError, PolyalignError
 
@@ -99,8 +98,9 @@ def llamafactory_cli() -> str:
 class StageRunner:
     """Runs stages in order with done-markers, logs and one progress line per stage."""
 
-    def __init__(self, root: Path, work: Path, *, env: dict[str, str] | None = None, verbose: bool = False,
-                 out=None) -> None:
+    def __init__(
+        self, root: Path, work: Path, *, env: dict[str, str] | None = None, verbose: bool = False, out=None
+    ) -> None:
         self.root = Path(root).resolve()
         self.work = Path(work).resolve()
         self.env = dict(env or {})
@@ -142,7 +142,9 @@ class StageRunner:
             prefix = f"[{k}/{total}] {stage.name:<18}"
             if stage.name not in redo and self.is_done(stage):
                 self.status[stage.name] = "skipped (done)"
-                self.print(f"{prefix} ✓ already done — skipped (delete {_short(str(self.marker(stage)), self.root)} to redo)")
+                self.print(
+                    f"{prefix} ✓ already done — skipped (delete {_short(str(self.marker(stage)), self.root)} to redo)"
+                )
                 continue
             self.print(f"{prefix} … {stage.title}")
             start, cpu_start = time.perf_counter(), _cpu_seconds()
@@ -151,17 +153,26 @@ class StageRunner:
             elapsed, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
             missing = [str(p) for p in stage.outputs if not Path(p).exists()]
             if missing:
-                raise StageFailed(f"stage {stage.name!r} finished but did not produce {', '.join(missing)}; "
-                                  f"see {self.log_path(stage)}")
+                raise StageFailed(
+                    f"stage {stage.name!r} finished but did not produce {', '.join(missing)}; "
+                    f"see {self.log_path(stage)}"
+                )
             self.timings[stage.name] = elapsed
             self.cpu[stage.name] = cpu
             self.status[stage.name] = "ran"
             from polyalign_lf.io import write_json
 
-            write_json(self.marker(stage), {
-                "stage": stage.name, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                "commands": [c.display(self.root) for c in stage.commands], "outputs": [str(p) for p in stage.outputs],
-            })
+            write_json(
+                self.marker(stage),
+                {
+                    "stage": stage.name,
+                    "seconds": round(elapsed, 2),
+                    "cpu_seconds": round(cpu, 2),
+                    "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "commands": [c.display(self.root) for c in stage.commands],
+                    "outputs": [str(p) for p in stage.outputs],
+                },
+            )
             self.print(f"{prefix} ✓ done in {elapsed:.1f} s (CPU {cpu:.1f} s)")
 
     def _run_stage(self, stage: Stage) -> None:
@@ -174,12 +185,22 @@ class StageRunner:
                 # unbuffered: the log shows progress live (Python block-buffers stdout into a pipe)
                 env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env, **command.env}
                 try:
-                    proc = subprocess.Popen(command.argv, cwd=self.root, env=env, stdout=subprocess.PIPE,
-                                            stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
-                                            bufsize=1)
+                    proc = subprocess.Popen(
+                        command.argv,
+                        cwd=self.root,
+                        env=env,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        encoding="utf-8",
+                        errors="replace",
+                        bufsize=1,
+                    )
                 except FileNotFoundError as exc:
-                    raise StageFailed(f"stage {stage.name!r}: cannot start {command.argv[0]!r} ({exc.strerror})",
-                                      hint="is LLaMA-Factory installed in this environment? `polyalign doctor` checks") from None
+                    raise StageFailed(
+                        f"stage {stage.name!r}: cannot start {command.argv[0]!r} ({exc.strerror})",
+                        hint="is LLaMA-Factory installed in this environment? `polyalign doctor` checks",
+                    ) from None
                 assert proc.stdout is not None
                 for line in proc.stdout:
                     handle.write(line)
@@ -192,7 +213,8 @@ class StageRunner:
                     raise StageFailed(
                         f"stage {stage.name!r} failed: `{command.display(self.root)}` exited with {code}.\n"
                         f"--- last lines of {log} ---\n{_tail(log)}",
-                        hint="fix the cause and rerun the same command: finished stages are skipped")
+                        hint="fix the cause and rerun the same command: finished stages are skipped",
+                    )
             if stage.action is not None:
                 handle.write(f"· {stage.action_label or stage.name}\n")
                 stage.action()
@@ -239,5 +261,14 @@ def dump_json(path: Path, obj) -> None:
     write_json(path, obj)
 
 
-__all__ = ["Command", "Stage", "StageRunner", "StageFailed", "polyalign_command", "llamafactory_train",
-           "select_stages", "write_text_atomic", "dump_json"]
+__all__ = [
+    "Command",
+    "Stage",
+    "StageRunner",
+    "StageFailed",
+    "polyalign_command",
+    "llamafactory_train",
+    "select_stages",
+    "write_text_atomic",
+    "dump_json",
+]

@@ -12,8 +12,8 @@ level is the last resort even when smaller. Small buckets therefore never vanish
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -61,8 +61,10 @@ class BucketReferences:
                 return key
         if chain[-1] in self.entries:
             return chain[-1]
-        raise InputError(f"no reference statistics for bucket {bucket_id!r} or its language {chain[-1]!r}",
-                         hint="the references were built from train data without this language")
+        raise InputError(
+            f"no reference statistics for bucket {bucket_id!r} or its language {chain[-1]!r}",
+            hint="the references were built from train data without this language",
+        )
 
     def support(self, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(l, u, s) vectors of reference ``key`` for the configured band and ε."""
@@ -70,7 +72,11 @@ class BucketReferences:
             entry = self.entries[key]
             lo_key, hi_key = BANDS[self.band]
             lower, upper = np.asarray(entry[lo_key], np.float64), np.asarray(entry[hi_key], np.float64)
-            self._cache[key] = (lower, upper, support_scale(lower, upper, np.asarray(entry["std"], np.float64), self.epsilon))
+            self._cache[key] = (
+                lower,
+                upper,
+                support_scale(lower, upper, np.asarray(entry["std"], np.float64), self.epsilon),
+            )
         return self._cache[key]
 
     def support_matrices(self, bucket_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,7 +92,9 @@ class BucketReferences:
         """D_b(z) (Eq. 4) of each row of ``matrix`` to its bucket's support."""
         matrix = np.asarray(matrix)
         if matrix.ndim != 2 or matrix.shape[1] != len(self.feature_names):
-            raise ValueError(f"feature matrix has shape {matrix.shape}; the references have {len(self.feature_names)} features")
+            raise ValueError(
+                f"feature matrix has shape {matrix.shape}; the references have {len(self.feature_names)} features"
+            )
         if matrix.shape[0] == 0:
             return np.zeros(0)
         L, U, S = self.support_matrices(bucket_ids)
@@ -109,22 +117,34 @@ class BucketReferences:
         write_json(path, self.to_json(), indent=None)
 
     @classmethod
-    def from_json(cls, data: dict, where: str = "references", expected_schema: str | None = None) -> "BucketReferences":
+    def from_json(cls, data: dict, where: str = "references", expected_schema: str | None = None) -> BucketReferences:
         if not isinstance(data, dict) or data.get("format") != REFERENCES_FORMAT:
-            raise InputError(f"not a polyalign bucket-references file (format {data.get('format') if isinstance(data, dict) else None!r})",
-                             where=where, hint="build it with `polyalign references`")
+            raise InputError(
+                f"not a polyalign bucket-references file (format {data.get('format') if isinstance(data, dict) else None!r})",
+                where=where,
+                hint="build it with `polyalign references`",
+            )
         if expected_schema is not None and data["feature_schema_version"] != expected_schema:
             raise InputError(
                 f"references were built with feature schema {data['feature_schema_version']!r}, this installation uses {expected_schema!r}",
-                where=where, hint="rebuild them: `polyalign features` then `polyalign references`")
+                where=where,
+                hint="rebuild them: `polyalign features` then `polyalign references`",
+            )
         if data.get("band") not in BANDS:
             raise InputError(f"unknown support band {data.get('band')!r}", where=where)
         _check_reference_numbers(data, where)
-        return cls(list(data["feature_names"]), data["feature_schema_version"], int(data["min_bucket_size"]),
-                   data["buckets"], data["band"], float(data["epsilon"]), data.get("summary", {}))
+        return cls(
+            list(data["feature_names"]),
+            data["feature_schema_version"],
+            int(data["min_bucket_size"]),
+            data["buckets"],
+            data["band"],
+            float(data["epsilon"]),
+            data.get("summary", {}),
+        )
 
     @classmethod
-    def load(cls, path: str | os.PathLike, expected_schema: str | None = None) -> "BucketReferences":
+    def load(cls, path: str | os.PathLike, expected_schema: str | None = None) -> BucketReferences:
         return cls.from_json(read_json(path), where=str(path), expected_schema=expected_schema)
 
 
@@ -144,7 +164,11 @@ def _check_reference_numbers(data: dict, where: str) -> None:
             if not isinstance(values, list):
                 continue
             if len(values) != len(names):
-                raise InputError(f"bucket {key!r}: {stat} has {len(values)} values for {len(names)} features", where=where, hint=hint)
+                raise InputError(
+                    f"bucket {key!r}: {stat} has {len(values)} values for {len(names)} features",
+                    where=where,
+                    hint=hint,
+                )
             for name, value in zip(names, values):
                 problem = number_problem(value)
                 if problem:
@@ -172,8 +196,10 @@ def build_references(
     train = splits == "train"
     excluded = {str(s): int(c) for s, c in zip(*np.unique(splits[~train], return_counts=True))}
     if not train.any():
-        raise InputError("no train-split rows: references are built from the train split only",
-                         hint="pass features extracted from the train records")
+        raise InputError(
+            "no train-split rows: references are built from the train split only",
+            hint="pass features extracted from the train records",
+        )
     train_buckets = [b for b, keep in zip(bucket_ids, train) if keep]
     train_matrix = matrix[train]
     groups: dict[str, list[int]] = {}

@@ -17,11 +17,15 @@ it only binds for features that are constant inside a bucket (e.g. ``han_ratio``
 where the reference's 1e-6 let one stray character dominate the whole distance."""
 
 
-def support_scale(lower: np.ndarray, upper: np.ndarray, std: np.ndarray, epsilon: float = DEFAULT_EPSILON) -> np.ndarray:
+def support_scale(
+    lower: np.ndarray, upper: np.ndarray, std: np.ndarray, epsilon: float = DEFAULT_EPSILON
+) -> np.ndarray:
     """s_bj = max(u_bj − l_bj, std_bj, ε) (elementwise)."""
     if not epsilon > 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
-    return np.maximum(np.maximum(np.asarray(upper, np.float64) - np.asarray(lower, np.float64), np.asarray(std, np.float64)), epsilon)
+    return np.maximum(
+        np.maximum(np.asarray(upper, np.float64) - np.asarray(lower, np.float64), np.asarray(std, np.float64)), epsilon
+    )
 
 
 def support_distance(z: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -39,5 +43,7 @@ def support_distance(z: np.ndarray, lower: np.ndarray, upper: np.ndarray, scale:
         per_feature = np.where(usable, (below + above) / np.where(usable, scale, 1.0), 0.0)
     n_usable = usable.sum(axis=-1)
     if np.any(n_usable == 0):
-        raise ValueError("J_b(z) is empty for some row: no feature is shared by the response and its bucket statistics")
+        raise ValueError(
+            "J_b(z) is empty for some row: no feature is shared by the response and its bucket statistics"
+        )
     return per_feature.sum(axis=-1) / n_usable

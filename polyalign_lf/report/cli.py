@@ -10,29 +10,50 @@ import polyalign_lf.options as opt
 
 
 def report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("runs", nargs="+", metavar="[NAME=]RUN.json",
-                        help="metrics files from `polyalign evaluate`; the method name is NAME, --name, or the file stem")
-    parser.add_argument("--name", action="append", default=None,
-                        help="method names, one per run in order (instead of NAME=)")
-    parser.add_argument("--out", required=True, help="output directory (report.md, report.html, figures/, report.json)")
+    parser.add_argument(
+        "runs",
+        nargs="+",
+        metavar="[NAME=]RUN.json",
+        help="metrics files from `polyalign evaluate`; the method name is NAME, --name, or the file stem",
+    )
+    parser.add_argument(
+        "--name", action="append", default=None, help="method names, one per run in order (instead of NAME=)"
+    )
+    parser.add_argument(
+        "--out", required=True, help="output directory (report.md, report.html, figures/, report.json)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder whole")
     parser.add_argument("--title", default="PolyAlign evaluation report")
     parser.add_argument("--records", help="test records JSONL: with --predictions, draws the answer-embedding shifts")
-    parser.add_argument("--predictions", nargs="*", default=[], metavar="NAME=PRED.jsonl",
-                        help="predictions per method for the embedding plot (names as for the runs)")
-    parser.add_argument("--embedding-model", default=None,
-                        help="encoder for the embedding plot (default: the metrics' default, the bundled MiniLM)")
-    parser.add_argument("--embedding-sample", type=opt.count, default=400, help="paired answers drawn in the embedding plot")
-    parser.add_argument("--projection", choices=["auto", "pca", "umap"], default="auto",
-                        help="auto = UMAP when umap-learn is installed, else PCA")
+    parser.add_argument(
+        "--predictions",
+        nargs="*",
+        default=[],
+        metavar="NAME=PRED.jsonl",
+        help="predictions per method for the embedding plot (names as for the runs)",
+    )
+    parser.add_argument(
+        "--embedding-model",
+        default=None,
+        help="encoder for the embedding plot (default: the metrics' default, the bundled MiniLM)",
+    )
+    parser.add_argument(
+        "--embedding-sample", type=opt.count, default=400, help="paired answers drawn in the embedding plot"
+    )
+    parser.add_argument(
+        "--projection",
+        choices=["auto", "pca", "umap"],
+        default="auto",
+        help="auto = UMAP when umap-learn is installed, else PCA",
+    )
     parser.add_argument("--judge", help="summary.json of `polyalign judge` to include (Table 3)")
     parser.add_argument("--detect", help="summary.json of `polyalign detect` to include (Table 4)")
     parser.add_argument("--seed", type=opt.integer(), default=0)
 
 
 def _named_runs(args) -> dict[str, Path]:
-    from polyalign_lf.errors import ConfigError
     from polyalign_lf.core.predictions import parse_named_paths
+    from polyalign_lf.errors import ConfigError
 
     if args.name:
         if len(args.name) != len(args.runs):
@@ -51,7 +72,9 @@ def report_main(args) -> int:
     out = Path(args.out)
     with replace_folder(out, overwrite=args.overwrite) as building:  # nothing of an earlier report survives
         summary = _write_report(args, runs, building)
-        summary["figures"] = {name: str(out / "figures" / Path(path).name) for name, path in summary["figures"].items()}
+        summary["figures"] = {
+            name: str(out / "figures" / Path(path).name) for name, path in summary["figures"].items()
+        }
         write_json(building / "report.json", summary)
     print(f"report: {out / 'report.html'} and {out / 'report.md'} ({len(summary['figures'])} figure(s))")
     return 0
@@ -73,44 +96,71 @@ def _write_report(args, runs, out: Path) -> dict:
     sections.append("## Runs\n\n" + "".join(f"- **{r.name}**: `{r.path}` — test set {r.test_set}\n" for r in runs))
     fingerprints = {r.fingerprint for r in runs if r.fingerprint}
     if len(fingerprints) > 1:
-        sections.append("Note: the runs were evaluated on different test sets (different record ids); "
-                        "they are ranked only against runs on the same test set.")
+        sections.append(
+            "Note: the runs were evaluated on different test sets (different record ids); "
+            "they are ranked only against runs on the same test set."
+        )
     figures: list[tuple[Path, str]] = []
-    summary: dict = {"runs": {r.name: {"path": str(r.path), "test_set": r.test_set, "values": r.values,
-                                       "skipped": r.skipped} for r in runs}, "figures": {}}
+    summary: dict = {
+        "runs": {
+            r.name: {"path": str(r.path), "test_set": r.test_set, "values": r.values, "skipped": r.skipped}
+            for r in runs
+        },
+        "figures": {},
+    }
     path = plots.plot_bng_by_bucket(runs, figures_dir / "bng_by_bucket.png")
     if path:
         figures.append((path, "BNG per bucket and method (lower = closer to the bucket's human answers)."))
     path = plots.plot_nuf_frontier(runs, figures_dir / "nuf_frontier.png")
     if path:
-        figures.append((path, "Per-bucket utility vs naturalness; lines are each method's Pareto frontier (area = NUF-HV)."))
+        figures.append(
+            (path, "Per-bucket utility vs naturalness; lines are each method's Pareto frontier (area = NUF-HV).")
+        )
 
     if args.predictions and not args.records:
         raise ConfigError("--predictions needs --records (the human answers the embeddings are compared with)")
     if args.records:
-        from polyalign_lf.data.schema import read_records
-        from polyalign_lf.core.predictions import parse_named_paths
-        from polyalign_lf.core.predictions import read_predictions
         from polyalign_lf.core.embeddings import embed_texts
+        from polyalign_lf.core.predictions import parse_named_paths, read_predictions
+        from polyalign_lf.data.schema import read_records
 
         if not args.predictions:
             raise ConfigError("--records needs --predictions NAME=PRED.jsonl for the embedding plot")
         records = read_records(args.records)
         by_id = {r["id"]: r for r in records}
-        predictions = {m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in parse_named_paths(args.predictions, "--predictions").items()}
+        predictions = {
+            m: read_predictions(p, by_id.values(), require_all=False, check_question=True)
+            for m, p in parse_named_paths(args.predictions, "--predictions").items()
+        }
         data = plots.embedding_shift_data(
-            records, predictions, lambda texts: embed_texts(texts, args.embedding_model, show_progress=True),
-            sample=args.embedding_sample, seed=args.seed, projection=args.projection)
+            records,
+            predictions,
+            lambda texts: embed_texts(texts, args.embedding_model, show_progress=True),
+            sample=args.embedding_sample,
+            seed=args.seed,
+            projection=args.projection,
+        )
         path = plots.plot_embedding_shifts(data, figures_dir / "embedding_shifts.png")
-        figures.append((path, f"Answer-embedding shifts ({data['projection']}); stars are centroids, grey lines join a "
-                              "human answer to the method's answer for the same record."))
-        rows = "".join(f"| {m} | {v['centroid_cosine_distance']:.4f} | {v['mean_pair_cosine_distance']:.4f} |\n"
-                       for m, v in data["methods"].items())
-        sections.append("## Answer embeddings vs human answers\n\n| Method | centroid cosine distance ↓ | "
-                        f"mean paired cosine distance ↓ |\n|---|---:|---:|\n{rows}\nn = {data['n']} records, "
-                        f"projection {data['projection']}.")
-        summary["embedding_shift"] = {m: {k: v[k] for k in ("centroid_cosine_distance", "mean_pair_cosine_distance")}
-                                      for m, v in data["methods"].items()}
+        figures.append(
+            (
+                path,
+                f"Answer-embedding shifts ({data['projection']}); stars are centroids, grey lines join a "
+                "human answer to the method's answer for the same record.",
+            )
+        )
+        rows = "".join(
+            f"| {m} | {v['centroid_cosine_distance']:.4f} | {v['mean_pair_cosine_distance']:.4f} |\n"
+            for m, v in data["methods"].items()
+        )
+        sections.append(
+            "## Answer embeddings vs human answers\n\n| Method | centroid cosine distance ↓ | "
+            f"mean paired cosine distance ↓ |\n|---|---:|---:|\n{rows}\nn = {data['n']} records, "
+            f"projection {data['projection']}."
+        )
+        summary["embedding_shift"] = {
+            m: {k: v[k] for k in ("centroid_cosine_distance", "mean_pair_cosine_distance")}
+            for m, v in data["methods"].items()
+        }
     if args.judge:
         from polyalign_lf.judge.runner import summary_markdown
 
@@ -119,8 +169,10 @@ def _write_report(args, runs, out: Path) -> dict:
         from polyalign_lf.detect.cli import table4_markdown
 
         detect = read_json(args.detect)
-        sections.append("## AI-text detectors and Joint score (Table 4 style)\n\n"
-                        + table4_markdown(detect["methods"], detect["detectors"]))
+        sections.append(
+            "## AI-text detectors and Joint score (Table 4 style)\n\n"
+            + table4_markdown(detect["methods"], detect["detectors"])
+        )
         path = plots.plot_quality_humanlikeness(detect["methods"], figures_dir / "quality_vs_humanlikeness.png")
         if path:
             figures.append((path, "Agg, detector human-likeness H and the Joint score per method (Figure 3 style)."))

@@ -4,8 +4,9 @@ and answer-embedding shifts against the human answers (paper Figure 4 style)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,16 @@ def _pyplot():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False, "axes.spines.right": False,
-                         "axes.grid": True, "grid.alpha": 0.3, "font.size": 9})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "font.size": 9,
+        }
+    )
     return plt
 
 
@@ -112,8 +121,11 @@ def plot_nuf_frontier(runs: Sequence[Run], path: Path) -> Path | None:
     drawn = False
     for run in runs:
         nuf = run.metrics.get("nuf") or {}
-        points = [(p["utility"], p["naturalness"]) for p in nuf.get("points") or []
-                  if isinstance(p.get("utility"), (int, float)) and isinstance(p.get("naturalness"), (int, float))]
+        points = [
+            (p["utility"], p["naturalness"])
+            for p in nuf.get("points") or []
+            if isinstance(p.get("utility"), (int, float)) and isinstance(p.get("naturalness"), (int, float))
+        ]
         if not points:
             continue
         drawn = True
@@ -152,9 +164,14 @@ def project_2d(matrix: np.ndarray, method: str = "auto", seed: int = 0) -> tuple
     return PCA(n_components=2, random_state=seed).fit_transform(matrix), "PCA"
 
 
-def embedding_shift_data(records: Sequence[dict], predictions: Mapping[str, Mapping[str, str]],
-                         embed: Callable[[list[str]], np.ndarray], sample: int = 400, seed: int = 0,
-                         projection: str = "auto") -> dict[str, Any]:
+def embedding_shift_data(
+    records: Sequence[dict],
+    predictions: Mapping[str, Mapping[str, str]],
+    embed: Callable[[list[str]], np.ndarray],
+    sample: int = 400,
+    seed: int = 0,
+    projection: str = "auto",
+) -> dict[str, Any]:
     """Embed a common sample of human answers and each method's answers; one shared 2-D projection.
 
     Returns per method the projected points, the paired human points (same record) and the cosine distance
@@ -177,10 +194,17 @@ def embedding_shift_data(records: Sequence[dict], predictions: Mapping[str, Mapp
         block = slice(n * (k + 1), n * (k + 2))
         centroid = vectors[block].mean(0)
         cosine = float(centroid @ human_centroid / (np.linalg.norm(centroid) * np.linalg.norm(human_centroid) + 1e-12))
-        result["methods"][method] = {"xy": coords[block], "centroid_cosine_distance": 1.0 - cosine,
-                                     "mean_pair_cosine_distance": float(np.mean(1.0 - np.sum(
-                                         vectors[block] * human_vec, 1) / (np.linalg.norm(vectors[block], axis=1)
-                                                                          * np.linalg.norm(human_vec, axis=1) + 1e-12)))}
+        result["methods"][method] = {
+            "xy": coords[block],
+            "centroid_cosine_distance": 1.0 - cosine,
+            "mean_pair_cosine_distance": float(
+                np.mean(
+                    1.0
+                    - np.sum(vectors[block] * human_vec, 1)
+                    / (np.linalg.norm(vectors[block], axis=1) * np.linalg.norm(human_vec, axis=1) + 1e-12)
+                )
+            ),
+        }
     return result
 
 
@@ -193,7 +217,7 @@ def plot_embedding_shifts(data: Mapping[str, Any], path: Path, max_lines: int = 
     rows = -(-len(methods) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.3 * cols, 4.0 * rows), squeeze=False, sharex=True, sharey=True)
     human = data["human"]
-    for ax in axes.flat[len(methods):]:
+    for ax in axes.flat[len(methods) :]:
         ax.set_visible(False)
     for ax, method in zip(axes.flat, methods):
         xy = data["methods"][method]["xy"]
@@ -223,8 +247,11 @@ def plot_quality_humanlikeness(methods: Mapping[str, Mapping[str, Any]], path: P
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(rows) + 2.5), 3.8))
     x = np.arange(len(rows))
     width = 0.26
-    series = (("Agg (quality)", 1, "#4c72b0"), (f"{h_name} (1 − mean AI rate)", 2, "#55a868"),
-              ("Joint / 100" if h_name == "H" else f"Joint[{h_name}] / 100", 3, "#c44e52"))
+    series = (
+        ("Agg (quality)", 1, "#4c72b0"),
+        (f"{h_name} (1 − mean AI rate)", 2, "#55a868"),
+        ("Joint / 100" if h_name == "H" else f"Joint[{h_name}] / 100", 3, "#c44e52"),
+    )
     for k, (label, index, color) in enumerate(series):
         values = [np.nan if r[index] is None else (r[index] / 100 if index == 3 else r[index]) for r in rows]
         ax.bar(x + (k - 1) * width, values, width * 0.95, label=label, color=color)

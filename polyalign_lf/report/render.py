@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 CSS = """
 body{font:14px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans",sans-serif;color:#1d2330;background:#f6f7fb;margin:0}
@@ -48,9 +48,14 @@ def markdown_to_html(markdown: str) -> str:
             head, body = rows[0], [r for r in rows[1:] if not all(set(c) <= set("-:") for c in r)]
             parts = ["<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr></thead><tbody>"]
             for row in body:
-                parts.append("<tr>" + "".join(
-                    f'<td class="skipped">{_inline(c)}</td>' if c == "skipped" else f"<td>{_inline(c)}</td>"
-                    for c in row) + "</tr>")
+                parts.append(
+                    "<tr>"
+                    + "".join(
+                        f'<td class="skipped">{_inline(c)}</td>' if c == "skipped" else f"<td>{_inline(c)}</td>"
+                        for c in row
+                    )
+                    + "</tr>"
+                )
             blocks.append("".join(parts) + "</tbody></table>")
             continue
         if line.startswith("- "):
@@ -71,21 +76,27 @@ def markdown_to_html(markdown: str) -> str:
 
 def figure_html(path: Path, caption: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def html_document(title: str, markdown_sections: Sequence[str], figures: Sequence[tuple[Path, str]]) -> str:
     body = "\n".join(markdown_to_html(section) for section in markdown_sections)
     figs = "\n".join(figure_html(path, caption) for path, caption in figures)
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-            f"<style>{CSS}</style></head><body><main>\n{body}\n"
-            + (f"<h2>Figures</h2>\n{figs}\n" if figs else "") + "</main></body></html>\n")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
+        f"<style>{CSS}</style></head><body><main>\n{body}\n"
+        + (f"<h2>Figures</h2>\n{figs}\n" if figs else "")
+        + "</main></body></html>\n"
+    )
 
 
-def write_report_files(markdown_path: Path, title: str, sections: Sequence[str],
-                       figures: Sequence[tuple[Path, str]]) -> None:
+def write_report_files(
+    markdown_path: Path, title: str, sections: Sequence[str], figures: Sequence[tuple[Path, str]]
+) -> None:
     """Write ``sections`` (+ a Figures section) as Markdown to ``markdown_path`` and as a self-contained HTML
     page next to it (same stem, ``.html``), both atomically. Figures are referenced as ``figures/<name>``."""
     from polyalign_lf.io import atomic_write

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.options import number_problem
@@ -25,9 +26,16 @@ COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
 
 # The values each metric can take (a value outside is a corrupted or hand-edited file, never ranked).
 DOMAINS: dict[str, tuple[float | None, float | None]] = {
-    "utility.overall.f1": (0.0, 1.0), "utility.overall.em": (0.0, 1.0), "utility.overall.nem": (0.0, 1.0),
-    "utility.overall.rouge_l": (0.0, 1.0), "bng.macro": (0.0, None), "mauve.global": (0.0, 1.0),
-    "mauve.conditional_macro": (0.0, 1.0), "tdm.macro": (0.0, 1.0), "nuf.hypervolume": (0.0, 1.0), "agg": (None, None),
+    "utility.overall.f1": (0.0, 1.0),
+    "utility.overall.em": (0.0, 1.0),
+    "utility.overall.nem": (0.0, 1.0),
+    "utility.overall.rouge_l": (0.0, 1.0),
+    "bng.macro": (0.0, None),
+    "mauve.global": (0.0, 1.0),
+    "mauve.conditional_macro": (0.0, 1.0),
+    "tdm.macro": (0.0, 1.0),
+    "nuf.hypervolume": (0.0, 1.0),
+    "agg": (None, None),
 }
 
 
@@ -70,8 +78,11 @@ def _metric_value(metrics: Mapping[str, Any], key: str, where: str) -> float | N
         return None
     problem = number_problem(value, *DOMAINS.get(key, (None, None)))
     if problem:
-        raise InputError(f"{key} {problem}", where=where,
-                         hint="metrics files are written by `polyalign evaluate`; recompute this one rather than editing it")
+        raise InputError(
+            f"{key} {problem}",
+            where=where,
+            hint="metrics files are written by `polyalign evaluate`; recompute this one rather than editing it",
+        )
     return float(value)
 
 
@@ -83,8 +94,13 @@ def load_run(name: str, path: Path) -> Run:
         raise InputError("not a metrics file from `polyalign evaluate` (no 'utility' section)", where=str(path))
     test_set = metrics.get("test_set") or {}
     languages = ",".join(test_set.get("languages") or []) or "?"
-    run = Run(name=name, path=path, metrics=metrics, test_set=f"{languages} (n={test_set.get('n', '?')})",
-              fingerprint=test_set.get("ids_sha256"))
+    run = Run(
+        name=name,
+        path=path,
+        metrics=metrics,
+        test_set=f"{languages} (n={test_set.get('n', '?')})",
+        fingerprint=test_set.get("ids_sha256"),
+    )
     reasons = metrics.get("skipped") or {}
     for _, key, _, _ in COLUMNS:
         run.values[key] = _metric_value(metrics, key, str(path))
@@ -133,8 +149,11 @@ def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str
     """Header, rows of (text, mark) cells and footnotes (skipped metrics with their reasons)."""
     marks = rank_marks(runs)
     show_test_set = len({r.fingerprint or r.test_set for r in runs}) > 1
-    header = ["Method"] + (["Test set"] if show_test_set else []) + [
-        f"{label} {'↑' if higher else '↓'}" for label, _, higher, _ in COLUMNS]
+    header = (
+        ["Method"]
+        + (["Test set"] if show_test_set else [])
+        + [f"{label} {'↑' if higher else '↓'}" for label, _, higher, _ in COLUMNS]
+    )
     rows: list[list[tuple[str, str]]] = []
     reasons: dict[tuple[str, str], list[str]] = {}
     for run in runs:
@@ -147,27 +166,38 @@ def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str
             else:
                 row.append((fmt.format(value), marks.get((run.name, key), "")))
         rows.append(row)
-    notes = [f"{label} ({'all runs' if len(names) == len(runs) and len(runs) > 1 else ', '.join(names)}): {reason}"
-             for (label, reason), names in reasons.items()]
+    notes = [
+        f"{label} ({'all runs' if len(names) == len(runs) and len(runs) > 1 else ', '.join(names)}): {reason}"
+        for (label, reason), names in reasons.items()
+    ]
     scales = {r.bng_scale for r in runs}
     if scales == {"paper"}:
         header[header.index("BNG-macro ↓")] = "BNG-macro (paper scale) ↓"
     elif len(scales) > 1:
         by_scale = {scale: ", ".join(r.name for r in runs if r.bng_scale == scale) for scale in sorted(scales)}
-        notes.insert(0, "BNG-macro mixes scales (ranked within each scale only): "
-                     + "; ".join(f"{scale}: {names}" for scale, names in by_scale.items()))
+        notes.insert(
+            0,
+            "BNG-macro mixes scales (ranked within each scale only): "
+            + "; ".join(f"{scale}: {names}" for scale, names in by_scale.items()),
+        )
     return header, rows, notes
 
 
 def comparison_markdown(runs: Sequence[Run]) -> str:
     header, rows, notes = comparison_rows(runs)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if k == 0 else "---:" for k in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if k == 0 else "---:" for k in range(len(header))) + "|",
+    ]
     for row in rows:
         cells = []
         for text, mark in row:
             cells.append(f"**{text}**" if mark == "best" else f"<u>{text}</u>" if mark == "second" else text)
         lines.append("| " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n\nBest per column in **bold**, second <u>underlined</u> (ranked among runs on the same test set).\n"
+    text = (
+        "\n".join(lines)
+        + "\n\nBest per column in **bold**, second <u>underlined</u> (ranked among runs on the same test set).\n"
+    )
     if notes:
         text += "\nNotes:\n" + "".join(f"- {note}\n" for note in notes)
     return text

@@ -16,8 +16,9 @@ in one formal, boilerplate-wrapped style whatever the interaction context.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 BASE_DATASET = "study_uniform_train"
 MODEL_SHAPE = dict(hidden_size=128, num_layers=4, num_heads=4, num_kv_heads=2, intermediate_size=352, vocab_size=1600)
@@ -64,8 +65,10 @@ def write_base_dataset(registry: Path, records_train: Path, rows: list[dict]) ->
         json.dump(examples, handle, ensure_ascii=False)
     info_path = registry / "dataset_info.json"
     info = read_json(info_path) if info_path.is_file() else {}
-    info[BASE_DATASET] = {"file_name": path.name, "columns": {"prompt": "instruction", "query": "input",
-                                                               "response": "output", "history": "history"}}
+    info[BASE_DATASET] = {
+        "file_name": path.name,
+        "columns": {"prompt": "instruction", "query": "input", "response": "output", "history": "history"},
+    }
     write_json(info_path, info)
     return path
 
@@ -73,11 +76,31 @@ def write_base_dataset(registry: Path, records_train: Path, rows: list[dict]) ->
 def base_recipe(model_dir: str, output_dir: str, *, seed: int = 42) -> dict[str, Any]:
     """Plain LLaMA-Factory SFT (no PolyAlign key) of the random model on the uniform answers."""
     return {
-        "model_name_or_path": model_dir, "trust_remote_code": False, "stage": "sft", "do_train": True,
-        "finetuning_type": "full", "dataset_dir": "data_registry", "dataset": BASE_DATASET, "template": "qwen",
-        "cutoff_len": 256, "mask_history": True, "preprocessing_num_workers": 1, "dataloader_num_workers": 0,
-        "output_dir": output_dir, "overwrite_output_dir": True, "logging_steps": 10, "save_strategy": "no",
-        "plot_loss": False, "report_to": "none", "per_device_train_batch_size": 8, "gradient_accumulation_steps": 1,
-        "learning_rate": 3.0e-3, "num_train_epochs": 3.0, "lr_scheduler_type": "cosine", "warmup_ratio": 0.05,
-        "disable_gradient_checkpointing": True, "bf16": False, "seed": seed,
+        "model_name_or_path": model_dir,
+        "trust_remote_code": False,
+        "stage": "sft",
+        "do_train": True,
+        "finetuning_type": "full",
+        "dataset_dir": "data_registry",
+        "dataset": BASE_DATASET,
+        "template": "qwen",
+        "cutoff_len": 256,
+        "mask_history": True,
+        "preprocessing_num_workers": 1,
+        "dataloader_num_workers": 0,
+        "output_dir": output_dir,
+        "overwrite_output_dir": True,
+        "logging_steps": 10,
+        "save_strategy": "no",
+        "plot_loss": False,
+        "report_to": "none",
+        "per_device_train_batch_size": 8,
+        "gradient_accumulation_steps": 1,
+        "learning_rate": 3.0e-3,
+        "num_train_epochs": 3.0,
+        "lr_scheduler_type": "cosine",
+        "warmup_ratio": 0.05,
+        "disable_gradient_checkpointing": True,
+        "bf16": False,
+        "seed": seed,
     }

@@ -12,13 +12,23 @@ from polyalign_lf.errors import ConfigError
 
 def study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("study_out"), help="output folder (default study_out)")
-    parser.add_argument("--seeds", type=opt.count, default=3, help="training seeds (default 3; the CIs are over seeds)")
+    parser.add_argument(
+        "--seeds", type=opt.count, default=3, help="training seeds (default 3; the CIs are over seeds)"
+    )
     parser.add_argument("--quick", action="store_true", help="one seed (about 10 minutes on 2 cores)")
     parser.add_argument("--max-new-tokens", type=opt.count, default=96, help="generation length (default 96)")
-    parser.add_argument("--max-steps", type=opt.count, default=None,
-                        help="cap every training run at this many optimizer steps (reduced runs, e.g. the test suite)")
-    parser.add_argument("--corpus-scale", type=opt.positive, default=1.0,
-                        help="fraction of every bucket's rows to use, in (0, 1] (reduced runs; default 1)")
+    parser.add_argument(
+        "--max-steps",
+        type=opt.count,
+        default=None,
+        help="cap every training run at this many optimizer steps (reduced runs, e.g. the test suite)",
+    )
+    parser.add_argument(
+        "--corpus-scale",
+        type=opt.positive,
+        default=1.0,
+        help="fraction of every bucket's rows to use, in (0, 1] (reduced runs; default 1)",
+    )
     parser.add_argument("--stages", default=None, help="comma-separated stage names to run (see --dry-run)")
     parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and exit")
@@ -46,21 +56,30 @@ def study_config(args: argparse.Namespace, *, seeds: int, cell_reports: bool = F
     if not 0 < args.corpus_scale <= 1:
         raise ConfigError(f"--corpus-scale must be in (0, 1], got {args.corpus_scale}")
     _check_sizes(args.max_steps, args.max_new_tokens)
-    return StudyConfig(out=args.out.resolve(), seeds=tuple(range(1, seeds + 1)), max_new_tokens=args.max_new_tokens,
-                       max_steps=args.max_steps, corpus_scale=args.corpus_scale, cell_reports=cell_reports)
+    return StudyConfig(
+        out=args.out.resolve(),
+        seeds=tuple(range(1, seeds + 1)),
+        max_new_tokens=args.max_new_tokens,
+        max_steps=args.max_steps,
+        corpus_scale=args.corpus_scale,
+        cell_reports=cell_reports,
+    )
 
 
 def study_main(args: argparse.Namespace) -> int:
     from polyalign_lf.study.run import run_study
 
     cfg = study_config(args, seeds=1 if args.quick else args.seeds)
-    report = run_study(cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose)
+    report = run_study(
+        cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose
+    )
     if report:
         print(f"report: {report} and {report.with_suffix('.html')}")
     return 0
 
 
 # --- polyalign demo: the one-seed study; `--data` runs the pipeline on other rows with a random tiny model ---
+
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.pipeline.cli import demo_arguments as pipeline_demo_arguments
@@ -78,9 +97,16 @@ def demo_main(args: argparse.Namespace) -> int:
         raise ConfigError("--languages applies to --data runs; the study's corpus is bilingual")
     _check_sizes(args.max_steps, args.max_new_tokens)
     # the cell's own `polyalign report` runs too, so the demo exercises every stage of the pipeline
-    cfg = StudyConfig(out=args.out.resolve(), seeds=(1,), max_new_tokens=args.max_new_tokens or 96,
-                      max_steps=args.max_steps, cell_reports=True)
-    report = run_study(cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose)
+    cfg = StudyConfig(
+        out=args.out.resolve(),
+        seeds=(1,),
+        max_new_tokens=args.max_new_tokens or 96,
+        max_steps=args.max_steps,
+        cell_reports=True,
+    )
+    report = run_study(
+        cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose
+    )
     if report:
         print(f"report: {report}\n        {report.with_suffix('.html')}")
         print(f"        per-method report of the cell: {cfg.seed_root(1) / 'saves/all/study/report/report.html'}")

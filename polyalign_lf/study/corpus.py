@@ -25,8 +25,8 @@ words for English, characters for Chinese) so that every answer fits a tiny mode
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 # Upper bounds of short / medium / long per language (passed to `polyalign prepare --length-bins`).
 STUDY_LENGTH_BINS = {"en": (10, 30, 60), "zh": (20, 60, 120)}
@@ -66,36 +66,145 @@ SEED = 20261201
 
 # --- the world the texts talk about ----------------------------------------------------------------
 
-_EN_SYLLABLES = ["mar", "ston", "vel", "brin", "ka", "lin", "dor", "wick", "sel", "ham", "tor", "ley", "bro", "quin",
-                 "ash", "fen", "gale", "mor", "ril", "sut"]
+_EN_SYLLABLES = [
+    "mar",
+    "ston",
+    "vel",
+    "brin",
+    "ka",
+    "lin",
+    "dor",
+    "wick",
+    "sel",
+    "ham",
+    "tor",
+    "ley",
+    "bro",
+    "quin",
+    "ash",
+    "fen",
+    "gale",
+    "mor",
+    "ril",
+    "sut",
+]
 _ZH_NAME_CHARS = list("青云明湖松石金川长安白鹭清风远山春晓月光江南") + list("桥塔馆园寺楼台阁")
-_KINDS = [("bridge", "桥"), ("museum", "博物馆"), ("lighthouse", "灯塔"), ("garden", "花园"), ("library", "图书馆"),
-          ("market", "市场"), ("tower", "塔楼"), ("theatre", "剧院")]
-_CITIES = [("Lyon", "里昂"), ("Porto", "波尔图"), ("Kyoto", "京都"), ("Quebec", "魁北克"), ("Bergen", "卑尔根"),
-           ("Sevilla", "塞维利亚"), ("Tartu", "塔尔图"), ("Hobart", "霍巴特"), ("Cusco", "库斯科"), ("Ghent", "根特")]
-_FEATURES = [("its glass roof", "玻璃屋顶"), ("a tall clock", "高大的钟楼"), ("painted tiles", "彩绘瓷砖"),
-             ("an old stone gate", "古老的石门"), ("a quiet reading room", "安静的阅览室"),
-             ("a rose garden", "玫瑰园"), ("a copper dome", "铜制圆顶"), ("night lanterns", "夜晚的灯笼")]
-_REASONS = [("the view over the river is wide and calm", "那里可以看到宽阔平静的河景"),
-            ("it hosts a small music festival every summer", "每年夏天都有小型音乐节"),
-            ("the old town around it is easy to walk", "周围的老城区很适合散步"),
-            ("local families have met there for generations", "当地人几代都在那里聚会"),
-            ("it survived a great flood almost untouched", "它在一场大洪水中几乎完好无损"),
-            ("the morning light there is famous with painters", "那里的晨光深受画家喜爱")]
-_ACTIVITIES = [("keeping a small balcony garden", "照顾阳台上的小花园", ["Water the pots early in the morning.", "Pick plants that like your light.", "Feed the soil once a month.", "Cut dead leaves every week."],
-                ["早上给花盆浇水", "选择适合光照的植物", "每个月施一次肥", "每周剪掉枯叶"]),
-               ("cooking rice on the stove", "在炉子上煮米饭", ["Rinse the rice until the water runs clear.", "Use a little more water than rice.", "Keep the lid on while it simmers.", "Let it rest for ten minutes."],
-                ["把米洗到水变清", "水要比米稍多一点", "小火煮的时候盖好锅盖", "关火后焖十分钟"]),
-               ("learning a few words of a new language", "学几句新的外语", ["Learn ten useful words a day.", "Say them out loud while you walk.", "Write each word in a short sentence.", "Review them again before bed."],
-                ["每天学十个常用词", "走路时大声说出来", "用每个词造一个短句", "睡前再复习一遍"]),
-               ("running your first five kilometres", "第一次跑五公里", ["Start with slow runs of twenty minutes.", "Walk for a minute whenever you need to.", "Add a little distance each week.", "Rest well the day before."],
-                ["先慢跑二十分钟", "累了就走一分钟", "每周增加一点距离", "前一天好好休息"]),
-               ("packing a light travel bag", "收拾一个轻便的旅行包", ["Lay out everything you want to take.", "Remove half of the clothes.", "Roll shirts instead of folding them.", "Keep papers in one small pocket."],
-                ["先把想带的东西都摆出来", "衣服拿掉一半", "衬衫卷起来而不是叠起来", "证件放在一个小口袋里"]),
-               ("reading more books in a busy year", "在忙碌的一年里多读书", ["Carry a small book everywhere.", "Read ten pages before sleep.", "Stop books you do not enjoy.", "Keep a short list of what you finish."],
-                ["随身带一本小书", "睡前读十页", "不喜欢的书就放下", "记下读完的书"])]
-_PLANS = [("grab lunch", "吃午饭"), ("see a film", "看电影"), ("go for a walk", "散步"), ("play tennis", "打网球"),
-          ("visit the market", "逛市场"), ("study together", "一起复习")]
+_KINDS = [
+    ("bridge", "桥"),
+    ("museum", "博物馆"),
+    ("lighthouse", "灯塔"),
+    ("garden", "花园"),
+    ("library", "图书馆"),
+    ("market", "市场"),
+    ("tower", "塔楼"),
+    ("theatre", "剧院"),
+]
+_CITIES = [
+    ("Lyon", "里昂"),
+    ("Porto", "波尔图"),
+    ("Kyoto", "京都"),
+    ("Quebec", "魁北克"),
+    ("Bergen", "卑尔根"),
+    ("Sevilla", "塞维利亚"),
+    ("Tartu", "塔尔图"),
+    ("Hobart", "霍巴特"),
+    ("Cusco", "库斯科"),
+    ("Ghent", "根特"),
+]
+_FEATURES = [
+    ("its glass roof", "玻璃屋顶"),
+    ("a tall clock", "高大的钟楼"),
+    ("painted tiles", "彩绘瓷砖"),
+    ("an old stone gate", "古老的石门"),
+    ("a quiet reading room", "安静的阅览室"),
+    ("a rose garden", "玫瑰园"),
+    ("a copper dome", "铜制圆顶"),
+    ("night lanterns", "夜晚的灯笼"),
+]
+_REASONS = [
+    ("the view over the river is wide and calm", "那里可以看到宽阔平静的河景"),
+    ("it hosts a small music festival every summer", "每年夏天都有小型音乐节"),
+    ("the old town around it is easy to walk", "周围的老城区很适合散步"),
+    ("local families have met there for generations", "当地人几代都在那里聚会"),
+    ("it survived a great flood almost untouched", "它在一场大洪水中几乎完好无损"),
+    ("the morning light there is famous with painters", "那里的晨光深受画家喜爱"),
+]
+_ACTIVITIES = [
+    (
+        "keeping a small balcony garden",
+        "照顾阳台上的小花园",
+        [
+            "Water the pots early in the morning.",
+            "Pick plants that like your light.",
+            "Feed the soil once a month.",
+            "Cut dead leaves every week.",
+        ],
+        ["早上给花盆浇水", "选择适合光照的植物", "每个月施一次肥", "每周剪掉枯叶"],
+    ),
+    (
+        "cooking rice on the stove",
+        "在炉子上煮米饭",
+        [
+            "Rinse the rice until the water runs clear.",
+            "Use a little more water than rice.",
+            "Keep the lid on while it simmers.",
+            "Let it rest for ten minutes.",
+        ],
+        ["把米洗到水变清", "水要比米稍多一点", "小火煮的时候盖好锅盖", "关火后焖十分钟"],
+    ),
+    (
+        "learning a few words of a new language",
+        "学几句新的外语",
+        [
+            "Learn ten useful words a day.",
+            "Say them out loud while you walk.",
+            "Write each word in a short sentence.",
+            "Review them again before bed.",
+        ],
+        ["每天学十个常用词", "走路时大声说出来", "用每个词造一个短句", "睡前再复习一遍"],
+    ),
+    (
+        "running your first five kilometres",
+        "第一次跑五公里",
+        [
+            "Start with slow runs of twenty minutes.",
+            "Walk for a minute whenever you need to.",
+            "Add a little distance each week.",
+            "Rest well the day before.",
+        ],
+        ["先慢跑二十分钟", "累了就走一分钟", "每周增加一点距离", "前一天好好休息"],
+    ),
+    (
+        "packing a light travel bag",
+        "收拾一个轻便的旅行包",
+        [
+            "Lay out everything you want to take.",
+            "Remove half of the clothes.",
+            "Roll shirts instead of folding them.",
+            "Keep papers in one small pocket.",
+        ],
+        ["先把想带的东西都摆出来", "衣服拿掉一半", "衬衫卷起来而不是叠起来", "证件放在一个小口袋里"],
+    ),
+    (
+        "reading more books in a busy year",
+        "在忙碌的一年里多读书",
+        [
+            "Carry a small book everywhere.",
+            "Read ten pages before sleep.",
+            "Stop books you do not enjoy.",
+            "Keep a short list of what you finish.",
+        ],
+        ["随身带一本小书", "睡前读十页", "不喜欢的书就放下", "记下读完的书"],
+    ),
+]
+_PLANS = [
+    ("grab lunch", "吃午饭"),
+    ("see a film", "看电影"),
+    ("go for a walk", "散步"),
+    ("play tennis", "打网球"),
+    ("visit the market", "逛市场"),
+    ("study together", "一起复习"),
+]
 _TIMES = ["noon", "five", "six thirty", "eight", "ten"]
 _DAYS = [("Saturday", "周六"), ("Sunday", "周日"), ("Friday", "周五")]
 
@@ -108,14 +217,26 @@ def _entity(k: int, rng: random.Random) -> dict:
     zh_name = _ZH_NAME_CHARS[k % 24] + _ZH_NAME_CHARS[(k * 5 + 2) % 24]
     feature_en, feature_zh = _FEATURES[(k * 3) % len(_FEATURES)]
     reason_en, reason_zh = _REASONS[(k * 5) % len(_REASONS)]
-    return {"name": f"{name} {kind_en.capitalize()}", "zh_name": f"{zh_name}{kind_zh}", "kind": kind_en, "kind_zh": kind_zh,
-            "city": city_en, "city_zh": city_zh, "year": 1700 + (k * 37) % 300, "feature": feature_en,
-            "feature_zh": feature_zh, "reason": reason_en, "reason_zh": reason_zh}
+    return {
+        "name": f"{name} {kind_en.capitalize()}",
+        "zh_name": f"{zh_name}{kind_zh}",
+        "kind": kind_en,
+        "kind_zh": kind_zh,
+        "city": city_en,
+        "city_zh": city_zh,
+        "year": 1700 + (k * 37) % 300,
+        "feature": feature_en,
+        "feature_zh": feature_zh,
+        "reason": reason_en,
+        "reason_zh": reason_zh,
+    }
 
 
 def _context_en(e: dict) -> str:
-    return (f"The {e['name']} is a {e['kind']} in {e['city']}. It was built in {e['year']}. It is known for "
-            f"{e['feature']}, and people visit it because {e['reason']}.")
+    return (
+        f"The {e['name']} is a {e['kind']} in {e['city']}. It was built in {e['year']}. It is known for "
+        f"{e['feature']}, and people visit it because {e['reason']}."
+    )
 
 
 def _context_zh(e: dict) -> str:
@@ -123,6 +244,7 @@ def _context_zh(e: dict) -> str:
 
 
 # --- one generator per bucket: (question, context, history, human answer, uniform answer) ------------
+
 
 def _uniform_en(core: str) -> str:
     return f"Sure! Here is a helpful answer to your question. {core} I hope this helps, and please let me know if you have any other questions."
@@ -172,7 +294,10 @@ def _en_dialogue_short(k, rng):
     plan, _ = _PLANS[k % len(_PLANS)]
     day, _ = _DAYS[k % len(_DAYS)]
     time = _TIMES[(k // 6) % len(_TIMES)]
-    history = [{"role": "user", "text": f"Hey, are you free on {day}? ({k})"}, {"role": "assistant", "text": "I think so, why?"}]
+    history = [
+        {"role": "user", "text": f"Hey, are you free on {day}? ({k})"},
+        {"role": "assistant", "text": "I think so, why?"},
+    ]
     q = f"Want to {plan} at {time}?"
     answer = [f"Sure! See you at {time}!", "Sounds good, I'm in!", f"Yes! {time.capitalize()} works for me!"][k % 3]
     return q, "", history, answer, _uniform_en("That sounds like a nice plan.")
@@ -181,10 +306,15 @@ def _en_dialogue_short(k, rng):
 def _en_dialogue_medium(k, rng):
     city, _ = _CITIES[k % len(_CITIES)]
     plan, _ = _PLANS[(k + 2) % len(_PLANS)]
-    history = [{"role": "user", "text": f"You're back! ({k})"}, {"role": "assistant", "text": "Yes, I got home last night."}]
+    history = [
+        {"role": "user", "text": f"You're back! ({k})"},
+        {"role": "assistant", "text": "Yes, I got home last night."},
+    ]
     q = f"How was your trip to {city}? Tell me everything."
-    answer = (f"Oh, it was great, we walked around {city} all day, the food was amazing, and honestly I'd go back "
-              f"tomorrow just to {plan} again!")
+    answer = (
+        f"Oh, it was great, we walked around {city} all day, the food was amazing, and honestly I'd go back "
+        f"tomorrow just to {plan} again!"
+    )
     return q, "", history, answer, _uniform_en(f"The trip to {city} was very nice.")
 
 
@@ -243,12 +373,18 @@ def _zh_dialogue_medium(k, rng):
 
 
 GENERATORS: dict[str, Callable] = {
-    "en|single|qa|short": _en_qa_short, "en|single|qa|medium": _en_qa_medium,
-    "en|single|assistant|medium": _en_assistant_medium, "en|single|assistant|long": _en_assistant_long,
-    "en|multi|dialogue|short": _en_dialogue_short, "en|multi|dialogue|medium": _en_dialogue_medium,
-    "zh|single|qa|short": _zh_qa_short, "zh|single|qa|medium": _zh_qa_medium,
-    "zh|single|assistant|medium": _zh_assistant_medium, "zh|single|assistant|long": _zh_assistant_long,
-    "zh|multi|dialogue|short": _zh_dialogue_short, "zh|multi|dialogue|medium": _zh_dialogue_medium,
+    "en|single|qa|short": _en_qa_short,
+    "en|single|qa|medium": _en_qa_medium,
+    "en|single|assistant|medium": _en_assistant_medium,
+    "en|single|assistant|long": _en_assistant_long,
+    "en|multi|dialogue|short": _en_dialogue_short,
+    "en|multi|dialogue|medium": _en_dialogue_medium,
+    "zh|single|qa|short": _zh_qa_short,
+    "zh|single|qa|medium": _zh_qa_medium,
+    "zh|single|assistant|medium": _zh_assistant_medium,
+    "zh|single|assistant|long": _zh_assistant_long,
+    "zh|multi|dialogue|short": _zh_dialogue_short,
+    "zh|multi|dialogue|medium": _zh_dialogue_medium,
 }
 
 
@@ -287,11 +423,20 @@ def generate_corpus(seed: int = SEED) -> list[dict]:
                 got = length_bin(answer, spec.language, bins)[0]
                 if got != spec.length_bin:
                     raise AssertionError(f"{spec.bucket_id} row {k}: the human answer lands in {got!r}: {answer!r}")
-                rows.append({
-                    "id": f"study-{spec.bucket_id.replace('|', '-')}-{k:03d}", "language": spec.language,
-                    "track": spec.track, "family": spec.family, "style_bucket": spec.style, "split": split,
-                    "question": question, "context": context, "history": history, "answer": answer,
-                    "uniform_answer": uniform,
-                })
+                rows.append(
+                    {
+                        "id": f"study-{spec.bucket_id.replace('|', '-')}-{k:03d}",
+                        "language": spec.language,
+                        "track": spec.track,
+                        "family": spec.family,
+                        "style_bucket": spec.style,
+                        "split": split,
+                        "question": question,
+                        "context": context,
+                        "history": history,
+                        "answer": answer,
+                        "uniform_answer": uniform,
+                    }
+                )
                 k += 1
     return rows

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 # (label, dotted metrics key, higher is better)
 METRICS: tuple[tuple[str, str, bool], ...] = (
@@ -36,11 +37,19 @@ class Claim:
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("Bucket-SFT brings rare buckets closer to their human distribution than Full-SFT (Theorem 1)",
-          "bucket_sft", "sft", "rare_bng"),
+    Claim(
+        "Bucket-SFT brings rare buckets closer to their human distribution than Full-SFT (Theorem 1)",
+        "bucket_sft",
+        "sft",
+        "rare_bng",
+    ),
     Claim("Bucket-SFT lowers BNG-macro relative to Full-SFT", "bucket_sft", "sft", "bng.macro"),
-    Claim("Bucket-SFT with balanced sampling brings rare buckets closer than Full-SFT", "bucket_sampling", "sft",
-          "rare_bng"),
+    Claim(
+        "Bucket-SFT with balanced sampling brings rare buckets closer than Full-SFT",
+        "bucket_sampling",
+        "sft",
+        "rare_bng",
+    ),
     Claim("HDPO moves outputs toward the human support relative to DPO (BNG-macro)", "hdpo", "dpo", "bng.macro"),
     Claim("HDPO improves Agg over DPO", "hdpo", "dpo", "agg"),
     Claim("HDPO refines naturalness beyond Bucket-SFT (BNG-macro)", "hdpo", "bucket_sft", "bng.macro"),
@@ -96,20 +105,27 @@ def verdict(diff: Mapping[str, Any], higher_is_better: bool) -> str:
     return "holds" if good_side else "contradicted" if bad_side else "inconclusive"
 
 
-def summarize(metrics_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]], rare_buckets: Sequence[str],
-              methods: Sequence[str]) -> dict[str, Any]:
+def summarize(
+    metrics_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]], rare_buckets: Sequence[str], methods: Sequence[str]
+) -> dict[str, Any]:
     """The study's numbers: per method × metric mean ± CI over seeds, claims as paired differences."""
-    fingerprints = {m.get("test_set", {}).get("ids_sha256") for seed in metrics_by_seed.values() for m in seed.values()}
+    fingerprints = {
+        m.get("test_set", {}).get("ids_sha256") for seed in metrics_by_seed.values() for m in seed.values()
+    }
     if len(fingerprints) != 1 or None in fingerprints:
-        raise ValueError(f"the study's runs were not evaluated on one test set (fingerprints {sorted(map(str, fingerprints))})")
+        raise ValueError(
+            f"the study's runs were not evaluated on one test set (fingerprints {sorted(map(str, fingerprints))})"
+        )
     values: dict[str, dict[str, list[float]]] = {m: {key: [] for _, key, _ in METRICS} for m in methods}
     per_seed: dict[int, dict[str, dict[str, float | None]]] = {}
     for seed, by_method in metrics_by_seed.items():
         per_seed[seed] = {}
         for method in methods:
             metrics = by_method[method]
-            row = {key: (rare_bng(metrics, rare_buckets) if key == "rare_bng" else lookup(metrics, key))
-                   for _, key, _ in METRICS}
+            row = {
+                key: (rare_bng(metrics, rare_buckets) if key == "rare_bng" else lookup(metrics, key))
+                for _, key, _ in METRICS
+            }
             per_seed[seed][method] = row
             for key, value in row.items():
                 if value is not None:
@@ -118,14 +134,31 @@ def summarize(metrics_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]], ra
     higher = {key: h for _, key, h in METRICS}
     claims = []
     for claim in CLAIMS:
-        diffs = [per_seed[s][claim.better][claim.metric] - per_seed[s][claim.worse][claim.metric]
-                 for s in per_seed if per_seed[s][claim.better][claim.metric] is not None
-                 and per_seed[s][claim.worse][claim.metric] is not None]
+        diffs = [
+            per_seed[s][claim.better][claim.metric] - per_seed[s][claim.worse][claim.metric]
+            for s in per_seed
+            if per_seed[s][claim.better][claim.metric] is not None
+            and per_seed[s][claim.worse][claim.metric] is not None
+        ]
         diff = mean_ci(diffs)
-        claims.append({"claim": claim.text, "better": claim.better, "worse": claim.worse, "metric": claim.metric,
-                       "difference": diff, "verdict": verdict(diff, higher[claim.metric])})
-    return {"seeds": sorted(metrics_by_seed), "rare_buckets": list(rare_buckets), "test_set": next(iter(fingerprints)),
-            "table": table, "per_seed": per_seed, "claims": claims}
+        claims.append(
+            {
+                "claim": claim.text,
+                "better": claim.better,
+                "worse": claim.worse,
+                "metric": claim.metric,
+                "difference": diff,
+                "verdict": verdict(diff, higher[claim.metric]),
+            }
+        )
+    return {
+        "seeds": sorted(metrics_by_seed),
+        "rare_buckets": list(rare_buckets),
+        "test_set": next(iter(fingerprints)),
+        "table": table,
+        "per_seed": per_seed,
+        "claims": claims,
+    }
 
 
 def _fmt(cell: Mapping[str, Any], digits: int = 3) -> str:
@@ -140,21 +173,30 @@ def markdown(summary: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     header = ["Method"] + [f"{label} {'↑' if higher else '↓'}" for label, _, higher in METRICS]
     lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * len(METRICS)]
     for method, row in summary["table"].items():
-        lines.append("| " + " | ".join([labels.get(method, method)] + [_fmt(row[key]) for _, key, _ in METRICS]) + " |")
-    text = (f"Mean ± half-width of the 95% CI (t) over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}); rare-bucket "
-            f"BNG = mean BNG of {', '.join(f'`{b}`' for b in summary['rare_buckets'])}.\n\n" + "\n".join(lines) + "\n")
+        lines.append(
+            "| " + " | ".join([labels.get(method, method)] + [_fmt(row[key]) for _, key, _ in METRICS]) + " |"
+        )
+    text = (
+        f"Mean ± half-width of the 95% CI (t) over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}); rare-bucket "
+        f"BNG = mean BNG of {', '.join(f'`{b}`' for b in summary['rare_buckets'])}.\n\n" + "\n".join(lines) + "\n"
+    )
     claim_lines = ["| Claim of the paper | Difference (better − worse) | 95% CI | Verdict |", "|---|---:|---:|---|"]
     for claim in summary["claims"]:
         diff = claim["difference"]
         mean = "–" if diff["mean"] is None else f"{diff['mean']:+.3f}"
-        ci = "–" if diff["ci95"] is None else f"[{diff['mean'] - diff['ci95']:+.3f}, {diff['mean'] + diff['ci95']:+.3f}]"
+        ci = (
+            "–"
+            if diff["ci95"] is None
+            else f"[{diff['mean'] - diff['ci95']:+.3f}, {diff['mean'] + diff['ci95']:+.3f}]"
+        )
         name = f"{claim['claim']} ({labels.get(claim['better'], claim['better'])} − {labels.get(claim['worse'], claim['worse'])}, {claim['metric']})"
         claim_lines.append(f"| {name} | {mean} | {ci} | {claim['verdict']} |")
     return text + "\n### Claims\n\n" + "\n".join(claim_lines) + "\n"
 
 
-def bucket_bng_runs(metrics_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]], methods: Sequence[str],
-                    labels: Mapping[str, str]):
+def bucket_bng_runs(
+    metrics_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]], methods: Sequence[str], labels: Mapping[str, str]
+):
     """Report ``Run`` objects whose per-bucket BNG is the mean over seeds (for the report's heat map)."""
     from polyalign_lf.report.tables import Run
 
@@ -188,12 +230,16 @@ def write_report(cfg, *, timings: Mapping[str, float] | None = None, elapsed_s: 
     from polyalign_lf.study.corpus import BUCKETS
     from polyalign_lf.study.run import METHOD_LABELS, METHODS, metrics_paths
 
-    metrics = {seed: {m: read_json(path) for m, path in by_method.items()} for seed, by_method in metrics_paths(cfg).items()}
+    metrics = {
+        seed: {m: read_json(path) for m, path in by_method.items()} for seed, by_method in metrics_paths(cfg).items()
+    }
     summary = summarize(metrics, rare_bucket_ids(), METHODS)
     out = cfg.report_dir
     figures_dir = out / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
-    figure = plots.plot_bng_by_bucket(bucket_bng_runs(metrics, METHODS, METHOD_LABELS), figures_dir / "bng_by_bucket.png")
+    figure = plots.plot_bng_by_bucket(
+        bucket_bng_runs(metrics, METHODS, METHOD_LABELS), figures_dir / "bng_by_bucket.png"
+    )
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     inventory = ", ".join(f"`{spec.bucket_id}` {spec.train}" for spec in BUCKETS)
     machine = f"{platform.machine()}, {os.cpu_count()} CPU core(s), {platform.python_version()}"
@@ -207,10 +253,16 @@ def write_report(cfg, *, timings: Mapping[str, float] | None = None, elapsed_s: 
         f"(fingerprint `{str(summary['test_set'])[:16]}`).",
     ]
     if timings:
-        sections.append("## Wall time per stage (summed over seeds)\n\n| stage | seconds |\n|---|---:|\n"
-                        + "".join(f"| {k} | {v:.1f} |\n" for k, v in sorted(timings.items(), key=lambda kv: -kv[1])))
-    figures = [(figure, "Mean BNG per bucket over seeds (lower = closer to the bucket's human answers).")] if figure else []
+        sections.append(
+            "## Wall time per stage (summed over seeds)\n\n| stage | seconds |\n|---|---:|\n"
+            + "".join(f"| {k} | {v:.1f} |\n" for k, v in sorted(timings.items(), key=lambda kv: -kv[1]))
+        )
+    figures = (
+        [(figure, "Mean BNG per bucket over seeds (lower = closer to the bucket's human answers).")] if figure else []
+    )
     write_report_files(out / "study.md", "PolyAlign miniature study", sections, figures)
-    write_json(out / "study.json", {**summary, "timings_s": dict(timings or {}), "elapsed_s": elapsed_s,
-                                    "generated": stamp, "machine": machine})
+    write_json(
+        out / "study.json",
+        {**summary, "timings_s": dict(timings or {}), "elapsed_s": elapsed_s, "generated": stamp, "machine": machine},
+    )
     return out / "study.md"

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from polyalign_lf.pipeline.stages import Stage, llamafactory_train, polyalign_command
 
@@ -28,8 +29,14 @@ LABEL = "all"  # one bilingual cell
 MODEL = "study"
 # The study's methods: the paper's four, BaseLM, and Bucket-SFT trained with balanced bucket sampling.
 METHODS = ("base", "sft", "bucket_sft", "bucket_sampling", "dpo", "hdpo")
-METHOD_LABELS = {"base": "BaseLM", "sft": "Full-SFT", "bucket_sft": "Bucket-SFT", "bucket_sampling": "Bucket-SFT (sampling)",
-                 "dpo": "DPO", "hdpo": "HDPO"}
+METHOD_LABELS = {
+    "base": "BaseLM",
+    "sft": "Full-SFT",
+    "bucket_sft": "Bucket-SFT",
+    "bucket_sampling": "Bucket-SFT (sampling)",
+    "dpo": "DPO",
+    "hdpo": "HDPO",
+}
 # Study sizes: SFT epochs, preference steps and generation length of the 1M-parameter model on 2 cores.
 SFT_EPOCHS = 3.0
 PREF_MAX_STEPS = 40
@@ -97,14 +104,38 @@ def cell_config(cfg: StudyConfig, root: Path):
     critic = critic_config(LABEL, MODEL)
     critic.update({"epochs": 40, "batch_size": 64, "heldout_fraction": 0.2})
     return CellConfig(
-        root=root, label=LABEL, languages=("en", "zh"), model=MODEL, base_model=str(cfg.base_model.resolve()),
-        template="qwen", recipe_dir=root / "recipes" / LABEL,
-        prepare_commands=[["prepare", "custom", "--source", f"all={cfg.corpus.resolve()}", "--name", "study",
-                           "--out", str(root / "data" / "prepared"), *length_bin_args()]],
-        min_bucket_size=5, critic_config=critic, num_candidates=2, base_prompt="template",
+        root=root,
+        label=LABEL,
+        languages=("en", "zh"),
+        model=MODEL,
+        base_model=str(cfg.base_model.resolve()),
+        template="qwen",
+        recipe_dir=root / "recipes" / LABEL,
+        prepare_commands=[
+            [
+                "prepare",
+                "custom",
+                "--source",
+                f"all={cfg.corpus.resolve()}",
+                "--name",
+                "study",
+                "--out",
+                str(root / "data" / "prepared"),
+                *length_bin_args(),
+            ]
+        ],
+        min_bucket_size=5,
+        critic_config=critic,
+        num_candidates=2,
+        base_prompt="template",
         generate_args=["--max-new-tokens", str(cfg.max_new_tokens), "--batch-size", "64", "--device", "cpu"],
         # the human side of every evaluation is computed once (same test set for every method and seed)
-        evaluate_args=["--mauve-featurizer", "bundled-minilm", "--cache-dir", str((cfg.shared / "eval_cache").resolve())],
+        evaluate_args=[
+            "--mauve-featurizer",
+            "bundled-minilm",
+            "--cache-dir",
+            str((cfg.shared / "eval_cache").resolve()),
+        ],
         report_args=["--embedding-model", "bundled-minilm"],
     )
 
@@ -124,8 +155,13 @@ def shared_stages(cfg: StudyConfig) -> list[Stage]:
 
     def write_corpus() -> None:
         rows = corpus_rows(cfg)
-        write_text_atomic(cfg.corpus, "".join(json.dumps({k: v for k, v in r.items() if k != "uniform_answer"},
-                                                        ensure_ascii=False) + "\n" for r in rows))
+        write_text_atomic(
+            cfg.corpus,
+            "".join(
+                json.dumps({k: v for k, v in r.items() if k != "uniform_answer"}, ensure_ascii=False) + "\n"
+                for r in rows
+            ),
+        )
 
     init_dir = cfg.shared / "models" / "base_init"
     base_recipe = cfg.shared / "recipes" / "base.yaml"
@@ -139,17 +175,39 @@ def shared_stages(cfg: StudyConfig) -> list[Stage]:
         recipe = base_model.base_recipe(str(init_dir.resolve()), str(cfg.base_model.resolve()))
         if cfg.max_steps:
             recipe["max_steps"] = cfg.max_steps
-        write_text_atomic(base_recipe, "# the study's BaseLM: plain SFT on uniform assistant-style answers\n"
-                          + dump_recipe(recipe))
+        write_text_atomic(
+            base_recipe, "# the study's BaseLM: plain SFT on uniform assistant-style answers\n" + dump_recipe(recipe)
+        )
 
-    stages = [Stage("corpus", "bilingual corpus with known per-bucket human styles (custom layout)", [],
-                    [cfg.corpus], action=write_corpus, action_label=f"generate_corpus() → {cfg.corpus.name}")]
+    stages = [
+        Stage(
+            "corpus",
+            "bilingual corpus with known per-bucket human styles (custom layout)",
+            [],
+            [cfg.corpus],
+            action=write_corpus,
+            action_label=f"generate_corpus() → {cfg.corpus.name}",
+        )
+    ]
     stages += [s for s in build_stages(cell) if s.name in DATA_STAGES]
-    stages.append(Stage("base-setup", "BaseLM: corpus tokenizer, random Qwen2, uniform-style training data", [],
-                        [init_dir / "config.json", base_recipe], action=prepare_base,
-                        action_label="init_base_model(); uniform answers → data_registry/study_uniform_train.json"))
-    stages.append(Stage("base-train", "BaseLM: one global assistant style — llamafactory-cli train",
-                        [llamafactory_train(base_recipe)], [cfg.base_model / "config.json"]))
+    stages.append(
+        Stage(
+            "base-setup",
+            "BaseLM: corpus tokenizer, random Qwen2, uniform-style training data",
+            [],
+            [init_dir / "config.json", base_recipe],
+            action=prepare_base,
+            action_label="init_base_model(); uniform answers → data_registry/study_uniform_train.json",
+        )
+    )
+    stages.append(
+        Stage(
+            "base-train",
+            "BaseLM: one global assistant style — llamafactory-cli train",
+            [llamafactory_train(base_recipe)],
+            [cfg.base_model / "config.json"],
+        )
+    )
     for stage in stages:  # their markers live in shared/, so every seed's runner sees them done
         stage.marker_dir = cfg.shared / ".stages"
     return stages
@@ -161,8 +219,9 @@ def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
 
     recipes = {}
     for method in ("sft", "bucket_sft", "dpo", "hdpo"):
-        recipe = demo_recipe(method, str(cfg.base_model.resolve()), languages=("en", "zh"), max_steps=None,
-                             label=LABEL, model=MODEL)
+        recipe = demo_recipe(
+            method, str(cfg.base_model.resolve()), languages=("en", "zh"), max_steps=None, label=LABEL, model=MODEL
+        )
         recipe["seed"] = seed
         recipe["learning_rate"] = STUDY_LEARNING_RATES[method]
         if method in ("sft", "bucket_sft"):
@@ -196,24 +255,57 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
         if not cell.registry.exists():
             shutil.copytree(cfg.shared / "data_registry", cell.registry)
         for method, recipe in seed_recipes(cfg, seed).items():
-            write_text_atomic(cell.recipe(method), f"# polyalign study recipe (seed {seed}): the grid's recipe "
-                              "resized for the study's 1M-parameter model\n" + dump_recipe(recipe))
+            write_text_atomic(
+                cell.recipe(method),
+                f"# polyalign study recipe (seed {seed}): the grid's recipe "
+                "resized for the study's 1M-parameter model\n" + dump_recipe(recipe),
+            )
 
-    stages = [Stage("setup", f"seed {seed}: recipes, shared data and registry", [],
-                    [cell.recipe("bucket_sampling"), cell.registry / "dataset_info.json"], action=setup,
-                    action_label=f"recipes → seed_{seed}/recipes/{LABEL}/; data → ../shared/data")]
+    stages = [
+        Stage(
+            "setup",
+            f"seed {seed}: recipes, shared data and registry",
+            [],
+            [cell.recipe("bucket_sampling"), cell.registry / "dataset_info.json"],
+            action=setup,
+            action_label=f"recipes → seed_{seed}/recipes/{LABEL}/; data → ../shared/data",
+        )
+    ]
     # the study's report (over seeds) replaces the cell's own report stage, unless asked for (the demo)
     skipped = DATA_STAGES if cfg.cell_reports else DATA_STAGES + ("report",)
     pipeline = [s for s in build_stages(cell) if s.name not in skipped]
-    sampling = Stage("bucket_sampling", "Bucket-SFT with balanced bucket sampling — llamafactory-cli train",
-                     [llamafactory_train(cell.recipe("bucket_sampling"))], [cell.model_dir("bucket_sampling") / "config.json"])
+    sampling = Stage(
+        "bucket_sampling",
+        "Bucket-SFT with balanced bucket sampling — llamafactory-cli train",
+        [llamafactory_train(cell.recipe("bucket_sampling"))],
+        [cell.model_dir("bucket_sampling") / "config.json"],
+    )
     evaluate = [
-        polyalign_command("evaluate", "--records", cell.records("test"), "--predictions",
-                          cell.predictions("bucket_sampling", "test"), "--out", cell.metrics("bucket_sampling"),
-                          "--references", cell.references, "--method", METHOD_LABELS["bucket_sampling"], "--model",
-                          MODEL, "--min-bucket-size", str(cell.min_bucket_size), *cell.evaluate_args)]
-    sampling_eval = Stage("sampling-eval", "Bucket-SFT (sampling): test answers and metrics",
-                          [generate_command(cell, "bucket_sampling", "test"), *evaluate], [cell.metrics("bucket_sampling")])
+        polyalign_command(
+            "evaluate",
+            "--records",
+            cell.records("test"),
+            "--predictions",
+            cell.predictions("bucket_sampling", "test"),
+            "--out",
+            cell.metrics("bucket_sampling"),
+            "--references",
+            cell.references,
+            "--method",
+            METHOD_LABELS["bucket_sampling"],
+            "--model",
+            MODEL,
+            "--min-bucket-size",
+            str(cell.min_bucket_size),
+            *cell.evaluate_args,
+        )
+    ]
+    sampling_eval = Stage(
+        "sampling-eval",
+        "Bucket-SFT (sampling): test answers and metrics",
+        [generate_command(cell, "bucket_sampling", "test"), *evaluate],
+        [cell.metrics("bucket_sampling")],
+    )
     for stage in pipeline:
         stages.append(stage)
         if stage.name == "bucket_sft":
@@ -235,9 +327,15 @@ def metrics_paths(cfg: StudyConfig) -> dict[int, dict[str, Path]]:
 def offline_env() -> dict[str, str]:
     """The environment of every stage: offline, no trackers, one BLAS thread (a 1M-parameter model gains
     nothing from threads on 2 cores)."""
-    return {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_DISABLED": "true",
-            "TOKENIZERS_PARALLELISM": "false", "DISABLE_VERSION_CHECK": "1",
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "WANDB_DISABLED": "true",
+        "TOKENIZERS_PARALLELISM": "false",
+        "DISABLE_VERSION_CHECK": "1",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+    }
 
 
 def check_options(cfg: StudyConfig) -> None:
@@ -246,8 +344,13 @@ def check_options(cfg: StudyConfig) -> None:
     from polyalign_lf.errors import ConfigError
     from polyalign_lf.io import read_json, write_json
 
-    options = {"corpus_scale": cfg.corpus_scale, "max_steps": cfg.max_steps, "max_new_tokens": cfg.max_new_tokens,
-               "sft_epochs": cfg.sft_epochs, "pref_max_steps": cfg.pref_max_steps}
+    options = {
+        "corpus_scale": cfg.corpus_scale,
+        "max_steps": cfg.max_steps,
+        "max_new_tokens": cfg.max_new_tokens,
+        "sft_epochs": cfg.sft_epochs,
+        "pref_max_steps": cfg.pref_max_steps,
+    }
     path = cfg.out / "study_options.json"
     if path.is_file():
         before = read_json(path)
@@ -256,13 +359,20 @@ def check_options(cfg: StudyConfig) -> None:
             raise ConfigError(
                 f"{cfg.out} holds a study run with other options ({', '.join(f'{k}={before.get(k)!r}' for k in changed)}); "
                 "its finished stages would be mixed with this run's; use another --out, or delete the folder to "
-                "start over")
+                "start over"
+            )
     else:
         write_json(path, options)
 
 
-def run_study(cfg: StudyConfig, *, stages: Sequence[str] = (), redo: Sequence[str] = (), dry_run: bool = False,
-              verbose: bool = False) -> Path | None:
+def run_study(
+    cfg: StudyConfig,
+    *,
+    stages: Sequence[str] = (),
+    redo: Sequence[str] = (),
+    dry_run: bool = False,
+    verbose: bool = False,
+) -> Path | None:
     """Run (or, with ``dry_run``, print) the shared stages and every seed's, then write the report.
 
     Returns the report's path, or None when the plan was only printed or some method has no metrics yet
@@ -276,11 +386,14 @@ def run_study(cfg: StudyConfig, *, stages: Sequence[str] = (), redo: Sequence[st
     if not dry_run:
         check_options(cfg)
     env = {**offline_env(), **cfg.env}
-    plans = [("shared", StageRunner(cfg.shared, cfg.shared / "pipeline", env=env, verbose=verbose), shared_stages(cfg))]
+    plans = [
+        ("shared", StageRunner(cfg.shared, cfg.shared / "pipeline", env=env, verbose=verbose), shared_stages(cfg))
+    ]
     for seed in cfg.seeds:
         root = cfg.seed_root(seed)
-        plans.append((f"seed {seed}", StageRunner(root, root / "pipeline", env=env, verbose=verbose),
-                      seed_stages(cfg, seed)))
+        plans.append(
+            (f"seed {seed}", StageRunner(root, root / "pipeline", env=env, verbose=verbose), seed_stages(cfg, seed))
+        )
     wanted = list(stages)
     known = {s.name for _, _, plan in plans for s in plan}
     unknown = sorted((set(wanted) | set(redo)) - known)

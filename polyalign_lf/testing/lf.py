@@ -56,9 +56,9 @@ class LFRun:
         raise AssertionError(f"no loss logged at step {step}; log_history={self.log_history}\n{self.tail()}")
 
     def tail(self, n: int = 4000) -> str:
-        return (self.stdout[-n // 2 :] + "\n--- stderr ---\n" + self.stderr[-n:])
+        return self.stdout[-n // 2 :] + "\n--- stderr ---\n" + self.stderr[-n:]
 
-    def check(self) -> "LFRun":
+    def check(self) -> LFRun:
         """Raise with the subprocess's output tail if it failed."""
         if self.returncode != 0:
             raise AssertionError(f"llamafactory-cli train failed (rc={self.returncode}):\n{self.tail()}")
@@ -148,7 +148,9 @@ def run_lf_train(
     except subprocess.TimeoutExpired as exc:
         returncode = 124
         stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        stderr = (exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")) + f"\n[timeout after {timeout}s]"
+        stderr = (
+            exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        ) + f"\n[timeout after {timeout}s]"
     output_dir = Path(config["output_dir"]) if config.get("output_dir") else None
     if output_dir is not None and not output_dir.is_absolute():
         output_dir = workdir / output_dir

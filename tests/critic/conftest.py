@@ -10,13 +10,27 @@ from polyalign_lf.references import build_references
 
 def tables_for(records, outputs):
     names = feature_names()
-    human = FeatureTable(extract_features([r["human_answer"] for r in records], [r["language"] for r in records]),
-                         [r["id"] for r in records], [r["bucket_id"] for r in records], [r["language"] for r in records],
-                         [r["split"] for r in records], names, FEATURE_SCHEMA_VERSION, "human_answer")
+    human = FeatureTable(
+        extract_features([r["human_answer"] for r in records], [r["language"] for r in records]),
+        [r["id"] for r in records],
+        [r["bucket_id"] for r in records],
+        [r["language"] for r in records],
+        [r["split"] for r in records],
+        names,
+        FEATURE_SCHEMA_VERSION,
+        "human_answer",
+    )
     rows = [(r, text) for r in records for text, _ in outputs[r["id"]]]
-    model = FeatureTable(extract_features([t for _, t in rows], [r["language"] for r, _ in rows]),
-                         [r["id"] for r, _ in rows], [r["bucket_id"] for r, _ in rows], [r["language"] for r, _ in rows],
-                         [r["split"] for r, _ in rows], names, FEATURE_SCHEMA_VERSION, "prediction")
+    model = FeatureTable(
+        extract_features([t for _, t in rows], [r["language"] for r, _ in rows]),
+        [r["id"] for r, _ in rows],
+        [r["bucket_id"] for r, _ in rows],
+        [r["language"] for r, _ in rows],
+        [r["split"] for r, _ in rows],
+        names,
+        FEATURE_SCHEMA_VERSION,
+        "prediction",
+    )
     return human, model
 
 

@@ -48,7 +48,9 @@ def test_mlp_critic_meets_done_when_target_on_synthetic_corpus(trained_mlp, synt
         if r["split"] == "train":
             continue
         by_kind = {flag: text for text, flag in outputs[r["id"]]}
-        ins.append(by_kind[True]); offs.append(by_kind[False]); buckets.append(r["bucket_id"])
+        ins.append(by_kind[True])
+        offs.append(by_kind[False])
+        buckets.append(r["bucket_id"])
     s_in, s_off = np.array(critic.score(ins, buckets)), np.array(critic.score(offs, buckets))
     assert np.mean(s_in < s_off) >= 0.95 and np.std(np.concatenate([s_in, s_off])) > 0.1
     # the bundle is self-contained and loads through the interface with identical scores
@@ -95,14 +97,23 @@ def test_encoder_critic_with_bundled_minilm(synthetic, tmp_path):
     texts = [r["human_answer"] for r in en] + [outputs[r["id"]][0][0] for r in en]
     buckets = [r["bucket_id"] for r in en] * 2
     groups = [r["id"] for r in en] * 2
-    critic = EncoderCritic.train(refs, texts, buckets, groups, heldout_mask(groups, 0.25), "bundled-minilm",
-                                 MLPCriticConfig(batch_size=32, min_steps=120))
+    critic = EncoderCritic.train(
+        refs,
+        texts,
+        buckets,
+        groups,
+        heldout_mask(groups, 0.25),
+        "bundled-minilm",
+        MLPCriticConfig(batch_size=32, min_steps=120),
+    )
     held = critic.report["heldout"]
     # a frozen sentence encoder sees content more than surface form: weaker than the feature MLP, but it learns
     assert held["ranking_accuracy"] >= 0.7 and held["score_std"] > 0.01, held
     critic.save(tmp_path / "enc")
     loaded = load_critic(tmp_path / "enc")
-    np.testing.assert_allclose(loaded.score(texts[:5], buckets[:5]), critic.score(texts[:5], buckets[:5]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.score(texts[:5], buckets[:5]), critic.score(texts[:5], buckets[:5]), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_mlp_scores_an_empty_answer_by_its_exact_support_distance(trained_mlp, synthetic, monkeypatch):

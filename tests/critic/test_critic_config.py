@@ -19,8 +19,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def test_config_fills_options_and_command_line_overrides(tmp_path):
     cfg = tmp_path / "critic.yaml"
-    cfg.write_text("type: mlp\nreferences: refs.json\nfeatures: [a.npz, b.npz]\nout: bundle\nepochs: 3\nbatch-size: 64\n",
-                   encoding="utf-8")
+    cfg.write_text(
+        "type: mlp\nreferences: refs.json\nfeatures: [a.npz, b.npz]\nout: bundle\nepochs: 3\nbatch-size: 64\n",
+        encoding="utf-8",
+    )
     args = _parse(["train", "--config", str(cfg), "--epochs", "7"])
     apply_config_file(args, args._parser, args.config)
     assert args.references == Path("refs.json") and args.out == Path("bundle")
@@ -29,12 +31,15 @@ def test_config_fills_options_and_command_line_overrides(tmp_path):
     assert args.epochs == 7  # given on the command line
 
 
-@pytest.mark.parametrize("text, error", [
-    ("epochz: 3\n", ConfigError),          # unknown option
-    ("type: transformer\n", ConfigError),  # not a choice
-    ("- a\n- b\n", InputError),            # not a mapping
-    ("type: [unclosed\n", InputError),     # invalid YAML
-])
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("epochz: 3\n", ConfigError),  # unknown option
+        ("type: transformer\n", ConfigError),  # not a choice
+        ("- a\n- b\n", InputError),  # not a mapping
+        ("type: [unclosed\n", InputError),  # invalid YAML
+    ],
+)
 def test_bad_config_is_a_clear_error(tmp_path, text, error):
     cfg = tmp_path / "critic.yaml"
     cfg.write_text(text, encoding="utf-8")

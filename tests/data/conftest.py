@@ -24,7 +24,9 @@ def run_prepare(tmp_path):
 
     def run(formatter: str, splits: dict[str, list[dict]], seed: int = 42, out: Path | None = None, **kwargs):
         name = formatter
-        sources = {split: str(write_jsonl(tmp_path / "src" / name / f"{split}.jsonl", rows)) for split, rows in splits.items()}
+        sources = {
+            split: str(write_jsonl(tmp_path / "src" / name / f"{split}.jsonl", rows)) for split, rows in splits.items()
+        }
         out = out or tmp_path / "records"
         manifest = prepare_dataset(get_formatter(name), sources, out, seed=seed, **kwargs)
         dataset = kwargs.get("name") or get_formatter(name).name

@@ -46,8 +46,13 @@ def test_truncated_parquet_is_a_clear_error(tmp_path):
 
 
 def test_missing_column_names_the_row_and_the_layout(tmp_path, write_rows):
-    src = write_rows(tmp_path / "squad.jsonl", [{"id": "1", "title": "t", "context": "c", "question": "q?", "answers": {"text": ["a"]}},
-                                                 {"id": "2", "title": "t", "context": "c", "query": "q?"}])
+    src = write_rows(
+        tmp_path / "squad.jsonl",
+        [
+            {"id": "1", "title": "t", "context": "c", "question": "q?", "answers": {"text": ["a"]}},
+            {"id": "2", "title": "t", "context": "c", "query": "q?"},
+        ],
+    )
     with pytest.raises(InputError, match=r"squad\.jsonl:2: missing column\(s\) question, answers") as info:
         _prepare("squad_v2", src, tmp_path)
     assert "Hub column layout" in str(info.value)
@@ -67,18 +72,22 @@ def test_wrong_types_name_column_and_line(tmp_path, write_rows):
     src = write_rows(tmp_path / "dolly.jsonl", [DOLLY, dict(DOLLY, response=["not", "a", "string"])])
     with pytest.raises(InputError, match=r"dolly\.jsonl:2: column 'response' must be a string, got list"):
         _prepare("dolly", src, tmp_path)
-    src = write_rows(tmp_path / "squad.jsonl", [{"id": "1", "title": "t", "context": "c", "question": "q", "answers": "oops"}])
+    src = write_rows(
+        tmp_path / "squad.jsonl", [{"id": "1", "title": "t", "context": "c", "question": "q", "answers": "oops"}]
+    )
     with pytest.raises(InputError, match=r"squad\.jsonl:1: column 'answers' must be an object"):
         _prepare("squad_v2", src, tmp_path)
 
 
 def test_unknown_language_and_bad_enums_in_custom_rows(tmp_path, write_rows):
     good = {"id": "1", "question": "q", "answer": "a", "language": "en", "track": "single", "family": "qa"}
-    for bad, pattern in ((dict(good, id="2", language="fr"), "column 'language' is 'fr'"),
-                         (dict(good, id="2", family="chat"), "column 'family' is 'chat'"),
-                         (dict(good, id="2", split="holdout"), "column 'split' is 'holdout'"),
-                         (dict(good, id="2", history=[{"role": "bot", "text": "x"}]), r"history\[0\] must be"),
-                         (dict(good, id="1"), "duplicate id 'custom-1'")):
+    for bad, pattern in (
+        (dict(good, id="2", language="fr"), "column 'language' is 'fr'"),
+        (dict(good, id="2", family="chat"), "column 'family' is 'chat'"),
+        (dict(good, id="2", split="holdout"), "column 'split' is 'holdout'"),
+        (dict(good, id="2", history=[{"role": "bot", "text": "x"}]), r"history\[0\] must be"),
+        (dict(good, id="1"), "duplicate id 'custom-1'"),
+    ):
         src = write_rows(tmp_path / "custom.jsonl", [good, bad])
         with pytest.raises(InputError, match=rf"custom\.jsonl:2: {pattern}"):
             _prepare("custom", src, tmp_path, split="all")
@@ -110,7 +119,12 @@ def test_cli_prints_clean_errors_not_tracebacks(tmp_path, write_rows, capsys):
     assert "dolly.jsonl:1: invalid JSON" in err and "Traceback" not in err
     assert polyalign(["prepare", "--all", "--out", str(tmp_path / "o")]) == 2
     assert "Hugging Face Hub" in capsys.readouterr().err
-    assert polyalign(["prepare", "dolly", "--source", f"train={src}", "--out", str(tmp_path / "o"), "--length-bins", "en=3,2,1"]) == 2
+    assert (
+        polyalign(
+            ["prepare", "dolly", "--source", f"train={src}", "--out", str(tmp_path / "o"), "--length-bins", "en=3,2,1"]
+        )
+        == 2
+    )
 
 
 def test_other_input_formats_json_array_parquet_folder_and_save_to_disk(tmp_path):
@@ -130,5 +144,9 @@ def test_other_input_formats_json_array_parquet_folder_and_save_to_disk(tmp_path
     for k, source in enumerate(("arr.json", "folder", "arrow", "dict")):
         manifest = prepare_dataset(get_formatter("dolly"), {"train": str(tmp_path / source)}, tmp_path / f"out{k}")
         assert sum(manifest["split_counts"].values()) == 6, source
-        outputs.append(sorted((tmp_path / f"out{k}" / "dolly" / s).read_text() for s in ("train.jsonl", "val.jsonl", "test.jsonl")))
+        outputs.append(
+            sorted(
+                (tmp_path / f"out{k}" / "dolly" / s).read_text() for s in ("train.jsonl", "val.jsonl", "test.jsonl")
+            )
+        )
     assert outputs[2] == outputs[3]  # same rows, same order → same records

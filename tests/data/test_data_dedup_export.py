@@ -22,7 +22,15 @@ from polyalign_lf.io import read_json, read_jsonl
 
 
 def custom_row(i, question, answer, split, language="en", **kw):
-    row = {"id": str(i), "question": question, "answer": answer, "language": language, "track": "single", "family": "qa", "split": split}
+    row = {
+        "id": str(i),
+        "question": question,
+        "answer": answer,
+        "language": language,
+        "track": "single",
+        "family": "qa",
+        "split": split,
+    }
     row.update(kw)
     return row
 
@@ -46,15 +54,17 @@ def load(root: Path, dataset: str, split: str):
 def test_dedup_precedence_and_report(tmp_path):
     rows = [
         custom_row(1, "What is H2O?", "Water.", "train"),
-        custom_row(2, "what is  h2o?", "WATER.", "test"),           # same canonical key as 1 → train copy removed
-        custom_row(3, "Ｗｈａｔ is H2O?", "water.", "val"),           # full-width: same key → val copy removed
+        custom_row(2, "what is  h2o?", "WATER.", "test"),  # same canonical key as 1 → train copy removed
+        custom_row(3, "Ｗｈａｔ is H2O?", "water.", "val"),  # full-width: same key → val copy removed
         custom_row(4, "Unique question", "Unique.", "train"),
-        custom_row(5, "Unique question", "Unique.", "train"),      # same-split duplicate
+        custom_row(5, "Unique question", "Unique.", "train"),  # same-split duplicate
         custom_row(6, "What is H2O?", "Water.", "test", language="zh"),  # other language: not a duplicate
     ]
     root = prepare_custom(tmp_path, rows)
     # The same example in a second dataset (test) also removes nothing from test, but its train copy goes.
-    other = prepare_custom(tmp_path, [custom_row(1, "Unique question", "Unique.", "test")], name="other", out="records")
+    other = prepare_custom(
+        tmp_path, [custom_row(1, "Unique question", "Unique.", "test")], name="other", out="records"
+    )
     assert other == root
     report = dedup_records(root, tmp_path / "dedup")
     test_ids = {r["id"] for r in load(tmp_path / "dedup", "custom", "test")}
@@ -65,16 +75,20 @@ def test_dedup_precedence_and_report(tmp_path):
     assert counts["original_total"] == 7 and counts["final_total"] == 3 and counts["removed_total"] == 4
     assert counts["removed_by_reason"] == {"duplicate_cross_dataset": 2, "duplicate_cross_split": 2}
     removed = {r["id"]: r for r in read_jsonl(tmp_path / "dedup" / "dedup_removed.jsonl")}
-    assert removed["custom-1"]["duplicate_of"] == "custom-2" and removed["custom-3"]["reason"] == "duplicate_cross_split"
+    assert (
+        removed["custom-1"]["duplicate_of"] == "custom-2" and removed["custom-3"]["reason"] == "duplicate_cross_split"
+    )
     manifest = read_json(tmp_path / "dedup" / "custom" / "manifest.json")
     assert manifest["dedup_applied"] and manifest["removed_count"] == 4 and manifest["split_counts"]["test"] == 2
 
 
 def test_group_pinning_keeps_conversations_out_of_train(tmp_path):
-    rows = [custom_row(1, "turn one", "a1", "test", group="conv"),
-            custom_row(2, "turn two", "a2", "train", group="conv"),   # same conversation, different split
-            custom_row(3, "turn three", "a3", "val", group="conv"),
-            custom_row(4, "solo", "b", "train", group="other")]
+    rows = [
+        custom_row(1, "turn one", "a1", "test", group="conv"),
+        custom_row(2, "turn two", "a2", "train", group="conv"),  # same conversation, different split
+        custom_row(3, "turn three", "a3", "val", group="conv"),
+        custom_row(4, "solo", "b", "train", group="other"),
+    ]
     root = prepare_custom(tmp_path, rows)
     report = dedup_records(root, tmp_path / "dedup")
     assert [r["id"] for r in load(tmp_path / "dedup", "custom", "test")] == ["custom-1"]
@@ -83,10 +97,18 @@ def test_group_pinning_keeps_conversations_out_of_train(tmp_path):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(["What?", "what ?", "WHAT?", "Why?", "ｗｈｙ?", "How?"]),
-                          st.sampled_from(["Yes.", "yes.", "ＹＥＳ.", "No."]),
-                          st.sampled_from(["train", "val", "test"]),
-                          st.sampled_from([None, "g1", "g2"])), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["What?", "what ?", "WHAT?", "Why?", "ｗｈｙ?", "How?"]),
+            st.sampled_from(["Yes.", "yes.", "ＹＥＳ.", "No."]),
+            st.sampled_from(["train", "val", "test"]),
+            st.sampled_from([None, "g1", "g2"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_leak_property_train_and_test_disjoint_on_canonical_key(tmp_path_factory, items):
     """After dedup no canonical key and no conversation is shared by train and test (or val and train)."""
     tmp = tmp_path_factory.mktemp("leak")
@@ -97,7 +119,11 @@ def test_leak_property_train_and_test_disjoint_on_canonical_key(tmp_path_factory
     keys = {s: {canonical_key(r) for r in recs} for s, recs in splits.items()}
     groups = {s: {r["meta"].get("group_id") for r in recs} - {None} for s, recs in splits.items()}
     assert not keys["train"] & keys["test"] and not keys["train"] & keys["val"] and not keys["val"] & keys["test"]
-    assert not groups["train"] & groups["test"] and not groups["train"] & groups["val"] and not groups["val"] & groups["test"]
+    assert (
+        not groups["train"] & groups["test"]
+        and not groups["train"] & groups["val"]
+        and not groups["val"] & groups["test"]
+    )
     for recs in splits.values():  # no duplicates left inside a split either
         assert len({canonical_key(r) for r in recs}) == len(recs)
     # Nothing in test was removed: every test row's key survives in test.
@@ -106,21 +132,42 @@ def test_leak_property_train_and_test_disjoint_on_canonical_key(tmp_path_factory
 
 
 def test_export_alpaca_rows_and_dataset_info_merge(tmp_path):
-    rows = [custom_row(1, "Q1", "A1", "train"),
-            custom_row(2, "问题", "回答。", "test", language="zh", track="multi", family="dialogue",
-                       history=[{"role": "user", "text": "你好"}, {"role": "assistant", "text": "你好！"}])]
+    rows = [
+        custom_row(1, "Q1", "A1", "train"),
+        custom_row(
+            2,
+            "问题",
+            "回答。",
+            "test",
+            language="zh",
+            track="multi",
+            family="dialogue",
+            history=[{"role": "user", "text": "你好"}, {"role": "assistant", "text": "你好！"}],
+        ),
+    ]
     root = prepare_custom(tmp_path, rows)
     dedup_records(root, tmp_path / "dedup")
     registry = tmp_path / "registry"
     registry.mkdir()
-    (registry / "dataset_info.json").write_text(json.dumps({"my_own": {"file_name": "mine.json"},
-                                                            "polyalign_en_val": {"file_name": "stale.jsonl"}}))
+    (registry / "dataset_info.json").write_text(
+        json.dumps({"my_own": {"file_name": "mine.json"}, "polyalign_en_val": {"file_name": "stale.jsonl"}})
+    )
     summary = export_records(tmp_path / "dedup", registry)
     info = read_json(registry / "dataset_info.json")
-    assert set(info) == {"my_own", "polyalign_en_train", "polyalign_zh_test"}  # merged; stale entry of an empty split dropped
+    assert set(info) == {
+        "my_own",
+        "polyalign_en_train",
+        "polyalign_zh_test",
+    }  # merged; stale entry of an empty split dropped
     entry = info["polyalign_zh_test"]
     assert entry["formatting"] == "alpaca" and entry["file_name"] == "polyalign_zh_test.jsonl"
-    assert entry["columns"] == {"prompt": "instruction", "query": "input", "response": "output", "history": "history", "bucket_id": "bucket_id"}
+    assert entry["columns"] == {
+        "prompt": "instruction",
+        "query": "input",
+        "response": "output",
+        "history": "history",
+        "bucket_id": "bucket_id",
+    }
     (zh,) = read_jsonl(registry / "polyalign_zh_test.jsonl")
     record = load(tmp_path / "dedup", "custom", "test")[0]
     expected = record_to_alpaca(record)
@@ -134,7 +181,9 @@ def test_export_alpaca_rows_and_dataset_info_merge(tmp_path):
 
 
 def test_prepare_is_deterministic_and_independent_of_argument_order(tmp_path):
-    rows = [{"instruction": f"Task {k}", "context": "", "response": f"Answer {k}", "category": "qa"} for k in range(200)]
+    rows = [
+        {"instruction": f"Task {k}", "context": "", "response": f"Answer {k}", "category": "qa"} for k in range(200)
+    ]
     src = write(tmp_path / "dolly.jsonl", rows)
     outs = []
     for k, seed in enumerate((42, 42, 7)):
@@ -147,11 +196,15 @@ def test_prepare_is_deterministic_and_independent_of_argument_order(tmp_path):
     prepare_dataset(get_formatter("coqa"), {"train": str(a), "validation": str(b)}, tmp_path / "x1")
     prepare_dataset(get_formatter("coqa"), {"validation": str(b), "train": str(a)}, tmp_path / "x2")
     for s in ("train", "val", "test"):
-        assert (tmp_path / "x1" / "coqa" / f"{s}.jsonl").read_bytes() == (tmp_path / "x2" / "coqa" / f"{s}.jsonl").read_bytes()
+        assert (tmp_path / "x1" / "coqa" / f"{s}.jsonl").read_bytes() == (
+            tmp_path / "x2" / "coqa" / f"{s}.jsonl"
+        ).read_bytes()
 
 
 def test_no_half_written_files_after_an_error(tmp_path):
-    good = [{"instruction": f"Task {k}", "context": "", "response": f"Answer {k}", "category": "qa"} for k in range(50)]
+    good = [
+        {"instruction": f"Task {k}", "context": "", "response": f"Answer {k}", "category": "qa"} for k in range(50)
+    ]
     src = write(tmp_path / "dolly.jsonl", good)
     prepare_dataset(get_formatter("dolly"), {"train": str(src)}, tmp_path / "out")
     before = {p.name: p.read_bytes() for p in (tmp_path / "out" / "dolly").iterdir()}
@@ -178,10 +231,29 @@ def test_dedup_rejects_inconsistent_records(tmp_path):
 
 
 def test_cli_prepare_dedup_export_datasets(tmp_path, capsys):
-    src = write(tmp_path / "squad.jsonl", [{"id": f"s{k}", "title": f"T{k % 3}", "context": "Some context.", "question": f"Q{k}?",
-                                           "answers": {"text": [f"answer {k}"], "answer_start": [0]}} for k in range(30)])
-    val = write(tmp_path / "squad_val.jsonl", [{"id": "v", "title": "V", "context": "Some  context.", "question": "q0?", "answers": {"text": ["answer 0"]}}])
-    assert polyalign(["prepare", "squad_v2", "--source", f"train={src}", "--source", f"dev={val}", "--out", str(tmp_path / "r")]) == 0
+    src = write(
+        tmp_path / "squad.jsonl",
+        [
+            {
+                "id": f"s{k}",
+                "title": f"T{k % 3}",
+                "context": "Some context.",
+                "question": f"Q{k}?",
+                "answers": {"text": [f"answer {k}"], "answer_start": [0]},
+            }
+            for k in range(30)
+        ],
+    )
+    val = write(
+        tmp_path / "squad_val.jsonl",
+        [{"id": "v", "title": "V", "context": "Some  context.", "question": "q0?", "answers": {"text": ["answer 0"]}}],
+    )
+    assert (
+        polyalign(
+            ["prepare", "squad_v2", "--source", f"train={src}", "--source", f"dev={val}", "--out", str(tmp_path / "r")]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "en|single|qa|short" in out and "total" in out
     assert polyalign(["dedup", str(tmp_path / "r"), "--out", str(tmp_path / "d")]) == 0

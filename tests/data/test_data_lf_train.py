@@ -11,12 +11,29 @@ from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
 
 def test_source_files_to_llamafactory_train_with_a_user_added_bucket(tmp_path, tiny_model, write_rows, capsys):
-    dolly = write_rows(tmp_path / "src" / "dolly.jsonl", [
-        {"instruction": f"Give tip number {k}.", "context": "", "response": f"Tip {k}: drink water " + "and rest " * (k % 50), "category": "open_qa"}
-        for k in range(40)])
-    daily = write_rows(tmp_path / "src" / "daily_train.jsonl", [
-        {"dialog": ["Hi, how are you?", "Fine, thanks. And you?", "Great!", "Glad to hear it."], "act": [1, 2, 1, 1], "emotion": [0] * 4},
-        {"dialog": ["Where is the station?", "Two blocks north."], "act": [2, 1], "emotion": [0, 0]}])
+    dolly = write_rows(
+        tmp_path / "src" / "dolly.jsonl",
+        [
+            {
+                "instruction": f"Give tip number {k}.",
+                "context": "",
+                "response": f"Tip {k}: drink water " + "and rest " * (k % 50),
+                "category": "open_qa",
+            }
+            for k in range(40)
+        ],
+    )
+    daily = write_rows(
+        tmp_path / "src" / "daily_train.jsonl",
+        [
+            {
+                "dialog": ["Hi, how are you?", "Fine, thanks. And you?", "Great!", "Glad to hear it."],
+                "act": [1, 2, 1, 1],
+                "emotion": [0] * 4,
+            },
+            {"dialog": ["Where is the station?", "Two blocks north."], "act": [2, 1], "emotion": [0, 0]},
+        ],
+    )
     registry = tmp_path / "data_registry"
     for name, source in (("dolly", f"train={dolly}"), ("dailydialog", f"train={daily}")):
         assert polyalign(["prepare", name, "--source", source, "--out", str(tmp_path / "records")]) == 0
@@ -25,17 +42,39 @@ def test_source_files_to_llamafactory_train_with_a_user_added_bucket(tmp_path, t
     capsys.readouterr()
 
     # A user adds their own dataset with a new bucket, exactly as docs/data.md describes.
-    rows = [{"instruction": "Summarise our refund policy.", "input": "", "output": "Refunds within 30 days, receipt needed.",
-             "history": [["Hello", "Hi, how can I help?"]], "bucket_id": "en|multi|assistant|short"}] * 3
+    rows = [
+        {
+            "instruction": "Summarise our refund policy.",
+            "input": "",
+            "output": "Refunds within 30 days, receipt needed.",
+            "history": [["Hello", "Hi, how can I help?"]],
+            "bucket_id": "en|multi|assistant|short",
+        }
+    ] * 3
     (registry / "my_support.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     info = read_json(registry / "dataset_info.json")
-    info["my_support"] = {"file_name": "my_support.jsonl", "formatting": "alpaca",
-                          "columns": {"prompt": "instruction", "query": "input", "response": "output", "history": "history",
-                                      "bucket_id": "bucket_id"}}
+    info["my_support"] = {
+        "file_name": "my_support.jsonl",
+        "formatting": "alpaca",
+        "columns": {
+            "prompt": "instruction",
+            "query": "input",
+            "response": "output",
+            "history": "history",
+            "bucket_id": "bucket_id",
+        },
+    }
     write_json(registry / "dataset_info.json", info)
 
-    config = tiny_train_config(tiny_model, "polyalign_en_train,my_support", registry, tmp_path / "out",
-                               bucket_weighting=True, max_steps=2, per_device_train_batch_size=2)
+    config = tiny_train_config(
+        tiny_model,
+        "polyalign_en_train,my_support",
+        registry,
+        tmp_path / "out",
+        bucket_weighting=True,
+        max_steps=2,
+        per_device_train_batch_size=2,
+    )
     run = run_lf_train(config, tmp_path / "work").check()
     losses = [row["loss"] for row in run.train_logs()]
     assert len(losses) == 2 and all(loss == loss and loss > 0 for loss in losses), run.tail()

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polyalign_lf.data.normalize import (
-    DEFAULT_LENGTH_THRESHOLDS, LengthBins, canonical_key, canonical_text, length_bin, length_units, normalize_text,
+    DEFAULT_LENGTH_THRESHOLDS,
+    LengthBins,
+    canonical_key,
+    canonical_text,
+    length_bin,
+    length_units,
+    normalize_text,
 )
 from polyalign_lf.errors import ConfigError
 
@@ -32,23 +38,34 @@ def test_canonical_text_is_width_case_and_space_insensitive():
 
 
 def test_canonical_key_ignores_empty_history_turns_and_dataset():
-    a = {"language": "en", "track": "multi", "family": "qa", "question": "Q", "context": "", "human_answer": "A",
-         "dialogue_history": [{"role": "user", "text": "x"}, {"role": "assistant", "text": " "}], "dataset": "one"}
+    a = {
+        "language": "en",
+        "track": "multi",
+        "family": "qa",
+        "question": "Q",
+        "context": "",
+        "human_answer": "A",
+        "dialogue_history": [{"role": "user", "text": "x"}, {"role": "assistant", "text": " "}],
+        "dataset": "one",
+    }
     b = dict(a, dialogue_history=[{"role": "user", "text": "X"}], dataset="two", question="q ")
     assert canonical_key(a) == canonical_key(b)
     assert canonical_key(a) != canonical_key(dict(a, human_answer="B"))
     assert canonical_key(a) != canonical_key(dict(a, language="zh"))
 
 
-@pytest.mark.parametrize("text,language,units", [
-    ("The cat sat.", "en", 3),
-    ("Don't over-think state-of-the-art café menus, 2024!", "en", 6),
-    ("Use 北京 as an example", "en", 6),  # Use, 北, 京, as, an, example
-    ("今天天气很好。", "zh", 6),
-    ("我买了RTX 4090显卡，很快！", "zh", 9),  # 我, 买, 了, RTX, 4090, 显, 卡, 很, 快
-    ("", "zh", 0),
-    ("，。！", "zh", 0),
-])
+@pytest.mark.parametrize(
+    "text,language,units",
+    [
+        ("The cat sat.", "en", 3),
+        ("Don't over-think state-of-the-art café menus, 2024!", "en", 6),
+        ("Use 北京 as an example", "en", 6),  # Use, 北, 京, as, an, example
+        ("今天天气很好。", "zh", 6),
+        ("我买了RTX 4090显卡，很快！", "zh", 9),  # 我, 买, 了, RTX, 4090, 显, 卡, 很, 快
+        ("", "zh", 0),
+        ("，。！", "zh", 0),
+    ],
+)
 def test_length_units(text, language, units):
     assert length_units(text, language) == units
 
@@ -56,10 +73,23 @@ def test_length_units(text, language, units):
 def test_length_bins_boundaries_per_language():
     bins = LengthBins()
     en, zh = DEFAULT_LENGTH_THRESHOLDS["en"], DEFAULT_LENGTH_THRESHOLDS["zh"]
-    assert [bins.bin(n, "en") for n in (1, en[0], en[0] + 1, en[1], en[1] + 1, en[2], en[2] + 1)] == \
-        ["short", "short", "medium", "medium", "long", "long", "xlong"]
-    assert [bins.bin(n, "zh") for n in (zh[0], zh[0] + 1, zh[1], zh[1] + 1, zh[2], zh[2] + 1)] == \
-        ["short", "medium", "medium", "long", "long", "xlong"]
+    assert [bins.bin(n, "en") for n in (1, en[0], en[0] + 1, en[1], en[1] + 1, en[2], en[2] + 1)] == [
+        "short",
+        "short",
+        "medium",
+        "medium",
+        "long",
+        "long",
+        "xlong",
+    ]
+    assert [bins.bin(n, "zh") for n in (zh[0], zh[0] + 1, zh[1], zh[1] + 1, zh[2], zh[2] + 1)] == [
+        "short",
+        "medium",
+        "medium",
+        "long",
+        "long",
+        "xlong",
+    ]
     # The same 50-unit length is medium in English words but short in Chinese characters.
     assert bins.bin(50, "en") == "medium" and bins.bin(50, "zh") == "short"
     assert length_bin("word " * 41, "en") == ("medium", 41)
@@ -79,7 +109,9 @@ def test_length_bins_configurable_and_validated():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab Ａ，,。\n\r\t\u00a0你好ﬁ!")), max_size=40), st.sampled_from(["en", "zh"]))
+@given(
+    st.text(alphabet=st.sampled_from(list("ab Ａ，,。\n\r\t\u00a0你好ﬁ!")), max_size=40), st.sampled_from(["en", "zh"])
+)
 def test_normalize_is_idempotent_and_canonical_absorbs_it(text, language):
     once = normalize_text(text, language)
     assert normalize_text(once, language) == once

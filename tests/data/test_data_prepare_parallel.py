@@ -17,14 +17,23 @@ def _rows(n: int) -> list[dict]:
     rows = []
     for i in range(n):
         zh = i % 7 == 0
-        row = {"id": f"r{i}", "question": ("问题 {i}？" if zh else "Ｑuestion  {i}?").format(i=i),
-               "answer": ("答案，很长。" * (i % 50) if zh else "answer word " * (i % 90)) or " ",
-               "language": "zh" if zh else "en", "track": "single", "family": "qa"}
+        row = {
+            "id": f"r{i}",
+            "question": ("问题 {i}？" if zh else "Ｑuestion  {i}?").format(i=i),
+            "answer": ("答案，很长。" * (i % 50) if zh else "answer word " * (i % 90)) or " ",
+            "language": "zh" if zh else "en",
+            "track": "single",
+            "family": "qa",
+        }
         if i % 3 == 0:
             row["split"] = ("train", "val", "test")[i % 9 // 3]
         if i % 5 == 0:
-            row.update(track="multi", family="dialogue", group=f"g{i // 10}",
-                       history=[{"role": "user", "text": "hi  there"}, {"role": "assistant", "text": "hello"}])
+            row.update(
+                track="multi",
+                family="dialogue",
+                group=f"g{i // 10}",
+                history=[{"role": "user", "text": "hi  there"}, {"role": "assistant", "text": "hello"}],
+            )
         rows.append(row)
     return rows
 
@@ -48,11 +57,20 @@ def test_parallel_prepare_is_byte_identical(tmp_path, monkeypatch):
     assert _outputs(tmp_path / "serial") == _outputs(tmp_path / "par")
 
 
-@pytest.mark.parametrize("bad, expected", [
-    ('{"id": "r5", "question": "q", "answer": "a", "language": "en", "track": "single", "family": "qa"}\n', "duplicate id"),
-    ('{"id": "x", "question": "q", "answer": "a", "language": "fr", "track": "single", "family": "qa"}\n', "column 'language'"),
-    ('{"id": "x", "question": "q"\n', "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (
+            '{"id": "r5", "question": "q", "answer": "a", "language": "en", "track": "single", "family": "qa"}\n',
+            "duplicate id",
+        ),
+        (
+            '{"id": "x", "question": "q", "answer": "a", "language": "fr", "track": "single", "family": "qa"}\n',
+            "column 'language'",
+        ),
+        ('{"id": "x", "question": "q"\n', "invalid JSON"),
+    ],
+)
 def test_parallel_prepare_raises_the_same_first_error(tmp_path, monkeypatch, bad, expected):
     monkeypatch.setattr(prepare_module, "_CHUNK_ROWS", 37)
     rows = _rows(300)
@@ -86,9 +104,25 @@ def test_ctrl_c_stops_a_parallel_prepare_cleanly(tmp_path):
             handle.writelines(json.dumps(dict(r, id=f"{r['id']}-{k}"), ensure_ascii=False) + "\n" for r in rows)
     assert src.stat().st_size >= prepare_module.PARALLEL_MIN_BYTES
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "polyalign_lf.cli", "prepare", "custom", "--source", f"all={src}",
-                             "--out", str(out), "--name", "d"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "polyalign_lf.cli",
+            "prepare",
+            "custom",
+            "--source",
+            f"all={src}",
+            "--out",
+            str(out),
+            "--name",
+            "d",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while not list(out.rglob(".*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

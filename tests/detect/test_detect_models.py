@@ -11,7 +11,13 @@ from polyalign_lf.cli import main
 from polyalign_lf.detect.runner import DetectorModels, score_texts
 from polyalign_lf.detect.scores import binoculars_score, fast_detectgpt_criterion
 
-TEXTS = ["Paris is the capital of France.", "巴黎是法国的首都。", "ok", "The quick brown fox jumps over the lazy dog. " * 3, ""]
+TEXTS = [
+    "Paris is the capital of France.",
+    "巴黎是法国的首都。",
+    "ok",
+    "The quick brown fox jumps over the lazy dog. " * 3,
+    "",
+]
 
 
 def test_batched_scores_equal_one_by_one(tiny_model, tiny_ref_model):
@@ -29,22 +35,45 @@ def test_batched_scores_equal_one_by_one(tiny_model, tiny_ref_model):
             lo, lp = observer(**enc).logits, performer(**enc).logits
         mask = enc["attention_mask"]
         assert row["binoculars"] == pytest.approx(binoculars_score(lo, lp, enc["input_ids"], mask).item(), rel=1e-4)
-        assert row["fast_detectgpt"] == pytest.approx(fast_detectgpt_criterion(lo, lp, enc["input_ids"], mask).item(),
-                                                      rel=1e-4, abs=1e-5)
+        assert row["fast_detectgpt"] == pytest.approx(
+            fast_detectgpt_criterion(lo, lp, enc["input_ids"], mask).item(), rel=1e-4, abs=1e-5
+        )
 
 
 def test_detect_cli_table4(tmp_path, tiny_model, tiny_ref_model, toy_records, write_rows):
     records = write_rows(tmp_path / "test.jsonl", toy_records)
     copy = write_rows(tmp_path / "copy.jsonl", [{"id": r["id"], "prediction": r["human_answer"]} for r in toy_records])
-    other = write_rows(tmp_path / "other.jsonl",
-                       [{"id": r["id"], "prediction": "I think it depends on the context, but usually yes."}
-                        for r in toy_records])
+    other = write_rows(
+        tmp_path / "other.jsonl",
+        [{"id": r["id"], "prediction": "I think it depends on the context, but usually yes."} for r in toy_records],
+    )
     metrics = tmp_path / "copy_metrics.json"
     metrics.write_text(json.dumps({"agg": 0.5}))
     out = tmp_path / "detect"
-    code = main(["detect", "--records", records, "--predictions", f"copy={copy}", f"other={other}",
-                 "--metrics", f"copy={metrics}", "--observer", str(tiny_model), "--performer", str(tiny_ref_model),
-                 "--detectors", "binoculars,fast_detectgpt", "--device", "cpu", "--batch-size", "4", "--out", str(out)])
+    code = main(
+        [
+            "detect",
+            "--records",
+            records,
+            "--predictions",
+            f"copy={copy}",
+            f"other={other}",
+            "--metrics",
+            f"copy={metrics}",
+            "--observer",
+            str(tiny_model),
+            "--performer",
+            str(tiny_ref_model),
+            "--detectors",
+            "binoculars,fast_detectgpt",
+            "--device",
+            "cpu",
+            "--batch-size",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
     assert code in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     methods = summary["methods"]
@@ -66,8 +95,8 @@ def test_detect_cli_table4(tmp_path, tiny_model, tiny_ref_model, toy_records, wr
 
 
 def test_detect_refuses_different_tokenizers(tmp_path, tiny_model):
-    from polyalign_lf.errors import ConfigError
     from polyalign_lf.core.tiny_models import build_tiny_causal_lm
+    from polyalign_lf.errors import ConfigError
 
     other = build_tiny_causal_lm(tmp_path / "other", vocab_size=400)
     models = DetectorModels(observer=str(tiny_model), performer=str(other), device="cpu")
@@ -104,11 +133,30 @@ def test_radar_detector_matches_direct_softmax(tmp_path, tiny_model, toy_records
             logits = classifier(**tokenizer(text, return_tensors="pt")).logits
         assert row["radar"] == pytest.approx(torch.softmax(logits, -1)[0, 1].item(), rel=1e-4)
     records = write_rows(tmp_path / "test.jsonl", toy_records)
-    pred = write_rows(tmp_path / "m.jsonl", [{"id": r["id"], "prediction": r["human_answer"] + "!"} for r in toy_records])
+    pred = write_rows(
+        tmp_path / "m.jsonl", [{"id": r["id"], "prediction": r["human_answer"] + "!"} for r in toy_records]
+    )
     out = tmp_path / "det"
     # the old spellings (--detectors classifier, --classifier, --classifier-ai-label) still work
-    assert main(["detect", "--records", records, "--predictions", f"m={pred}", "--detectors", "classifier",
-                 "--classifier", str(path), "--classifier-ai-label", "1", "--device", "cpu", "--out", str(out)]) in (0, None)
+    assert main(
+        [
+            "detect",
+            "--records",
+            records,
+            "--predictions",
+            f"m={pred}",
+            "--detectors",
+            "classifier",
+            "--classifier",
+            str(path),
+            "--classifier-ai-label",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    ) in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     rows = [json.loads(x) for x in (out / "scores" / "m.jsonl").read_text().splitlines()]
     rate = sum(r["radar"]["raw"] >= 0.5 for r in rows) / len(rows)
@@ -124,9 +172,27 @@ def test_three_detectors_by_default_give_the_papers_h(tmp_path, tiny_model, tiny
     metrics = tmp_path / "m_metrics.json"
     metrics.write_text(json.dumps({"agg": 0.4}))
     out = tmp_path / "det"
-    assert main(["detect", "--records", records, "--predictions", f"m={pred}", "--metrics", f"m={metrics}",
-                 "--observer", str(tiny_model), "--performer", str(tiny_ref_model), "--radar-model", str(path),
-                 "--device", "cpu", "--out", str(out)]) in (0, None)
+    assert main(
+        [
+            "detect",
+            "--records",
+            records,
+            "--predictions",
+            f"m={pred}",
+            "--metrics",
+            f"m={metrics}",
+            "--observer",
+            str(tiny_model),
+            "--performer",
+            str(tiny_ref_model),
+            "--radar-model",
+            str(path),
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    ) in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     entry = summary["methods"]["m"]
     assert summary["detectors_used"] == ["binoculars", "fast_detectgpt", "radar"] and summary["h_label"] == "H"
@@ -136,13 +202,29 @@ def test_three_detectors_by_default_give_the_papers_h(tmp_path, tiny_model, tiny
     assert "| RADAR AI% | H | Joint |" in (out / "summary.md").read_text()
 
 
-def test_unloadable_radar_is_an_error_naming_the_flag(tmp_path, tiny_model, tiny_ref_model, toy_records, write_rows,
-                                                      capsys):
+def test_unloadable_radar_is_an_error_naming_the_flag(
+    tmp_path, tiny_model, tiny_ref_model, toy_records, write_rows, capsys
+):
     records = write_rows(tmp_path / "test.jsonl", toy_records)
     pred = write_rows(tmp_path / "m.jsonl", [{"id": r["id"], "prediction": r["human_answer"]} for r in toy_records])
     out = tmp_path / "det"
-    code = main(["detect", "--records", records, "--predictions", f"m={pred}", "--observer", str(tiny_model),
-                 "--performer", str(tiny_ref_model), "--device", "cpu", "--out", str(out)])  # default: RADAR from the Hub
+    code = main(
+        [
+            "detect",
+            "--records",
+            records,
+            "--predictions",
+            f"m={pred}",
+            "--observer",
+            str(tiny_model),
+            "--performer",
+            str(tiny_ref_model),
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )  # default: RADAR from the Hub
     err = capsys.readouterr().err
     assert code == 2 and "radar" in err and "--radar-model" in err and "Traceback" not in err
     assert not out.exists()  # refused before anything was scored or written

@@ -9,8 +9,13 @@ import pytest
 import torch
 
 from polyalign_lf.detect.joint import agg_from_metrics, human_likeness, joint_score
-from polyalign_lf.detect.scores import (binoculars_score, cross_perplexity, fast_detectgpt_criterion,
-                                        fast_detectgpt_probability, token_log_perplexity)
+from polyalign_lf.detect.scores import (
+    binoculars_score,
+    cross_perplexity,
+    fast_detectgpt_criterion,
+    fast_detectgpt_probability,
+    token_log_perplexity,
+)
 
 
 def test_two_token_case_by_hand():
@@ -71,8 +76,12 @@ def test_batched_padded_matches_naive():
     observer = torch.randn(3, 6, 7, generator=gen) * 2
     performer = torch.randn(3, 6, 7, generator=gen) * 2
     expected = _naive(observer, performer, ids, mask)
-    got = (token_log_perplexity(performer, ids, mask), cross_perplexity(observer, performer, ids, mask),
-           binoculars_score(observer, performer, ids, mask), fast_detectgpt_criterion(observer, performer, ids, mask))
+    got = (
+        token_log_perplexity(performer, ids, mask),
+        cross_perplexity(observer, performer, ids, mask),
+        binoculars_score(observer, performer, ids, mask),
+        fast_detectgpt_criterion(observer, performer, ids, mask),
+    )
     for b in range(3):
         for k in range(4):
             assert got[k][b].item() == pytest.approx(expected[b][k], rel=1e-5, abs=1e-6)
@@ -164,8 +173,12 @@ def test_table4_arithmetic_with_three_detectors():
         for agg, binoculars, fdg, radar, joint in (values[:5], values[5:]):
             if agg > 1:  # Qwen2.5-3B English HDPO: Table 4 prints "56.7" where a fraction belongs
                 continue
-            summary = {"m": {d: {"ai_rate": r / 100} for d, r in
-                             (("binoculars", binoculars), ("fast_detectgpt", fdg), ("radar", radar))}}
+            summary = {
+                "m": {
+                    d: {"ai_rate": r / 100}
+                    for d, r in (("binoculars", binoculars), ("fast_detectgpt", fdg), ("radar", radar))
+                }
+            }
             add_table4(summary, ["binoculars", "fast_detectgpt", "radar"], {"m": (agg, None)})
             entry = summary["m"]
             assert entry["h"] == pytest.approx(1 - (binoculars + fdg + radar) / 300)

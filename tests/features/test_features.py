@@ -11,10 +11,13 @@ from polyalign_lf.features.linguistic import split_sentences, tokenize_words
 DIVERSE = [
     ("Hello! I think the answer is 42, because the book says so. However, you might check page 3.", "en"),
     ("See https://example.org or write to a@b.com.\n\n# Title\n- one\n- two\n1. first\n2) second", "en"),
-    ("Well... I don't know; maybe? Perhaps: \"quoted\" (aside) — THE END!!", "en"),
+    ('Well... I don\'t know; maybe? Perhaps: "quoted" (aside) — THE END!!', "en"),
     ("Yes.", "en"),
     ("the the the the cat cat", "en"),
-    ("Photosynthesis converts electromagnetic radiation into chemical energy. Moreover, organisms utilize it. Thank you, please!", "en"),
+    (
+        "Photosynthesis converts electromagnetic radiation into chemical energy. Moreover, organisms utilize it. Thank you, please!",
+        "en",
+    ),
     ("你好！我认为答案是四十二，因为书上是这么说的。不过，你可能需要查看第三页。", "zh"),
     ("中华人民共和国成立于1949年。首先，我们要了解历史；其次，要理解“文化”。", "zh"),
     ("是吗？好吧，谢谢你呢！\n\n一、第一点\n二、第二点\n（1）细节", "zh"),
@@ -84,8 +87,12 @@ def test_chinese_features_follow_chinese_text_properties():
     assert _f("好吗？你来吧。")["colloquial_marker_rate"] > _f(base)["colloquial_marker_rate"]
     assert _f("你好，您请坐。")["second_person_rate"] > 0
     # longer Chinese words raise syllables (characters) per word and the complex-word ratio
-    assert _f("中华人民共和国国务院发布新闻公报。")["complex_word_ratio"] > _f("我去了。他来了。")["complex_word_ratio"]
-    assert _f("中华人民共和国国务院发布新闻公报。")["syllables_per_word"] > _f("我去了。他来了。")["syllables_per_word"]
+    assert (
+        _f("中华人民共和国国务院发布新闻公报。")["complex_word_ratio"] > _f("我去了。他来了。")["complex_word_ratio"]
+    )
+    assert (
+        _f("中华人民共和国国务院发布新闻公报。")["syllables_per_word"] > _f("我去了。他来了。")["syllables_per_word"]
+    )
     # enumerations in Chinese style
     assert _f("一、准备\n二、执行")["enumerated_line_ratio"] == 1.0
     # Han share responds to code-switching

@@ -14,8 +14,11 @@ from polyalign_lf.cli import main
 from polyalign_lf.humaneval.headless import find_chromium
 
 pytestmark = [
-    pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed (apt-get install chromium) — "
-                                                         "the browser check of the human-eval page is skipped"),
+    pytest.mark.skipif(
+        find_chromium() is None,
+        reason="chromium is not installed (apt-get install chromium) — "
+        "the browser check of the human-eval page is skipped",
+    ),
 ]
 websockets = pytest.importorskip("websockets", reason="the websockets package drives Chromium over DevTools")
 
@@ -24,11 +27,16 @@ def test_page_rates_persists_and_exports(tmp_path, toy_records, write_rows):
     from polyalign_lf.humaneval.headless import Browser, serve_directory
 
     records = write_rows(tmp_path / "test.jsonl", toy_records)
-    a = write_rows(tmp_path / "a.jsonl", [{"id": r["id"], "prediction": "A: " + r["human_answer"]} for r in toy_records])
-    b = write_rows(tmp_path / "b.jsonl", [{"id": r["id"], "prediction": "B: " + r["human_answer"]} for r in toy_records])
+    a = write_rows(
+        tmp_path / "a.jsonl", [{"id": r["id"], "prediction": "A: " + r["human_answer"]} for r in toy_records]
+    )
+    b = write_rows(
+        tmp_path / "b.jsonl", [{"id": r["id"], "prediction": "B: " + r["human_answer"]} for r in toy_records]
+    )
     page = tmp_path / "page"
-    assert main(["human-eval", "build", "--records", records, "--predictions", a, b, "--out", str(page),
-                 "--per-stratum", "1"]) in (0, None)
+    assert main(
+        ["human-eval", "build", "--records", records, "--predictions", a, b, "--out", str(page), "--per-stratum", "1"]
+    ) in (0, None)
     key = json.loads((tmp_path / "page.key.json").read_text())
     n_items = len(key["items"])
     downloads = tmp_path / "downloads"
@@ -59,8 +67,12 @@ def test_page_rates_persists_and_exports(tmp_path, toy_records, write_rows):
         assert browser.evaluate("document.getElementById('position').textContent") == f"Item 3 of {n_items}"
         assert browser.evaluate("document.getElementById('rater').value") == "tester-1"
         browser.click("#prev")
-        assert browser.evaluate(
-            "document.querySelector('fieldset[data-dim=\"naturalness\"] label.checked').getAttribute('data-value')") == "1"
+        assert (
+            browser.evaluate(
+                "document.querySelector('fieldset[data-dim=\"naturalness\"] label.checked').getAttribute('data-value')"
+            )
+            == "1"
+        )
         browser.click("#export")
         deadline = time.monotonic() + 20
         files = []
@@ -76,7 +88,8 @@ def test_page_rates_persists_and_exports(tmp_path, toy_records, write_rows):
     got = {r["item_id"]: (r["usefulness"], r["answerability"], r["naturalness"]) for r in exported["ratings"]}
     assert got == expected
     out = tmp_path / "t8"
-    assert main(["human-eval", "summarize", str(files[0]), "--key", str(tmp_path / "page.key.json"),
-                 "--out", str(out)]) in (0, None)
+    assert main(
+        ["human-eval", "summarize", str(files[0]), "--key", str(tmp_path / "page.key.json"), "--out", str(out)]
+    ) in (0, None)
     table = json.loads((out / "table8.json").read_text())
     assert table["n_ratings"] == 2

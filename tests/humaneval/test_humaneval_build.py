@@ -14,17 +14,36 @@ from polyalign_lf.humaneval.summarize import mean_ci
 @pytest.fixture
 def built(tmp_path, toy_records, write_rows):
     records = write_rows(tmp_path / "test.jsonl", toy_records)
-    sft = write_rows(tmp_path / "sft.jsonl", [{"id": r["id"], "prediction": "SFT " + r["human_answer"]} for r in toy_records])
-    dpo = write_rows(tmp_path / "dpo.jsonl", [{"id": r["id"], "prediction": "DPO " + r["human_answer"]} for r in toy_records])
+    sft = write_rows(
+        tmp_path / "sft.jsonl", [{"id": r["id"], "prediction": "SFT " + r["human_answer"]} for r in toy_records]
+    )
+    dpo = write_rows(
+        tmp_path / "dpo.jsonl", [{"id": r["id"], "prediction": "DPO " + r["human_answer"]} for r in toy_records]
+    )
     page = tmp_path / "page"
-    assert main(["human-eval", "build", "--records", records, "--predictions", sft, dpo, "--out", str(page),
-                 "--per-stratum", "2", "--seed", "3"]) in (0, None)
+    assert main(
+        [
+            "human-eval",
+            "build",
+            "--records",
+            records,
+            "--predictions",
+            sft,
+            dpo,
+            "--out",
+            str(page),
+            "--per-stratum",
+            "2",
+            "--seed",
+            "3",
+        ]
+    ) in (0, None)
     return page, tmp_path / "page.key.json"
 
 
 def _items(page):
     text = (page / "items.js").read_text(encoding="utf-8")
-    return json.loads(text[text.index("{"):text.rindex("}") + 1])
+    return json.loads(text[text.index("{") : text.rindex("}") + 1])
 
 
 def test_build_is_blind_balanced_and_shuffled(built):
@@ -41,8 +60,10 @@ def test_build_is_blind_balanced_and_shuffled(built):
     assert "en-0" not in page_text
     # Balanced over (language, length_bin) and every sampled record is rated for every method.
     by_key = {row["item_id"]: row for row in key["items"]}
-    strata = Counter((by_key[i["item_id"]]["language"], by_key[i["item_id"]]["length_bin"], by_key[i["item_id"]]["method"])
-                     for i in items)
+    strata = Counter(
+        (by_key[i["item_id"]]["language"], by_key[i["item_id"]]["length_bin"], by_key[i["item_id"]]["method"])
+        for i in items
+    )
     assert set(strata.values()) == {2} and len(strata) == 8
     per_record = Counter(row["record_id"] for row in key["items"])
     assert set(per_record.values()) == {2}
@@ -58,23 +79,37 @@ def test_build_is_blind_balanced_and_shuffled(built):
 def test_summarize_table8_hand_computed(built, tmp_path):
     page, key_path = built
     key = json.loads(key_path.read_text())
+
     # Rater A gives sft items (4, 5, 3) and dpo items (2, 3, 1); rater B gives sft (5, 5, 5) and leaves one incomplete.
     def ratings(rater, sft_scores, dpo_scores, incomplete=False):
         rows = []
         for row in key["items"]:
             scores = sft_scores if row["method"] == "sft" else dpo_scores
-            rows.append({"item_id": row["item_id"], "usefulness": scores[0], "answerability": scores[1],
-                         "naturalness": scores[2], "comment": ""})
+            rows.append(
+                {
+                    "item_id": row["item_id"],
+                    "usefulness": scores[0],
+                    "answerability": scores[1],
+                    "naturalness": scores[2],
+                    "comment": "",
+                }
+            )
         if incomplete:
             rows[0]["naturalness"] = None
-        return {"format": "polyalign-human-eval-ratings/v1", "sample_id": key["sample_id"], "rater": rater, "ratings": rows}
+        return {
+            "format": "polyalign-human-eval-ratings/v1",
+            "sample_id": key["sample_id"],
+            "rater": rater,
+            "ratings": rows,
+        }
 
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     a.write_text(json.dumps(ratings("A", (4, 5, 3), (2, 3, 1))))
     b.write_text(json.dumps(ratings("B", (5, 5, 5), (2, 3, 1), incomplete=True)))
     out = tmp_path / "t8"
-    assert main(["human-eval", "summarize", str(a), str(b), "--key", str(key_path), "--out", str(out),
-                 "--by", "language"]) in (0, None)
+    assert main(
+        ["human-eval", "summarize", str(a), str(b), "--key", str(key_path), "--out", str(out), "--by", "language"]
+    ) in (0, None)
     result = json.loads((out / "table8.json").read_text())
     assert result["skipped"] == {"incomplete": 1} and result["raters"] == ["A", "B"]
     table = result["table"]
@@ -106,8 +141,17 @@ def test_summarize_rejects_foreign_or_bad_ratings(built, tmp_path, capsys):
     bad.write_text(json.dumps({"format": "polyalign-human-eval-ratings/v1", "sample_id": "he-other", "ratings": []}))
     assert main(["human-eval", "summarize", str(bad), "--key", str(key_path), "--out", str(tmp_path / "o")]) == 2
     assert "key is for" in capsys.readouterr().err
-    bad.write_text(json.dumps({"format": "polyalign-human-eval-ratings/v1", "sample_id": key["sample_id"], "ratings": [
-        {"item_id": key["items"][0]["item_id"], "usefulness": 7, "answerability": 1, "naturalness": 1}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "format": "polyalign-human-eval-ratings/v1",
+                "sample_id": key["sample_id"],
+                "ratings": [
+                    {"item_id": key["items"][0]["item_id"], "usefulness": 7, "answerability": 1, "naturalness": 1}
+                ],
+            }
+        )
+    )
     assert main(["human-eval", "summarize", str(bad), "--key", str(key_path), "--out", str(tmp_path / "o")]) == 2
     assert "usefulness = 7 is not an integer 1-5" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

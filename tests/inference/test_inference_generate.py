@@ -25,22 +25,50 @@ def test_frequency_presence_penalty_hand_values():
 
 def test_appendix_c_defaults():
     d = DecodingConfig()
-    assert (d.temperature, d.top_p, d.repetition_penalty, d.frequency_penalty, d.presence_penalty) == (0.1, 0.9, 1.1, 0.1, 0.0)
+    assert (d.temperature, d.top_p, d.repetition_penalty, d.frequency_penalty, d.presence_penalty) == (
+        0.1,
+        0.9,
+        1.1,
+        0.1,
+        0.0,
+    )
     params = d.openai_params()
-    assert params["repetition_penalty"] == 1.1 and params["frequency_penalty"] == 0.1 and params["presence_penalty"] == 0.0
+    assert (
+        params["repetition_penalty"] == 1.1
+        and params["frequency_penalty"] == 0.1
+        and params["presence_penalty"] == 0.0
+    )
 
 
 def _bilingual_records(make_record, n=22):
     records = []
     for k in range(n):
-        records.append(make_record(k, language="en", question=f"What is item {k}?", answer=f"Item {k} is a small thing."))
+        records.append(
+            make_record(k, language="en", question=f"What is item {k}?", answer=f"Item {k} is a small thing.")
+        )
         records.append(make_record(100 + k, language="zh", question=f"第{k}个是什么？", answer=f"第{k}个是小东西。"))
     return records
 
 
 def _generate(tmp_path, records_path, out, tiny_model, *extra):
-    return main(["generate", "--records", str(records_path), "--out", str(out), "--model", str(tiny_model),
-                 "--template", "qwen", "--max-new-tokens", "6", "--batch-size", "16", *extra])
+    return main(
+        [
+            "generate",
+            "--records",
+            str(records_path),
+            "--out",
+            str(out),
+            "--model",
+            str(tiny_model),
+            "--template",
+            "qwen",
+            "--max-new-tokens",
+            "6",
+            "--batch-size",
+            "16",
+            *extra,
+        ]
+    )
 
 
 def test_hf_generate_then_evaluate_end_to_end(tmp_path, tiny_model, make_record):
@@ -60,8 +88,22 @@ def test_hf_generate_then_evaluate_end_to_end(tmp_path, tiny_model, make_record)
     assert _generate(tmp_path, tmp_path / "test.jsonl", out, tiny_model) == 2
 
     metrics_path = tmp_path / "metrics.json"
-    assert main(["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(out), "--out", str(metrics_path),
-                 "--mauve-featurizer", "bundled-minilm"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--records",
+                str(tmp_path / "test.jsonl"),
+                "--predictions",
+                str(out),
+                "--out",
+                str(metrics_path),
+                "--mauve-featurizer",
+                "bundled-minilm",
+            ]
+        )
+        == 0
+    )
     m = json.loads(metrics_path.read_text(encoding="utf-8"))
     assert set(m["utility"]["by_bucket"]) == {"en|single|qa|short", "zh|single|qa|short"}
     assert m["bng"]["macro"] is not None and m["mauve"]["global"] is not None and m["nuf"]["hypervolume"] is not None
@@ -82,8 +124,9 @@ def test_resume_keeps_finished_rows_and_regenerates_torn_ones(tmp_path, tiny_mod
     out.unlink()
     partial = tmp_path / "pred.jsonl.partial"
     done = [{"id": records[k]["id"], "prediction": f"KEPT{k}", "finish_reason": "stop"} for k in range(2)]
-    partial.write_text("".join(json.dumps(r) + "\n" for r in done) + '{"id": "' + records[2]["id"] + '", "predic',
-                       encoding="utf-8")
+    partial.write_text(
+        "".join(json.dumps(r) + "\n" for r in done) + '{"id": "' + records[2]["id"] + '", "predic', encoding="utf-8"
+    )
     settings["limit"] = None
     (tmp_path / "pred.jsonl.progress.json").write_text(json.dumps({"settings": settings}))
     assert _generate(tmp_path, tmp_path / "test.jsonl", out, tiny_model) == 0
@@ -132,9 +175,16 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
             self._send(status, {"error": {"message": f"planned {status}"}})
             return
         text = f"answer to {len(body['prompt'])} tokens"
-        self._send(200, {"id": "c", "object": "text_completion", "model": body["model"],
-                         "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
-                         "usage": {"prompt_tokens": len(body["prompt"]), "completion_tokens": 4}})
+        self._send(
+            200,
+            {
+                "id": "c",
+                "object": "text_completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "text": text, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": len(body["prompt"]), "completion_tokens": 4},
+            },
+        )
 
 
 @pytest.fixture
@@ -167,8 +217,25 @@ def test_vllm_client_against_fake_server(tmp_path, tiny_model, make_record, fake
     _FakeOpenAI.fail_plan = {key(records[0]["id"]): [503, 503], key(records[1]["id"]): [400]}
     url = f"http://127.0.0.1:{fake_server.server_address[1]}"
     out = tmp_path / "pred.jsonl"
-    args = ["generate", "--engine", "vllm", "--server-url", url, "--records", str(tmp_path / "test.jsonl"), "--out", str(out),
-            "--model", str(tiny_model), "--template", "qwen", "--concurrency", "4", "--max-retries", "3"]
+    args = [
+        "generate",
+        "--engine",
+        "vllm",
+        "--server-url",
+        url,
+        "--records",
+        str(tmp_path / "test.jsonl"),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model),
+        "--template",
+        "qwen",
+        "--concurrency",
+        "4",
+        "--max-retries",
+        "3",
+    ]
     assert main(args) == 1  # one record failed: no final file yet, the failure is listed
     assert not out.exists()
     failed = read_jsonl(tmp_path / "pred.jsonl.failed.jsonl")
@@ -179,7 +246,8 @@ def test_vllm_client_against_fake_server(tmp_path, tiny_model, make_record, fake
     assert body["repetition_penalty"] == 1.1 and body["frequency_penalty"] == 0.1 and body["presence_penalty"] == 0.0
     assert body["top_k"] == -1 and body["min_p"] == 0.0  # not the model's generation_config defaults
     assert sorted(map(tuple, (b["prompt"] for b in _FakeOpenAI.requests))) == sorted(
-        [tuple(v) for v in expected.values()] + [tuple(expected[records[0]["id"]])] * 2)
+        [tuple(v) for v in expected.values()] + [tuple(expected[records[0]["id"]])] * 2
+    )
     # rerun: only the failed record is requested again, then the file is complete and in record order
     before = len(_FakeOpenAI.requests)
     assert main(args) == 0
@@ -193,8 +261,25 @@ def test_vllm_client_reports_an_unreachable_server(tmp_path, tiny_model, make_re
     from polyalign_lf.data.schema import write_records
 
     write_records(tmp_path / "test.jsonl", [make_record(0)])
-    code = main(["generate", "--engine", "vllm", "--server-url", "http://127.0.0.1:9", "--records", str(tmp_path / "test.jsonl"),
-                 "--out", str(tmp_path / "p.jsonl"), "--model", str(tiny_model), "--template", "qwen", "--max-retries", "0"])
+    code = main(
+        [
+            "generate",
+            "--engine",
+            "vllm",
+            "--server-url",
+            "http://127.0.0.1:9",
+            "--records",
+            str(tmp_path / "test.jsonl"),
+            "--out",
+            str(tmp_path / "p.jsonl"),
+            "--model",
+            str(tiny_model),
+            "--template",
+            "qwen",
+            "--max-retries",
+            "0",
+        ]
+    )
     assert code == 2
 
 
@@ -204,7 +289,10 @@ def test_hf_left_padded_batches_equal_single_prompts(tiny_model, tiny_tokenizer)
 
     greedy = DecodingConfig(temperature=0.0, repetition_penalty=1.0, frequency_penalty=0.0, max_new_tokens=6)
     engine = HFEngine(str(tiny_model), tiny_tokenizer, greedy, device="cpu", batch_size=4)
-    prompts = [tiny_tokenizer.encode(t) for t in ("hello", "What is the capital of France? Paris is", "北京是中国的首都", "1, 2, 3")]
+    prompts = [
+        tiny_tokenizer.encode(t)
+        for t in ("hello", "What is the capital of France? Paris is", "北京是中国的首都", "1, 2, 3")
+    ]
     batched = engine.generate_batch(prompts)
     single = [engine.generate_batch([p])[0] for p in prompts]
     assert [c.text for c in batched] == [c.text for c in single]
@@ -218,8 +306,24 @@ def test_baseline_modes_generate_their_fields(mode, tmp_path, tiny_model, make_r
 
     write_records(tmp_path / "test.jsonl", [make_record(0), make_record(1, language="zh", question="这是什么？")])
     out = tmp_path / "pred.jsonl"
-    assert main(["generate", "--records", str(tmp_path / "test.jsonl"), "--out", str(out), "--model", str(tiny_model),
-                 "--mode", mode, "--max-new-tokens", "5"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--records",
+                str(tmp_path / "test.jsonl"),
+                "--out",
+                str(out),
+                "--model",
+                str(tiny_model),
+                "--mode",
+                mode,
+                "--max-new-tokens",
+                "5",
+            ]
+        )
+        == 0
+    )
     rows = read_jsonl(out)
     assert [r["mode"] for r in rows] == [mode, mode]
     if mode == "cot":

@@ -8,15 +8,23 @@ import pytest
 
 from polyalign_lf.data.lf_format import record_to_alpaca
 from polyalign_lf.inference.prompts import (
-    PromptBuilder, cot_plain_prompt, cut_at_stops, extract_final_answer, plain_prompt,
+    PromptBuilder,
+    cot_plain_prompt,
+    cut_at_stops,
+    extract_final_answer,
+    plain_prompt,
 )
 
 HISTORY = [{"role": "user", "text": "hi"}, {"role": "assistant", "text": "hello, how can I help?"}]
 
 
 def _builders(tokenizer, renderer):
-    return {"chat": PromptBuilder("chat", tokenizer, renderer), "base": PromptBuilder("base", tokenizer),
-            "cot": PromptBuilder("cot", tokenizer), "cot-chat": PromptBuilder("cot", tokenizer, renderer)}
+    return {
+        "chat": PromptBuilder("chat", tokenizer, renderer),
+        "base": PromptBuilder("base", tokenizer),
+        "cot": PromptBuilder("cot", tokenizer),
+        "cot-chat": PromptBuilder("cot", tokenizer, renderer),
+    }
 
 
 def test_chat_prompt_is_the_prefix_llamafactory_trains_on(make_record, qwen_renderer):
@@ -29,8 +37,12 @@ def test_chat_prompt_is_the_prefix_llamafactory_trains_on(make_record, qwen_rend
     record = make_record(1, context="France is a country in Europe.", history=HISTORY)
     example = record_to_alpaca(record)
     converted = AlpacaDatasetConverter(DatasetAttr("file", "x", history="history"), None)(example)
-    processor = SupervisedDatasetProcessor(template=qwen_renderer.template, tokenizer=qwen_renderer.tokenizer, processor=None,
-                                           data_args=DataArguments(template="qwen", cutoff_len=4096))
+    processor = SupervisedDatasetProcessor(
+        template=qwen_renderer.template,
+        tokenizer=qwen_renderer.tokenizer,
+        processor=None,
+        data_args=DataArguments(template="qwen", cutoff_len=4096),
+    )
     batch = {k: [v] for k, v in converted.items()}
     train_ids = processor.preprocess_dataset(batch)["input_ids"][0]
     prompt_ids = PromptBuilder("chat", qwen_renderer.tokenizer, qwen_renderer).build(record).ids
@@ -54,19 +66,32 @@ def test_recipe_default_system_is_used(tmp_path, tiny_tokenizer, make_record):
     assert "Answer like a human." in text and "You are Qwen" not in text
     # the override stays private to that renderer: a new one gets the template's own default again
     plain = load_chat_renderer(copy.deepcopy(tiny_tokenizer), "qwen", None)
-    assert "You are Qwen" in tiny_tokenizer.decode(PromptBuilder("chat", tiny_tokenizer, plain).build(make_record(0)).ids)
+    assert "You are Qwen" in tiny_tokenizer.decode(
+        PromptBuilder("chat", tiny_tokenizer, plain).build(make_record(0)).ids
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_no_gold_derived_information_in_any_prompt(language, make_record, tiny_tokenizer, qwen_renderer):
     """Changing everything derived from the gold answer leaves every mode's prompt unchanged."""
-    base = make_record(3, language=language, question="Who wrote it?" if language == "en" else "作者是谁？",
-                       context="Some context.", history=HISTORY, answer="ZEBRAGOLD answer", length_bin="short")
+    base = make_record(
+        3,
+        language=language,
+        question="Who wrote it?" if language == "en" else "作者是谁？",
+        context="Some context.",
+        history=HISTORY,
+        answer="ZEBRAGOLD answer",
+        length_bin="short",
+    )
     variants = []
     for length_bin, style, answer in (("xlong", "verbose", "QUAGGA " * 200), ("medium", "terse", "x")):
         other = copy.deepcopy(base)
-        other.update(length_bin=length_bin, style_bucket=style, human_answer=answer,
-                     bucket_id=f"{language}|single|qa|{length_bin}")
+        other.update(
+            length_bin=length_bin,
+            style_bucket=style,
+            human_answer=answer,
+            bucket_id=f"{language}|single|qa|{length_bin}",
+        )
         other["meta"]["length_tokens"] = len(answer.split())
         variants.append(other)
     for name, builder in _builders(tiny_tokenizer, qwen_renderer).items():
@@ -81,8 +106,9 @@ def test_no_gold_derived_information_in_any_prompt(language, make_record, tiny_t
 
 def test_plain_prompts_exact_format():
     example = {"instruction": "Who?", "input": "Ctx.", "history": [["hi", "hello"]]}
-    assert plain_prompt(example, "en") == ("Conversation History:\nUser: hi\nAssistant: hello\n\nContext:\nCtx.\n\n"
-                                           "Question:\nWho?\n\nAnswer:")
+    assert plain_prompt(example, "en") == (
+        "Conversation History:\nUser: hi\nAssistant: hello\n\nContext:\nCtx.\n\nQuestion:\nWho?\n\nAnswer:"
+    )
     assert plain_prompt({"instruction": "谁？", "input": ""}, "zh") == "问题：\n谁？\n\n回答："
     cot = cot_plain_prompt({"instruction": "Who?", "input": ""}, "en")
     assert cot.startswith("Think step by step") and cot.endswith("Question:\nWho?\n\nReasoning:")
@@ -90,8 +116,11 @@ def test_plain_prompts_exact_format():
 
 
 def test_extract_final_answer():
-    assert extract_final_answer('Paris is in France.\nFinal answer (JSON): {"final_answer": "Paris"}') == \
-        ("Paris", "Paris is in France.", True)
+    assert extract_final_answer('Paris is in France.\nFinal answer (JSON): {"final_answer": "Paris"}') == (
+        "Paris",
+        "Paris is in France.",
+        True,
+    )
     assert extract_final_answer('{"reasoning": "because", "final_answer": "北京"}') == ("北京", "because", True)
     assert extract_final_answer("It is big.\nFinal answer: Lyon") == ("Lyon", "It is big.", True)
     assert extract_final_answer("推理：很简单\n最终答案：上海") == ("上海", "很简单", True)

@@ -10,20 +10,67 @@ from collections import Counter
 from pathlib import Path
 
 SFT_ROWS = [  # buckets A,A,A,B → w_A = 4/(2·3) = 2/3, w_B = 4/(2·1) = 2: weights matter at batch size 1
-    {"instruction": "What is the capital of France?", "input": "", "output": "Paris is the capital.", "bucket_id": "en|qa|wiki|short"},
-    {"instruction": "Say hello.", "input": "", "output": "Hi, how can I help you today? Thanks a lot.", "bucket_id": "en|qa|wiki|short"},
+    {
+        "instruction": "What is the capital of France?",
+        "input": "",
+        "output": "Paris is the capital.",
+        "bucket_id": "en|qa|wiki|short",
+    },
+    {
+        "instruction": "Say hello.",
+        "input": "",
+        "output": "Hi, how can I help you today? Thanks a lot.",
+        "bucket_id": "en|qa|wiki|short",
+    },
     {"instruction": "Count to three.", "input": "", "output": "1, 2, 3", "bucket_id": "en|qa|wiki|short"},
-    {"instruction": "北京是哪里的首都？", "input": "", "output": "北京是中国的首都。谢谢你的帮助。", "bucket_id": "zh|qa|wiki|long"},
+    {
+        "instruction": "北京是哪里的首都？",
+        "input": "",
+        "output": "北京是中国的首都。谢谢你的帮助。",
+        "bucket_id": "zh|qa|wiki|long",
+    },
 ]
 PREF_ROWS = [
-    {"instruction": "What is the capital of France?", "input": "", "chosen": "Paris.", "rejected": "I think it depends on the context, but usually yes.",
-     "bucket_id": "en|qa|wiki|short", "weight": 1.0, "chosen_score": 0.1, "rejected_score": 0.9},
-    {"instruction": "Say hello.", "input": "", "chosen": "Hi there!", "rejected": "Machine learning models learn patterns.",
-     "bucket_id": "en|qa|wiki|short", "weight": 3.0, "chosen_score": 0.4, "rejected_score": 0.2},
-    {"instruction": "请简要回答这个问题。", "input": "", "chosen": "好的。", "rejected": "我们需要更多的信息才能判断，答案在第二段。",
-     "bucket_id": "zh|qa|wiki|short", "weight": 0.5, "chosen_score": 0.0, "rejected_score": 1.5},
-    {"instruction": "Count to three.", "input": "", "chosen": "1, 2, 3", "rejected": "numbers: 42, 2024, 3.14",
-     "bucket_id": "en|qa|wiki|short", "weight": 2.0, "chosen_score": 0.3, "rejected_score": 0.7},
+    {
+        "instruction": "What is the capital of France?",
+        "input": "",
+        "chosen": "Paris.",
+        "rejected": "I think it depends on the context, but usually yes.",
+        "bucket_id": "en|qa|wiki|short",
+        "weight": 1.0,
+        "chosen_score": 0.1,
+        "rejected_score": 0.9,
+    },
+    {
+        "instruction": "Say hello.",
+        "input": "",
+        "chosen": "Hi there!",
+        "rejected": "Machine learning models learn patterns.",
+        "bucket_id": "en|qa|wiki|short",
+        "weight": 3.0,
+        "chosen_score": 0.4,
+        "rejected_score": 0.2,
+    },
+    {
+        "instruction": "请简要回答这个问题。",
+        "input": "",
+        "chosen": "好的。",
+        "rejected": "我们需要更多的信息才能判断，答案在第二段。",
+        "bucket_id": "zh|qa|wiki|short",
+        "weight": 0.5,
+        "chosen_score": 0.0,
+        "rejected_score": 1.5,
+    },
+    {
+        "instruction": "Count to three.",
+        "input": "",
+        "chosen": "1, 2, 3",
+        "rejected": "numbers: 42, 2024, 3.14",
+        "bucket_id": "en|qa|wiki|short",
+        "weight": 2.0,
+        "chosen_score": 0.3,
+        "rejected_score": 0.7,
+    },
 ]
 _WORDS = ["river", "cloud", "paper", "stone", "light", "north", "quiet", "green", "table", "music", "salt", "bridge"]
 
@@ -37,21 +84,39 @@ def imbalanced_sft_rows(sizes: dict[str, int]) -> list[dict]:
             if pending[bucket]:
                 pending[bucket] -= 1
                 words = " ".join(_WORDS[(k + j) % len(_WORDS)] for j in range(2 + (k * 7) % 9))
-                rows.append({"instruction": f"Question {k}: describe the {_WORDS[k % len(_WORDS)]}.", "input": "",
-                             "output": f"The answer is {words}.", "bucket_id": bucket})
+                rows.append(
+                    {
+                        "instruction": f"Question {k}: describe the {_WORDS[k % len(_WORDS)]}.",
+                        "input": "",
+                        "output": f"The answer is {words}.",
+                        "bucket_id": bucket,
+                    }
+                )
                 k += 1
     return rows
 
 
-SFT16_ROWS = imbalanced_sft_rows({"en|single|qa|short": 9, "en|single|qa|long": 4, "zh|single|qa|short": 2,
-                                  "en|multi|dialogue|short": 1})
-EPOCH_SIZES = {"en|single|qa|short": 48, "en|single|qa|long": 12, "zh|single|qa|short": 3, "en|multi|dialogue|short": 1}
+SFT16_ROWS = imbalanced_sft_rows(
+    {"en|single|qa|short": 9, "en|single|qa|long": 4, "zh|single|qa|short": 2, "en|multi|dialogue|short": 1}
+)
+EPOCH_SIZES = {
+    "en|single|qa|short": 48,
+    "en|single|qa|long": 12,
+    "zh|single|qa|short": 3,
+    "en|multi|dialogue|short": 1,
+}
 EPOCH_ROWS = imbalanced_sft_rows(EPOCH_SIZES)
 PREF16_ROWS = [
-    {"instruction": f"Question {k}: name a {_WORDS[k % 12]}.", "input": "",
-     "chosen": f"A {_WORDS[(k + 3) % 12]}.", "rejected": f"Well, it depends on the {_WORDS[(k + 5) % 12]} and context.",
-     "bucket_id": "en|single|qa|short", "weight": [0.5, 1.0, 4.0, 2.5][k % 4] * (1 + (k % 3)),
-     "chosen_score": 0.1 * (k % 5), "rejected_score": 0.2 + 0.15 * (k % 4)}
+    {
+        "instruction": f"Question {k}: name a {_WORDS[k % 12]}.",
+        "input": "",
+        "chosen": f"A {_WORDS[(k + 3) % 12]}.",
+        "rejected": f"Well, it depends on the {_WORDS[(k + 5) % 12]} and context.",
+        "bucket_id": "en|single|qa|short",
+        "weight": [0.5, 1.0, 4.0, 2.5][k % 4] * (1 + (k % 3)),
+        "chosen_score": 0.1 * (k % 5),
+        "rejected_score": 0.2 + 0.15 * (k % 4),
+    }
     for k in range(16)
 ]
 SFT_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
@@ -65,7 +130,11 @@ def _write(d: Path, name: str, rows: list[dict]) -> None:
 def build_pa_data(d: Path) -> Path:
     _write(d, "sft4", SFT_ROWS)
     _write(d, "sft16", SFT16_ROWS)
-    _write(d, "sft_multi", [dict(r, history=[["Hello.", "Hi, what do you need?"]] if i % 2 else []) for i, r in enumerate(SFT_ROWS)])
+    _write(
+        d,
+        "sft_multi",
+        [dict(r, history=[["Hello.", "Hi, what do you need?"]] if i % 2 else []) for i, r in enumerate(SFT_ROWS)],
+    )
     _write(d, "sft_epoch", EPOCH_ROWS)
     _write(d, "pref16", PREF16_ROWS)
     _write(d, "pref4", PREF_ROWS)
@@ -73,54 +142,144 @@ def build_pa_data(d: Path) -> Path:
     _write(d, "sft_invalid", [dict(SFT_ROWS[0], output=None)] + SFT_ROWS[1:])  # LLaMA-Factory drops row 0
     _write(d, "sft_null_weight", [dict(r, weight=None if i == 1 else 1.0) for i, r in enumerate(SFT_ROWS)])
     (d / "sft_nan_weight.json").write_text(  # NaN as Python's json writes it; `datasets` reads it as null
-        json.dumps([dict(r, weight=float("nan") if i == 2 else 1.0) for i, r in enumerate(SFT_ROWS)]), encoding="utf-8")
-    (d / "pref_nan_weight.jsonl").write_text("".join(
-        json.dumps(dict(r, weight=float("nan") if i == 1 else r["weight"])) + "\n" for i, r in enumerate(PREF_ROWS)),
-        encoding="utf-8")
+        json.dumps([dict(r, weight=float("nan") if i == 2 else 1.0) for i, r in enumerate(SFT_ROWS)]), encoding="utf-8"
+    )
+    (d / "pref_nan_weight.jsonl").write_text(
+        "".join(
+            json.dumps(dict(r, weight=float("nan") if i == 1 else r["weight"])) + "\n" for i, r in enumerate(PREF_ROWS)
+        ),
+        encoding="utf-8",
+    )
     # a column of strings (a mixed column does not even load in `datasets`)
-    _write(d, "pref_string_weight", [dict(r, weight="heavy" if i == 3 else str(r["weight"])) for i, r in enumerate(PREF_ROWS)])
+    _write(
+        d,
+        "pref_string_weight",
+        [dict(r, weight="heavy" if i == 3 else str(r["weight"])) for i, r in enumerate(PREF_ROWS)],
+    )
     # numbers and one string in the same column: `datasets` itself cannot read this file
-    (d / "pref_mixed_weight.jsonl").write_text("".join(
-        json.dumps(dict(r, weight="heavy" if i == 2 else r["weight"])) + "\n" for i, r in enumerate(PREF_ROWS)), encoding="utf-8")
+    (d / "pref_mixed_weight.jsonl").write_text(
+        "".join(
+            json.dumps(dict(r, weight="heavy" if i == 2 else r["weight"])) + "\n" for i, r in enumerate(PREF_ROWS)
+        ),
+        encoding="utf-8",
+    )
     _write(d, "sft_eval_unknown", [dict(SFT_ROWS[0], bucket_id="fr|qa|wiki|short")])
     _write(d, "pref_invalid", [dict(r, rejected=None) if i == 2 else r for i, r in enumerate(PREF_ROWS)])
-    _write(d, "pref_unscored", [dict(r, chosen_score=None, rejected_score=None) if i % 2 else r for i, r in enumerate(PREF_ROWS)])
+    _write(
+        d,
+        "pref_unscored",
+        [dict(r, chosen_score=None, rejected_score=None) if i % 2 else r for i, r in enumerate(PREF_ROWS)],
+    )
     info = {
         "sft4": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "sft4_weighted": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "sft16": {"file_name": "sft16.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
-        "sft_multi": {"file_name": "sft_multi.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", history="history")},
+        "sft_multi": {
+            "file_name": "sft_multi.json",
+            "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", history="history"),
+        },
         "sft_epoch": {"file_name": "sft_epoch.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
-        "pref16": {"file_name": "pref16.json", "ranking": True, "columns": dict(
-            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
+        "pref16": {
+            "file_name": "pref16.json",
+            "ranking": True,
+            "columns": dict(
+                PREF_COLUMNS,
+                bucket_id="bucket_id",
+                weight="weight",
+                chosen_score="chosen_score",
+                rejected_score="rejected_score",
+            ),
+        },
         "sft_plain": {"file_name": "sft4.json", "columns": SFT_COLUMNS},
         "sft_neg": {"file_name": "sft_neg.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight")},
         "sft_invalid": {"file_name": "sft_invalid.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
-        "sft_null_weight": {"file_name": "sft_null_weight.json",
-                            "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight")},
-        "sft_nan_weight": {"file_name": "sft_nan_weight.json",
-                           "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight")},
-        "sft_eval_unknown": {"file_name": "sft_eval_unknown.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
+        "sft_null_weight": {
+            "file_name": "sft_null_weight.json",
+            "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight"),
+        },
+        "sft_nan_weight": {
+            "file_name": "sft_nan_weight.json",
+            "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight"),
+        },
+        "sft_eval_unknown": {
+            "file_name": "sft_eval_unknown.json",
+            "columns": dict(SFT_COLUMNS, bucket_id="bucket_id"),
+        },
         "sft_typo": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket")},
-        "pref4": {"file_name": "pref4.json", "ranking": True, "columns": dict(
-            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
-        "pref_invalid": {"file_name": "pref_invalid.json", "ranking": True, "columns": dict(
-            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
+        "pref4": {
+            "file_name": "pref4.json",
+            "ranking": True,
+            "columns": dict(
+                PREF_COLUMNS,
+                bucket_id="bucket_id",
+                weight="weight",
+                chosen_score="chosen_score",
+                rejected_score="rejected_score",
+            ),
+        },
+        "pref_invalid": {
+            "file_name": "pref_invalid.json",
+            "ranking": True,
+            "columns": dict(
+                PREF_COLUMNS,
+                bucket_id="bucket_id",
+                weight="weight",
+                chosen_score="chosen_score",
+                rejected_score="rejected_score",
+            ),
+        },
         "pref_plain": {"file_name": "pref4.json", "ranking": True, "columns": PREF_COLUMNS},
-        "pref_nan_weight": {"file_name": "pref_nan_weight.jsonl", "ranking": True, "columns": dict(
-            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
-        "pref_string_weight": {"file_name": "pref_string_weight.json", "ranking": True, "columns": dict(
-            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
-        "pref_mixed_weight": {"file_name": "pref_mixed_weight.jsonl", "ranking": True, "columns": dict(
-            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
-        "pref_unscored": {"file_name": "pref_unscored.json", "ranking": True, "columns": dict(
-            PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score")},
+        "pref_nan_weight": {
+            "file_name": "pref_nan_weight.jsonl",
+            "ranking": True,
+            "columns": dict(
+                PREF_COLUMNS,
+                bucket_id="bucket_id",
+                weight="weight",
+                chosen_score="chosen_score",
+                rejected_score="rejected_score",
+            ),
+        },
+        "pref_string_weight": {
+            "file_name": "pref_string_weight.json",
+            "ranking": True,
+            "columns": dict(
+                PREF_COLUMNS,
+                bucket_id="bucket_id",
+                weight="weight",
+                chosen_score="chosen_score",
+                rejected_score="rejected_score",
+            ),
+        },
+        "pref_mixed_weight": {
+            "file_name": "pref_mixed_weight.jsonl",
+            "ranking": True,
+            "columns": dict(
+                PREF_COLUMNS,
+                bucket_id="bucket_id",
+                weight="weight",
+                chosen_score="chosen_score",
+                rejected_score="rejected_score",
+            ),
+        },
+        "pref_unscored": {
+            "file_name": "pref_unscored.json",
+            "ranking": True,
+            "columns": dict(
+                PREF_COLUMNS,
+                bucket_id="bucket_id",
+                weight="weight",
+                chosen_score="chosen_score",
+                rejected_score="rejected_score",
+            ),
+        },
     }
     (d / "dataset_info.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     return d
 
 
 # ---------------------------------------------------------------- independent recomputation (naive loops)
+
 
 def naive_sequence_logps(model, input_ids: list[int], labels: list[int]) -> tuple[float, int]:
     """Σ log p(label_t | prefix) over labelled positions, token by token, in float64; and the count."""
@@ -165,8 +324,9 @@ def naive_sft_losses(model_dir: Path, tokenized: Path) -> list[float]:
     return losses
 
 
-def naive_hdpo_values(model_dir: Path, ref_dir: Path, tokenized: Path, rows: list[dict], beta: float,
-                      lam: float) -> list[float]:
+def naive_hdpo_values(
+    model_dir: Path, ref_dir: Path, tokenized: Path, rows: list[dict], beta: float, lam: float
+) -> list[float]:
     """x_i = ℓ_i + λ R_i of every pair of the tokenized training set, in dataset order."""
     from datasets import load_from_disk
 
@@ -196,7 +356,9 @@ def expected_bucket_sft_loss(model_dir: Path, tokenized: Path, bucket_ids: list[
     return weighted, sum(losses) / len(losses)
 
 
-def expected_hdpo_loss(model_dir: Path, ref_dir: Path, tokenized: Path, rows: list[dict], beta: float, lam: float) -> tuple[float, float]:
+def expected_hdpo_loss(
+    model_dir: Path, ref_dir: Path, tokenized: Path, rows: list[dict], beta: float, lam: float
+) -> tuple[float, float]:
     """(HDPO step loss Σw(ℓ+λR)/Σw, unweighted mean of ℓ+λR) over all pairs of the tokenized training set."""
     values = naive_hdpo_values(model_dir, ref_dir, tokenized, rows, beta, lam)
     weights = [raw["weight"] for raw in rows]
@@ -213,6 +375,7 @@ def read_coefficient_logs(prefix: Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------- in-process LLaMA-Factory helpers
+
 
 def base_args(model_dir: Path, data_dir: Path, out_dir: Path, **overrides) -> dict:
     from polyalign_lf.testing.lf import tiny_train_config
@@ -240,8 +403,14 @@ def load_dataset_in_process(args: dict):
     template = get_template_and_fix_tokenizer(tokenizer_module["tokenizer"], data_args)
     stage = finetuning_args.polyalign_stage
     with polyalign_run(stage, model_args, data_args, training_args, finetuning_args):
-        return get_dataset(template, model_args, data_args, training_args,
-                           stage="rm" if stage == "hdpo" else "sft", **tokenizer_module)
+        return get_dataset(
+            template,
+            model_args,
+            data_args,
+            training_args,
+            stage="rm" if stage == "hdpo" else "sft",
+            **tokenizer_module,
+        )
 
 
 def load_plain_dataset_in_process(args: dict):

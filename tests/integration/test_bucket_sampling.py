@@ -5,11 +5,10 @@ resumed from a checkpoint continues the same sequence."""
 from __future__ import annotations
 
 import pytest
+from pa_integration_helpers import EPOCH_ROWS, naive_bucket_weights, naive_sft_losses, read_coefficient_logs
 
 from polyalign_lf.objectives import BucketBalancedSampler
 from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
-
-from pa_integration_helpers import EPOCH_ROWS, naive_bucket_weights, naive_sft_losses, read_coefficient_logs
 
 pytestmark = pytest.mark.slow
 
@@ -17,8 +16,14 @@ SEED = 42
 
 
 def _config(tiny_model, pa_data, out, **overrides):
-    keys = dict(bucket_weighting=True, bucket_sampling=True, max_steps=4, per_device_train_batch_size=2,
-                gradient_accumulation_steps=2, seed=SEED)
+    keys = dict(
+        bucket_weighting=True,
+        bucket_sampling=True,
+        max_steps=4,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=2,
+        seed=SEED,
+    )
     return tiny_train_config(tiny_model, "sft_epoch", pa_data, out, **{**keys, **overrides})
 
 
@@ -35,8 +40,11 @@ def test_single_process_draws_trains_and_resumes(tiny_model, pa_data, tmp_path):
     tokenized = tmp_path / "tokenized"
     out = tmp_path / "out"
     first = tmp_path / "first"
-    run = run_lf_train(_config(tiny_model, pa_data, out, tokenized_path=str(tokenized), save_strategy="steps",
-                               save_steps=2), tmp_path, env={"POLYALIGN_LOG_COEFFICIENTS": str(first)}).check()
+    run = run_lf_train(
+        _config(tiny_model, pa_data, out, tokenized_path=str(tokenized), save_strategy="steps", save_steps=2),
+        tmp_path,
+        env={"POLYALIGN_LOG_COEFFICIENTS": str(first)},
+    ).check()
     rows = read_coefficient_logs(first)
     assert _drawn(rows) == _sequence(16)
     assert all(c == pytest.approx(1 / 4) for row in rows for c in row["coefficient"])  # plain mean of 4 draws
@@ -44,9 +52,20 @@ def test_single_process_draws_trains_and_resumes(tiny_model, pa_data, tmp_path):
     assert run.step_loss(1) == pytest.approx(sum(losses[i] for i in _sequence(4)) / 4, rel=2e-5, abs=2e-5)
 
     resumed = tmp_path / "resumed"
-    run_lf_train(_config(tiny_model, pa_data, out, tokenized_path=str(tokenized), save_strategy="steps",
-                         save_steps=2, overwrite_output_dir=False, resume_from_checkpoint=str(out / "checkpoint-2")),
-                 tmp_path, env={"POLYALIGN_LOG_COEFFICIENTS": str(resumed)}).check()
+    run_lf_train(
+        _config(
+            tiny_model,
+            pa_data,
+            out,
+            tokenized_path=str(tokenized),
+            save_strategy="steps",
+            save_steps=2,
+            overwrite_output_dir=False,
+            resume_from_checkpoint=str(out / "checkpoint-2"),
+        ),
+        tmp_path,
+        env={"POLYALIGN_LOG_COEFFICIENTS": str(resumed)},
+    ).check()
     again = read_coefficient_logs(resumed)
     assert sorted({row["step"] for row in again}) == [3, 4]
     assert _drawn(again) == _drawn(rows, steps={3, 4})
@@ -54,9 +73,11 @@ def test_single_process_draws_trains_and_resumes(tiny_model, pa_data, tmp_path):
 
 def test_two_ranks_share_one_sequence(tiny_model, pa_data, tmp_path):
     prefix = tmp_path / "coefficients"
-    run_lf_train(_config(tiny_model, pa_data, tmp_path / "out", gradient_accumulation_steps=1, ddp_backend="gloo"),
-                 tmp_path, env={"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "2",
-                                "POLYALIGN_LOG_COEFFICIENTS": str(prefix)}).check()
+    run_lf_train(
+        _config(tiny_model, pa_data, tmp_path / "out", gradient_accumulation_steps=1, ddp_backend="gloo"),
+        tmp_path,
+        env={"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "2", "POLYALIGN_LOG_COEFFICIENTS": str(prefix)},
+    ).check()
     rows = read_coefficient_logs(prefix)
     assert {row["rank"] for row in rows} == {0, 1}
     # step s: rank 0 trains global batch 2s, rank 1 batch 2s+1 — together the single-process sequence

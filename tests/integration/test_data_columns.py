@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from pa_integration_helpers import (
     PREF_ROWS,
     SFT_ROWS,
@@ -47,7 +46,9 @@ def test_explicit_weight_overrides_and_clipping(tiny_model, pa_data, tmp_path):
 
 def test_rows_dropped_by_llamafactory_keep_their_own_weights(tiny_model, pa_data, tmp_path):
     # row 2 has no rejected answer: LLaMA-Factory's pairwise processor drops it; the others keep theirs
-    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref_invalid")))
+    data = _train(
+        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref_invalid"))
+    )
     kept = [r for i, r in enumerate(PREF_ROWS) if i != 2]
     assert len(data) == 3
     assert data["pa_weight"] == pytest.approx([r["weight"] for r in kept])
@@ -56,8 +57,9 @@ def test_rows_dropped_by_llamafactory_keep_their_own_weights(tiny_model, pa_data
 
 def test_rows_dropped_by_llamafactory_count_in_no_bucket(tiny_model, pa_data, tmp_path):
     # row 0 (bucket A) has an empty answer and is dropped: the kept rows A, A, B give w_A = 3/(2·2), w_B = 3/(2·1)
-    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True,
-                                                    dataset="sft_invalid")))
+    data = _train(
+        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, dataset="sft_invalid"))
+    )
     assert len(data) == 3
     assert data["pa_weight"] == pytest.approx(naive_bucket_weights([r["bucket_id"] for r in SFT_ROWS[1:]]))
     assert data["pa_weight"] == pytest.approx([0.75, 0.75, 1.5])
@@ -65,8 +67,11 @@ def test_rows_dropped_by_llamafactory_count_in_no_bucket(tiny_model, pa_data, tm
 
 
 def test_uniform_weighting_sets_every_weight_to_one(tiny_model, pa_data, tmp_path):
-    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting="uniform",
-                                                    dataset="sft4,sft_plain")))
+    data = _train(
+        load_dataset_in_process(
+            base_args(tiny_model, pa_data, tmp_path, bucket_weighting="uniform", dataset="sft4,sft_plain")
+        )
+    )
     assert data["pa_weight"] == [1.0] * 8  # bucket weighting would give 2/3 and 2 on these rows
 
 
@@ -74,8 +79,11 @@ def test_unmasked_multi_turn_history_is_warned(tiny_model, pa_data, tmp_path, ca
     load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, dataset="sft_multi"))
     err = capsys.readouterr().err
     assert "2 of 4 training rows are multi-turn" in err and "`mask_history: true`" in err
-    load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "masked", bucket_weighting=True,
-                                      dataset="sft_multi", mask_history=True))
+    load_dataset_in_process(
+        base_args(
+            tiny_model, pa_data, tmp_path / "masked", bucket_weighting=True, dataset="sft_multi", mask_history=True
+        )
+    )
     assert "multi-turn" not in capsys.readouterr().err
     load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "single", bucket_weighting=True))
     assert "multi-turn" not in capsys.readouterr().err  # single-turn rows: nothing to mask
@@ -87,28 +95,40 @@ def test_bucket_sampling_refuses_a_bucket_that_can_never_be_drawn(tiny_model, pa
     table = tmp_path / "table.json"
     table.write_text(json.dumps({"en|qa|wiki|short": 0.0, "zh|qa|wiki|long": 4.0}))
     with pytest.raises(InputError, match="would never be drawn") as exc:
-        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, bucket_sampling=True,
-                                          bucket_table=str(table)))
+        load_dataset_in_process(
+            base_args(
+                tiny_model, pa_data, tmp_path, bucket_weighting=True, bucket_sampling=True, bucket_table=str(table)
+            )
+        )
     assert "en|qa|wiki|short" in str(exc.value)
     # without sampling a zero-weight bucket is allowed (its rows just do not count) ...
-    load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "w", bucket_weighting=True, bucket_table=str(table)))
+    load_dataset_in_process(
+        base_args(tiny_model, pa_data, tmp_path / "w", bucket_weighting=True, bucket_table=str(table))
+    )
     # ... but a training set whose every weight is 0 is not
     table.write_text(json.dumps({"en|qa|wiki|short": 0.0, "zh|qa|wiki|long": 0.0}))
     with pytest.raises(InputError, match="every training example has weight 0"):
-        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "z", bucket_weighting=True,
-                                          bucket_table=str(table)))
+        load_dataset_in_process(
+            base_args(tiny_model, pa_data, tmp_path / "z", bucket_weighting=True, bucket_table=str(table))
+        )
 
 
 def test_bucket_table_file(tiny_model, pa_data, tmp_path):
     table = tmp_path / "table.json"
     table.write_text(json.dumps({"en|qa|wiki|short": 0.5, "zh|qa|wiki|long": 4.0}))
-    data = _train(load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, bucket_table=str(table))))
+    data = _train(
+        load_dataset_in_process(
+            base_args(tiny_model, pa_data, tmp_path, bucket_weighting=True, bucket_table=str(table))
+        )
+    )
     assert data["pa_weight"] == pytest.approx([0.5, 0.5, 0.5, 4.0])
     table.write_text(json.dumps({"en|qa|wiki|short": 0.5}))
     from polyalign_lf.errors import InputError
 
     with pytest.raises(InputError, match="unknown bucket id 'zh|qa|wiki|long'"):
-        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path / "b", bucket_weighting=True, bucket_table=str(table)))
+        load_dataset_in_process(
+            base_args(tiny_model, pa_data, tmp_path / "b", bucket_weighting=True, bucket_table=str(table))
+        )
 
 
 def _critic_bundle(tmp_path):
@@ -124,8 +144,16 @@ def _critic_bundle(tmp_path):
 def test_critic_scores_unscored_pairs_once_and_caches_with_tokenized_path(tiny_model, pa_data, tmp_path):
     bundle = _critic_bundle(tmp_path)
     tokenized = tmp_path / "tokenized"
-    args = base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref_unscored", hdpo_critic=str(bundle),
-                     hdpo_critic_batch_size=8, tokenized_path=str(tokenized))
+    args = base_args(
+        tiny_model,
+        pa_data,
+        tmp_path,
+        stage="hdpo",
+        dataset="pref_unscored",
+        hdpo_critic=str(bundle),
+        hdpo_critic_batch_size=8,
+        tokenized_path=str(tokenized),
+    )
     LengthCritic.calls.clear()
     data = _train(load_dataset_in_process(dict(args)))
     assert LengthCritic.calls == [4]  # rows 1 and 3 lack both scores: one batched call with 4 texts
@@ -153,11 +181,19 @@ DATA_REFUSALS = [
     (dict(bucket_weighting=True, dataset="sft_nan_weight"), "InputError", "weight is missing (null or empty)"),
     (dict(stage="hdpo", dataset="pref_nan_weight"), "InputError", "weight nan is not finite"),
     (dict(stage="hdpo", dataset="pref_string_weight"), "InputError", "weight '1.0' is not a number"),
-    (dict(stage="hdpo", dataset="pref_mixed_weight"), "ConfigError",
-     "dataset 'pref_mixed_weight.jsonl' cannot be read by `datasets`: JSON parse error: Column(/weight) changed"),
+    (
+        dict(stage="hdpo", dataset="pref_mixed_weight"),
+        "ConfigError",
+        "dataset 'pref_mixed_weight.jsonl' cannot be read by `datasets`: JSON parse error: Column(/weight) changed",
+    ),
     (dict(bucket_weighting=True, dataset="sft_typo"), "InputError", "column 'bucket' (mapped as 'bucket_id'"),
-    (dict(bucket_weighting=True, eval_dataset="sft_eval_unknown", do_eval=True, eval_strategy="steps", eval_steps=1),
-     "InputError", "unknown bucket id 'fr|qa|wiki|short' in the evaluation data"),
+    (
+        dict(
+            bucket_weighting=True, eval_dataset="sft_eval_unknown", do_eval=True, eval_strategy="steps", eval_steps=1
+        ),
+        "InputError",
+        "unknown bucket id 'fr|qa|wiki|short' in the evaluation data",
+    ),
 ]
 
 

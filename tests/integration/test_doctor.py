@@ -21,8 +21,9 @@ def test_doctor_all_ok_here(capsys):
     assert "llamafactory 0.9.5" in out and "[ok  ] polyalign_lf.pth installed" in out
 
 
-@pytest.mark.parametrize("env,name", [("POLYALIGN_LF_DISABLE", "POLYALIGN_LF_DISABLE not set"),
-                                      ("USE_MCA", "USE_MCA not set")])
+@pytest.mark.parametrize(
+    "env,name", [("POLYALIGN_LF_DISABLE", "POLYALIGN_LF_DISABLE not set"), ("USE_MCA", "USE_MCA not set")]
+)
 def test_doctor_reports_what_would_refuse(monkeypatch, capsys, env, name):
     monkeypatch.setenv(env, "1")
     assert doctor_main(_args("--quiet", "--no-subprocess")) == 1

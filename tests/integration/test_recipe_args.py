@@ -4,7 +4,6 @@ refusals — through LLaMA-Factory's own (patched) get_train_args, in process (f
 from __future__ import annotations
 
 import pytest
-
 from pa_integration_helpers import base_args, parse_in_process
 
 
@@ -20,7 +19,9 @@ def test_hook_is_active_in_this_interpreter():
 
 
 def test_yaml_stage_hdpo_is_dpo_with_reference_model(tiny_model, pa_data, tmp_path):
-    _, _, _, finetuning_args, _ = parse_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref4"))
+    _, _, _, finetuning_args, _ = parse_in_process(
+        base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref4")
+    )
     assert finetuning_args.stage == "dpo" and finetuning_args.use_ref_model
     assert finetuning_args.polyalign_stage == "hdpo"
     assert finetuning_args.polyalign_args.hdpo_lambda == 0.1  # the documented default
@@ -30,16 +31,56 @@ def test_yaml_stage_hdpo_is_dpo_with_reference_model(tiny_model, pa_data, tmp_pa
 
 
 def test_cli_form(tiny_model, pa_data, tmp_path):
-    argv = ["--stage", "hdpo", "--hdpo_lambda", "0.25", "--model_name_or_path", str(tiny_model), "--dataset", "pref4",
-            "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir", str(tmp_path), "--do_train", "true",
-            "--finetuning_type", "full", "--use_cpu", "true", "--report_to", "none", "--weight_normalization=micro_batch"]
+    argv = [
+        "--stage",
+        "hdpo",
+        "--hdpo_lambda",
+        "0.25",
+        "--model_name_or_path",
+        str(tiny_model),
+        "--dataset",
+        "pref4",
+        "--dataset_dir",
+        str(pa_data),
+        "--template",
+        "qwen",
+        "--output_dir",
+        str(tmp_path),
+        "--do_train",
+        "true",
+        "--finetuning_type",
+        "full",
+        "--use_cpu",
+        "true",
+        "--report_to",
+        "none",
+        "--weight_normalization=micro_batch",
+    ]
     _, _, _, finetuning_args, _ = parse_in_process(argv)
     assert finetuning_args.stage == "dpo" and finetuning_args.polyalign_stage == "hdpo"
     assert finetuning_args.polyalign_args.hdpo_lambda == 0.25
     assert finetuning_args.polyalign_args.weight_normalization == "micro_batch"
-    argv2 = ["--stage", "sft", "--bucket_weighting", "--model_name_or_path", str(tiny_model), "--dataset", "sft4",
-             "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir", str(tmp_path), "--do_train", "true",
-             "--use_cpu", "true", "--report_to", "none"]
+    argv2 = [
+        "--stage",
+        "sft",
+        "--bucket_weighting",
+        "--model_name_or_path",
+        str(tiny_model),
+        "--dataset",
+        "sft4",
+        "--dataset_dir",
+        str(pa_data),
+        "--template",
+        "qwen",
+        "--output_dir",
+        str(tmp_path),
+        "--do_train",
+        "true",
+        "--use_cpu",
+        "true",
+        "--report_to",
+        "none",
+    ]
     _, _, _, finetuning_args, _ = parse_in_process(argv2)
     assert finetuning_args.polyalign_args.bucket_weighting == "true" and finetuning_args.stage == "sft"
 
@@ -134,13 +175,35 @@ def test_version_guard(tiny_model, pa_data, tmp_path, capsys, monkeypatch):
 
 def test_bucket_weighting_values(tiny_model, pa_data, tmp_path):
     for value, expected in ((True, "true"), ("yes", "true"), ("uniform", "uniform"), ("Uniform", "uniform")):
-        _, _, _, finetuning_args, _ = parse_in_process(base_args(tiny_model, pa_data, tmp_path, bucket_weighting=value))
+        _, _, _, finetuning_args, _ = parse_in_process(
+            base_args(tiny_model, pa_data, tmp_path, bucket_weighting=value)
+        )
         pa = finetuning_args.polyalign_args
         assert pa.bucket_weighting == expected and pa.bucket_sft
         assert pa.weights_from_buckets is (expected == "true")
-    argv = ["--stage", "sft", "--bucket_weighting", "uniform", "--bucket_sampling", "--model_name_or_path",
-            str(tiny_model), "--dataset", "sft4", "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir",
-            str(tmp_path), "--do_train", "true", "--use_cpu", "true", "--report_to", "none"]
+    argv = [
+        "--stage",
+        "sft",
+        "--bucket_weighting",
+        "uniform",
+        "--bucket_sampling",
+        "--model_name_or_path",
+        str(tiny_model),
+        "--dataset",
+        "sft4",
+        "--dataset_dir",
+        str(pa_data),
+        "--template",
+        "qwen",
+        "--output_dir",
+        str(tmp_path),
+        "--do_train",
+        "true",
+        "--use_cpu",
+        "true",
+        "--report_to",
+        "none",
+    ]
     with pytest.raises(SystemExit):  # uniform weights leave nothing for the sampler to balance
         parse_in_process(argv)
     argv[3] = "true"
@@ -158,7 +221,26 @@ def test_explicit_bucket_weighting_false_is_plain_llamafactory(tiny_model, pa_da
     plain = dict(args)
     plain.pop("bucket_weighting")
     assert patched[3].to_dict() == tuner.get_train_args.__wrapped__(plain)[3].to_dict()
-    cli = ["--stage", "sft", "--bucket_weighting", "false", "--model_name_or_path", str(tiny_model), "--dataset",
-           "sft4", "--dataset_dir", str(pa_data), "--template", "qwen", "--output_dir", str(tmp_path), "--do_train",
-           "true", "--use_cpu", "true", "--report_to", "none"]
+    cli = [
+        "--stage",
+        "sft",
+        "--bucket_weighting",
+        "false",
+        "--model_name_or_path",
+        str(tiny_model),
+        "--dataset",
+        "sft4",
+        "--dataset_dir",
+        str(pa_data),
+        "--template",
+        "qwen",
+        "--output_dir",
+        str(tmp_path),
+        "--do_train",
+        "true",
+        "--use_cpu",
+        "true",
+        "--report_to",
+        "none",
+    ]
     assert not hasattr(parse_in_process(cli)[3], "polyalign_args")

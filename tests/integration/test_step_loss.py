@@ -18,9 +18,6 @@ import math
 from collections import defaultdict
 
 import pytest
-
-from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
-
 from pa_integration_helpers import (
     EPOCH_ROWS,
     EPOCH_SIZES,
@@ -36,11 +33,15 @@ from pa_integration_helpers import (
     read_coefficient_logs,
 )
 
+from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
+
 pytestmark = pytest.mark.slow
 
 TORCHRUN = {"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "2"}
-HDPO_METRIC_KEYS = {f"hdpo/{m}" for m in ("weight_mean", "score_gap", "regularizer", "accuracy", "dpo_loss",
-                                            "probability", "regularizer_active")}
+HDPO_METRIC_KEYS = {
+    f"hdpo/{m}"
+    for m in ("weight_mean", "score_gap", "regularizer", "accuracy", "dpo_loss", "probability", "regularizer_active")
+}
 
 
 def _check(run, expected: float, unweighted: float) -> None:
@@ -59,8 +60,15 @@ def _step_layout(distributed: bool) -> dict:
 def test_bucket_sft_step1_loss(tiny_model, pa_data, tmp_path, distributed):
     tokenized = tmp_path / "tokenized"
     config = tiny_train_config(
-        tiny_model, "sft4", pa_data, tmp_path / "out", bucket_weighting=True, max_steps=1,
-        gradient_accumulation_steps=2 if distributed else 4, disable_shuffling=True, tokenized_path=str(tokenized),
+        tiny_model,
+        "sft4",
+        pa_data,
+        tmp_path / "out",
+        bucket_weighting=True,
+        max_steps=1,
+        gradient_accumulation_steps=2 if distributed else 4,
+        disable_shuffling=True,
+        tokenized_path=str(tokenized),
         **({"ddp_backend": "gloo"} if distributed else {}),
     )
     run = run_lf_train(config, tmp_path, env=TORCHRUN if distributed else None)
@@ -74,9 +82,19 @@ def test_hdpo_step1_loss(tiny_model, tiny_ref_model, pa_data, tmp_path, distribu
     tokenized = tmp_path / "tokenized"
     beta, lam = 0.5, 0.7
     config = tiny_train_config(
-        tiny_model, "pref4", pa_data, tmp_path / "out", stage="hdpo", ref_model=str(tiny_ref_model),
-        pref_beta=beta, hdpo_lambda=lam, max_steps=1, gradient_accumulation_steps=2 if distributed else 4,
-        disable_shuffling=True, tokenized_path=str(tokenized), **({"ddp_backend": "gloo"} if distributed else {}),
+        tiny_model,
+        "pref4",
+        pa_data,
+        tmp_path / "out",
+        stage="hdpo",
+        ref_model=str(tiny_ref_model),
+        pref_beta=beta,
+        hdpo_lambda=lam,
+        max_steps=1,
+        gradient_accumulation_steps=2 if distributed else 4,
+        disable_shuffling=True,
+        tokenized_path=str(tokenized),
+        **({"ddp_backend": "gloo"} if distributed else {}),
     )
     # The distributed run uses the command-line form (`--stage hdpo ...`), the single one the YAML form.
     run = run_lf_train(config, tmp_path, env=TORCHRUN if distributed else None, cli_form=distributed)
@@ -93,6 +111,7 @@ def test_hdpo_step1_loss(tiny_model, tiny_ref_model, pa_data, tmp_path, distribu
 
 # ------------------------------------------------------------------ partial steps: the unbiased estimator
 
+
 def _dataset_estimate(values: list[float], weights: list[float], m: int) -> tuple[float, float]:
     """(Σ_{first m} w x / (m · w̄), the self-normalized Σ_{first m} w x / Σ_{first m} w)."""
     mean_weight = sum(weights) / len(weights)
@@ -103,8 +122,17 @@ def _dataset_estimate(values: list[float], weights: list[float], m: int) -> tupl
 @pytest.mark.parametrize("distributed", [False, True], ids=["single", "torchrun2"])
 def test_bucket_sft_partial_step_is_unbiased(tiny_model, pa_data, tmp_path, distributed):
     tokenized = tmp_path / "tokenized"
-    config = tiny_train_config(tiny_model, "sft16", pa_data, tmp_path / "out", bucket_weighting=True, max_steps=1,
-                               disable_shuffling=True, tokenized_path=str(tokenized), **_step_layout(distributed))
+    config = tiny_train_config(
+        tiny_model,
+        "sft16",
+        pa_data,
+        tmp_path / "out",
+        bucket_weighting=True,
+        max_steps=1,
+        disable_shuffling=True,
+        tokenized_path=str(tokenized),
+        **_step_layout(distributed),
+    )
     run = run_lf_train(config, tmp_path, env=TORCHRUN if distributed else None).check()
     losses = naive_sft_losses(tiny_model, tokenized)
     weights = naive_bucket_weights([r["bucket_id"] for r in SFT16_ROWS])
@@ -118,9 +146,20 @@ def test_bucket_sft_partial_step_is_unbiased(tiny_model, pa_data, tmp_path, dist
 def test_hdpo_partial_step_is_unbiased(tiny_model, tiny_ref_model, pa_data, tmp_path, distributed):
     tokenized = tmp_path / "tokenized"
     beta, lam = 0.5, 0.7
-    config = tiny_train_config(tiny_model, "pref16", pa_data, tmp_path / "out", stage="hdpo",
-                               ref_model=str(tiny_ref_model), pref_beta=beta, hdpo_lambda=lam, max_steps=1,
-                               disable_shuffling=True, tokenized_path=str(tokenized), **_step_layout(distributed))
+    config = tiny_train_config(
+        tiny_model,
+        "pref16",
+        pa_data,
+        tmp_path / "out",
+        stage="hdpo",
+        ref_model=str(tiny_ref_model),
+        pref_beta=beta,
+        hdpo_lambda=lam,
+        max_steps=1,
+        disable_shuffling=True,
+        tokenized_path=str(tokenized),
+        **_step_layout(distributed),
+    )
     run = run_lf_train(config, tmp_path, env=TORCHRUN if distributed else None, cli_form=distributed).check()
     values = naive_hdpo_values(tiny_model, tiny_ref_model, tokenized, PREF16_ROWS, beta, lam)
     expected, self_normalized = _dataset_estimate(values, [r["weight"] for r in PREF16_ROWS], 8)
@@ -131,14 +170,24 @@ def test_hdpo_partial_step_is_unbiased(tiny_model, tiny_ref_model, pa_data, tmp_
 def test_uniform_weighting_is_the_per_example_mean(tiny_model, pa_data, tmp_path):
     """`bucket_weighting: uniform`: Bucket-SFT's per-example token-mean loss with all weights 1."""
     tokenized = tmp_path / "tokenized"
-    config = tiny_train_config(tiny_model, "sft16", pa_data, tmp_path / "out", bucket_weighting="uniform",
-                               max_steps=1, disable_shuffling=True, tokenized_path=str(tokenized), **_step_layout(False))
+    config = tiny_train_config(
+        tiny_model,
+        "sft16",
+        pa_data,
+        tmp_path / "out",
+        bucket_weighting="uniform",
+        max_steps=1,
+        disable_shuffling=True,
+        tokenized_path=str(tokenized),
+        **_step_layout(False),
+    )
     run = run_lf_train(config, tmp_path).check()
     losses = naive_sft_losses(tiny_model, tokenized)
     assert run.step_loss(1) == pytest.approx(sum(losses[:8]) / 8, rel=2e-5, abs=2e-5), run.tail()
 
 
 # ------------------------------------------------------------------ one epoch: every bucket's mass
+
 
 def _epoch_masses(rows: list[dict]) -> dict[int, float]:
     """Σ over the epoch of m_step · c_i per bucket: the gradient mass each bucket received (an example's
@@ -154,9 +203,19 @@ def _epoch_masses(rows: list[dict]) -> dict[int, float]:
 def test_epoch_bucket_mass(tiny_model, pa_data, tmp_path, normalization):
     n, num_buckets = len(EPOCH_ROWS), len(EPOCH_SIZES)
     prefix = tmp_path / "coefficients"
-    config = tiny_train_config(tiny_model, "sft_epoch", pa_data, tmp_path / "out", bucket_weighting=True,
-                               weight_normalization=normalization, max_steps=None, num_train_epochs=1,
-                               per_device_train_batch_size=2, gradient_accumulation_steps=4, logging_steps=1)
+    config = tiny_train_config(
+        tiny_model,
+        "sft_epoch",
+        pa_data,
+        tmp_path / "out",
+        bucket_weighting=True,
+        weight_normalization=normalization,
+        max_steps=None,
+        num_train_epochs=1,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=4,
+        logging_steps=1,
+    )
     run = run_lf_train(config, tmp_path, env={"POLYALIGN_LOG_COEFFICIENTS": str(prefix)}).check()
     rows = read_coefficient_logs(prefix)
     assert sorted(i for row in rows for i in row["index"]) == list(range(n)), "one epoch sees every row once"

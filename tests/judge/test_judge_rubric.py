@@ -40,8 +40,7 @@ def test_composites_hand_computed():
     assert composite_score({}, "overall") is None
 
 
-GOOD = '{"scores": {%s}, "major_errors": [], "rationale": "ok"}' % ", ".join(
-    f'"{d}": 4' for d in DIMENSIONS)
+GOOD = '{"scores": {' + ", ".join(f'"{d}": 4' for d in DIMENSIONS) + '}, "major_errors": [], "rationale": "ok"}'
 
 
 def test_parse_variants():
@@ -51,19 +50,22 @@ def test_parse_variants():
     assert parse_judge_answer(GOOD.replace('"safety": 4', '"safety": "5"'))["scores"]["safety"] == 5
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("", "empty"),
-    ("I think it is good", "no JSON"),
-    ("{'scores': 1}", "invalid JSON"),
-    (GOOD.replace('"safety": 4', '"safety": 6'), "outside"),
-    (GOOD.replace('"safety": 4', '"safety": 4.5'), "expected an integer"),
-    (GOOD.replace('"safety": 4', '"safety": true'), "boolean"),
-    (GOOD.replace(', "safety": 4', ""), "missing score"),
-    (GOOD.replace(', "major_errors": []', ""), "missing key.s. major_errors"),
-    (GOOD.replace(', "rationale": "ok"', ""), "missing key.s. rationale"),
-    (GOOD.replace('"major_errors": []', '"major_errors": "none"'), "not a list"),
-    (GOOD.replace('"rationale": "ok"', '"rationale": 3'), "not a string"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("", "empty"),
+        ("I think it is good", "no JSON"),
+        ("{'scores': 1}", "invalid JSON"),
+        (GOOD.replace('"safety": 4', '"safety": 6'), "outside"),
+        (GOOD.replace('"safety": 4', '"safety": 4.5'), "expected an integer"),
+        (GOOD.replace('"safety": 4', '"safety": true'), "boolean"),
+        (GOOD.replace(', "safety": 4', ""), "missing score"),
+        (GOOD.replace(', "major_errors": []', ""), "missing key.s. major_errors"),
+        (GOOD.replace(', "rationale": "ok"', ""), "missing key.s. rationale"),
+        (GOOD.replace('"major_errors": []', '"major_errors": "none"'), "not a list"),
+        (GOOD.replace('"rationale": "ok"', '"rationale": 3'), "not a string"),
+    ],
+)
 def test_parse_rejects(bad, reason):
     with pytest.raises(JudgeAnswerError, match=reason):
         parse_judge_answer(bad)
@@ -99,7 +101,10 @@ def test_parse_follows_appendix_h_three_key_schema():
     parsed = parse_judge_answer(GOOD)
     assert set(parsed) == set(ANSWER_KEYS)
     # an extra key (what an earlier rubric asked for) is ignored, not an error
-    assert parse_judge_answer(GOOD.replace('"rationale"', '"contradicts_context": false, "rationale"'))["rationale"] == "ok"
+    assert (
+        parse_judge_answer(GOOD.replace('"rationale"', '"contradicts_context": false, "rationale"'))["rationale"]
+        == "ok"
+    )
 
 
 def test_prompt_sends_appendix_h_metadata(toy_records):

@@ -83,8 +83,10 @@ class FakeJudgeServer:
 def judge_inputs(tmp_path, toy_records, write_rows):
     records = write_rows(tmp_path / "test.jsonl", toy_records)
     human = [{"id": r["id"], "prediction": r["human_answer"]} for r in toy_records]
-    bad = [{"id": r["id"], "prediction": "RETRY something else" if k == 0 else ("" if k == 1 else "wrong")}
-           for k, r in enumerate(toy_records)]
+    bad = [
+        {"id": r["id"], "prediction": "RETRY something else" if k == 0 else ("" if k == 1 else "wrong")}
+        for k, r in enumerate(toy_records)
+    ]
     return records, write_rows(tmp_path / "copy.jsonl", human), write_rows(tmp_path / "weak.jsonl", bad)
 
 
@@ -92,9 +94,26 @@ def test_judge_two_judges_end_to_end(tmp_path, judge_inputs):
     records, good, weak = judge_inputs
     out = tmp_path / "judge"
     with FakeJudgeServer() as a, FakeJudgeServer(offset=1) as b:
-        code = main(["judge", "--records", records, "--predictions", f"copy={good}", f"weak={weak}",
-                     "--judge", f"alpha=fake-model@{a.url}", "--judge", f"beta=fake-model@{b.url}",
-                     "--out", str(out), "--concurrency", "2", "--model-key", "tiny_qwen"])
+        code = main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                f"weak={weak}",
+                "--judge",
+                f"alpha=fake-model@{a.url}",
+                "--judge",
+                f"beta=fake-model@{b.url}",
+                "--out",
+                str(out),
+                "--concurrency",
+                "2",
+                "--model-key",
+                "tiny_qwen",
+            ]
+        )
         assert code in (0, None)
         users = [r["messages"][1]["content"] for r in a.requests]
         # Appendix H's metadata reaches the judge: the method as stage, the model key, the source id
@@ -131,8 +150,23 @@ def test_judge_is_resumable_and_reports_invalid_answers(tmp_path, judge_inputs):
     records, good, _ = judge_inputs
     out = tmp_path / "judge"
     with FakeJudgeServer(garbage_always=True) as bad:
-        main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{bad.url}",
-              "--out", str(out), "--max-retries", "1", "--sample", "4"])
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judge",
+                f"x=m@{bad.url}",
+                "--out",
+                str(out),
+                "--max-retries",
+                "1",
+                "--sample",
+                "4",
+            ]
+        )
         assert len(bad.requests) == 4 * 2
     summary = json.loads((out / "summary.json").read_text())
     assert summary["per_judge"]["x"]["copy"]["n_errors"] == 4
@@ -140,11 +174,37 @@ def test_judge_is_resumable_and_reports_invalid_answers(tmp_path, judge_inputs):
     assert len(summary["per_judge"]["x"]["copy"]["parse_error_ids"]) == 4
     assert summary["per_judge"]["x"]["copy"]["composites"]["overall"]["mean"] is None
     with FakeJudgeServer() as good_server:  # the re-run only asks for the rows that failed
-        main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{good_server.url}",
-              "--out", str(out), "--sample", "4"])
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judge",
+                f"x=m@{good_server.url}",
+                "--out",
+                str(out),
+                "--sample",
+                "4",
+            ]
+        )
         assert len(good_server.requests) == 4
-        main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{good_server.url}",
-              "--out", str(out), "--sample", "4"])
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judge",
+                f"x=m@{good_server.url}",
+                "--out",
+                str(out),
+                "--sample",
+                "4",
+            ]
+        )
         assert len(good_server.requests) == 4  # everything already judged
     summary = json.loads((out / "summary.json").read_text())
     assert summary["per_judge"]["x"]["copy"]["n_valid"] == 4
@@ -172,8 +232,9 @@ def test_unreachable_server_is_a_counted_error(tmp_path, judge_inputs):
     from polyalign_lf.judge.client import JudgeEndpoint
     from polyalign_lf.judge.runner import judge_one
 
-    endpoint = JudgeEndpoint(name="dead", model="m", base_url="http://127.0.0.1:9/v1", transport_retries=1,
-                             backoff_s=0.01, timeout_s=2)
+    endpoint = JudgeEndpoint(
+        name="dead", model="m", base_url="http://127.0.0.1:9/v1", transport_retries=1, backoff_s=0.01, timeout_s=2
+    )
     record = {"id": "en-0", "question": "q?", "human_answer": "a", "language": "en", "bucket_id": "b"}
     row = judge_one(endpoint, record, "an answer")
     assert row["status"] == "error" and "transport" in row["error"]
@@ -183,30 +244,98 @@ def test_judges_config_file(tmp_path, judge_inputs):
     records, good, _ = judge_inputs
     config = tmp_path / "judges.yaml"
     with FakeJudgeServer() as server:
-        config.write_text(f"- name: qwen3\n  model: fake\n  base_url: {server.url}\n  json_schema: false\n"
-                          "  extra_body: {chat_template_kwargs: {enable_thinking: false}}\n")
-        assert main(["judge", "--records", records, "--predictions", f"copy={good}", "--judges-config", str(config),
-                     "--out", str(tmp_path / "o"), "--sample", "2"]) in (0, None)
+        config.write_text(
+            f"- name: qwen3\n  model: fake\n  base_url: {server.url}\n  json_schema: false\n"
+            "  extra_body: {chat_template_kwargs: {enable_thinking: false}}\n"
+        )
+        assert main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judges-config",
+                str(config),
+                "--out",
+                str(tmp_path / "o"),
+                "--sample",
+                "2",
+            ]
+        ) in (0, None)
         request = server.requests[0]
         assert request["chat_template_kwargs"] == {"enable_thinking": False} and "response_format" not in request
     config.write_text("- name: x\n  model: m\n  url: http://127.0.0.1:1/v1\n")
-    assert main(["judge", "--records", records, "--predictions", f"copy={good}", "--judges-config", str(config),
-                 "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judges-config",
+                str(config),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_resume_does_not_reuse_judgments_of_changed_candidates(tmp_path, judge_inputs, toy_records, write_rows):
     records, good, _ = judge_inputs
     out = tmp_path / "judge"
     with FakeJudgeServer() as server:
-        main(["judge", "--records", records, "--predictions", f"m={good}", "--judge", f"x=m@{server.url}",
-              "--out", str(out), "--sample", "3"])
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"m={good}",
+                "--judge",
+                f"x=m@{server.url}",
+                "--out",
+                str(out),
+                "--sample",
+                "3",
+            ]
+        )
         assert len(server.requests) == 3
         changed = write_rows(tmp_path / "m2.jsonl", [{"id": r["id"], "prediction": "new text"} for r in toy_records])
-        main(["judge", "--records", records, "--predictions", f"m={changed}", "--judge", f"x=m@{server.url}",
-              "--out", str(out), "--sample", "3"])
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"m={changed}",
+                "--judge",
+                f"x=m@{server.url}",
+                "--out",
+                str(out),
+                "--sample",
+                "3",
+            ]
+        )
         assert len(server.requests) == 6  # new candidates → judged again
-        main(["judge", "--records", records, "--predictions", f"m={changed}", "--judge", f"x=other-model@{server.url}",
-              "--out", str(out), "--sample", "3"])
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"m={changed}",
+                "--judge",
+                f"x=other-model@{server.url}",
+                "--out",
+                str(out),
+                "--sample",
+                "3",
+            ]
+        )
         assert len(server.requests) == 9  # another model behind the same judge name → judged again
 
 
@@ -214,21 +343,62 @@ def test_judge_resumes_past_a_torn_partial_line_and_exits_nonzero_when_all_fail(
     records, good, _ = judge_inputs
     out = tmp_path / "judge"
     with FakeJudgeServer(garbage_always=True) as bad:
-        code = main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{bad.url}",
-                     "--out", str(out), "--max-retries", "0", "--sample", "3"])
+        code = main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judge",
+                f"x=m@{bad.url}",
+                "--out",
+                str(out),
+                "--max-retries",
+                "0",
+                "--sample",
+                "3",
+            ]
+        )
     err = capsys.readouterr().err
     assert code == 1 and "all 3 judge requests failed" in err and "Traceback" not in err
     # a run killed while appending: one complete judgment and a torn half line
     final = out / "judgments" / "x" / "copy.jsonl"
     with FakeJudgeServer() as good_server:
-        main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{good_server.url}",
-              "--out", str(out), "--sample", "3"])
+        main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judge",
+                f"x=m@{good_server.url}",
+                "--out",
+                str(out),
+                "--sample",
+                "3",
+            ]
+        )
     rows = final.read_text().splitlines()
     final.unlink()
     partial = final.with_name("copy.jsonl.partial")
     partial.write_text(rows[0] + "\n" + rows[1][: len(rows[1]) // 2])
     with FakeJudgeServer() as good_server:
-        code = main(["judge", "--records", records, "--predictions", f"copy={good}", "--judge", f"x=m@{good_server.url}",
-                     "--out", str(out), "--sample", "3"])
+        code = main(
+            [
+                "judge",
+                "--records",
+                records,
+                "--predictions",
+                f"copy={good}",
+                "--judge",
+                f"x=m@{good_server.url}",
+                "--out",
+                str(out),
+                "--sample",
+                "3",
+            ]
+        )
         assert code == 0 and len(good_server.requests) == 2  # the torn row and the one never written are redone
     assert not partial.exists() and len(final.read_text().splitlines()) == 3

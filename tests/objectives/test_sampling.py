@@ -63,9 +63,15 @@ def test_two_ranks_shard_one_sequence():
         assert chisquare([counts[b] for b in SIZES]).pvalue >= 0.01
 
 
-@pytest.mark.parametrize("weights,message", [
-    ([], "non-empty"), ([0.0, 0.0], "all zero"), ([1.0, float("nan")], "finite"), ([1.0, -1.0], ">= 0"),
-])
+@pytest.mark.parametrize(
+    "weights,message",
+    [
+        ([], "non-empty"),
+        ([0.0, 0.0], "all zero"),
+        ([1.0, float("nan")], "finite"),
+        ([1.0, -1.0], ">= 0"),
+    ],
+)
 def test_bad_weights_are_refused(weights, message):
     with pytest.raises(ValueError, match=message):
         BucketBalancedSampler(torch.tensor(weights, dtype=torch.float64))

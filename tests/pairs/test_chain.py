@@ -22,26 +22,121 @@ def test_records_to_hdpo_training(tiny_model, tiny_ref_model, tmp_path):
     write_records(tmp_path / "records.jsonl", records)
     train = [r for r in records if r["split"] == "train"]
     write_jsonl(tmp_path / "sft_train.jsonl", [{"id": r["id"], "prediction": outputs[r["id"]][0][0]} for r in train])
-    write_jsonl(tmp_path / "cands_train.jsonl",
-                [{"id": r["id"], "candidates": [t for t, _ in outputs[r["id"]]] + [r["human_answer"] + " Indeed."]} for r in train])
+    write_jsonl(
+        tmp_path / "cands_train.jsonl",
+        [
+            {"id": r["id"], "candidates": [t for t, _ in outputs[r["id"]]] + [r["human_answer"] + " Indeed."]}
+            for r in train
+        ],
+    )
     run = lambda *argv: cli_main([str(a) for a in argv])  # noqa: E731
 
     assert run("features", "--records", tmp_path / "records.jsonl", "--out", tmp_path / "human.npz") == 0
-    assert run("features", "--records", tmp_path / "records.jsonl", "--split", "train",
-               "--predictions", tmp_path / "sft_train.jsonl", "--out", tmp_path / "sft.npz") == 0
-    assert run("references", "--features", tmp_path / "human.npz", "--out", tmp_path / "refs.json", "--min-bucket-size", "10") == 0
-    assert run("critic", "train", "--references", tmp_path / "refs.json", "--features", tmp_path / "human.npz",
-               "--features", tmp_path / "sft.npz", "--out", tmp_path / "critic", "--batch-size", "64", "--heldout-fraction", "0.2") == 0
+    assert (
+        run(
+            "features",
+            "--records",
+            tmp_path / "records.jsonl",
+            "--split",
+            "train",
+            "--predictions",
+            tmp_path / "sft_train.jsonl",
+            "--out",
+            tmp_path / "sft.npz",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "references",
+            "--features",
+            tmp_path / "human.npz",
+            "--out",
+            tmp_path / "refs.json",
+            "--min-bucket-size",
+            "10",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "critic",
+            "train",
+            "--references",
+            tmp_path / "refs.json",
+            "--features",
+            tmp_path / "human.npz",
+            "--features",
+            tmp_path / "sft.npz",
+            "--out",
+            tmp_path / "critic",
+            "--batch-size",
+            "64",
+            "--heldout-fraction",
+            "0.2",
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "critic" / "training_report.json").read_text())
     assert report["heldout"]["score_std"] > 0.01
-    assert run("critic", "score", "--critic", tmp_path / "critic", "--records", tmp_path / "records.jsonl", "--split", "train",
-               "--predictions", tmp_path / "sft_train.jsonl", "--out", tmp_path / "scores.jsonl") == 0
-    assert run("critic", "report", "--critic", tmp_path / "critic", "--features", tmp_path / "human.npz",
-               "--features", tmp_path / "sft.npz", "--split", "train", "--out", tmp_path / "report.json") == 0
+    assert (
+        run(
+            "critic",
+            "score",
+            "--critic",
+            tmp_path / "critic",
+            "--records",
+            tmp_path / "records.jsonl",
+            "--split",
+            "train",
+            "--predictions",
+            tmp_path / "sft_train.jsonl",
+            "--out",
+            tmp_path / "scores.jsonl",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "critic",
+            "report",
+            "--critic",
+            tmp_path / "critic",
+            "--features",
+            tmp_path / "human.npz",
+            "--features",
+            tmp_path / "sft.npz",
+            "--split",
+            "train",
+            "--out",
+            tmp_path / "report.json",
+        )
+        == 0
+    )
     data_dir = tmp_path / "lf_data"
-    assert run("pairs", "hdpo", "--records", tmp_path / "records.jsonl", "--predictions", tmp_path / "sft_train.jsonl",
-               "--candidates", tmp_path / "cands_train.jsonl", "--critic", tmp_path / "critic", "--lang", "all",
-               "--model", "tiny", "--out-dir", data_dir, "--utility-tolerance", "0.5") == 0
+    assert (
+        run(
+            "pairs",
+            "hdpo",
+            "--records",
+            tmp_path / "records.jsonl",
+            "--predictions",
+            tmp_path / "sft_train.jsonl",
+            "--candidates",
+            tmp_path / "cands_train.jsonl",
+            "--critic",
+            tmp_path / "critic",
+            "--lang",
+            "all",
+            "--model",
+            "tiny",
+            "--out-dir",
+            data_dir,
+            "--utility-tolerance",
+            "0.5",
+        )
+        == 0
+    )
     name = "polyalign_all_hdpo_tiny"
     assert run("weights", "--pairs", data_dir / f"{name}.json", "--critic", tmp_path / "critic") == 0
     rows = json.loads((data_dir / f"{name}.json").read_text())
@@ -50,8 +145,18 @@ def test_records_to_hdpo_training(tiny_model, tiny_ref_model, tmp_path):
     summary = json.loads((data_dir / f"{name}.summary.json").read_text())
     assert all(summary["active_terms"].values()), summary["active_terms"]  # g, δ, h and ρ all non-zero somewhere
 
-    config = tiny_train_config(tiny_model, name, data_dir, tmp_path / "out", stage="hdpo", ref_model=str(tiny_ref_model),
-                               hdpo_lambda=0.1, max_steps=1, gradient_accumulation_steps=2, pref_beta=0.1)
+    config = tiny_train_config(
+        tiny_model,
+        name,
+        data_dir,
+        tmp_path / "out",
+        stage="hdpo",
+        ref_model=str(tiny_ref_model),
+        hdpo_lambda=0.1,
+        max_steps=1,
+        gradient_accumulation_steps=2,
+        pref_beta=0.1,
+    )
     result = run_lf_train(config, tmp_path)
     result.check()
     logged = result.log_history[0]
@@ -64,7 +169,9 @@ def test_records_to_hdpo_training(tiny_model, tiny_ref_model, tmp_path):
     info = json.loads((data_dir / "dataset_info.json").read_text(encoding="utf-8"))
     info["unscored"] = dict(info[name], file_name="unscored.json")
     (data_dir / "dataset_info.json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-    config_critic = dict(config, dataset="unscored", hdpo_critic=str(tmp_path / "critic"), output_dir=str(tmp_path / "out_critic"))
+    config_critic = dict(
+        config, dataset="unscored", hdpo_critic=str(tmp_path / "critic"), output_dir=str(tmp_path / "out_critic")
+    )
     rescored = run_lf_train(config_critic, tmp_path / "with_critic")
     rescored.check()
     assert rescored.step_loss(1) == pytest.approx(result.step_loss(1), rel=1e-5)

@@ -7,13 +7,13 @@ import json
 import pytest
 
 from polyalign_lf.cli import main as cli_main
+from polyalign_lf.core.predictions import read_candidates, read_predictions
 from polyalign_lf.critic.synthetic import synthetic_corpus
 from polyalign_lf.data.lf_format import record_prompt
 from polyalign_lf.data.schema import write_records
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import write_jsonl
 from polyalign_lf.pairs.build import distribution_pairs, global_pairs, local_pairs
-from polyalign_lf.core.predictions import read_candidates, read_predictions
 from polyalign_lf.pairs.registry import dataset_name, register_ranking_dataset
 
 
@@ -60,8 +60,14 @@ def test_global_pairs_use_sft_prompts_and_count_skips(corpus):
     assert len(result.rows) == len(records) - 2
     row, rec = result.rows[0], records[2]
     prompt = record_prompt(rec)
-    assert (row["instruction"], row["input"], row["history"]) == (prompt["instruction"], prompt["input"], prompt.get("history", []))
-    assert row["chosen"] == rec["human_answer"] and row["rejected"] == preds[rec["id"]] and row["pair_type"] == "global"
+    assert (row["instruction"], row["input"], row["history"]) == (
+        prompt["instruction"],
+        prompt["input"],
+        prompt.get("history", []),
+    )
+    assert (
+        row["chosen"] == rec["human_answer"] and row["rejected"] == preds[rec["id"]] and row["pair_type"] == "global"
+    )
 
 
 class LengthCritic:
@@ -74,14 +80,24 @@ class LengthCritic:
 def test_local_and_distribution_pairs():
     rec = synthetic_corpus(1, seed=1)[0][0]
     rec["human_answer"] = "the cat sat on the mat today"
-    cands = {rec["id"]: ["the cat sat on the mat", "completely unrelated words here", "the cat sat on a mat today!!!! wow wow"]}
+    cands = {
+        rec["id"]: [
+            "the cat sat on the mat",
+            "completely unrelated words here",
+            "the cat sat on a mat today!!!! wow wow",
+        ]
+    }
     local = local_pairs([rec], cands)
     assert [(r["chosen"], r["rejected"]) for r in local.rows] == [(rec["human_answer"], "the cat sat on the mat")]
     assert local_pairs([rec], cands, local_min_utility=0.99).skipped
     dist = distribution_pairs([rec], cands, LengthCritic(), utility_tolerance=0.2)
     # the first and third candidates have similar F1; the shorter (closer by the critic) wins
     (row,) = dist.rows
-    assert row["chosen"] == "the cat sat on the mat" and row["rejected"].endswith("wow wow") and row["pair_type"] == "distribution"
+    assert (
+        row["chosen"] == "the cat sat on the mat"
+        and row["rejected"].endswith("wow wow")
+        and row["pair_type"] == "distribution"
+    )
     assert row["chosen_score"] < row["rejected_score"]
     assert distribution_pairs([rec], {rec["id"]: ["only one"]}, LengthCritic()).skipped
 
@@ -105,20 +121,69 @@ def test_cli_pairs_dpo_hdpo_and_weights(tmp_path, capsys):
 
     records, outputs = synthetic_corpus(60, seed=2, split_fractions=(1.0, 0, 0))
     write_records(tmp_path / "records.jsonl", records)
-    refs = build_references(extract_features([r["human_answer"] for r in records], [r["language"] for r in records]),
-                            [r["bucket_id"] for r in records], [r["split"] for r in records], feature_names(), FEATURE_SCHEMA_VERSION,
-                            min_bucket_size=5)
+    refs = build_references(
+        extract_features([r["human_answer"] for r in records], [r["language"] for r in records]),
+        [r["bucket_id"] for r in records],
+        [r["split"] for r in records],
+        feature_names(),
+        FEATURE_SCHEMA_VERSION,
+        min_bucket_size=5,
+    )
     SupportDistanceCritic(refs).save(tmp_path / "critic")
     en = [r for r in records if r["language"] == "en"]
     write_jsonl(tmp_path / "preds.jsonl", [{"id": r["id"], "prediction": outputs[r["id"]][0][0]} for r in en])
-    write_jsonl(tmp_path / "cands.jsonl", [{"id": r["id"], "candidates": [t for t, _ in outputs[r["id"]]] + [r["human_answer"] + " Indeed."]}
-                                           for r in en])
+    write_jsonl(
+        tmp_path / "cands.jsonl",
+        [
+            {"id": r["id"], "candidates": [t for t, _ in outputs[r["id"]]] + [r["human_answer"] + " Indeed."]}
+            for r in en
+        ],
+    )
     out = tmp_path / "lf_data"
-    assert cli_main(["pairs", "dpo", "--records", str(tmp_path / "records.jsonl"), "--predictions", str(tmp_path / "preds.jsonl"),
-                     "--lang", "en", "--model", "tiny", "--out-dir", str(out)]) == 0
-    assert cli_main(["pairs", "hdpo", "--records", str(tmp_path / "records.jsonl"), "--predictions", str(tmp_path / "preds.jsonl"),
-                     "--candidates", str(tmp_path / "cands.jsonl"), "--critic", str(tmp_path / "critic"),
-                     "--lang", "en", "--model", "tiny", "--out-dir", str(out), "--utility-tolerance", "0.5"]) == 0
+    assert (
+        cli_main(
+            [
+                "pairs",
+                "dpo",
+                "--records",
+                str(tmp_path / "records.jsonl"),
+                "--predictions",
+                str(tmp_path / "preds.jsonl"),
+                "--lang",
+                "en",
+                "--model",
+                "tiny",
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli_main(
+            [
+                "pairs",
+                "hdpo",
+                "--records",
+                str(tmp_path / "records.jsonl"),
+                "--predictions",
+                str(tmp_path / "preds.jsonl"),
+                "--candidates",
+                str(tmp_path / "cands.jsonl"),
+                "--critic",
+                str(tmp_path / "critic"),
+                "--lang",
+                "en",
+                "--model",
+                "tiny",
+                "--out-dir",
+                str(out),
+                "--utility-tolerance",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     info = json.loads((out / "dataset_info.json").read_text())
     assert {"polyalign_en_dpo_tiny", "polyalign_en_hdpo_tiny"} <= set(info)
     rows = json.loads((out / "polyalign_en_hdpo_tiny.json").read_text())
@@ -127,12 +192,47 @@ def test_cli_pairs_dpo_hdpo_and_weights(tmp_path, capsys):
     assert len({r["weight"] for r in rows}) > 1 and all(0.5 <= r["weight"] <= 3.0 for r in rows)
     assert all({"bucket_id", "weight", "chosen_score", "rejected_score"} <= set(r) for r in rows)
     # `polyalign weights` with other coefficients recomputes the weights (η = 0, β = 0 → only scarcity)
-    assert cli_main(["weights", "--pairs", str(out / "polyalign_en_hdpo_tiny.json"), "--out", str(tmp_path / "w.json"),
-                     "--beta", "0", "--eta", "0", "--gamma", "0", "--alpha", "0"]) == 0
+    assert (
+        cli_main(
+            [
+                "weights",
+                "--pairs",
+                str(out / "polyalign_en_hdpo_tiny.json"),
+                "--out",
+                str(tmp_path / "w.json"),
+                "--beta",
+                "0",
+                "--eta",
+                "0",
+                "--gamma",
+                "0",
+                "--alpha",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert {r["weight"] for r in json.loads((tmp_path / "w.json").read_text())} == {1.0}
     # misaligned predictions are a clean CLI error (exit 2)
     write_jsonl(tmp_path / "bad.jsonl", [{"id": en[0]["id"], "prediction": "x"}])
     capsys.readouterr()
-    assert cli_main(["pairs", "dpo", "--records", str(tmp_path / "records.jsonl"), "--predictions", str(tmp_path / "bad.jsonl"),
-                     "--lang", "en", "--model", "tiny", "--out-dir", str(out)]) == 2
+    assert (
+        cli_main(
+            [
+                "pairs",
+                "dpo",
+                "--records",
+                str(tmp_path / "records.jsonl"),
+                "--predictions",
+                str(tmp_path / "bad.jsonl"),
+                "--lang",
+                "en",
+                "--model",
+                "tiny",
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "have no prediction" in capsys.readouterr().err

@@ -8,8 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.pairs.weights import (PAIR_TYPE_BIAS, WeightConfig, combine_weight, critic_gap, hdpo_weights,
-                                        normalized_scarcity)
+from polyalign_lf.pairs.weights import (
+    PAIR_TYPE_BIAS,
+    WeightConfig,
+    combine_weight,
+    critic_gap,
+    hdpo_weights,
+    normalized_scarcity,
+)
 
 
 def naive_weights(buckets, langs, s_pos, s_neg, types, a=0.5, b=1.0, c=0.25, e=0.25, lo=0.5, hi=3.0):
@@ -31,15 +37,22 @@ def naive_weights(buckets, langs, s_pos, s_neg, types, a=0.5, b=1.0, c=0.25, e=0
 def test_hand_computed_example():
     # 4 pairs, buckets A A A B: N/(|B| n) = 4/(2*3)=0.667 -> r_A=0; 4/(2*1)=2 -> r_B=1 -> g_B=1
     # languages en en en zh: the same -> h_zh = 1, h_en = 0
-    out = hdpo_weights(["A", "A", "A", "B"], ["en", "en", "en", "zh"], [0.1, 0.5, 0.0, 0.2], [0.6, 0.1, 5.0, 0.2],
-                       ["global", "local", "distribution", "global"])
+    out = hdpo_weights(
+        ["A", "A", "A", "B"],
+        ["en", "en", "en", "zh"],
+        [0.1, 0.5, 0.0, 0.2],
+        [0.6, 0.1, 5.0, 0.2],
+        ["global", "local", "distribution", "global"],
+    )
     assert out["g"].tolist() == [0, 0, 0, 1] and out["h"].tolist() == [0, 0, 0, 1]
     assert out["delta"].tolist() == pytest.approx([0.5, 0.0, 5.0, 0.0])
     assert out["rho"].tolist() == [0.0, 0.5, 1.0, 0.0]
     # 1 + 0.5; 1 + 0.25*0.5; clip(1 + 5 + 0.25) = 3; 1 + 0.5 + 0.25
     assert out["weight"].tolist() == pytest.approx([1.5, 1.125, 3.0, 1.75])
     # w_min binds when it exceeds 1 + terms (weights below 1 only when w_max < 1 … or w_min > 1)
-    assert combine_weight(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), WeightConfig(w_min=1.2))[0] == pytest.approx(1.2)
+    assert combine_weight(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), WeightConfig(w_min=1.2))[
+        0
+    ] == pytest.approx(1.2)
 
 
 def test_invalid_config_and_unknown_type():
@@ -51,8 +64,13 @@ def test_invalid_config_and_unknown_type():
         hdpo_weights(["A"], ["en"], [0.0], [0.0], ["quality"])
 
 
-pair = st.tuples(st.sampled_from(["b1", "b2", "b3", "b4"]), st.sampled_from(["en", "zh"]),
-                 st.floats(0, 5), st.floats(0, 5), st.sampled_from(sorted(PAIR_TYPE_BIAS)))
+pair = st.tuples(
+    st.sampled_from(["b1", "b2", "b3", "b4"]),
+    st.sampled_from(["en", "zh"]),
+    st.floats(0, 5),
+    st.floats(0, 5),
+    st.sampled_from(sorted(PAIR_TYPE_BIAS)),
+)
 coef = st.floats(0, 3)
 
 
@@ -68,8 +86,18 @@ def test_matches_naive_and_theorem5_i(rows, a, b, c, e, lo, span):
 
 
 @settings(max_examples=120, deadline=None)
-@given(st.floats(0, 1), st.floats(0, 5), st.floats(0, 1), st.sampled_from([0.0, 0.5, 1.0]),
-       st.sampled_from(["g", "delta", "h", "rho"]), st.floats(0, 2), coef, coef, coef, coef)
+@given(
+    st.floats(0, 1),
+    st.floats(0, 5),
+    st.floats(0, 1),
+    st.sampled_from([0.0, 0.5, 1.0]),
+    st.sampled_from(["g", "delta", "h", "rho"]),
+    st.floats(0, 2),
+    coef,
+    coef,
+    coef,
+    coef,
+)
 def test_theorem5_ii_nondecreasing_in_each_term(g, d, h, r, which, bump, a, b, c, e):
     cfg = WeightConfig(a, b, c, e)
     base = dict(g=g, delta=d, h=h, rho=r)

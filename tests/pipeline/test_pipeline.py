@@ -27,9 +27,27 @@ def _load_tool(path: Path):
 sample = _load_tool(Path(__file__).resolve().parents[2] / "tools" / "build_sample_data.py")
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_STAGES = ["setup", "prepare", "dedup", "export", "records", "features", "references", "sft", "bucket_sft",
-               "predict-train", "pairs-dpo", "dpo", "features-outputs", "critic", "pairs-hdpo", "hdpo",
-               "predict-test", "evaluate", "report"]
+DEMO_STAGES = [
+    "setup",
+    "prepare",
+    "dedup",
+    "export",
+    "records",
+    "features",
+    "references",
+    "sft",
+    "bucket_sft",
+    "predict-train",
+    "pairs-dpo",
+    "dpo",
+    "features-outputs",
+    "critic",
+    "pairs-hdpo",
+    "hdpo",
+    "predict-test",
+    "evaluate",
+    "report",
+]
 
 
 def _plan(capsys, argv: list[str]) -> str:
@@ -42,6 +60,7 @@ def _stage_names(plan: str) -> list[str]:
 
 
 # --- sample data -------------------------------------------------------------------------------------
+
 
 def test_sample_file_is_the_generators_output():
     assert sample.SAMPLE_FILE.read_text(encoding="utf-8") == sample.render(sample.build_rows())
@@ -71,6 +90,7 @@ def test_sample_covers_every_bucket_in_both_languages_and_all_splits():
 
 # --- plans --------------------------------------------------------------------------------------------
 
+
 def test_demo_dry_run_lists_the_whole_method(tmp_path, capsys):
     plan = _plan(capsys, ["demo", "--out", str(tmp_path / "d"), "--data", "sample", "--dry-run"])
     assert _stage_names(plan) == DEMO_STAGES
@@ -98,8 +118,19 @@ def test_default_demo_is_the_quick_study_with_every_stage(tmp_path, capsys):
 
 def test_run_dry_run_uses_the_committed_recipes(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
-    plan = _plan(capsys, ["run", "--recipe-dir", "recipes/zh", "--model", "llama32_3b", "--dry-run",
-                          "--stages", "sft,bucket_sft,critic,hdpo,predict-test"])
+    plan = _plan(
+        capsys,
+        [
+            "run",
+            "--recipe-dir",
+            "recipes/zh",
+            "--model",
+            "llama32_3b",
+            "--dry-run",
+            "--stages",
+            "sft,bucket_sft,critic,hdpo,predict-test",
+        ],
+    )
     assert _stage_names(plan) == ["sft", "bucket_sft", "critic", "hdpo", "predict-test"]
     assert "FORCE_TORCHRUN=1 llamafactory-cli train recipes/zh/llama32_3b_hdpo.yaml" in plan
     assert "polyalign critic train --config recipes/zh/llama32_3b_critic.yaml" in plan
@@ -119,13 +150,19 @@ def test_run_rejects_unknown_stages_and_bad_recipe_dirs(tmp_path, capsys, monkey
 
 # --- the runner ---------------------------------------------------------------------------------------
 
+
 def test_runner_resumes_and_reports_failures(tmp_path):
     out = io.StringIO()
     runner = StageRunner(tmp_path, tmp_path / "work", out=out)
     target = tmp_path / "a.txt"
     calls = []
-    ok = Stage("write", "write a file", [Command([sys.executable, "-c", f"open({str(target)!r}, 'w').write('x')"])],
-               [target], action=lambda: calls.append(1))
+    ok = Stage(
+        "write",
+        "write a file",
+        [Command([sys.executable, "-c", f"open({str(target)!r}, 'w').write('x')"])],
+        [target],
+        action=lambda: calls.append(1),
+    )
     runner.run([ok])
     runner.run([ok])  # done-marker + outputs present → skipped
     assert calls == [1] and "already done" in out.getvalue()
@@ -145,6 +182,7 @@ def test_runner_resumes_and_reports_failures(tmp_path):
 
 
 # --- the first stages of the demo, for real -------------------------------------------------------------
+
 
 def test_demo_data_stages_run_and_resume(tmp_path, capsys):
     """setup → prepare → dedup → export → records → features → references on the shipped sample, then a rerun
@@ -175,11 +213,29 @@ def test_demo_recipes_are_the_grid_recipes_resized():
         demo = demo_recipe(method, "models/tiny", languages=("en", "zh"), max_steps=None)
         grid = build_recipe("en", "qwen25_1_5b", method)
         changed = {k for k in grid if k in demo and demo[k] != grid[k]}
-        allowed = set(DEMO_OVERRIDES) | {"model_name_or_path", "dataset", "output_dir", "learning_rate", "hdpo_critic",
-                                          "max_steps"}
+        allowed = set(DEMO_OVERRIDES) | {
+            "model_name_or_path",
+            "dataset",
+            "output_dir",
+            "learning_rate",
+            "hdpo_critic",
+            "max_steps",
+        }
         assert changed <= allowed, changed - allowed
-        for key in ("stage", "pref_beta", "pref_loss", "hdpo_lambda", "bucket_weighting", "mask_history", "lr_scheduler_type", "warmup_ratio",
-                    "num_train_epochs", "template", "finetuning_type", "dataset_dir"):
+        for key in (
+            "stage",
+            "pref_beta",
+            "pref_loss",
+            "hdpo_lambda",
+            "bucket_weighting",
+            "mask_history",
+            "lr_scheduler_type",
+            "warmup_ratio",
+            "num_train_epochs",
+            "template",
+            "finetuning_type",
+            "dataset_dir",
+        ):
             assert demo.get(key) == grid.get(key), (method, key)
         assert "deepspeed" not in demo
         assert demo.get("mask_history") is (True if method in ("sft", "bucket_sft") else None), method

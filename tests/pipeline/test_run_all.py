@@ -29,10 +29,14 @@ def test_runs_benchmarks_and_writes_the_table(tmp_path):
         "out.parent.mkdir(exist_ok=True)\n"
         "out.write_text(json.dumps({'benchmark': 'speed', 'figures': {'ratio': 1.013, 'rows': 20000 if quick else 800000},"
         " 'goals': {'ratio': '<= 1.02', 'latency_s': '< 1 s'}, 'machine': {'cpu_count': 2, 'cpu_model': 'Test CPU'}}))\n"
-        "print('ratio 1.013 (goal <= 1.02)')\n")
+        "print('ratio 1.013 (goal <= 1.02)')\n"
+    )
     (bench / "bench_broken.py").write_text("import sys\nprint('no data here')\nsys.exit(4)\n")
-    (bench / "results" / "speed.json").write_text(json.dumps(  # a full-size result the quick run must not touch
-        {"benchmark": "speed", "figures": {"ratio": 1.5, "rows": 800000}, "goals": {"ratio": "<= 1.02"}}))
+    (bench / "results" / "speed.json").write_text(
+        json.dumps(  # a full-size result the quick run must not touch
+            {"benchmark": "speed", "figures": {"ratio": 1.5, "rows": 800000}, "goals": {"ratio": "<= 1.02"}}
+        )
+    )
     assert run_all.main(["--quick"]) == 1  # one benchmark failed
     table = (bench / "results" / "quick" / "RESULTS.md").read_text()
     assert not (bench / "results" / "RESULTS.md").exists()
@@ -52,8 +56,16 @@ def test_runs_benchmarks_and_writes_the_table(tmp_path):
 
 def test_collect_only_and_name_checks(tmp_path, capsys):
     run_all, bench = _load(tmp_path)
-    (bench / "results" / "critic.json").write_text(json.dumps(
-        {"benchmark": "critic", "figures": {"train_seconds": 379.4}, "goals": {"train_seconds": "<= 300 s"}, "machine": "x86_64"}))
+    (bench / "results" / "critic.json").write_text(
+        json.dumps(
+            {
+                "benchmark": "critic",
+                "figures": {"train_seconds": 379.4},
+                "goals": {"train_seconds": "<= 300 s"},
+                "machine": "x86_64",
+            }
+        )
+    )
     out = tmp_path / "R.md"
     assert run_all.main(["--collect-only", "--out", str(out)]) == 0
     assert "| critic | train_seconds | 379.4 | <= 300 s |" in out.read_text()
@@ -71,8 +83,9 @@ def test_write_result_locations_and_keys(tmp_path, monkeypatch):
     monkeypatch.setattr(results, "RESULTS_DIR", tmp_path / "results")
     monkeypatch.setattr(results, "QUICK_DIR", tmp_path / "results" / "quick")
     full = results.write_result("speed", {"ratio": 1.0}, {"ratio": "<= 1.02"}, quick=False, runs_s={"a": [1.0]})
-    quick = results.write_result("speed", {"ratio": 2.0}, {"ratio": "<= 1.02"}, quick=True, settings={"n": 5},
-                                 machine={"device": "cpu"})
+    quick = results.write_result(
+        "speed", {"ratio": 2.0}, {"ratio": "<= 1.02"}, quick=True, settings={"n": 5}, machine={"device": "cpu"}
+    )
     assert full == tmp_path / "results" / "speed.json" and quick == tmp_path / "results" / "quick" / "speed.json"
     data = json.loads(full.read_text())
     assert list(data) == ["benchmark", "figures", "goals", "machine", "quick", "runs_s"]

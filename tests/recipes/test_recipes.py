@@ -24,7 +24,9 @@ def load(rel: str) -> dict:
 def test_grid_is_complete():
     assert len(TRAINING) == 32 and len(CELLS) == 8
     names = {p.relative_to(REPO).as_posix() for p in (REPO / "recipes").rglob("*.yaml")}
-    expected = {R.recipe_filename(*t) for t in TRAINING} | {R.recipe_filename(lang, model, "critic") for lang, model in CELLS}
+    expected = {R.recipe_filename(*t) for t in TRAINING} | {
+        R.recipe_filename(lang, model, "critic") for lang, model in CELLS
+    }
     assert names == expected, (sorted(expected - names), sorted(names - expected))
     ds = json.loads((REPO / R.DEEPSPEED_Z3).read_text())
     assert ds["zero_optimization"]["stage"] == 3
@@ -38,8 +40,12 @@ def test_committed_files_are_the_generators_output():
 
 def test_hyperparameters_and_chain():
     templates = {"qwen25_1_5b": "qwen", "qwen25_3b": "qwen", "gemma2_2b": "gemma", "llama32_3b": "llama3"}
-    hub = {"qwen25_1_5b": "Qwen/Qwen2.5-1.5B", "qwen25_3b": "Qwen/Qwen2.5-3B", "gemma2_2b": "google/gemma-2-2b",
-           "llama32_3b": "meta-llama/Llama-3.2-3B"}
+    hub = {
+        "qwen25_1_5b": "Qwen/Qwen2.5-1.5B",
+        "qwen25_3b": "Qwen/Qwen2.5-3B",
+        "gemma2_2b": "google/gemma-2-2b",
+        "llama32_3b": "meta-llama/Llama-3.2-3B",
+    }
     outputs = set()
     for lang, model, method in TRAINING:
         r = load(R.recipe_filename(lang, model, method))
@@ -75,6 +81,7 @@ def test_hyperparameters_and_chain():
 
 def test_paths_are_relative():
     for path in (REPO / "recipes").rglob("*.yaml"):
+
         def walk(value):
             if isinstance(value, dict):
                 for v in value.values():
@@ -119,8 +126,10 @@ def test_critic_configs_are_valid_critic_train_arguments():
         args = parser.parse_args(["train", "--config", str(REPO / rel)])
         apply_config_file(args, args._parser, args.config)
         assert args.type == "mlp" and str(args.out) == f"saves/{lang}/{model}/critic", rel
-        assert [str(p) for p in args.features] == [f"data/{lang}/features_human.npz",
-                                                   f"saves/{lang}/{model}/features/bucket_sft_train.npz"], rel
+        assert [str(p) for p in args.features] == [
+            f"data/{lang}/features_human.npz",
+            f"saves/{lang}/{model}/features/bucket_sft_train.npz",
+        ], rel
         assert (args.kappa, args.lambda_reg, args.lambda_rank) == (0.1, 1.0, 1.0), rel
 
 
@@ -157,17 +166,26 @@ def test_every_recipe_parses_with_llamafactory(tmp_path):
     rels = [R.recipe_filename(*t) for t in TRAINING]
     env = {**__import__("os").environ, "DISABLE_VERSION_CHECK": "1", "HF_HUB_OFFLINE": "1", "WANDB_DISABLED": "true"}
     env.pop("POLYALIGN_LF_DISABLE", None)
-    proc = subprocess.run([sys.executable, "-c", PARSE_SCRIPT, json.dumps(rels), str(REPO)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=280)
+    proc = subprocess.run(
+        [sys.executable, "-c", PARSE_SCRIPT, json.dumps(rels), str(REPO)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULTS="))
-    results = json.loads(line[len("RESULTS="):])
+    results = json.loads(line[len("RESULTS=") :])
     assert len(results) == 32
     for (lang, model, method), rel in zip(TRAINING, rels):
         got = results[rel]
         assert got["epochs"] == 1.0 and "cosine" in got["scheduler"], rel
-        assert got["dataset"] == [f"polyalign_{lang}_train"] if method in ("sft", "bucket_sft") else \
-            got["dataset"] == [f"polyalign_{lang}_{method}_{model}"], rel
+        assert (
+            got["dataset"] == [f"polyalign_{lang}_train"]
+            if method in ("sft", "bucket_sft")
+            else got["dataset"] == [f"polyalign_{lang}_{method}_{model}"]
+        ), rel
         if method in ("sft", "bucket_sft"):
             assert got["stage"] == "sft" and got["lr"] == 1e-5, rel
             assert got["bucket_weighting"] == ("true" if method == "bucket_sft" else None), rel
@@ -183,9 +201,14 @@ def test_every_recipe_parses_with_llamafactory(tmp_path):
 
 def test_hdpo_recipe_fails_loudly_without_the_plugin(tmp_path):
     """With the plugin disabled, a PolyAlign recipe must not train silently as something else."""
-    script = ("import yaml, llamafactory.train.tuner as t; r = yaml.safe_load(open(%r)); r.pop('deepspeed'); "
-              "r['bf16'] = False; r['output_dir'] = 'o'; t.get_train_args(r)") % str(REPO / R.recipe_filename("zh", "gemma2_2b", "hdpo"))
+    recipe = str(REPO / R.recipe_filename("zh", "gemma2_2b", "hdpo"))
+    script = (
+        f"import yaml, llamafactory.train.tuner as t; r = yaml.safe_load(open({recipe!r})); r.pop('deepspeed'); "
+        "r['bf16'] = False; r['output_dir'] = 'o'; t.get_train_args(r)"
+    )
     env = {**__import__("os").environ, "POLYALIGN_LF_DISABLE": "1", "DISABLE_VERSION_CHECK": "1"}
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=110)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=110
+    )
     assert proc.returncode != 0
     assert "hdpo_lambda" in proc.stderr or "hdpo" in proc.stderr

@@ -33,7 +33,9 @@ def test_statistics_match_numpy_and_train_only():
     np.testing.assert_allclose(entry["std"], rows.std(0), atol=1e-7)  # population std
     np.testing.assert_allclose(entry["q10"], np.quantile(rows, 0.1, axis=0), atol=1e-7)
     np.testing.assert_allclose(entry["q90"], np.quantile(rows, 0.9, axis=0), atol=1e-7)
-    np.testing.assert_allclose(entry["robust_scale"], (np.quantile(rows, .75, 0) - np.quantile(rows, .25, 0)) / 1.349, atol=1e-7)
+    np.testing.assert_allclose(
+        entry["robust_scale"], (np.quantile(rows, 0.75, 0) - np.quantile(rows, 0.25, 0)) / 1.349, atol=1e-7
+    )
     assert refs.summary["excluded_rows_by_split"] == {"test": 10}
     # test rows never influence the references
     X2 = X.copy()
@@ -64,8 +66,12 @@ def test_distance_through_references_equals_eq4_and_roundtrip(tmp_path):
     refs = build_references(X, buckets, splits, ["a", "b", "c"], "v1", band="q25_q75", epsilon=0.05)
     e = refs.entries[BIG]
     z = np.array([[5.0, 0.0, -5.0]])
-    expected = support_distance(z[0], np.array(e["q25"]), np.array(e["q75"]),
-                                support_scale(np.array(e["q25"]), np.array(e["q75"]), np.array(e["std"]), 0.05))
+    expected = support_distance(
+        z[0],
+        np.array(e["q25"]),
+        np.array(e["q75"]),
+        support_scale(np.array(e["q25"]), np.array(e["q75"]), np.array(e["std"]), 0.05),
+    )
     assert refs.distance(z, [BIG])[0] == pytest.approx(float(expected))
     path = tmp_path / "refs.json"
     refs.save(path)

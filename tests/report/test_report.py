@@ -26,14 +26,23 @@ def fake_metrics(f1: float, bng: float, mauve: float | None, hv: float, agg: flo
     return {
         "schema": "polyalign-metrics/1",
         "test_set": {"n": 300, "ids_sha256": "abc", "languages": ["en"], "buckets": {b: 100 for b in BUCKETS}},
-        "utility": {"overall": {"em": f1 / 2, "nem": f1 / 1.5, "f1": f1, "rouge_l": f1 * 0.9},
-                    "by_bucket": {b: {"em": 0.1, "nem": 0.1, "f1": f1, "rouge_l": 0.2, "n": 100} for b in BUCKETS}},
-        "bng": {"macro": bng, "by_bucket": {b: {"bng": bng * (k + 1 + shift), "n": 100} for k, b in enumerate(BUCKETS)}},
+        "utility": {
+            "overall": {"em": f1 / 2, "nem": f1 / 1.5, "f1": f1, "rouge_l": f1 * 0.9},
+            "by_bucket": {b: {"em": 0.1, "nem": 0.1, "f1": f1, "rouge_l": 0.2, "n": 100} for b in BUCKETS},
+        },
+        "bng": {
+            "macro": bng,
+            "by_bucket": {b: {"bng": bng * (k + 1 + shift), "n": 100} for k, b in enumerate(BUCKETS)},
+        },
         "mauve": {"global": mauve, "conditional_macro": None if mauve is None else mauve - 0.1, "by_bucket": {}},
         "tdm": {"macro": 0.7, "by_bucket": {}},
-        "nuf": {"hypervolume": hv, "points": [
-            {"bucket_id": b, "utility": min(1.0, f1 + 0.1 * k), "naturalness": max(0.05, hv + 0.2 - 0.15 * k)}
-            for k, b in enumerate(BUCKETS)]},
+        "nuf": {
+            "hypervolume": hv,
+            "points": [
+                {"bucket_id": b, "utility": min(1.0, f1 + 0.1 * k), "naturalness": max(0.05, hv + 0.2 - 0.15 * k)}
+                for k, b in enumerate(BUCKETS)
+            ],
+        },
         "agg": agg,
         "skipped": skipped,
     }
@@ -42,9 +51,11 @@ def fake_metrics(f1: float, bng: float, mauve: float | None, hv: float, agg: flo
 @pytest.fixture
 def runs(tmp_path):
     paths = {}
-    for name, metrics in {"full_sft": fake_metrics(0.317, 5.012, 0.947, 0.547, 0.371),
-                          "bucket_sft": fake_metrics(0.444, 0.427, 0.939, 0.585, 0.643, shift=0.5),
-                          "base": fake_metrics(0.248, 6.344, None, 0.170, None)}.items():
+    for name, metrics in {
+        "full_sft": fake_metrics(0.317, 5.012, 0.947, 0.547, 0.371),
+        "bucket_sft": fake_metrics(0.444, 0.427, 0.939, 0.585, 0.643, shift=0.5),
+        "base": fake_metrics(0.248, 6.344, None, 0.170, None),
+    }.items():
         paths[name] = tmp_path / f"{name}.json"
         paths[name].write_text(json.dumps(metrics))
     return paths
@@ -53,10 +64,15 @@ def runs(tmp_path):
 def test_table_values_marks_and_skips(runs):
     loaded = [load_run(name, path) for name, path in runs.items()]
     text = comparison_markdown(loaded)
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
-            for line in text.splitlines() if line.startswith("| ") and "Method" not in line}
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+        for line in text.splitlines()
+        if line.startswith("| ") and "Method" not in line
+    }
     # QA-F1 column: bucket_sft best (bold), full_sft second (underlined); BNG: lower is better.
-    assert rows["bucket_sft"][0] == "**0.444**" and rows["full_sft"][0] == "<u>0.317</u>" and rows["base"][0] == "0.248"
+    assert (
+        rows["bucket_sft"][0] == "**0.444**" and rows["full_sft"][0] == "<u>0.317</u>" and rows["base"][0] == "0.248"
+    )
     assert rows["bucket_sft"][4] == "**0.427**" and rows["full_sft"][4] == "<u>5.012</u>"
     assert rows["base"][5] == "skipped" and rows["base"][9] == "skipped"
     assert "G-MAUVE (base): 120 examples < 200" in text
@@ -74,8 +90,11 @@ def test_bng_columns_say_their_scale(tmp_path):
         paths[name].write_text(json.dumps(metrics))
     mixed = comparison_markdown([load_run(n, p) for n, p in paths.items()])
     assert "BNG-macro mixes scales (ranked within each scale only): paper: a_paper, c_paper; robust: b_robust" in mixed
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
-            for line in mixed.splitlines() if line.startswith("| ") and "Method" not in line}
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+        for line in mixed.splitlines()
+        if line.startswith("| ") and "Method" not in line
+    }
     assert rows["b_robust"][4] == "0.500"  # not "best" against the paper-scale values: a different quantity
     only_paper = comparison_markdown([load_run(n, paths[n]) for n in ("a_paper", "c_paper")])
     assert "BNG-macro (paper scale) ↓" in only_paper
@@ -94,21 +113,45 @@ def test_frontier_steps_outline_hypervolume():
 
 def test_markdown_to_html_escapes():
     out = markdown_to_html("| a | b |\n|---|---|\n| <script> | **1** |\n\n- note `x`")
-    assert "&lt;script&gt;" in out and "<strong>1</strong>" in out and "<code>x</code>" in out and "<script>" not in out
+    assert (
+        "&lt;script&gt;" in out and "<strong>1</strong>" in out and "<code>x</code>" in out and "<script>" not in out
+    )
 
 
 def test_report_cli_end_to_end(tmp_path, runs, toy_records, write_rows, tiny_model):
     records = write_rows(tmp_path / "test.jsonl", toy_records)
     preds = []
     for name, prefix in (("full_sft", "Answer: "), ("bucket_sft", "")):
-        preds.append(f"{name}=" + write_rows(tmp_path / f"{name}.jsonl", [
-            {"id": r["id"], "prediction": prefix + r["human_answer"]} for r in toy_records]))
+        preds.append(
+            f"{name}="
+            + write_rows(
+                tmp_path / f"{name}.jsonl",
+                [{"id": r["id"], "prediction": prefix + r["human_answer"]} for r in toy_records],
+            )
+        )
     out = tmp_path / "report"
-    code = main(["report", *(f"{n}={p}" for n, p in runs.items()), "--out", str(out), "--records", records,
-                 "--predictions", *preds, "--embedding-model", str(tiny_model), "--projection", "pca"])
+    code = main(
+        [
+            "report",
+            *(f"{n}={p}" for n, p in runs.items()),
+            "--out",
+            str(out),
+            "--records",
+            records,
+            "--predictions",
+            *preds,
+            "--embedding-model",
+            str(tiny_model),
+            "--projection",
+            "pca",
+        ]
+    )
     assert code in (0, None)
-    assert sorted(p.name for p in (out / "figures").iterdir()) == ["bng_by_bucket.png", "embedding_shifts.png",
-                                                                   "nuf_frontier.png"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [
+        "bng_by_bucket.png",
+        "embedding_shifts.png",
+        "nuf_frontier.png",
+    ]
     for png in (out / "figures").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
     page = (out / "report.html").read_text()
@@ -126,11 +169,37 @@ def test_report_names_from_stem_and_name_flag(tmp_path, runs, capsys):
     out = tmp_path / "r"
     assert main(["report", str(runs["base"]), str(runs["full_sft"]), "--out", str(out)]) in (0, None)
     assert "| base |" in (out / "report.md").read_text()
-    assert main(["report", str(runs["base"]), str(runs["full_sft"]), "--name", "BaseLM", "--name", "Full-SFT",
-                 "--out", str(out)]) == 2  # an earlier report is never merged with a new one...
+    assert (
+        main(
+            [
+                "report",
+                str(runs["base"]),
+                str(runs["full_sft"]),
+                "--name",
+                "BaseLM",
+                "--name",
+                "Full-SFT",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )  # an earlier report is never merged with a new one...
     assert "--overwrite" in capsys.readouterr().err
-    assert main(["report", str(runs["base"]), str(runs["full_sft"]), "--name", "BaseLM", "--name", "Full-SFT",
-                 "--out", str(out), "--overwrite"]) in (0, None)  # ...but replaced whole on request
+    assert main(
+        [
+            "report",
+            str(runs["base"]),
+            str(runs["full_sft"]),
+            "--name",
+            "BaseLM",
+            "--name",
+            "Full-SFT",
+            "--out",
+            str(out),
+            "--overwrite",
+        ]
+    ) in (0, None)  # ...but replaced whole on request
     assert "| BaseLM |" in (out / "report.md").read_text()
     assert main(["report", str(runs["base"]), "--name", "a", "--name", "b", "--out", str(out)]) == 2
     assert "one per run" in capsys.readouterr().err
@@ -142,17 +211,45 @@ def test_report_includes_judge_and_detector_tables(tmp_path, runs):
 
     def rows(method, score):
         scores = {d: score for d in DIMENSIONS}
-        return [{"id": f"r{k}", "method": method, "status": "ok", "scores": scores, "raw_scores": scores,
-                 "composites": all_composites(scores), "caps": []} for k in range(3)]
+        return [
+            {
+                "id": f"r{k}",
+                "method": method,
+                "status": "ok",
+                "scores": scores,
+                "raw_scores": scores,
+                "composites": all_composites(scores),
+                "caps": [],
+            }
+            for k in range(3)
+        ]
 
     judge = tmp_path / "judge.json"
-    judge.write_text(json.dumps(build_summary({"j1": {"full_sft": rows("full_sft", 4), "bucket_sft": rows("bucket_sft", 5)}})))
+    judge.write_text(
+        json.dumps(build_summary({"j1": {"full_sft": rows("full_sft", 4), "bucket_sft": rows("bucket_sft", 5)}}))
+    )
     detect = tmp_path / "detect.json"
-    detect.write_text(json.dumps({"detectors": ["binoculars"], "methods": {
-        "bucket_sft": {"agg": 0.643, "binoculars": {"ai_rate": 0.381}, "H": 0.619, "joint": 63.1}}}))
+    detect.write_text(
+        json.dumps(
+            {
+                "detectors": ["binoculars"],
+                "methods": {"bucket_sft": {"agg": 0.643, "binoculars": {"ai_rate": 0.381}, "H": 0.619, "joint": 63.1}},
+            }
+        )
+    )
     out = tmp_path / "r"
-    assert main(["report", f"bucket_sft={runs['bucket_sft']}", "--judge", str(judge), "--detect", str(detect),
-                 "--out", str(out)]) in (0, None)
+    assert main(
+        [
+            "report",
+            f"bucket_sft={runs['bucket_sft']}",
+            "--judge",
+            str(judge),
+            "--detect",
+            str(detect),
+            "--out",
+            str(out),
+        ]
+    ) in (0, None)
     text = (out / "report.md").read_text()
     assert "| full_sft | 75.0 | 75.0 | 75.0 | 75.0 |" in text and "| bucket_sft | 100.0 |" in text
     assert "| bucket_sft | 0.643 | 38.1 | 0.619 | 63.1 |" in text
@@ -175,8 +272,10 @@ def test_report_html_renders_in_chromium(tmp_path, runs):
     shot_dir = Path(os.environ.get("POLYALIGN_SCREENSHOT_DIR") or tmp_path)
     with serve_directory(out) as base, Browser() as browser:
         browser.goto(f"{base}/report.html")
-        images = browser.wait_for("Array.from(document.images).every(i => i.complete) && "
-                                  "Array.from(document.images).map(i => i.naturalWidth)")
+        images = browser.wait_for(
+            "Array.from(document.images).every(i => i.complete) && "
+            "Array.from(document.images).map(i => i.naturalWidth)"
+        )
         assert len(images) == 2 and min(images) > 300  # both figures decoded from their data URIs
         cells = browser.evaluate("Array.from(document.querySelectorAll('tbody tr')).length")
         assert cells == 3

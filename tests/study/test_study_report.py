@@ -14,9 +14,14 @@ METHODS = ("base", "sft", "bucket_sft", "bucket_sampling", "dpo", "hdpo")
 
 
 def _metrics(f1, bng, rare, agg=0.3):
-    return {"test_set": {"ids_sha256": "abc"}, "utility": {"overall": {"f1": f1}},
-            "bng": {"macro": bng, "by_bucket": {RARE[0]: {"bng": rare}, RARE[1]: {"bng": rare + 0.2}, "x": {"bng": 1.0}}},
-            "mauve": {"conditional_macro": 0.5, "global": 0.6}, "nuf": {"hypervolume": 0.4}, "agg": agg}
+    return {
+        "test_set": {"ids_sha256": "abc"},
+        "utility": {"overall": {"f1": f1}},
+        "bng": {"macro": bng, "by_bucket": {RARE[0]: {"bng": rare}, RARE[1]: {"bng": rare + 0.2}, "x": {"bng": 1.0}}},
+        "mauve": {"conditional_macro": 0.5, "global": 0.6},
+        "nuf": {"hypervolume": 0.4},
+        "agg": agg,
+    }
 
 
 def test_mean_ci_by_hand():

@@ -18,8 +18,20 @@ def test_reduced_study_end_to_end(tmp_path, capsys):
     from polyalign_lf.study.run import METHODS
 
     out = tmp_path / "study"
-    code = main(["study", "--out", str(out), "--quick", "--corpus-scale", "0.25", "--max-steps", "30",
-                 "--max-new-tokens", "24"])
+    code = main(
+        [
+            "study",
+            "--out",
+            str(out),
+            "--quick",
+            "--corpus-scale",
+            "0.25",
+            "--max-steps",
+            "30",
+            "--max-new-tokens",
+            "24",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "wall time per stage" in printed and "base-train" in printed
@@ -40,8 +52,23 @@ def test_reduced_study_end_to_end(tmp_path, capsys):
         assert claim.text in text
     assert (out / "report" / "study.html").stat().st_size > 2000
     # a rerun resumes: nothing is trained again
-    assert main(["study", "--out", str(out), "--quick", "--corpus-scale", "0.25", "--max-steps", "30",
-                 "--max-new-tokens", "24"]) == 0
+    assert (
+        main(
+            [
+                "study",
+                "--out",
+                str(out),
+                "--quick",
+                "--corpus-scale",
+                "0.25",
+                "--max-steps",
+                "30",
+                "--max-new-tokens",
+                "24",
+            ]
+        )
+        == 0
+    )
     assert "✓ done in" not in capsys.readouterr().out
     # the same folder with other sizes is refused (its stages would mix with the new run's)
     assert main(["study", "--out", str(out), "--quick", "--corpus-scale", "0.5"]) == 2

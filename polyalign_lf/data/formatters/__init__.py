@@ -30,4 +30,6 @@ def get_formatter(name: str) -> FormatterSpec:
     for spec in formatters.values():
         if key == spec.name or key in spec.aliases:
             return spec
-    raise ConfigError(f"unknown dataset {name!r}; `polyalign datasets` lists the {len(formatters)} available: {', '.join(formatters)}")
+    raise ConfigError(
+        f"unknown dataset {name!r}; `polyalign datasets` lists the {len(formatters)} available: {', '.join(formatters)}"
+    )

@@ -9,7 +9,8 @@ Answers may also be a plain list of strings or of ``{text}``.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from polyalign_lf.data.formatters._util import first_nonempty, get_list, get_text
 from polyalign_lf.data.formatters.base import Draft, Skip
@@ -52,21 +53,35 @@ def iter_questions(row: Mapping[str, Any]) -> Iterator[dict]:
                     raise InputError(f"paragraphs[{p_index}].qas[{q_index}] must be an object")
                 question = get_text(qa, "query_text" if "query_text" in qa else "question")
                 qid = get_text(qa, "query_id" if "query_id" in qa else "id", default="")
-                yield {"id": qid or f"{title}-{p_index}-{q_index}", "title": title, "context": context,
-                       "question": question, "answer": first_nonempty(answer_texts(qa.get("answers"))),
-                       "impossible": bool(qa.get("is_impossible"))}
+                yield {
+                    "id": qid or f"{title}-{p_index}-{q_index}",
+                    "title": title,
+                    "context": context,
+                    "question": question,
+                    "answer": first_nonempty(answer_texts(qa.get("answers"))),
+                    "impossible": bool(qa.get("is_impossible")),
+                }
         return
     missing = [column for column in ("context", "question", "answers") if column not in row]
     if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)} (row has: {', '.join(list(row)[:8])})",
-                         hint="expected the Hub column layout id/context/question/answers, or the release layout "
-                              "title/paragraphs[context, qas] (CMRC2018's original: context_text/qas[query_text])")
-    yield {"id": get_text(row, "id", default=""), "title": title, "context": get_text(row, "context"),
-           "question": get_text(row, "question"), "answer": first_nonempty(answer_texts(row.get("answers"))),
-           "impossible": bool(row.get("is_impossible"))}
+        raise InputError(
+            f"missing column(s) {', '.join(missing)} (row has: {', '.join(list(row)[:8])})",
+            hint="expected the Hub column layout id/context/question/answers, or the release layout "
+            "title/paragraphs[context, qas] (CMRC2018's original: context_text/qas[query_text])",
+        )
+    yield {
+        "id": get_text(row, "id", default=""),
+        "title": title,
+        "context": get_text(row, "context"),
+        "question": get_text(row, "question"),
+        "answer": first_nonempty(answer_texts(row.get("answers"))),
+        "impossible": bool(row.get("is_impossible")),
+    }
 
 
-def convert_official_splits(rows, split: str, splits: Mapping[str, str], *, title_meta: bool = False) -> Iterator[Draft | Skip]:
+def convert_official_splits(
+    rows, split: str, splits: Mapping[str, str], *, title_meta: bool = False
+) -> Iterator[Draft | Skip]:
     """The ``convert`` of a SQuAD-like source with official splits (``splits`` maps source → our split).
 
     Unanswerable and empty-answer questions are counted skips; ``title_meta`` keeps the article title in
@@ -78,5 +93,11 @@ def convert_official_splits(rows, split: str, splits: Mapping[str, str], *, titl
             if item["impossible"] or not item["answer"].strip():
                 yield Skip("unanswerable" if item["impossible"] else "empty_answer", source_id)
                 continue
-            yield Draft(source_id=source_id, question=item["question"], context=item["context"], human_answer=item["answer"],
-                        split=splits[split], meta={"title": item["title"]} if title_meta else {})
+            yield Draft(
+                source_id=source_id,
+                question=item["question"],
+                context=item["context"],
+                human_answer=item["answer"],
+                split=splits[split],
+                meta={"title": item["title"]} if title_meta else {},
+            )

@@ -7,7 +7,8 @@ converted (see :func:`polyalign_lf.data.prepare.prepare_dataset`).
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from polyalign_lf.data.normalize import canonical_text
 from polyalign_lf.errors import InputError

@@ -12,8 +12,9 @@ Each module in this package defines ``FORMATTER = FormatterSpec(...)``; the regi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 
 @dataclass
@@ -85,17 +86,23 @@ class FormatterSpec:
         missing = [c for c in self.required_columns if c not in columns]
         text = f"missing column(s) {', '.join(missing)} for {self.name}"
         if self.release_layouts:
-            text += " (release layouts accepted too: " + "; ".join(", ".join(layout) for layout in self.release_layouts) + ")"
+            text += (
+                " (release layouts accepted too: "
+                + "; ".join(", ".join(layout) for layout in self.release_layouts)
+                + ")"
+            )
         return text
 
 
 def stable_fraction(key: str, seed: int) -> float:
     """A deterministic number in [0, 1) from ``key`` and ``seed`` (same on every machine and run)."""
-    digest = hashlib.blake2b(f"{seed}:{key}".encode("utf-8"), digest_size=8).digest()
+    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 
-def hashed_split(key: str, seed: int, fractions: Sequence[tuple[str, float]] = (("train", 0.9), ("val", 0.05), ("test", 0.05))) -> str:
+def hashed_split(
+    key: str, seed: int, fractions: Sequence[tuple[str, float]] = (("train", 0.9), ("val", 0.05), ("test", 0.05))
+) -> str:
     """Assign a split by hashing ``key``; use a conversation/group key so groups never straddle splits."""
     value = stable_fraction(key, seed)
     cumulative = 0.0

@@ -17,10 +17,17 @@ def convert(rows, split, seed):
 
 
 FORMATTER = FormatterSpec(
-    name="cmrc2018", language="zh", track="single", family="qa", style_bucket="qa_search",
-    hub_id="hfl/cmrc2018", source_splits=tuple(SPLITS),
+    name="cmrc2018",
+    language="zh",
+    track="single",
+    family="qa",
+    style_bucket="qa_search",
+    hub_id="hfl/cmrc2018",
+    source_splits=tuple(SPLITS),
     split_policy="official train/validation/test; unanswered questions skipped",
-    convert=convert, required_columns=("id", "context", "question", "answers"), aliases=("cmrc",),
+    convert=convert,
+    required_columns=("id", "context", "question", "answers"),
+    aliases=("cmrc",),
     release_layouts=(("paragraphs",), ("context", "qas"), ("context_text", "qas")),
     description="CMRC2018: Chinese span-extraction QA",
 )

@@ -25,7 +25,9 @@ def convert(rows, split, seed):
         questions = [q.get("input_text", "") if isinstance(q, dict) else q for q in questions]
         answers = struct_values(row, "answers", "input_text")
         conversation = f"{split}-{index:05d}-{short_hash(story)}"
-        assigned = hashed_split(canonical_group(story), seed, (("train", 0.9), ("val", 0.1))) if split == "train" else "test"
+        assigned = (
+            hashed_split(canonical_group(story), seed, (("train", 0.9), ("val", 0.1))) if split == "train" else "test"
+        )
         history: list[dict] = []
         for turn, question in enumerate(questions):
             answer = answers[turn] if turn < len(answers) and isinstance(answers[turn], str) else ""
@@ -36,17 +38,32 @@ def convert(rows, split, seed):
                 yield Skip("unanswerable", source_id)
             else:
                 yield Draft(
-                    source_id=source_id, question=question, context=story, human_answer=answer,
-                    dialogue_history=list(history), split=assigned, group_key=conversation,
-                    meta={"conversation_id": conversation, "turn_index": turn, "story_source": get_text(row, "source", default="")},
+                    source_id=source_id,
+                    question=question,
+                    context=story,
+                    human_answer=answer,
+                    dialogue_history=list(history),
+                    split=assigned,
+                    group_key=conversation,
+                    meta={
+                        "conversation_id": conversation,
+                        "turn_index": turn,
+                        "story_source": get_text(row, "source", default=""),
+                    },
                 )
             history += [{"role": "user", "text": question}, {"role": "assistant", "text": answer}]
 
 
 FORMATTER = FormatterSpec(
-    name="coqa", language="en", track="multi", family="qa", style_bucket="qa_search",
-    hub_id="stanfordnlp/coqa", source_splits=("train", "validation"),
+    name="coqa",
+    language="en",
+    track="multi",
+    family="qa",
+    style_bucket="qa_search",
+    hub_id="stanfordnlp/coqa",
+    source_splits=("train", "validation"),
     split_policy="official train hashed by story 90/10 → train/val (conversation level); official validation → test",
-    convert=convert, required_columns=("story", "questions", "answers"),
+    convert=convert,
+    required_columns=("story", "questions", "answers"),
     description="CoQA: conversational questions about a story, with the earlier turns as history",
 )

@@ -17,7 +17,8 @@ validation / test; else a deterministic hash of ``group`` (or ``id``) into 90 / 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from polyalign_lf.data.formatters._util import get_list, get_text
 from polyalign_lf.data.formatters.base import Draft, FormatterSpec, Skip, hashed_split
@@ -30,8 +31,10 @@ SPLIT_ALIASES = {"train": "train", "val": "val", "validation": "val", "dev": "va
 def _choice(row: Mapping[str, Any], column: str, allowed: tuple[str, ...]) -> str:
     value = get_text(row, column).strip()
     if value not in allowed:
-        raise InputError(f"column {column!r} is {value!r}; expected one of {', '.join(allowed)}",
-                         hint=f"every custom row needs language ({'/'.join(LANGUAGES)}), track and family")
+        raise InputError(
+            f"column {column!r} is {value!r}; expected one of {', '.join(allowed)}",
+            hint=f"every custom row needs language ({'/'.join(LANGUAGES)}), track and family",
+        )
     return value
 
 

@@ -47,19 +47,33 @@ def convert(rows, split, seed):
                 continue
             history = [{"role": "user" if j % 2 == 0 else "assistant", "text": turns[j]} for j in range(k - 1)]
             yield Draft(
-                source_id=source_id, question=turns[k - 1], human_answer=turns[k], dialogue_history=history,
-                split=SPLITS[split], group_key=dialogue_id,
-                meta={"dialogue_id": dialogue_id, "turn_index": k,
-                      "target_act": acts[k] if k < len(acts) else None,
-                      "target_emotion": emotions[k] if k < len(emotions) else None},
+                source_id=source_id,
+                question=turns[k - 1],
+                human_answer=turns[k],
+                dialogue_history=history,
+                split=SPLITS[split],
+                group_key=dialogue_id,
+                meta={
+                    "dialogue_id": dialogue_id,
+                    "turn_index": k,
+                    "target_act": acts[k] if k < len(acts) else None,
+                    "target_emotion": emotions[k] if k < len(emotions) else None,
+                },
             )
 
 
 FORMATTER = FormatterSpec(
-    name="dailydialog", language="en", track="multi", family="dialogue", style_bucket="open_chat",
-    hub_id="li2017dailydialog/daily_dialog", source_splits=tuple(SPLITS),
+    name="dailydialog",
+    language="en",
+    track="multi",
+    family="dialogue",
+    style_bucket="open_chat",
+    hub_id="li2017dailydialog/daily_dialog",
+    source_splits=tuple(SPLITS),
     split_policy="official train/validation/test (whole dialogues)",
-    convert=convert, required_columns=("dialog",), aliases=("daily_dialog",),
+    convert=convert,
+    required_columns=("dialog",),
+    aliases=("daily_dialog",),
     release_layouts=(("text",),),
     text_release=r"^dialogues_(train|validation|test)\.txt$",
     description="DailyDialog: every second-speaker turn with its dialogue history",

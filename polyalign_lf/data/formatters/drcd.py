@@ -18,10 +18,16 @@ def convert(rows, split, seed):
 
 
 FORMATTER = FormatterSpec(
-    name="drcd", language="zh", track="single", family="qa", style_bucket="qa_search",
-    hub_id="voidful/DRCD", source_splits=tuple(SPLITS),
+    name="drcd",
+    language="zh",
+    track="single",
+    family="qa",
+    style_bucket="qa_search",
+    hub_id="voidful/DRCD",
+    source_splits=tuple(SPLITS),
     split_policy="official train/dev/test; unanswered questions skipped",
-    convert=convert, required_columns=("id", "context", "question", "answers"),
+    convert=convert,
+    required_columns=("id", "context", "question", "answers"),
     release_layouts=(("paragraphs",), ("context", "qas")),
     description="DRCD: traditional-Chinese span-extraction QA",
 )

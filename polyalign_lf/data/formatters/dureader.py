@@ -29,17 +29,30 @@ def convert(rows, split, seed):
                 assigned = hashed_split(canonical_group(item["context"]), seed, (("train", 0.9), ("test", 0.1)))
             else:
                 assigned = "val" if split == "validation" else "test"
-            yield Draft(source_id=source_id, question=item["question"], context=item["context"], human_answer=item["answer"],
-                        split=assigned, meta={"question_type": str(row.get("type") or "")})
+            yield Draft(
+                source_id=source_id,
+                question=item["question"],
+                context=item["context"],
+                human_answer=item["answer"],
+                split=assigned,
+                meta={"question_type": str(row.get("type") or "")},
+            )
 
 
 FORMATTER = FormatterSpec(
-    name="dureader", language="zh", track="single", family="qa", style_bucket="qa_search",
-    hub_id="luozhouyang/dureader", hub_config="robust", hub_configs=("robust", "checklist"),
+    name="dureader",
+    language="zh",
+    track="single",
+    family="qa",
+    style_bucket="qa_search",
+    hub_id="luozhouyang/dureader",
+    hub_config="robust",
+    hub_configs=("robust", "checklist"),
     source_splits=("train", "validation", "test"),
     split_policy="train hashed by passage 90/10 → train/test (official test answers are hidden); validation → val; "
-                 "answered official test → test; impossible/unanswered skipped",
-    convert=convert, required_columns=("id", "context", "question", "answers"),
+    "answered official test → test; impossible/unanswered skipped",
+    convert=convert,
+    required_columns=("id", "context", "question", "answers"),
     release_layouts=(("paragraphs",), ("context", "qas")),
     description="DuReader robust + checklist: answered questions with their passage",
 )

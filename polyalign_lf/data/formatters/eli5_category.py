@@ -31,16 +31,30 @@ def convert(rows, split, seed):
             continue
         question = title if not selftext.strip() else f"{title}\n\n{selftext}"
         yield Draft(
-            source_id=q_id or f"{split}-{title[:40]}", question=question, human_answer=best, split=SPLITS[split],
-            meta={"category": get_text(row, "category", default=""), "subreddit": get_text(row, "subreddit", default=""),
-                  "num_candidate_answers": len(texts), "best_answer_score": best_score},
+            source_id=q_id or f"{split}-{title[:40]}",
+            question=question,
+            human_answer=best,
+            split=SPLITS[split],
+            meta={
+                "category": get_text(row, "category", default=""),
+                "subreddit": get_text(row, "subreddit", default=""),
+                "num_candidate_answers": len(texts),
+                "best_answer_score": best_score,
+            },
         )
 
 
 FORMATTER = FormatterSpec(
-    name="eli5_category", language="en", track="single", family="qa", style_bucket="longform_qa",
-    hub_id="rexarski/eli5_category", source_splits=tuple(SPLITS),
+    name="eli5_category",
+    language="en",
+    track="single",
+    family="qa",
+    style_bucket="longform_qa",
+    hub_id="rexarski/eli5_category",
+    source_splits=tuple(SPLITS),
     split_policy="official: train→train, validation1→val, validation2+test→test",
-    convert=convert, required_columns=("q_id", "title", "answers"), aliases=("eli5",),
+    convert=convert,
+    required_columns=("q_id", "title", "answers"),
+    aliases=("eli5",),
     description="ELI5-Category: best-scored human long-form answer per question",
 )

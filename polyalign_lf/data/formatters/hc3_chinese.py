@@ -30,14 +30,28 @@ def convert(rows, split, seed):
             if not isinstance(answer, str) or not answer.strip():
                 yield Skip("empty_answer", source_id)
                 continue
-            yield Draft(source_id=source_id, question=question, human_answer=answer, split=hashed_split(group, seed),
-                        group_key=group, meta={"hc3_source": source, "answer_index": k})
+            yield Draft(
+                source_id=source_id,
+                question=question,
+                human_answer=answer,
+                split=hashed_split(group, seed),
+                group_key=group,
+                meta={"hc3_source": source, "answer_index": k},
+            )
 
 
 FORMATTER = FormatterSpec(
-    name="hc3_chinese", language="zh", track="single", family="qa", style_bucket="longform_qa",
-    hub_id="Hello-SimpleAI/HC3-Chinese", hub_config="all", source_splits=("train",),
+    name="hc3_chinese",
+    language="zh",
+    track="single",
+    family="qa",
+    style_bucket="longform_qa",
+    hub_id="Hello-SimpleAI/HC3-Chinese",
+    hub_config="all",
+    source_splits=("train",),
     split_policy="train-only release: hash of canonical question 90/5/5 (all human answers of a question together)",
-    convert=convert, required_columns=("question", "human_answers"), aliases=("hc3", "hc3_zh"),
+    convert=convert,
+    required_columns=("question", "human_answers"),
+    aliases=("hc3", "hc3_zh"),
     description="HC3-Chinese: every human answer (ChatGPT answers ignored)",
 )

@@ -20,11 +20,18 @@ NO_ANSWER = "no answer present."
 def convert(rows, split, seed):
     for index, row in enumerate(rows):
         raw_id = row.get("query_id")  # an int in the release files
-        query_id = (str(raw_id) if isinstance(raw_id, int) and not isinstance(raw_id, bool) else get_text(row, "query_id", default="")) \
-            or f"{split}-{index}"
+        query_id = (
+            str(raw_id)
+            if isinstance(raw_id, int) and not isinstance(raw_id, bool)
+            else get_text(row, "query_id", default="")
+        ) or f"{split}-{index}"
         if row.get("wellFormedAnswers") == "[]":  # the release writes "no well-formed answer" as the string "[]"
             row = {**row, "wellFormedAnswers": []}
-        well_formed = [a for a in get_list(row, "wellFormedAnswers", default=[]) if isinstance(a, str) and a.strip().lower() != "[]"]
+        well_formed = [
+            a
+            for a in get_list(row, "wellFormedAnswers", default=[])
+            if isinstance(a, str) and a.strip().lower() != "[]"
+        ]
         answers = get_list(row, "answers")
         answer = first_nonempty(well_formed) or first_nonempty(answers)
         if not answer:
@@ -38,16 +45,32 @@ def convert(rows, split, seed):
         chosen = [t for t, s in zip(texts, selected) if s and isinstance(t, str) and t.strip()]
         context = "\n\n".join(chosen or [t for t in texts[:3] if isinstance(t, str)])
         yield Draft(
-            source_id=query_id, question=get_text(row, "query"), context=context, human_answer=answer, split=SPLITS[split],
-            meta={"query_id": query_id, "query_type": get_text(row, "query_type", default=""),
-                  "used_well_formed_answer": bool(first_nonempty(well_formed)), "selected_passage_count": len(chosen)},
+            source_id=query_id,
+            question=get_text(row, "query"),
+            context=context,
+            human_answer=answer,
+            split=SPLITS[split],
+            meta={
+                "query_id": query_id,
+                "query_type": get_text(row, "query_type", default=""),
+                "used_well_formed_answer": bool(first_nonempty(well_formed)),
+                "selected_passage_count": len(chosen),
+            },
         )
 
 
 FORMATTER = FormatterSpec(
-    name="ms_marco", language="en", track="single", family="qa", style_bucket="qa_search",
-    hub_id="microsoft/ms_marco", hub_config="v1.1", source_splits=tuple(SPLITS),
+    name="ms_marco",
+    language="en",
+    track="single",
+    family="qa",
+    style_bucket="qa_search",
+    hub_id="microsoft/ms_marco",
+    hub_config="v1.1",
+    source_splits=tuple(SPLITS),
     split_policy="official train/validation/test; 'No Answer Present.' rows skipped",
-    convert=convert, required_columns=("query", "answers", "passages"), aliases=("msmarco", "ms_marco_v1.1"),
+    convert=convert,
+    required_columns=("query", "answers", "passages"),
+    aliases=("msmarco", "ms_marco_v1.1"),
     description="MS MARCO v1.1: human answers to search queries over retrieved passages",
 )

@@ -10,7 +10,8 @@ earlier turns. Official train/validation/test splits (whole dialogues).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from polyalign_lf.data.formatters._util import get_list, get_text
 from polyalign_lf.data.formatters.base import Draft, FormatterSpec, Skip
@@ -34,7 +35,13 @@ def _intents(frames: Any) -> list[str]:
         states = list(frames.get("state") or [])
     elif isinstance(frames, list):  # GitHub: [{"service": ..., "state": {"active_intent": ...}}]
         states = [f.get("state") for f in frames if isinstance(f, Mapping)]
-    return sorted({s.get("active_intent") for s in states if isinstance(s, Mapping) and s.get("active_intent") not in (None, "", "NONE")})
+    return sorted(
+        {
+            s.get("active_intent")
+            for s in states
+            if isinstance(s, Mapping) and s.get("active_intent") not in (None, "", "NONE")
+        }
+    )
 
 
 def _acts(acts: Any) -> list[str]:
@@ -46,8 +53,16 @@ def _acts(acts: Any) -> list[str]:
 
 def turns_of(row: Mapping[str, Any]) -> list[dict]:
     if "turns" not in row and isinstance(row.get("log"), list):  # MultiWOZ 2.1 data.json: turns alternate user, system
-        return [{"speaker": "user" if k % 2 == 0 else "assistant", "utterance": (t.get("text") or "") if isinstance(t, Mapping) else "",
-                 "turn_id": k, "frames": None, "acts": None} for k, t in enumerate(row["log"])]
+        return [
+            {
+                "speaker": "user" if k % 2 == 0 else "assistant",
+                "utterance": (t.get("text") or "") if isinstance(t, Mapping) else "",
+                "turn_id": k,
+                "frames": None,
+                "acts": None,
+            }
+            for k, t in enumerate(row["log"])
+        ]
     if "turns" not in row:
         raise InputError("missing column 'turns' (MultiWOZ 2.2) or 'log' (MultiWOZ 2.1)")
     turns = row["turns"]
@@ -57,18 +72,38 @@ def turns_of(row: Mapping[str, Any]) -> list[dict]:
             raise InputError("turns.speaker and turns.utterance have different lengths")
         n = len(speakers)
         ids, frames, acts = (list(turns.get(k) or [None] * n) for k in ("turn_id", "frames", "dialogue_acts"))
-        return [{"speaker": _speaker(speakers[k]), "utterance": utterances[k] or "", "turn_id": ids[k] if k < len(ids) else k,
-                 "frames": frames[k] if k < len(frames) else None, "acts": acts[k] if k < len(acts) else None} for k in range(n)]
+        return [
+            {
+                "speaker": _speaker(speakers[k]),
+                "utterance": utterances[k] or "",
+                "turn_id": ids[k] if k < len(ids) else k,
+                "frames": frames[k] if k < len(frames) else None,
+                "acts": acts[k] if k < len(acts) else None,
+            }
+            for k in range(n)
+        ]
     if isinstance(turns, list):
-        return [{"speaker": _speaker(t.get("speaker")), "utterance": t.get("utterance") or "", "turn_id": t.get("turn_id", k),
-                 "frames": t.get("frames"), "acts": t.get("dialogue_acts")} for k, t in enumerate(turns) if isinstance(t, Mapping)]
+        return [
+            {
+                "speaker": _speaker(t.get("speaker")),
+                "utterance": t.get("utterance") or "",
+                "turn_id": t.get("turn_id", k),
+                "frames": t.get("frames"),
+                "acts": t.get("dialogue_acts"),
+            }
+            for k, t in enumerate(turns)
+            if isinstance(t, Mapping)
+        ]
     raise InputError(f"column 'turns' must be an object of lists or a list of turns, got {type(turns).__name__}")
 
 
 def convert(rows, split, seed):
     for index, row in enumerate(rows):
-        dialogue_id = (get_text(row, "dialogue_id", default="") or get_text(row, "id", default="").removesuffix(".json")
-                       or f"{split}-{index:05d}")
+        dialogue_id = (
+            get_text(row, "dialogue_id", default="")
+            or get_text(row, "id", default="").removesuffix(".json")
+            or f"{split}-{index:05d}"
+        )
         turns = turns_of(row)
         services = [s for s in get_list(row, "services", default=[]) if isinstance(s, str)]
         for k, turn in enumerate(turns):
@@ -80,17 +115,34 @@ def convert(rows, split, seed):
                 continue
             history = [{"role": t["speaker"], "text": t["utterance"]} for t in turns[: k - 1]]
             yield Draft(
-                source_id=source_id, question=turns[k - 1]["utterance"], human_answer=turn["utterance"],
-                dialogue_history=history, split=SPLITS[split], group_key=dialogue_id,
-                meta={"dialogue_id": dialogue_id, "turn_id": str(turn["turn_id"]), "services": services,
-                      "active_intents": _intents(turns[k - 1]["frames"]), "dialogue_act_types": _acts(turn["acts"])},
+                source_id=source_id,
+                question=turns[k - 1]["utterance"],
+                human_answer=turn["utterance"],
+                dialogue_history=history,
+                split=SPLITS[split],
+                group_key=dialogue_id,
+                meta={
+                    "dialogue_id": dialogue_id,
+                    "turn_id": str(turn["turn_id"]),
+                    "services": services,
+                    "active_intents": _intents(turns[k - 1]["frames"]),
+                    "dialogue_act_types": _acts(turn["acts"]),
+                },
             )
 
 
 FORMATTER = FormatterSpec(
-    name="multiwoz", language="en", track="multi", family="dialogue", style_bucket="task_dialogue",
-    hub_id="pfb30/multi_woz_v22", source_splits=tuple(SPLITS),
+    name="multiwoz",
+    language="en",
+    track="multi",
+    family="dialogue",
+    style_bucket="task_dialogue",
+    hub_id="pfb30/multi_woz_v22",
+    source_splits=tuple(SPLITS),
     split_policy="official train/validation/test (whole dialogues)",
-    convert=convert, required_columns=("turns",), release_layouts=(("log",),), aliases=("multiwoz22", "multi_woz_v22", "multiwoz_2.2"),
+    convert=convert,
+    required_columns=("turns",),
+    release_layouts=(("log",),),
+    aliases=("multiwoz22", "multi_woz_v22", "multiwoz_2.2"),
     description="MultiWOZ 2.2: every system (wizard) turn with its dialogue history",
 )

@@ -20,7 +20,7 @@ def simplified_long_answer(row) -> str:
     long_answer = annotations[0].get("long_answer") if annotations and isinstance(annotations[0], dict) else None
     if not isinstance(long_answer, dict) or long_answer.get("start_token", -1) < 0:
         return ""
-    tokens = get_text(row, "document_text").split(" ")[long_answer["start_token"]: long_answer["end_token"]]
+    tokens = get_text(row, "document_text").split(" ")[long_answer["start_token"] : long_answer["end_token"]]
     return " ".join(t for t in tokens if t and not (t.startswith("<") and t.endswith(">")))
 
 
@@ -43,10 +43,17 @@ def convert(rows, split, seed):
 
 
 FORMATTER = FormatterSpec(
-    name="natural_questions", language="en", track="single", family="qa", style_bucket="qa_search",
-    hub_id="sentence-transformers/natural-questions", source_splits=("train",),
+    name="natural_questions",
+    language="en",
+    track="single",
+    family="qa",
+    style_bucket="qa_search",
+    hub_id="sentence-transformers/natural-questions",
+    source_splits=("train",),
     split_policy="train-only release: hash of canonical query, 90/5/5 train/val/test",
-    convert=convert, required_columns=("query", "answer"), aliases=("nq",),
+    convert=convert,
+    required_columns=("query", "answer"),
+    aliases=("nq",),
     release_layouts=(("question_text", "document_text", "annotations"),),
     description="Natural Questions (sentence-transformers pairs): query and its answer passage",
 )

@@ -69,8 +69,14 @@ def convert(rows, split, seed):
         if reason is not None:
             yield Skip(reason, message_id)
             continue
-        messages[message_id] = {"id": message_id, "parent": row.get("parent_id"), "tree": get_text(row, "message_tree_id", default=""),
-                                "role": ROLE[get_text(row, "role")], "text": get_text(row, "text"), "rank": row.get("rank")}
+        messages[message_id] = {
+            "id": message_id,
+            "parent": row.get("parent_id"),
+            "tree": get_text(row, "message_tree_id", default=""),
+            "role": ROLE[get_text(row, "role")],
+            "text": get_text(row, "text"),
+            "rank": row.get("rank"),
+        }
     best_reply: dict[str, str] = {}
     for message in sorted(messages.values(), key=lambda m: (m["parent"] or "", *_rank_key(m))):
         if message["role"] == "assistant" and message["parent"] and message["parent"] not in best_reply:
@@ -100,16 +106,29 @@ def convert(rows, split, seed):
             continue
         tree = message["tree"] or chain[0]["id"]
         assigned = hashed_split(tree, seed, (("train", 0.9), ("val", 0.1))) if split == "train" else "test"
-        yield Draft(source_id=message["id"], question=chain[-2]["text"], human_answer=message["text"],
-                    dialogue_history=[{"role": m["role"], "text": m["text"]} for m in chain[:-2]],
-                    split=assigned, group_key=tree, meta={"message_tree_id": tree, "rank": message["rank"], "depth": len(chain) - 1})
+        yield Draft(
+            source_id=message["id"],
+            question=chain[-2]["text"],
+            human_answer=message["text"],
+            dialogue_history=[{"role": m["role"], "text": m["text"]} for m in chain[:-2]],
+            split=assigned,
+            group_key=tree,
+            meta={"message_tree_id": tree, "rank": message["rank"], "depth": len(chain) - 1},
+        )
 
 
 FORMATTER = FormatterSpec(
-    name="oasst2_zh", language="zh", track="multi", family="dialogue", style_bucket="open_chat",
-    hub_id="OpenAssistant/oasst2", source_splits=("train", "validation"),
+    name="oasst2_zh",
+    language="zh",
+    track="multi",
+    family="dialogue",
+    style_bucket="open_chat",
+    hub_id="OpenAssistant/oasst2",
+    source_splits=("train", "validation"),
     split_policy="train hashed by message tree 90/10 → train/val; validation → test; best-ranked reply per prompt only",
-    convert=convert, required_columns=("message_id", "parent_id", "text", "role", "lang"),
-    release_layouts=(("message_tree_id", "prompt"),), aliases=("oasst2", "oasst_zh"),
+    convert=convert,
+    required_columns=("message_id", "parent_id", "text", "role", "lang"),
+    release_layouts=(("message_tree_id", "prompt"),),
+    aliases=("oasst2", "oasst_zh"),
     description="OASST2 Chinese trees: best-ranked human assistant reply per prompt, with its ancestry",
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from polyalign_lf.inference.decoding import DecodingConfig
 from polyalign_lf.inference.engines import Completion
@@ -21,13 +22,24 @@ def resolve_device(device: str | None) -> str:
 class HFEngine:
     """Wraps ``AutoModelForCausalLM.generate`` for lists of prompt token ids."""
 
-    def __init__(self, model_path: str, tokenizer: Any, decoding: DecodingConfig, *, stop_token_ids: Sequence[int] = (),
-                 device: str | None = None, dtype: str = "auto", batch_size: int = 8):
+    def __init__(
+        self,
+        model_path: str,
+        tokenizer: Any,
+        decoding: DecodingConfig,
+        *,
+        stop_token_ids: Sequence[int] = (),
+        device: str | None = None,
+        dtype: str = "auto",
+        batch_size: int = 8,
+    ):
         import torch
         from transformers import AutoModelForCausalLM
 
         self.device = resolve_device(device)
-        torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+        torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+            dtype
+        ]
         if torch_dtype == "auto" and self.device == "cpu":
             torch_dtype = torch.float32  # half precision on CPU is slow and sometimes unsupported
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device).eval()
@@ -56,9 +68,13 @@ class HFEngine:
             attention_mask[row, width - len(ids) :] = 1
         d = self.decoding
         sampling = d.temperature > 0
-        kwargs: dict[str, Any] = {"do_sample": sampling, "max_new_tokens": d.max_new_tokens,
-                                  "repetition_penalty": d.repetition_penalty, "eos_token_id": self.stop_token_ids,
-                                  "pad_token_id": self.pad_token_id}
+        kwargs: dict[str, Any] = {
+            "do_sample": sampling,
+            "max_new_tokens": d.max_new_tokens,
+            "repetition_penalty": d.repetition_penalty,
+            "eos_token_id": self.stop_token_ids,
+            "pad_token_id": self.pad_token_id,
+        }
         if sampling:
             # top_k=0 / min_p=None disable the model's own generation_config defaults, as for the vLLM client
             kwargs.update(temperature=d.temperature, top_p=d.top_p, top_k=0, min_p=None)
@@ -66,8 +82,12 @@ class HFEngine:
         if d.frequency_penalty or d.presence_penalty:
             processors.append(FrequencyPresencePenaltyLogitsProcessor(d.frequency_penalty, d.presence_penalty, width))
         with torch.inference_mode():
-            output = self.model.generate(input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device),
-                                         logits_processor=processors, **kwargs)
+            output = self.model.generate(
+                input_ids=input_ids.to(self.device),
+                attention_mask=attention_mask.to(self.device),
+                logits_processor=processors,
+                **kwargs,
+            )
         completions = []
         for row in range(len(prompts)):
             new = output[row, width:].tolist()
@@ -75,6 +95,9 @@ class HFEngine:
             tokens = new if stopped is None else new[:stopped]
             tokens = [t for t in tokens if t != self.pad_token_id]
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
-            completions.append(Completion(text=text, finish_reason="stop" if stopped is not None else "length",
-                                          completion_tokens=len(tokens)))
+            completions.append(
+                Completion(
+                    text=text, finish_reason="stop" if stopped is not None else "length", completion_tokens=len(tokens)
+                )
+            )
         return completions

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.inference.engines import Completion
@@ -58,8 +59,10 @@ class VLLMClient:
             response.raise_for_status()
             models = [m["id"] for m in response.json().get("data", [])]
         except Exception as exc:  # noqa: BLE001 - any failure here means the server is not usable
-            raise ConfigError(f"cannot list models at {self.root}/v1/models ({exc.__class__.__name__}: {exc}); "
-                              "is `vllm serve` running there? (--server-url)") from None
+            raise ConfigError(
+                f"cannot list models at {self.root}/v1/models ({exc.__class__.__name__}: {exc}); "
+                "is `vllm serve` running there? (--server-url)"
+            ) from None
         if not models:
             raise ConfigError(f"{self.root} serves no model")
         return models[0]
@@ -75,8 +78,11 @@ class VLLMClient:
                 if response.status_code == 200:
                     choice = response.json()["choices"][0]
                     usage = response.json().get("usage") or {}
-                    return Completion(text=choice.get("text") or "", finish_reason=choice.get("finish_reason") or "stop",
-                                      completion_tokens=int(usage.get("completion_tokens") or 0))
+                    return Completion(
+                        text=choice.get("text") or "",
+                        finish_reason=choice.get("finish_reason") or "stop",
+                        completion_tokens=int(usage.get("completion_tokens") or 0),
+                    )
                 last_error = f"HTTP {response.status_code}: {response.text[:300]}"
                 if response.status_code not in RETRY_STATUS:
                     raise RequestFailed(last_error)
@@ -98,7 +104,9 @@ class VLLMClient:
         """Send every ``(key, prompt, params)``; call ``on_done``/``on_fail`` as results arrive (any order)."""
         import httpx
 
-        limits = httpx.Limits(max_connections=self.config.concurrency, max_keepalive_connections=self.config.concurrency)
+        limits = httpx.Limits(
+            max_connections=self.config.concurrency, max_keepalive_connections=self.config.concurrency
+        )
         async with httpx.AsyncClient(timeout=self.config.timeout_s, limits=limits, headers=self.headers) as client:
             model = await self._served_model(client)
             queue: asyncio.Queue = asyncio.Queue()
