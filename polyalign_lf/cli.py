@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from polyalign_lf import __version__
 from polyalign_lf.errors import PolyalignError, debug_enabled, describe_os_error
+from polyalign_lf.options import parse_with_config
 
 # name → (module, one-line help). Keep these names: they are a public contract (see README).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -80,19 +81,29 @@ def main(argv: list[str] | None = None) -> int:
     attr = name.replace("-", "_")
     try:
         module = importlib.import_module(module_name)
-        add_arguments = getattr(module, f"{attr}_arguments")
-        run = getattr(module, f"{attr}_main")
-    except (ImportError, AttributeError) as exc:
-        print(f"polyalign {name}: this command is not available in this installation ({exc}).", file=sys.stderr)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("polyalign_lf"):
+            raise  # a broken installation of this package itself: a bug to see, not a missing extra
+        print(
+            f"polyalign {name}: this command needs the Python package {exc.name!r}, which is not installed "
+            f"({exc}).\n  hint: install it into this environment, or run `polyalign doctor`",
+            file=sys.stderr,
+        )
         return 3
+    add_arguments = getattr(module, f"{attr}_arguments")
+    run = getattr(module, f"{attr}_main")
     parser = argparse.ArgumentParser(
         prog=f"polyalign {name}",
         description=help_,
         epilog="Add --debug (or set POLYALIGN_DEBUG=1) to see a traceback instead of a message.",
     )
     add_arguments(parser)
-    args = parser.parse_args(rest)
-    return run_command(f"polyalign {name}", run, args, debug=debug or debug_enabled())
+    args = parser.parse_args(rest)  # argparse's own errors (exit 2) come first, before any file is read
+
+    def execute(parsed: argparse.Namespace) -> int | None:
+        return run(parse_with_config(parser, rest) if getattr(parsed, "config", None) is not None else parsed)
+
+    return run_command(f"polyalign {name}", execute, args, debug=debug or debug_enabled())
 
 
 def run_command(

@@ -18,6 +18,7 @@ class InputError(PolyalignError):
     """Malformed or inconsistent input data. ``where`` names the file (and line) at fault."""
 
     def __init__(self, message: str, where: str | None = None, hint: str | None = None):
+        self.message = message  # the problem alone; ``where`` and ``hint`` are kept apart for callers that re-place it
         self.where = where
         self.hint = hint
         text = f"{where}: {message}" if where else message

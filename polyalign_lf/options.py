@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from polyalign_lf.errors import ConfigError
 
@@ -116,3 +118,69 @@ positive = number(0.0, above=True)
 
 probability = number(0.0, 1.0)
 """argparse type: a finite float in [0, 1]."""
+
+
+def config_defaults(parser: argparse.ArgumentParser, config_path: str | os.PathLike) -> dict[str, object]:
+    """The option values of a YAML/JSON ``--config`` file (keys are option names, ``batch_size`` or
+    ``batch-size``), converted and checked like command-line values, as ``{dest: value}``.
+
+    They become the parser's defaults before the command line is parsed again (TRL's
+    ``set_defaults_with_config``), so an option given on the command line always wins over the file, even
+    when it equals the built-in default. Unknown keys and bad values are errors naming the file.
+    """
+    import yaml
+
+    from polyalign_lf.errors import InputError
+
+    path = Path(config_path)
+    if not path.is_file():
+        raise InputError("config file not found", where=str(path))
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"invalid YAML: {exc}", where=str(path)) from None
+    if not isinstance(config, dict):
+        raise InputError("expected a mapping of option names to values", where=str(path))
+    actions = {a.dest: a for a in parser._actions if a.option_strings and a.dest not in ("help", "config")}
+    defaults: dict[str, object] = {}
+    for key, value in config.items():
+        dest = str(key).replace("-", "_")
+        action = actions.get(dest)
+        if action is None:
+            raise ConfigError(f"{path}: unknown option {key!r}; known: {', '.join(sorted(actions))}")
+        if action.type is not None and value is not None:
+            try:
+                value = [action.type(v) for v in value] if isinstance(value, list) else action.type(value)
+            except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+                raise ConfigError(f"{path}: {key} {exc}") from None
+        if isinstance(action, argparse._AppendAction) and not isinstance(value, list):
+            value = [value]
+        if action.choices is not None and value not in action.choices:
+            raise ConfigError(f"{path}: {key} must be one of {', '.join(map(str, action.choices))}, got {value!r}")
+        defaults[dest] = value
+    return defaults
+
+
+def parse_with_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; when the chosen (sub)command has a ``--config`` file, its values become that parser's
+    defaults and ``argv`` is parsed again (the (sub)parser names itself in the ``_parser`` default)."""
+    args = parser.parse_args(argv)
+    owner = getattr(args, "_parser", None)
+    if getattr(args, "config", None) is not None and owner is not None:
+        owner.set_defaults(**config_defaults(owner, args.config))
+        args = parser.parse_args(argv)
+    return args
+
+
+def add_deprecated_alias(parser, old: str, new: str, **kwargs) -> None:
+    """Keep an old option spelling working for one release: it stores into ``new``'s destination (with the same
+    type checks) and prints a one-line warning naming the new spelling. Hidden from ``--help``."""
+
+    class _Deprecated(argparse._StoreAction):
+        def __call__(self, parser, namespace, values, option_string=None):
+            import sys
+
+            print(f"{parser.prog}: warning: {option_string} is deprecated; use {new}", file=sys.stderr)
+            super().__call__(parser, namespace, values, option_string)
+
+    parser.add_argument(old, action=_Deprecated, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)

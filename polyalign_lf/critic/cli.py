@@ -10,6 +10,9 @@ import polyalign_lf.options as opt
 
 
 def critic_arguments(parser: argparse.ArgumentParser) -> None:
+    from polyalign_lf.critic.mlp import MLPCriticConfig
+
+    d = MLPCriticConfig()  # the training options' defaults are the config's: one place to change them
     sub = parser.add_subparsers(dest="action", required=True)
     train = sub.add_parser(
         "train", help="train a critic bundle (mlp, encoder) or package the exact support_distance critic"
@@ -28,22 +31,46 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="feature file(s): human answers AND model outputs (repeat the flag); rows of --split are used",
     )
-    train.add_argument("--type", choices=("mlp", "support_distance", "encoder"), default="mlp")
+    train.add_argument(
+        "--type",
+        choices=("mlp", "support_distance", "encoder"),
+        default="mlp",
+        help="mlp: Theorem 4's trained critic (default); support_distance: the exact D_b, no training; encoder: a text-encoder head",
+    )
     train.add_argument("--out", type=Path, help="output bundle directory; required")
     train.add_argument("--overwrite", action="store_true", help="replace an existing --out bundle whole")
-    train.add_argument("--split", default="train", help="which split's rows to train on (default train)")
-    train.add_argument("--heldout-fraction", type=opt.number(0.0, 0.9), default=0.1)
-    train.add_argument("--epochs", type=opt.count, default=5)
-    train.add_argument("--batch-size", type=opt.count, default=2048)
-    train.add_argument("--learning-rate", type=opt.positive, default=3e-3)
-    train.add_argument("--kappa", type=opt.non_negative, default=0.1, help="ranking margin κ (Theorem 4)")
-    train.add_argument("--lambda-reg", type=opt.non_negative, default=1.0, help="λ_reg (Theorem 4)")
-    train.add_argument("--lambda-rank", type=opt.non_negative, default=1.0, help="λ_rank (Theorem 4)")
-    train.add_argument("--seed", type=opt.integer(), default=42)
+    train.add_argument(
+        "--split",
+        default="train",
+        choices=("train", "val", "test"),
+        help="which split's rows to train on (default train)",
+    )
+    train.add_argument(
+        "--heldout-fraction",
+        type=opt.number(0.0, 0.9),
+        default=0.1,
+        help="share of training groups held out to report the critic's fit (default 0.1)",
+    )
+    train.add_argument("--epochs", type=opt.count, default=d.epochs, help=f"passes over the rows (default {d.epochs})")
+    train.add_argument(
+        "--batch-size", type=opt.count, default=d.batch_size, help=f"rows per optimizer step (default {d.batch_size})"
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=opt.positive,
+        default=d.learning_rate,
+        help=f"AdamW learning rate (default {d.learning_rate})",
+    )
+    train.add_argument("--kappa", type=opt.non_negative, default=d.kappa, help="ranking margin κ (Theorem 4)")
+    train.add_argument("--lambda-reg", type=opt.non_negative, default=d.lambda_reg, help="λ_reg (Theorem 4)")
+    train.add_argument("--lambda-rank", type=opt.non_negative, default=d.lambda_rank, help="λ_rank (Theorem 4)")
+    train.add_argument(
+        "--seed", type=opt.integer(), default=d.seed, help=f"seed of the split and the init (default {d.seed})"
+    )
     train.add_argument(
         "--threads",
         type=opt.non_negative_int,
-        default=1,
+        default=d.num_threads,
         help="torch threads while training the MLP (0 = torch default)",
     )
     train.add_argument("--device", help="torch device (default cpu)")
@@ -59,19 +86,25 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
 
     score = sub.add_parser("score", help="score records' human answers or predictions with a critic bundle")
     score.add_argument("--critic", required=True, type=Path, help="critic bundle directory")
-    score.add_argument("--records", required=True, type=Path)
+    score.add_argument(
+        "--records", required=True, type=Path, help="records JSONL whose human answers (or --predictions) are scored"
+    )
     score.add_argument(
         "--predictions", type=Path, help='predictions JSONL {"id", "prediction"}; default: the human answers'
     )
-    score.add_argument("--split", choices=("train", "val", "test"))
+    score.add_argument(
+        "--split", choices=("train", "val", "test"), help="score only the records of this split (default: all)"
+    )
     score.add_argument("--out", required=True, type=Path, help='output JSONL {"id", "bucket_id", "score"}')
-    score.add_argument("--batch-size", type=opt.count, default=2048)
-    score.add_argument("--device")
+    score.add_argument("--batch-size", type=opt.count, default=2048, help="texts per scoring batch (default 2048)")
+    score.add_argument("--device", help="torch device (default cpu)")
 
     report = sub.add_parser(
         "report", help="held-out report: Spearman with D_b and chosen-vs-rejected ranking accuracy"
     )
-    report.add_argument("--critic", required=True, type=Path)
+    report.add_argument(
+        "--critic", required=True, type=Path, help="critic bundle directory (`polyalign critic train`)"
+    )
     report.add_argument(
         "--features",
         type=Path,
@@ -79,49 +112,17 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="feature files of human answers and model outputs",
     )
-    report.add_argument("--split", default="val", help="rows of this split are evaluated (default val)")
+    report.add_argument(
+        "--split",
+        default="val",
+        choices=("train", "val", "test"),
+        help="rows of this split are evaluated (default val)",
+    )
     report.add_argument("--out", type=Path, help="write the report JSON here")
 
 
 def critic_main(args: argparse.Namespace) -> int:
     return {"train": _train, "score": _score, "report": _report}[args.action](args)
-
-
-def apply_config_file(args: argparse.Namespace, parser: argparse.ArgumentParser, config_path: Path) -> None:
-    """Fill ``args`` from a YAML file of option names (``batch_size`` or ``batch-size``); an option given on the
-    command line (i.e. different from its default) wins. Unknown keys are an error naming the file."""
-    import yaml
-
-    from polyalign_lf.errors import ConfigError, InputError
-
-    if not config_path.is_file():
-        raise InputError("config file not found", where=str(config_path))
-    try:
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {exc}", where=str(config_path)) from None
-    if not isinstance(config, dict):
-        raise InputError("expected a mapping of option names to values", where=str(config_path))
-    actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "config", "_parser")}
-    for key, value in config.items():
-        dest = str(key).replace("-", "_")
-        action = actions.get(dest)
-        if action is None:
-            raise ConfigError(f"{config_path}: unknown option {key!r}; known: {', '.join(sorted(actions))}")
-        if getattr(args, dest) != action.default:
-            continue  # given on the command line
-        if action.type is not None and value is not None:
-            try:
-                value = [action.type(v) for v in value] if isinstance(value, list) else action.type(value)
-            except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
-                raise ConfigError(f"{config_path}: {key} {exc}") from None
-        if isinstance(action, argparse._AppendAction) and not isinstance(value, list):
-            value = [value]
-        if action.choices is not None and value not in action.choices:
-            raise ConfigError(
-                f"{config_path}: {key} must be one of {', '.join(map(str, action.choices))}, got {value!r}"
-            )
-        setattr(args, dest, value)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -131,8 +132,6 @@ def _train(args: argparse.Namespace) -> int:
     from polyalign_lf.io import check_output_folder, replace_folder
     from polyalign_lf.references.build import BucketReferences
 
-    if args.config is not None:
-        apply_config_file(args, args._parser, args.config)
     missing = [f"--{name}" for name in ("references", "out") if getattr(args, name) is None]
     if missing:
         raise ConfigError(f"critic train needs {' and '.join(missing)} (on the command line or in --config)")

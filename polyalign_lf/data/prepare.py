@@ -241,7 +241,7 @@ def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
                 buckets[(split, item["bucket_id"])] += 1
         except InputError as exc:
             if exc.where is None:
-                exc = InputError(str(exc).split("\n  hint:")[0], where=where, hint=exc.hint)
+                exc = InputError(exc.message, where=where, hint=exc.hint)
             return done(exc)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
             return done(
@@ -378,7 +378,7 @@ def prepare_dataset(
                     bucket_counts[(item["split"], item["bucket_id"])] += 1
             except InputError as exc:
                 if exc.where is None:
-                    raise InputError(str(exc).split("\n  hint:")[0], where=cursor.where, hint=exc.hint) from None
+                    raise InputError(exc.message, where=cursor.where, hint=exc.hint) from None
                 raise
             except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
                 raise InputError(

@@ -55,7 +55,12 @@ def detect_arguments(parser: argparse.ArgumentParser) -> None:
         help="class index of the classifier meaning AI-written (RADAR: 0, its model card's "
         "P(AI) = softmax(logits)[:, 0])",
     )
-    parser.add_argument("--binoculars-mode", choices=["low-fpr", "accuracy"], default="low-fpr")
+    parser.add_argument(
+        "--binoculars-mode",
+        choices=["low-fpr", "accuracy"],
+        default="low-fpr",
+        help="Binoculars threshold: low-fpr (the authors' low false-positive one) or accuracy",
+    )
     parser.add_argument(
         "--calibrate-fpr",
         type=opt.number(0.0, 1.0, above=True),
@@ -69,15 +74,20 @@ def detect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample", type=opt.count, default=None, help="score a seeded sample of N records (same for all methods)"
     )
-    parser.add_argument("--seed", type=opt.integer(), default=0)
-    parser.add_argument("--batch-size", type=opt.count, default=8)
+    parser.add_argument("--seed", type=opt.integer(), default=42, help="seed of --sample (default 42)")
+    parser.add_argument("--batch-size", type=opt.count, default=8, help="texts per detector batch (default 8)")
     parser.add_argument(
         "--max-length", type=opt.count, default=512, help="tokens per text (longer texts are truncated)"
     )
     parser.add_argument(
         "--device", default="auto", help="auto (cuda when available, one model per GPU) | cpu | cuda:N"
     )
-    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    parser.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="model dtype (auto: bf16 on a bf16-capable GPU, else float32)",
+    )
     parser.add_argument(
         "--out", required=True, help="output directory (scores/<method>.jsonl, summary.json, summary.md)"
     )

@@ -23,7 +23,7 @@ def features_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lm-model", help="also append LM log-prob features from this causal LM (path or name, offline)"
     )
-    parser.add_argument("--lm-batch-size", type=opt.count, default=16)
+    parser.add_argument("--lm-batch-size", type=opt.count, default=16, help="texts per LM-feature batch (default 16)")
     parser.add_argument("--device", help="device for --lm-model (default: cuda if available)")
 
 

@@ -31,9 +31,14 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
         default=5,
         help="records per (language, length bin); every method's answer to each is rated",
     )
-    build.add_argument("--languages", default=None, help="comma list, e.g. zh (default: all in the records)")
+    build.add_argument(
+        "--lang", dest="languages", default=None, help="comma list, e.g. zh (default: all in the records)"
+    )
+    opt.add_deprecated_alias(build, "--languages", "--lang", dest="languages")
     build.add_argument("--include-human", action="store_true", help="add the human answers as a hidden control method")
-    build.add_argument("--seed", type=opt.integer(), default=0)
+    build.add_argument(
+        "--seed", type=opt.integer(), default=42, help="seed of the stratified sample and the item order (default 42)"
+    )
     build.add_argument(
         "--overwrite",
         action="store_true",

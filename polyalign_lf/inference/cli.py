@@ -63,29 +63,64 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
         help="context window; longer prompts drop old history, then context (default: the model config's)",
     )
     g = parser.add_argument_group("decoding (defaults: paper Appendix C)")
-    g.add_argument("--temperature", type=opt.non_negative, default=d.temperature)
-    g.add_argument("--top-p", type=opt.number(0.0, 1.0, above=True), default=d.top_p)
-    g.add_argument("--repetition-penalty", type=opt.positive, default=d.repetition_penalty)
-    g.add_argument("--frequency-penalty", type=opt.number(-2.0, 2.0), default=d.frequency_penalty)
-    g.add_argument("--presence-penalty", type=opt.number(-2.0, 2.0), default=d.presence_penalty)
+    g.add_argument(
+        "--temperature", type=opt.non_negative, default=d.temperature, help="sampling temperature (0 = greedy)"
+    )
+    g.add_argument(
+        "--top-p", type=opt.number(0.0, 1.0, above=True), default=d.top_p, help="nucleus sampling mass, in (0, 1]"
+    )
+    g.add_argument(
+        "--repetition-penalty",
+        type=opt.positive,
+        default=d.repetition_penalty,
+        help="HF-style repetition penalty (> 0; 1 = off)",
+    )
+    g.add_argument(
+        "--frequency-penalty",
+        type=opt.number(-2.0, 2.0),
+        default=d.frequency_penalty,
+        help="OpenAI-style frequency penalty, in [-2, 2]",
+    )
+    g.add_argument(
+        "--presence-penalty",
+        type=opt.number(-2.0, 2.0),
+        default=d.presence_penalty,
+        help="OpenAI-style presence penalty, in [-2, 2]",
+    )
     g.add_argument(
         "--max-new-tokens",
         type=opt.count,
         default=None,
         help=f"default {d.max_new_tokens} ({COT_MAX_NEW_TOKENS} in cot mode: the reasoning comes first)",
     )
-    g.add_argument("--seed", type=opt.integer(), default=d.seed)
+    g.add_argument("--seed", type=opt.integer(), default=d.seed, help="sampling seed")
     h = parser.add_argument_group("hf engine")
-    h.add_argument("--batch-size", type=opt.count, default=8)
+    h.add_argument(
+        "--batch-size", type=opt.count, default=8, help="hf engine: prompts per generation batch (default 8)"
+    )
     h.add_argument("--device", default=None, help="cpu | cuda | cuda:1 … (default: cuda if available)")
-    h.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto")
+    h.add_argument(
+        "--dtype",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        default="auto",
+        help="hf engine: model dtype (auto: bf16 on a bf16-capable GPU, else float32)",
+    )
     v = parser.add_argument_group("vllm engine")
-    v.add_argument("--server-url", default=os.environ.get("VLLM_SERVER_URL", "http://127.0.0.1:8000"))
+    v.add_argument(
+        "--server-url",
+        default=os.environ.get("VLLM_SERVER_URL", "http://127.0.0.1:8000"),
+        help="vllm engine: base URL of a running `vllm serve` (e.g. http://127.0.0.1:8000)",
+    )
     v.add_argument("--served-model-name", default=None, help="default: the first model the server lists")
     v.add_argument("--api-key", default=None, help="default: $VLLM_API_KEY")
     v.add_argument("--concurrency", type=opt.count, default=128, help="requests kept in flight")
     v.add_argument("--timeout", type=opt.positive, default=600.0, help="seconds per request")
-    v.add_argument("--max-retries", type=opt.non_negative_int, default=5)
+    v.add_argument(
+        "--max-retries",
+        type=opt.non_negative_int,
+        default=5,
+        help="vllm engine: retries of a failed request (default 5)",
+    )
 
 
 COT_MAX_NEW_TOKENS = 512

@@ -37,7 +37,7 @@ def judge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sample", type=opt.count, default=None, help="judge a seeded sample of N records (same for every method)"
     )
-    parser.add_argument("--seed", type=opt.integer(), default=0)
+    parser.add_argument("--seed", type=opt.integer(), default=42, help="seed of --sample (default 42)")
     parser.add_argument("--concurrency", type=opt.count, default=8, help="parallel requests per judge")
     parser.add_argument("--max-retries", type=opt.non_negative_int, default=2, help="re-asks after an invalid answer")
     parser.add_argument(

@@ -15,6 +15,9 @@ from polyalign_lf.errors import InputError
 
 
 def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    from polyalign_lf.metrics.evaluate import EvaluationConfig
+
+    d = EvaluationConfig()  # the options' defaults are the config's: one place to change them
     parser.add_argument("--records", required=True, help="test records JSONL (the full test split)")
     parser.add_argument("--predictions", required=True, help='predictions JSONL, rows {"id", "prediction", ...}')
     parser.add_argument("--out", required=True, help="metrics JSON to write")
@@ -29,8 +32,8 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-bucket-size",
         type=opt.integer(2),
-        default=20,
-        help="buckets with fewer held-out examples are skipped (default 20)",
+        default=d.min_bucket_size,
+        help=f"buckets with fewer held-out examples are skipped (default {d.min_bucket_size})",
     )
     parser.add_argument(
         "--mauve-featurizer",
@@ -50,10 +53,13 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "formula, to compare with its Table 2)",
     )
     parser.add_argument(
-        "--mauve-max-texts", type=opt.count, default=1000, help="paired subsample per bucket for C-MAUVE"
+        "--mauve-max-texts", type=opt.count, default=d.mauve_max_texts, help="paired subsample per bucket for C-MAUVE"
     )
     parser.add_argument(
-        "--mauve-global-max-texts", type=opt.count, default=5000, help="paired subsample for global MAUVE"
+        "--mauve-global-max-texts",
+        type=opt.count,
+        default=d.mauve_global_max_texts,
+        help="paired subsample for global MAUVE",
     )
     parser.add_argument(
         "--skip-mauve", action="store_true", help="do not compute MAUVE (reported as skipped; Agg is then skipped)"
@@ -77,11 +83,16 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "keyed by the test set's id fingerprint, the feature schema and the encoder",
     )
     parser.add_argument("--allow-any-split", action="store_true", help="accept records whose split is not 'test'")
-    parser.add_argument("--seed", type=opt.integer(), default=42)
+    parser.add_argument(
+        "--seed",
+        type=opt.integer(),
+        default=d.seed,
+        help=f"seed of the MAUVE subsamples and k-means (default {d.seed})",
+    )
     parser.add_argument(
         "--threads",
         type=opt.non_negative_int,
-        default=1,
+        default=d.num_threads,
         help="BLAS/OpenMP threads for PCA, k-means and SVD (default 1: fastest on shared or small machines; 0 = library default)",
     )
     parser.add_argument("--device", default=None, help="device for the MAUVE encoder (default: cuda if available)")

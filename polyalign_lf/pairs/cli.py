@@ -14,12 +14,24 @@ def _weight_arguments(parser: argparse.ArgumentParser) -> None:
 
     d = WeightConfig()
     group = parser.add_argument_group("HDPO weights (Theorem 5)")
-    group.add_argument("--alpha", type=opt.non_negative, default=d.alpha, help="scarcity coefficient α")
-    group.add_argument("--beta", type=opt.non_negative, default=d.beta, help="critic-gap coefficient β")
-    group.add_argument("--gamma", type=opt.non_negative, default=d.gamma, help="language-rarity coefficient γ")
-    group.add_argument("--eta", type=opt.non_negative, default=d.eta, help="pair-type coefficient η")
-    group.add_argument("--w-min", type=opt.positive, default=d.w_min)
-    group.add_argument("--w-max", type=opt.positive, default=d.w_max)
+    # Named after what they weigh, so that --beta stays DPO's β everywhere (old names kept as aliases).
+    coefficients = (
+        ("--scarcity", "--alpha", "alpha", "bucket-scarcity coefficient α"),
+        ("--gap", "--beta", "beta", "critic-gap coefficient β"),
+        ("--rarity", "--gamma", "gamma", "language-rarity coefficient γ"),
+        ("--type-bias", "--eta", "eta", "pair-type coefficient η"),
+    )
+    for flag, old, dest, text in coefficients:
+        group.add_argument(
+            flag,
+            dest=dest,
+            type=opt.non_negative,
+            default=getattr(d, dest),
+            help=f"{text} (default {getattr(d, dest)})",
+        )
+        opt.add_deprecated_alias(group, old, flag, dest=dest, type=opt.non_negative)
+    group.add_argument("--w-min", type=opt.positive, default=d.w_min, help="lower clip of the HDPO weight (Theorem 5)")
+    group.add_argument("--w-max", type=opt.positive, default=d.w_max, help="upper clip of the HDPO weight (Theorem 5)")
 
 
 def _weight_config(args):
@@ -36,10 +48,22 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help='SFT predictions JSONL {"id", "prediction"} for every record of --split/--lang',
     )
-    parser.add_argument("--split", default="train", choices=("train", "val", "test"))
+    parser.add_argument(
+        "--split",
+        default="train",
+        choices=("train", "val", "test"),
+        help="which split's records to pair (default train)",
+    )
     parser.add_argument("--lang", required=True, help="en, zh, or all (a bilingual file)")
     parser.add_argument("--model", required=True, help="the SFT model's name (used in the dataset name)")
-    parser.add_argument("--out-dir", type=Path, default=Path("data_registry"), help="where the pair file is written")
+    parser.add_argument(
+        "--out",
+        dest="out_dir",
+        type=Path,
+        default=Path("data_registry"),
+        help="folder the pair file is written to (a LLaMA-Factory dataset_dir; default data_registry)",
+    )
+    opt.add_deprecated_alias(parser, "--out-dir", "--out", dest="out_dir", type=Path)
     parser.add_argument(
         "--dataset-info",
         type=Path,
@@ -75,7 +99,7 @@ def pairs_arguments(parser: argparse.ArgumentParser) -> None:
     hdpo.add_argument(
         "--local-min-utility", type=opt.probability, default=0.3, help="local pairs: min F1 of the nearest miss"
     )
-    hdpo.add_argument("--device")
+    hdpo.add_argument("--device", help="torch device of the critic (default cpu)")
     _weight_arguments(hdpo)
 
 
@@ -185,7 +209,7 @@ def weights_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset-info", type=Path, help="also merge an hdpo entry for the output into this dataset_info.json"
     )
     parser.add_argument("--name", help="dataset name for --dataset-info (default: the output file's stem)")
-    parser.add_argument("--device")
+    parser.add_argument("--device", help="torch device of the critic (default cpu)")
     _weight_arguments(parser)
 
 

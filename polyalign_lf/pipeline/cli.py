@@ -186,8 +186,12 @@ def demo_arguments(parser: argparse.ArgumentParser) -> None:
         "with known per-bucket styles and a trained BaseLM, so its numbers mean something",
     )
     parser.add_argument(
-        "--languages", default="en,zh", help="languages of the demo cell (default en,zh: one bilingual cell)"
+        "--lang",
+        dest="languages",
+        default="en,zh",
+        help="languages of the demo cell (default en,zh: one bilingual cell)",
     )
+    opt.add_deprecated_alias(parser, "--languages", "--lang", dest="languages")
     parser.add_argument(
         "--max-steps",
         type=opt.count,
@@ -345,7 +349,7 @@ def demo_main(args: argparse.Namespace) -> int:
     languages = tuple(_split(args.languages))
     bad = [lang for lang in languages if lang not in ("en", "zh")]
     if not languages or bad:
-        raise ConfigError(f"--languages must list en and/or zh, got {args.languages!r}")
+        raise ConfigError(f"--lang must list en and/or zh, got {args.languages!r}")
     if not data.is_file():
         raise ConfigError(f"sample data not found: {data}")
     cfg, model_path = demo_config(args.out, data, languages)

@@ -277,7 +277,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
                     cfg.label,
                     "--model",
                     cfg.model,
-                    "--out-dir",
+                    "--out",
                     cfg.registry,
                 )
             ],
@@ -341,7 +341,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
                     cfg.label,
                     "--model",
                     cfg.model,
-                    "--out-dir",
+                    "--out",
                     cfg.registry,
                     *cfg.pairs_args,
                 )

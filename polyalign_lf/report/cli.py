@@ -23,7 +23,7 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, help="output directory (report.md, report.html, figures/, report.json)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder whole")
-    parser.add_argument("--title", default="PolyAlign evaluation report")
+    parser.add_argument("--title", default="PolyAlign evaluation report", help="title of the report")
     parser.add_argument("--records", help="test records JSONL: with --predictions, draws the answer-embedding shifts")
     parser.add_argument(
         "--predictions",
@@ -48,7 +48,9 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--judge", help="summary.json of `polyalign judge` to include (Table 3)")
     parser.add_argument("--detect", help="summary.json of `polyalign detect` to include (Table 4)")
-    parser.add_argument("--seed", type=opt.integer(), default=0)
+    parser.add_argument(
+        "--seed", type=opt.integer(), default=42, help="seed of the embedding plot's sample (default 42)"
+    )
 
 
 def _named_runs(args) -> dict[str, Path]:

@@ -94,7 +94,7 @@ def demo_main(args: argparse.Namespace) -> int:
     if args.data is not None:
         return pipeline_demo_main(args)
     if args.languages != "en,zh":
-        raise ConfigError("--languages applies to --data runs; the study's corpus is bilingual")
+        raise ConfigError("--lang applies to --data runs; the study's corpus is bilingual")
     _check_sizes(args.max_steps, args.max_new_tokens)
     # the cell's own `polyalign report` runs too, so the demo exercises every stage of the pipeline
     cfg = StudyConfig(

@@ -117,14 +117,14 @@ def test_critic_configs_are_valid_critic_train_arguments():
     """Every critic config is read by the real `polyalign critic train --config` (unknown keys are refused)."""
     import argparse
 
-    from polyalign_lf.critic.cli import apply_config_file, critic_arguments
+    from polyalign_lf.critic.cli import critic_arguments
+    from polyalign_lf.options import parse_with_config
 
     for lang, model in CELLS:
         rel = R.recipe_filename(lang, model, "critic")
         parser = argparse.ArgumentParser()
         critic_arguments(parser)
-        args = parser.parse_args(["train", "--config", str(REPO / rel)])
-        apply_config_file(args, args._parser, args.config)
+        args = parse_with_config(parser, ["train", "--config", str(REPO / rel)])
         assert args.type == "mlp" and str(args.out) == f"saves/{lang}/{model}/critic", rel
         assert [str(p) for p in args.features] == [
             f"data/{lang}/features_human.npz",
