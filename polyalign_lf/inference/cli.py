@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
-from typing import Any
 
 import polyalign_lf.options as opt
-from polyalign_lf.errors import ConfigError, InputError
 
 
 def generate_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.inference.decoding import DecodingConfig
+    from polyalign_lf.inference.generate import COT_MAX_NEW_TOKENS
     from polyalign_lf.inference.prompts import MODES
 
     d = DecodingConfig()
@@ -123,84 +121,9 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-COT_MAX_NEW_TOKENS = 512
-
-
-def _max_model_len(model_path: str, override: int | None) -> int | None:
-    if override:
-        return override
-    try:
-        from transformers import AutoConfig
-
-        config = AutoConfig.from_pretrained(model_path)
-    except (OSError, ValueError):
-        return None
-    value = getattr(config, "max_position_embeddings", None)
-    return int(value) if isinstance(value, int) and value > 0 else None
-
-
-def postprocess(mode: str, text: str, stops: list[str]) -> dict[str, Any]:
-    """Row fields derived from a raw completion for one mode."""
-    from polyalign_lf.inference.prompts import cut_at_stops, extract_final_answer
-
-    if mode == "cot":
-        answer, reasoning, found = extract_final_answer(text)
-        return {"prediction": answer, "reasoning": reasoning, "final_answer_found": found, "raw_output": text}
-    if mode == "base":
-        return {"prediction": cut_at_stops(text, stops).strip()}
-    return {"prediction": text.strip()}
-
-
 def generate_main(args: argparse.Namespace) -> int:
-    from transformers import AutoTokenizer
-
-    from polyalign_lf.data.schema import read_records
     from polyalign_lf.inference.decoding import DecodingConfig
-    from polyalign_lf.inference.output import PredictionWriter
-    from polyalign_lf.inference.prompts import PromptBuilder
-    from polyalign_lf.io import check_output_file, progress
-
-    check_output_file(args.out)
-    records = read_records(args.records)  # ids are unique: the reader refuses a repeat
-    if args.limit is not None:
-        records = records[: args.limit]
-    if not records:
-        raise InputError("no records to generate for", where=args.records)
-    ids = [r["id"] for r in records]
-
-    template, default_system = (None, None)
-    if args.recipe:
-        from polyalign_lf.integration.prompting import read_recipe_template
-
-        template, default_system = read_recipe_template(args.recipe)
-    template = args.template or template
-    default_system = args.default_system if args.default_system is not None else default_system
-    if args.mode == "chat" and not template:
-        raise ConfigError(
-            "--mode chat needs the model's LLaMA-Factory template: --recipe RECIPE.yaml or --template NAME"
-        )
-    if args.cot_chat and not template:
-        raise ConfigError("--cot-chat needs --template or --recipe")
-
-    tokenizer_path = args.tokenizer or args.model
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
-    except (
-        OSError,
-        ValueError,
-        ImportError,
-    ) as exc:  # ImportError: a folder without tokenizer files falls back to sentencepiece
-        reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        raise ConfigError(
-            f"cannot load the tokenizer from {tokenizer_path} ({exc.__class__.__name__}: {reason})\n"
-            "  hint: --model (or --tokenizer) must be a model folder with its tokenizer files, or the name "
-            "of a model in the local Hugging Face cache"
-        ) from None
-    renderer = None
-    if args.mode == "chat" or args.cot_chat:
-        from polyalign_lf.integration.prompting import load_chat_renderer
-
-        renderer = load_chat_renderer(tokenizer, template, default_system)
+    from polyalign_lf.inference.generate import COT_MAX_NEW_TOKENS, GenerateJob, generate_predictions, summary_lines
 
     decoding = DecodingConfig(
         temperature=args.temperature,
@@ -211,144 +134,14 @@ def generate_main(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens
         or (COT_MAX_NEW_TOKENS if args.mode == "cot" else DecodingConfig.max_new_tokens),
         seed=args.seed,
-    ).validate()
-    max_len = _max_model_len(args.model, args.max_model_len)
-    builder = PromptBuilder(
-        args.mode, tokenizer, renderer, max_prompt_tokens=(max_len - decoding.max_new_tokens) if max_len else None
     )
-    if max_len is not None and max_len <= decoding.max_new_tokens:
-        raise ConfigError(
-            f"--max-new-tokens {decoding.max_new_tokens} leaves no room for the prompt in a {max_len}-token context"
-        )
-
-    settings = {
-        "model": os.path.abspath(args.model),
-        "tokenizer": os.path.abspath(tokenizer_path),
-        "engine": args.engine,
-        "mode": args.mode,
-        "template": template,
-        "default_system": default_system,
-        "cot_chat": bool(args.cot_chat),
-        "decoding": decoding.to_dict(),
-        "max_model_len": max_len,
-        "limit": args.limit,
-        "method": args.method,
-        "records": os.path.abspath(args.records),
-    }
-    writer = PredictionWriter(args.out, settings, ids, overwrite=args.overwrite)
-    by_id = {r["id"]: r for r in records}
-    pending = writer.pending_ids
-    if writer.done:
+    fields = set(GenerateJob.__dataclass_fields__) - {"decoding"}
+    job = GenerateJob(decoding=decoding, **{name: getattr(args, name) for name in fields})
+    result = generate_predictions(job)
+    print("\n".join(summary_lines(job, result)))
+    if not result.complete:
         print(
-            f"polyalign generate: resuming — {len(writer.done)} of {len(ids)} already done"
-            + (f" ({writer.torn_lines} torn line(s) will be regenerated)" if writer.torn_lines else "")
-            + (
-                f" ({writer.stray_rows} earlier row(s) for records not in this run are ignored)"
-                if writer.stray_rows
-                else ""
-            ),
-            file=sys.stderr,
-        )
-
-    prompts: dict[str, Any] = {}
-    for rid in progress(pending, desc="prompts", unit="rec"):
-        prompts[rid] = builder.build(by_id[rid])
-
-    def make_row(rid: str, completion) -> dict:
-        record = by_id[rid]
-        built = prompts[rid]
-        stops = builder.stop_strings(record["language"])
-        row = {
-            "id": rid,
-            **postprocess(args.mode, completion.text, stops),
-            "bucket_id": record["bucket_id"],
-            "language": record["language"],
-            "finish_reason": completion.finish_reason,
-            "completion_tokens": completion.completion_tokens,
-            "prompt_tokens": len(built.ids),
-            "prompt_truncated": built.truncated,
-            "mode": args.mode,
-            "engine": args.engine,
-        }
-        if built.truncated:
-            row["truncation"] = {
-                "dropped_history_turns": built.dropped_history_turns,
-                "context_truncated": built.context_truncated,
-                "question_truncated": built.question_truncated,
-            }
-        if args.method:
-            row["method"] = args.method
-        return row
-
-    bar = progress(total=len(pending), desc=f"generate ({args.engine})", unit="rec")
-    try:
-        if args.engine == "hf":
-            from polyalign_lf.inference.engines.hf import HFEngine
-
-            engine = HFEngine(
-                args.model,
-                tokenizer,
-                decoding,
-                stop_token_ids=renderer.stop_token_ids() if renderer else (),
-                device=args.device,
-                dtype=args.dtype,
-                batch_size=args.batch_size,
-            )
-            # length-sorted batches waste less padding; output order is restored by record id at the end
-            order = sorted(pending, key=lambda rid: len(prompts[rid].ids))
-            for start in range(0, len(order), args.batch_size):
-                batch = order[start : start + args.batch_size]
-                for rid, completion in zip(batch, engine.generate_batch([prompts[rid].ids for rid in batch])):
-                    writer.add(make_row(rid, completion))
-                bar.update(len(batch))
-        else:
-            from polyalign_lf.inference.engines.vllm_client import VLLMClient, VLLMClientConfig
-
-            client = VLLMClient(
-                VLLMClientConfig(
-                    base_url=args.server_url,
-                    model=args.served_model_name,
-                    api_key=args.api_key or os.environ.get("VLLM_API_KEY"),
-                    concurrency=args.concurrency,
-                    timeout_s=args.timeout,
-                    max_retries=args.max_retries,
-                )
-            )
-            jobs = []
-            for rid in pending:
-                params = decoding.openai_params()
-                stops = builder.stop_strings(by_id[rid]["language"])
-                if stops:
-                    params["stop"] = stops
-                jobs.append((rid, prompts[rid].ids, params))
-
-            def on_done(rid, completion):
-                writer.add(make_row(rid, completion))
-                bar.update(1)
-
-            def on_fail(rid, error):
-                writer.fail(rid, error)
-                bar.update(1)
-
-            client.run_sync(jobs, on_done, on_fail)
-    except BaseException:
-        writer.close()  # finished rows are already on disk; record the progress before leaving
-        raise
-    finally:
-        bar.close()
-    complete = writer.finish()
-    rows = [writer.done[rid] for rid in ids if rid in writer.done]
-    finish = Counter(r["finish_reason"] for r in rows)
-    truncated = sum(1 for r in rows if r.get("prompt_truncated"))
-    print(
-        f"polyalign generate: {len(rows)}/{len(ids)} predictions ({dict(finish)}); {truncated} prompt(s) shortened to fit"
-    )
-    if args.mode == "cot":
-        missing = sum(1 for r in rows if not r.get("final_answer_found"))
-        print(f"  CoT: {missing} output(s) without a recognisable final answer (whole output used as the answer)")
-    if not complete:
-        print(
-            f"polyalign generate: {len(writer.failed)} record(s) failed (see {writer.failed_path}); "
+            f"polyalign generate: {result.failed} record(s) failed (see {result.failed_path}); "
             f"{args.out} is not written until all succeed — rerun the same command to retry them",
             file=sys.stderr,
         )

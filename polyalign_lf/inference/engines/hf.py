@@ -53,6 +53,17 @@ class HFEngine:
         self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_token_ids[0]
         torch.manual_seed(decoding.seed)
 
+    name = "hf"
+
+    def generate(self, requests, on_done, on_fail) -> None:
+        """:class:`~polyalign_lf.inference.engines.Engine`: length-sorted batches (less padding); stop strings are
+        applied by the driver's post-processing, the stop tokens here."""
+        order = sorted(requests, key=lambda r: len(r.prompt_ids))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            for request, completion in zip(batch, self.generate_batch([r.prompt_ids for r in batch])):
+                on_done(request.key, completion)
+
     def generate_batch(self, prompts: Sequence[Sequence[int]]) -> list[Completion]:
         """Generate for one batch; prompts are left-padded so every continuation starts at the same column."""
         import torch

@@ -131,3 +131,22 @@ class VLLMClient:
 
     def run_sync(self, jobs, on_done, on_fail) -> None:
         asyncio.run(self.run(jobs, on_done, on_fail))
+
+
+class VLLMEngine:
+    """:class:`~polyalign_lf.inference.engines.Engine` over a running ``vllm serve`` (OpenAI completions API)."""
+
+    name = "vllm"
+
+    def __init__(self, config: VLLMClientConfig, decoding):
+        self.client = VLLMClient(config)
+        self.decoding = decoding
+
+    def generate(self, requests, on_done, on_fail) -> None:
+        jobs = []
+        for request in requests:
+            params = self.decoding.openai_params()
+            if request.stop:
+                params["stop"] = list(request.stop)
+            jobs.append((request.key, list(request.prompt_ids), params))
+        self.client.run_sync(jobs, on_done, on_fail)

@@ -1,0 +1,279 @@
+"""The generation driver behind ``polyalign generate``: records → prompts (the model's LLaMA-Factory template) →
+an :class:`~polyalign_lf.inference.engines.Engine` → the resumable predictions file.
+
+``hf`` and ``vllm`` are two engines behind one interface; the driver neither knows nor cares which one runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.inference.decoding import DecodingConfig
+
+COT_MAX_NEW_TOKENS = 512
+
+
+@dataclass
+class GenerateJob:
+    """Everything one ``polyalign generate`` run needs (the command's options)."""
+
+    records: str
+    out: str
+    model: str
+    tokenizer: str | None = None
+    engine: str = "hf"  # "hf" | "vllm"
+    mode: str = "chat"  # "chat" | "base" | "cot"
+    recipe: str | None = None
+    template: str | None = None
+    default_system: str | None = None
+    cot_chat: bool = False
+    method: str | None = None
+    limit: int | None = None
+    overwrite: bool = False
+    max_model_len: int | None = None
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    # hf engine
+    batch_size: int = 8
+    device: str | None = None
+    dtype: str = "auto"
+    # vllm engine
+    server_url: str = "http://127.0.0.1:8000"
+    served_model_name: str | None = None
+    api_key: str | None = None
+    concurrency: int = 128
+    timeout: float = 600.0
+    max_retries: int = 5
+
+
+@dataclass
+class GenerateResult:
+    rows: list[dict]
+    total: int
+    complete: bool
+    failed: int
+    failed_path: str
+
+
+def max_model_len(model_path: str, override: int | None) -> int | None:
+    """The context length: ``override``, else the model config's ``max_position_embeddings`` (None if unknown)."""
+    if override:
+        return override
+    try:
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(model_path)
+    except (OSError, ValueError):
+        return None
+    value = getattr(config, "max_position_embeddings", None)
+    return int(value) if isinstance(value, int) and value > 0 else None
+
+
+def postprocess(mode: str, text: str, stops: list[str]) -> dict[str, Any]:
+    """Row fields derived from a raw completion for one mode."""
+    from polyalign_lf.inference.prompts import cut_at_stops, extract_final_answer
+
+    if mode == "cot":
+        answer, reasoning, found = extract_final_answer(text)
+        return {"prediction": answer, "reasoning": reasoning, "final_answer_found": found, "raw_output": text}
+    if mode == "base":
+        return {"prediction": cut_at_stops(text, stops).strip()}
+    return {"prediction": text.strip()}
+
+
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError, ImportError) as exc:  # ImportError: a folder without tokenizer files
+        reason = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise ConfigError(
+            f"cannot load the tokenizer from {path} ({exc.__class__.__name__}: {reason})\n"
+            "  hint: --model (or --tokenizer) must be a model folder with its tokenizer files, or the name "
+            "of a model in the local Hugging Face cache"
+        ) from None
+
+
+def resolve_template(job: GenerateJob) -> tuple[str | None, str | None]:
+    """(template, default_system): the options, else the recipe's; chat modes need a template."""
+    template, default_system = None, None
+    if job.recipe:
+        from polyalign_lf.integration.prompting import read_recipe_template
+
+        template, default_system = read_recipe_template(job.recipe)
+    template = job.template or template
+    default_system = job.default_system if job.default_system is not None else default_system
+    if job.mode == "chat" and not template:
+        raise ConfigError(
+            "--mode chat needs the model's LLaMA-Factory template: --recipe RECIPE.yaml or --template NAME"
+        )
+    if job.cot_chat and not template:
+        raise ConfigError("--cot-chat needs --template or --recipe")
+    return template, default_system
+
+
+def make_engine(job: GenerateJob, tokenizer, decoding: DecodingConfig, stop_token_ids):
+    """The engine ``job.engine`` names (imported only when used: the hf engine loads torch and the weights)."""
+    if job.engine == "hf":
+        from polyalign_lf.inference.engines.hf import HFEngine
+
+        return HFEngine(
+            job.model,
+            tokenizer,
+            decoding,
+            stop_token_ids=stop_token_ids,
+            device=job.device,
+            dtype=job.dtype,
+            batch_size=job.batch_size,
+        )
+    if job.engine == "vllm":
+        from polyalign_lf.inference.engines.vllm_client import VLLMClientConfig, VLLMEngine
+
+        return VLLMEngine(
+            VLLMClientConfig(
+                base_url=job.server_url,
+                model=job.served_model_name,
+                api_key=job.api_key or os.environ.get("VLLM_API_KEY"),
+                concurrency=job.concurrency,
+                timeout_s=job.timeout,
+                max_retries=job.max_retries,
+            ),
+            decoding,
+        )
+    raise ConfigError(f"unknown engine {job.engine!r}; choose hf or vllm")
+
+
+def generate_predictions(job: GenerateJob) -> GenerateResult:
+    """Run one generation job to its predictions file (resuming a partial one); see the module docstring."""
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.inference.engines import GenerationRequest
+    from polyalign_lf.inference.output import PredictionWriter
+    from polyalign_lf.inference.prompts import PromptBuilder
+    from polyalign_lf.io import check_output_file, progress
+
+    check_output_file(job.out)
+    records = read_records(job.records)  # ids are unique: the reader refuses a repeat
+    if job.limit is not None:
+        records = records[: job.limit]
+    if not records:
+        raise InputError("no records to generate for", where=job.records)
+    ids = [r["id"] for r in records]
+    template, default_system = resolve_template(job)
+    tokenizer_path = job.tokenizer or job.model
+    tokenizer = load_tokenizer(tokenizer_path)
+    renderer = None
+    if job.mode == "chat" or job.cot_chat:
+        from polyalign_lf.integration.prompting import load_chat_renderer
+
+        renderer = load_chat_renderer(tokenizer, template, default_system)
+    decoding = job.decoding.validate()
+    max_len = max_model_len(job.model, job.max_model_len)
+    if max_len is not None and max_len <= decoding.max_new_tokens:
+        raise ConfigError(
+            f"--max-new-tokens {decoding.max_new_tokens} leaves no room for the prompt in a {max_len}-token context"
+        )
+    builder = PromptBuilder(
+        job.mode, tokenizer, renderer, max_prompt_tokens=(max_len - decoding.max_new_tokens) if max_len else None
+    )
+    settings = {
+        "model": os.path.abspath(job.model),
+        "tokenizer": os.path.abspath(tokenizer_path),
+        "engine": job.engine,
+        "mode": job.mode,
+        "template": template,
+        "default_system": default_system,
+        "cot_chat": bool(job.cot_chat),
+        "decoding": decoding.to_dict(),
+        "max_model_len": max_len,
+        "limit": job.limit,
+        "method": job.method,
+        "records": os.path.abspath(job.records),
+    }
+    writer = PredictionWriter(job.out, settings, ids, overwrite=job.overwrite)
+    by_id = {r["id"]: r for r in records}
+    pending = writer.pending_ids
+    if writer.done:
+        print(
+            f"polyalign generate: resuming — {len(writer.done)} of {len(ids)} already done"
+            + (f" ({writer.torn_lines} torn line(s) will be regenerated)" if writer.torn_lines else "")
+            + (
+                f" ({writer.stray_rows} earlier row(s) for records not in this run are ignored)"
+                if writer.stray_rows
+                else ""
+            ),
+            file=sys.stderr,
+        )
+    prompts = {rid: builder.build(by_id[rid]) for rid in progress(pending, desc="prompts", unit="rec")}
+
+    def make_row(rid: str, completion) -> dict:
+        record, built = by_id[rid], prompts[rid]
+        row = {
+            "id": rid,
+            **postprocess(job.mode, completion.text, builder.stop_strings(record["language"])),
+            "bucket_id": record["bucket_id"],
+            "language": record["language"],
+            "finish_reason": completion.finish_reason,
+            "completion_tokens": completion.completion_tokens,
+            "prompt_tokens": len(built.ids),
+            "prompt_truncated": built.truncated,
+            "mode": job.mode,
+            "engine": job.engine,
+        }
+        if built.truncated:
+            row["truncation"] = {
+                "dropped_history_turns": built.dropped_history_turns,
+                "context_truncated": built.context_truncated,
+                "question_truncated": built.question_truncated,
+            }
+        if job.method:
+            row["method"] = job.method
+        return row
+
+    requests = [
+        GenerationRequest(rid, prompts[rid].ids, builder.stop_strings(by_id[rid]["language"])) for rid in pending
+    ]
+    bar = progress(total=len(pending), desc=f"generate ({job.engine})", unit="rec")
+
+    def on_done(rid, completion) -> None:
+        writer.add(make_row(rid, completion))
+        bar.update(1)
+
+    def on_fail(rid, error) -> None:
+        writer.fail(rid, error)
+        bar.update(1)
+
+    try:
+        if requests:
+            engine = make_engine(job, tokenizer, decoding, renderer.stop_token_ids() if renderer else ())
+            engine.generate(requests, on_done, on_fail)
+    except BaseException:
+        writer.close()  # finished rows are already on disk; record the progress before leaving
+        raise
+    finally:
+        bar.close()
+    complete = writer.finish()
+    rows = [writer.done[rid] for rid in ids if rid in writer.done]
+    return GenerateResult(
+        rows=rows, total=len(ids), complete=complete, failed=len(writer.failed), failed_path=str(writer.failed_path)
+    )
+
+
+def summary_lines(job: GenerateJob, result: GenerateResult) -> list[str]:
+    """What ``polyalign generate`` prints about a finished job."""
+    finish = Counter(r["finish_reason"] for r in result.rows)
+    truncated = sum(1 for r in result.rows if r.get("prompt_truncated"))
+    lines = [
+        f"polyalign generate: {len(result.rows)}/{result.total} predictions ({dict(finish)}); "
+        f"{truncated} prompt(s) shortened to fit"
+    ]
+    if job.mode == "cot":
+        missing = sum(1 for r in result.rows if not r.get("final_answer_found"))
+        lines.append(
+            f"  CoT: {missing} output(s) without a recognisable final answer (whole output used as the answer)"
+        )
+    return lines
