@@ -3,7 +3,7 @@
 English follows the SQuAD evaluation script: lower-case, drop punctuation, drop the articles a/an/the,
 split on whitespace. Chinese is scored at the character level (the CMRC/DRCD convention): whitespace-split
 scoring would turn an unspaced Chinese answer into a single "token" and make F1 and ROUGE-L collapse to
-exact match (reference defect §15.13). Chinese and full-width punctuation is removed as well as ASCII
+exact match (a defect of the reference implementation). Chinese and full-width punctuation is removed as well as ASCII
 punctuation; runs of Latin letters or digits inside Chinese text stay one token each ("GPT4" is one token,
 not four characters), so mixed answers are not over-rewarded for matching single letters.
 """

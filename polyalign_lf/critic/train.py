@@ -1,6 +1,6 @@
 """Critic training data, Theorem 4's loss, and held-out evaluation.
 
-Training set (fixes spec §15.3, the collapsed reference critic): the responses are human answers **and**
+Training set (fixes the reference's collapsed critic): the responses are human answers **and**
 model outputs for the same prompts, each with its target D_b(z) (Eq. 4) against the train references, so
 the regression targets vary. Ranking pairs are formed inside each prompt: among its responses, the one
 with the smaller D_b is y⁺ and the other y⁻ (pairs whose targets differ by ≤ ``tie_tolerance`` are

@@ -1,6 +1,6 @@
 """Bilingual (English / Chinese) linguistic features of one response, bounded and versioned.
 
-Design rules (they fix the reference implementation's defects, spec §4 and §15.14/§15.20):
+Design rules (they fix the reference implementation's defects):
 
 * **Per-language tokenization.** English: a Unicode-aware regex (non-ASCII Latin letters are kept).
   Chinese: the jieba segmenter (precise mode, HMM off: deterministic and fast) plus Chinese punctuation.

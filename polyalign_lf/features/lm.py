@@ -2,7 +2,7 @@
 
 Any Hugging Face causal LM works (a base model is the usual choice). Texts are scored in batches on the
 given device (CUDA in fp16/bf16 when available). Every value is bounded so no feature dominates a
-support distance (the reference's perplexity reached e^50, spec §15.14):
+support distance (the reference's perplexity reached e^50):
 
 * ``lm_logprob_mean`` — mean token log-prob, clipped to [-LOGPROB_FLOOR, 0] and divided by LOGPROB_FLOOR
   (so in [-1, 0]);

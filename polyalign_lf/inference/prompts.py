@@ -4,12 +4,12 @@
   system prompt the model was trained with (:mod:`polyalign_lf.integration.prompting`).
 * ``base`` — the BaseLM baseline (paper App. B): a plain completion prompt with history, context and question.
 * ``cot`` — the CoT baseline: step-by-step reasoning then a JSON final answer; the extracted final answer is
-  scored and the reasoning kept separately (the reference scored the whole reasoning, EM = 0, spec §15.18).
+  scored and the reasoning kept separately (the reference scored the whole reasoning, EM = 0).
 
 Every prompt is built from :func:`polyalign_lf.data.lf_format.record_prompt` (question, context, history)
 and the record's language only. Nothing derived from the gold answer — its text, length bin, style bucket,
 bucket id or length — can enter a prompt (the reference put the gold length bin in CoT, Dist-SFT and HDPO
-prompts, spec §15.8); ``tests/inference/test_prompts.py`` checks this for every mode.
+prompts); ``tests/inference/test_prompts.py`` checks this for every mode.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ class PromptBuilder:
 
     Over-long prompts lose the oldest history turns first, then the end of the context, and only then the
     start of the question — never the system prompt or the question's end (the reference cut the question or
-    the system prompt, spec §15.19). Each shortening is recorded on the output row.
+    the system prompt). Each shortening is recorded on the output row.
     """
 
     def __init__(self, mode: str, tokenizer: Any, renderer: Any | None = None, max_prompt_tokens: int | None = None):

@@ -6,7 +6,7 @@ turn) and the recipe's ``template`` encodes them with its default system prompt 
 ``default_system``). Here the same three steps produce the prompt token ids: the same converter class, the
 same ``get_template_and_fix_tokenizer`` and ``Template.encode_oneturn`` that LLaMA-Factory's own chat engine
 uses for generation. The reference implementation re-created the prompt by hand and got the user-message
-order and the system prompt wrong (spec §10, §15.19).
+order and the system prompt wrong.
 
 This is the only module of the inference stage that touches LLaMA-Factory.
 """

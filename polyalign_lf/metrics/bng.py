@@ -2,7 +2,7 @@
 
     BNG(b) = 1/|F_b| · Σ_{k ∈ F_b} W1(φ_k(G_b), φ_k(H_b)) / scale_{b,k}
 
-The paper divides by max(σ_{b,k}, ε). The reference implementation shows why that is fragile (spec §15.14):
+The paper divides by max(σ_{b,k}, ε). The reference implementation shows why that is fragile:
 a feature that is constant among a bucket's human answers gets σ ≈ 0 and one such feature dominates the
 bucket (BNG 10²–10⁵), and heavy-tailed features inflate σ-free gaps. We therefore use a *robust human
 scale*: the IQR/1.349 of the human values in the bucket (equal to σ for a normal distribution), falling

@@ -171,20 +171,86 @@ def _evaluate(
     if not records:
         raise InputError("the test set is empty")
     skipped: dict[str, str] = {}
-    n = len(records)
-    references = [r["human_answer"] for r in records]
-    languages = [r["language"] for r in records]
-    bucket_ids = [r["bucket_id"] for r in records]
-    rows_by_bucket: dict[str, np.ndarray] = {b: np.asarray(rows) for b, rows in sorted(_group(bucket_ids).items())}
-    eligible = [b for b, rows in rows_by_bucket.items() if len(rows) >= config.min_bucket_size]
-    too_small = {
-        b: f"{len(rows)} held-out examples < min_bucket_size {config.min_bucket_size}"
-        for b, rows in rows_by_bucket.items()
-        if len(rows) < config.min_bucket_size
+    ts = _TestSet.of(records, predictions, config.min_bucket_size)
+    utility = _timed(timings, "utility", _utility_section, ts)
+    diversity = _timed(timings, "distinct_n", _diversity_section, ts, config)
+    bng = _bng_section(ts, config, pre, say, skipped, timings)
+    mauve_section = _mauve_section(ts, config, pre, say, skipped, timings)
+    tdm_section = _timed(timings, "tdm", _tdm_section, ts, config, skipped)
+    nuf = _timed(timings, "nuf", _nuf_section, ts, utility, bng, mauve_section, tdm_section, skipped)
+    agg, components = _aggregate(utility, bng, mauve_section, nuf, skipped)
+    n, languages, rows_by_bucket = ts.n, ts.languages, ts.rows_by_bucket
+
+    return {
+        "schema": METRICS_SCHEMA,
+        "test_set": {
+            "n": n,
+            "ids_sha256": test_set_fingerprint(records),
+            "languages": sorted(set(languages)),
+            "buckets": {b: int(len(rows)) for b, rows in rows_by_bucket.items()},
+        },
+        "config": {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items() if k != "show_progress"
+        },
+        "utility": utility,
+        "diversity": diversity,
+        "bng": bng,
+        "mauve": mauve_section,
+        "tdm": tdm_section,
+        "nuf": nuf,
+        "agg": agg,
+        "agg_components": components,
+        "skipped": skipped,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
 
-    # ---- utility ------------------------------------------------------------------------------------
+
+@dataclass
+class _TestSet:
+    """The aligned test set and its buckets, as every metric section reads them."""
+
+    records: Sequence[dict]
+    predictions: Sequence[str]
+    references: list[str]
+    languages: list[str]
+    rows_by_bucket: dict[str, np.ndarray]
+    eligible: list[str]  # buckets with at least min_bucket_size examples
+    too_small: dict[str, str]  # the others, with the reason
+    n: int
+
+    @classmethod
+    def of(cls, records: Sequence[dict], predictions: Sequence[str], min_bucket_size: int) -> _TestSet:
+        rows_by_bucket = {b: np.asarray(rows) for b, rows in sorted(_group([r["bucket_id"] for r in records]).items())}
+        return cls(
+            records=records,
+            predictions=predictions,
+            references=[r["human_answer"] for r in records],
+            languages=[r["language"] for r in records],
+            rows_by_bucket=rows_by_bucket,
+            eligible=[b for b, rows in rows_by_bucket.items() if len(rows) >= min_bucket_size],
+            too_small={
+                b: f"{len(rows)} held-out examples < min_bucket_size {min_bucket_size}"
+                for b, rows in rows_by_bucket.items()
+                if len(rows) < min_bucket_size
+            },
+            n=len(records),
+        )
+
+
+def _timed(timings: dict[str, float], name: str, section: Callable[..., Any], *args: Any) -> Any:
     t0 = time.perf_counter()
+    result = section(*args)
+    timings[name] = time.perf_counter() - t0
+    return result
+
+
+def _utility_section(ts: _TestSet) -> dict[str, Any]:
+    """EM, nEM, token F1 and ROUGE-L: overall, per bucket and per language."""
+    predictions = ts.predictions
+    references = ts.references
+    languages = ts.languages
+    n = ts.n
+    rows_by_bucket = ts.rows_by_bucket
     scores = utility_scores(predictions, references, languages)
     utility = {
         "overall": {m: _round(_mean(scores[m])) for m in UTILITY_METRICS} | {"n": n},
@@ -198,17 +264,31 @@ def _evaluate(
         },
         "n_empty_predictions": int(sum(1 for p in predictions if not p.strip())),
     }
-    timings["utility"] = time.perf_counter() - t0
+    return utility
 
-    # ---- diversity ----------------------------------------------------------------------------------
-    t0 = time.perf_counter()
+
+def _diversity_section(ts: _TestSet, config: EvaluationConfig) -> dict[str, Any]:
+    """distinct-n of the generated and the human answers."""
+    predictions = ts.predictions
+    references = ts.references
+    languages = ts.languages
     diversity = {
         "generated": {f"distinct_{k}": _round(distinct_n(predictions, languages, k)) for k in config.distinct_ns},
         "human": {f"distinct_{k}": _round(distinct_n(references, languages, k)) for k in config.distinct_ns},
     }
-    timings["distinct_n"] = time.perf_counter() - t0
+    return diversity
 
-    # ---- BNG ----------------------------------------------------------------------------------------
+
+def _bng_section(
+    ts: _TestSet, config: EvaluationConfig, pre: Precomputed, say, skipped: dict, timings: dict
+) -> dict[str, Any]:
+    """Bucket naturalness gap per bucket and its macro/weighted means (times ``features`` and ``bng``)."""
+    records = ts.records
+    predictions = ts.predictions
+    languages = ts.languages
+    rows_by_bucket = ts.rows_by_bucket
+    eligible = ts.eligible
+    too_small = ts.too_small
     t0 = time.perf_counter()
     human_features, pred_features, names, schema_version = _features(records, predictions, pre, config, say)
     timings["features"] = time.perf_counter() - t0
@@ -277,7 +357,19 @@ def _evaluate(
     }
     timings["bng"] = time.perf_counter() - t0
 
-    # ---- MAUVE --------------------------------------------------------------------------------------
+    return bng
+
+
+def _mauve_section(
+    ts: _TestSet, config: EvaluationConfig, pre: Precomputed, say, skipped: dict, timings: dict
+) -> dict[str, Any]:
+    """Global and conditional (per-bucket) MAUVE (times ``embeddings``, ``mauve_global``, ``mauve_conditional``)."""
+    predictions = ts.predictions
+    references = ts.references
+    n = ts.n
+    rows_by_bucket = ts.rows_by_bucket
+    eligible = ts.eligible
+    too_small = ts.too_small
     mauve_section: dict[str, Any] = {
         "global": None,
         "conditional_macro": None,
@@ -332,8 +424,16 @@ def _evaluate(
             skipped["mauve.conditional_macro"] = f"no bucket has ≥ {config.min_bucket_size} held-out examples"
         timings["mauve_conditional"] = time.perf_counter() - t0
 
-    # ---- TDM (multi-turn buckets) -------------------------------------------------------------------
-    t0 = time.perf_counter()
+    return mauve_section
+
+
+def _tdm_section(ts: _TestSet, config: EvaluationConfig, skipped: dict) -> dict[str, Any]:
+    """Turn Dynamics Match of the multi-turn buckets, fitted per language."""
+    records = ts.records
+    predictions = ts.predictions
+    references = ts.references
+    rows_by_bucket = ts.rows_by_bucket
+    too_small = ts.too_small
     tdm_section: dict[str, Any] = {"macro": None, "by_bucket": {}, "skipped_buckets": {}}
     multi = [b for b in rows_by_bucket if bucket_track(b) == "multi"]
     tdm_skipped = {b: too_small[b] for b in multi if b in too_small}
@@ -363,19 +463,23 @@ def _evaluate(
             if not multi
             else f"no multi-turn bucket has ≥ {config.min_bucket_size} held-out examples"
         )
-    timings["tdm"] = time.perf_counter() - t0
+    return tdm_section
 
-    # ---- NUF ----------------------------------------------------------------------------------------
-    t0 = time.perf_counter()
+
+def _nuf_section(
+    ts: _TestSet, utility: dict, bng: dict, mauve_section: dict, tdm_section: dict, skipped: dict
+) -> dict[str, Any]:
+    """The utility–naturalness frontier over buckets and its hypervolume."""
+    rows_by_bucket = ts.rows_by_bucket
     points = []
     nuf_skipped = {}
     for b in rows_by_bucket:
-        if b not in bng_by_bucket or b not in mauve_section["by_bucket"]:
+        if b not in bng["by_bucket"] or b not in mauve_section["by_bucket"]:
             nuf_skipped[b] = "needs both BNG and C-MAUVE for this bucket"
             continue
         tdm_value = tdm_section["by_bucket"].get(b, {}).get("tdm")
         u = nuf_lib.clip01(utility["by_bucket"][b]["f1"])
-        nat = nuf_lib.bucket_naturalness(bng_by_bucket[b]["bng"], mauve_section["by_bucket"][b]["mauve"], tdm_value)
+        nat = nuf_lib.bucket_naturalness(bng["by_bucket"][b]["bng"], mauve_section["by_bucket"][b]["mauve"], tdm_value)
         points.append(
             {"bucket_id": b, "utility": _round(u), "naturalness": _round(nat), "multi_turn": tdm_value is not None}
         )
@@ -393,9 +497,11 @@ def _evaluate(
     }
     if not points:
         skipped["nuf.hypervolume"] = "no bucket has both BNG and C-MAUVE"
-    timings["nuf"] = time.perf_counter() - t0
+    return nuf
 
-    # ---- Agg ----------------------------------------------------------------------------------------
+
+def _aggregate(utility: dict, bng: dict, mauve_section: dict, nuf: dict, skipped: dict) -> tuple[float | None, dict]:
+    """Agg and its components (None, with the reason in ``skipped``, when one is missing)."""
     components = {
         "f1": utility["overall"]["f1"],
         "bng_macro": bng["macro"],
@@ -418,28 +524,7 @@ def _evaluate(
             )
         )
 
-    return {
-        "schema": METRICS_SCHEMA,
-        "test_set": {
-            "n": n,
-            "ids_sha256": test_set_fingerprint(records),
-            "languages": sorted(set(languages)),
-            "buckets": {b: int(len(rows)) for b, rows in rows_by_bucket.items()},
-        },
-        "config": {
-            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items() if k != "show_progress"
-        },
-        "utility": utility,
-        "diversity": diversity,
-        "bng": bng,
-        "mauve": mauve_section,
-        "tdm": tdm_section,
-        "nuf": nuf,
-        "agg": agg,
-        "agg_components": components,
-        "skipped": skipped,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-    }
+    return agg, components
 
 
 def _group(keys: Sequence[str]) -> dict[str, list[int]]:

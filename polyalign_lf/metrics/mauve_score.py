@@ -1,7 +1,7 @@
 """MAUVE between human and generated answers, global and per bucket (paper Appendix D), via ``mauve-text``.
 
 Texts are featurised by a configurable encoder (:mod:`polyalign_lf.core.embeddings`; the reference
-used English-only GPT-2 for Chinese too, spec §15.16). Human and generated answers of a bucket answer the
+used English-only GPT-2 for Chinese too). Human and generated answers of a bucket answer the
 same prompts, so they are subsampled with the *same* row indices: the comparison is paired and its
 sampling noise smaller.
 """

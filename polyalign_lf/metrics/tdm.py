@@ -6,7 +6,7 @@ the TF-IDF vectors. Per bucket, each quantity's standardised W1 gap Δ^u = W1(u(
 the transition-operator gap Δ^tr (Eq. 13), and TDM(b) = mean of s(Δ) = 1/(1+Δ) over the four (Eq. 14).
 
 Tokens are language-aware (:func:`~polyalign_lf.core.text.answer_tokens`; characters for Chinese — the
-reference's ``\\b\\w+\\b`` pattern makes an unspaced Chinese sentence one token, spec §15.13). The TF-IDF and
+reference's ``\\b\\w+\\b`` pattern makes an unspaced Chinese sentence one token). The TF-IDF and
 SVD spaces are fitted on prompts and *human* answers only, so every method is measured in the same space
 and a method's outputs cannot move the yardstick.
 """

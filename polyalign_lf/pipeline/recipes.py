@@ -61,7 +61,7 @@ METHOD_TITLES = {
     "hdpo": "HDPO policy (Eqs. 6-10, from this cell's Bucket-SFT, critic-scored pairs)",
 }
 
-# Paper / reference-run hyper-parameters (spec §9, Appendix C).
+# Paper / reference-run hyper-parameters (paper Appendix C).
 SFT_LEARNING_RATE = 1.0e-5
 PREF_LEARNING_RATE = 5.0e-7
 PREF_BETA = 0.1
@@ -196,7 +196,7 @@ def build_critic_recipe(lang: str, model: str) -> dict[str, Any]:
     Keys are ``polyalign critic train``'s option names. The critic learns D_b (Eq. 4) with Theorem 4's
     loss (L1 regression + margin ranking, κ 0.1, λ_reg = λ_rank = 1) from human answers *and* this cell's
     Bucket-SFT outputs on the training prompts, so its regression targets vary (the reference trained on
-    human answers only and collapsed to a constant, spec §15 #3).
+    human answers only and collapsed to a constant).
     """
     if lang not in LANGUAGES or model not in MODELS:
         raise ValueError(f"unknown cell {lang}/{model}")

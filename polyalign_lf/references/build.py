@@ -6,7 +6,7 @@ q10/q25/q50/q75/q90 (linear interpolation) and a robust scale (IQR / 1.349).
 
 Lookup (:meth:`BucketReferences.resolve`) uses the bucket itself when it has ≥ ``min_bucket_size``
 human answers, otherwise the first coarser level that does (``schema.coarser_bucket_ids``); the language
-level is the last resort even when smaller. Small buckets therefore never vanish (spec §15.21).
+level is the last resort even when smaller. Small buckets therefore never vanish.
 """
 
 from __future__ import annotations
