@@ -146,8 +146,6 @@ def _train(args: argparse.Namespace) -> int:
         print(f"support_distance critic bundle -> {args.out}")
         return 0
     if args.type == "encoder":
-        from polyalign_lf.critic.encoder import train_encoder_critic_cli
-
         return train_encoder_critic_cli(args, refs)
     if not args.features:
         raise ConfigError("--features is required for --type mlp (human answers and model outputs)")
@@ -244,4 +242,59 @@ def _report(args: argparse.Namespace) -> int:
     if args.out:
         write_json(args.out, result)
     print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def train_encoder_critic_cli(args, refs) -> int:
+    """``polyalign critic train --type encoder``: texts = the split's human answers + every --predictions file."""
+    import json
+
+    from polyalign_lf.core.predictions import read_predictions
+    from polyalign_lf.critic.encoder import EncoderCritic
+    from polyalign_lf.critic.mlp import MLPCriticConfig
+    from polyalign_lf.critic.train import heldout_mask
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.errors import ConfigError
+
+    if not args.records or not args.predictions or not args.encoder:
+        raise ConfigError(
+            "--type encoder needs --records, at least one --predictions file and --encoder (e.g. bundled-minilm)"
+        )
+    records = [r for r in read_records(args.records) if r["split"] == args.split]
+    if not records:
+        raise ConfigError(f"no records of split {args.split!r} in {args.records}")
+    texts = [r["human_answer"] for r in records]
+    buckets = [r["bucket_id"] for r in records]
+    groups = [r["id"] for r in records]
+    for path in args.predictions:
+        preds = read_predictions(path, [r["id"] for r in records])
+        texts += [preds[r["id"]] for r in records]
+        buckets += [r["bucket_id"] for r in records]
+        groups += [r["id"] for r in records]
+    cfg = MLPCriticConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        kappa=args.kappa,
+        lambda_reg=args.lambda_reg,
+        lambda_rank=args.lambda_rank,
+        seed=args.seed,
+        num_threads=args.threads,
+    )
+    critic = EncoderCritic.train(
+        refs,
+        texts,
+        buckets,
+        groups,
+        heldout_mask(groups, args.heldout_fraction, args.seed),
+        args.encoder,
+        cfg,
+        device=args.device,
+        show_progress=True,
+    )
+    from polyalign_lf.io import replace_folder
+
+    with replace_folder(args.out, overwrite=args.overwrite) as building:
+        critic.save(building)
+    print(json.dumps({"bundle": str(args.out), "heldout": critic.report["heldout"]}, indent=2, ensure_ascii=False))
     return 0

@@ -67,6 +67,39 @@ def resolve_source_split(spec: FormatterSpec, split: str) -> str:
     )
 
 
+# What the serial loop and the worker processes share, so that both convert a row the same way.
+CONVERSION_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _layout_error(spec: FormatterSpec, row: Mapping[str, Any], where: str) -> InputError | None:
+    """The error for a row in none of the formatter's layouts (None when it is in one)."""
+    problem = spec.layout_problem(row)
+    if problem is None:
+        return None
+    return InputError(
+        f"{problem} (row has: {', '.join(list(row)[:12])})",
+        where=where,
+        hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
+    )
+
+
+def _records_of(items, spec: FormatterSpec, dataset: str, source_split: str, seed: int, bins: LengthBins):
+    """A formatter's output with every Draft built into a record (Skips pass through)."""
+    for item in items:
+        yield build_record(item, spec, dataset, source_split, seed, bins) if isinstance(item, Draft) else item
+
+
+def _conversion_error(exc: Exception, spec: FormatterSpec, where: str) -> InputError:
+    """An exception raised while converting a row, as the error a user sees (naming the row)."""
+    if isinstance(exc, InputError):
+        return exc if exc.where is not None else InputError(exc.message, where=where, hint=exc.hint)
+    return InputError(
+        f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})",
+        where=where,
+        hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
+    )
+
+
 class _Cursor:
     """Feeds rows to a formatter while remembering where the current row came from."""
 
@@ -87,13 +120,9 @@ class _Cursor:
     def __iter__(self) -> Iterator[Mapping[str, Any]]:
         for where, row in self.source.rows:
             self.where = where
-            problem = self.spec.layout_problem(row)
-            if problem:
-                raise InputError(
-                    f"{problem} (row has: {', '.join(list(row)[:12])})",
-                    where=where,
-                    hint=f"{self.dataset} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
-                )
+            error = _layout_error(self.spec, row, where)
+            if error is not None:
+                raise error
             self.rows_read += 1
             self.bar.update(1)
             yield row
@@ -159,10 +188,6 @@ def _rebuild_input_error(text: str, where: str | None, hint: str | None) -> Inpu
     return error
 
 
-def _error_fields(exc: InputError) -> tuple:
-    return ("error", str(exc), exc.where, exc.hint)
-
-
 _WORKER_STATE: tuple | None = None
 
 
@@ -212,20 +237,14 @@ def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
             )
         if not isinstance(row, dict):
             return done(InputError(f"expected a JSON object per line, got {type(row).__name__}", where=where))
-        problem = spec.layout_problem(row)
-        if problem:
-            return done(
-                InputError(
-                    f"{problem} (row has: {', '.join(list(row)[:12])})",
-                    where=where,
-                    hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
-                )
-            )
+        error = _layout_error(spec, row, where)
+        if error is not None:
+            return done(error)
         rows_read += 1
         try:
-            for item in spec.convert(iter((row,)), source_split, seed):
-                if isinstance(item, Draft):
-                    item = build_record(item, spec, dataset, source_split, seed, bins)
+            for item in _records_of(
+                spec.convert(iter((row,)), source_split, seed), spec, dataset, source_split, seed, bins
+            ):
                 if isinstance(item, Skip):
                     skipped[item.reason] += 1
                     continue
@@ -239,18 +258,8 @@ def _convert_lines(lines: list[tuple[int, str]]) -> tuple:
                 part.append(_encode(item))
                 part.append("\n")
                 buckets[(split, item["bucket_id"])] += 1
-        except InputError as exc:
-            if exc.where is None:
-                exc = InputError(exc.message, where=where, hint=exc.hint)
-            return done(exc)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            return done(
-                InputError(
-                    f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})",
-                    where=where,
-                    hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
-                )
-            )
+        except (InputError, *CONVERSION_ERRORS) as exc:
+            return done(_conversion_error(exc, spec, where))
     return done(None)
 
 
@@ -362,9 +371,9 @@ def prepare_dataset(
                 bar.refresh()
             cursor = _Cursor(source, spec, bar)
             try:
-                for item in spec.convert(iter(cursor), source_split, seed):
-                    if isinstance(item, Draft):
-                        item = build_record(item, spec, dataset, source_split, seed, bins)
+                for item in _records_of(
+                    spec.convert(iter(cursor), source_split, seed), spec, dataset, source_split, seed, bins
+                ):
                     if isinstance(item, Skip):
                         skipped[item.reason] += 1
                         continue
@@ -376,16 +385,11 @@ def prepare_dataset(
                     handles[item["split"]].write("\n")
                     split_counts[item["split"]] += 1
                     bucket_counts[(item["split"], item["bucket_id"])] += 1
-            except InputError as exc:
-                if exc.where is None:
-                    raise InputError(exc.message, where=cursor.where, hint=exc.hint) from None
-                raise
-            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-                raise InputError(
-                    f"cannot convert this {spec.name} row ({type(exc).__name__}: {exc})",
-                    where=cursor.where,
-                    hint=f"{spec.name} expects the Hugging Face Hub column layout; `polyalign datasets` lists it",
-                ) from None
+            except (InputError, *CONVERSION_ERRORS) as exc:
+                error = _conversion_error(exc, spec, cursor.where)
+                if error is exc:
+                    raise
+                raise error from None
             rows_read[source_split] = cursor.rows_read
         if not sum(split_counts.values()):
             reasons = ", ".join(f"{k}={v}" for k, v in skipped.most_common()) or "the sources are empty"

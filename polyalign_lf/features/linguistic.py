@@ -94,7 +94,6 @@ FEATURE_SPECS: tuple[tuple[str, str], ...] = (
 
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FEATURE_SPECS)
 N_FEATURES = len(FEATURE_NAMES)
-_IDX = {name: k for k, name in enumerate(FEATURE_NAMES)}
 
 # ---------------------------------------------------------------- regular expressions and lexicons
 _EN_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*|\d+(?:[.,:]\d+)*")

@@ -3,18 +3,18 @@ pipeline: dataset_info ``columns`` → converter → (weights, critic scores) �
 
 LLaMA-Factory drops unknown columns at four places (DatasetAttr.join, align_dataset, the processors'
 fresh dicts, the collators). During a PolyAlign run only, :mod:`polyalign_lf.integration.plugin` swaps in
-the wrappers below; each delegates to LLaMA-Factory's own code and only re-attaches our columns:
+wrappers that delegate to LLaMA-Factory's own code and only re-attach our columns. Each wrapper is built
+for one run and gets that run's :class:`RunContext` as a parameter:
 
 * :func:`dataset_attr_class` records which of our columns a dataset maps;
 * :class:`PolyAlignConverter` emits ``_pa_bucket_id`` (str, "" if absent) and ``_pa_weight`` /
   ``_pa_score_chosen`` / ``_pa_score_rejected`` (float, NaN if absent) next to LLaMA-Factory's ``_prompt`` …;
-* :func:`finalize_split` (wrapping ``split_dataset``, before tokenization) maps bucket ids to ints, numbers
-  the rows and scores unscored pairs with the critic (a cached ``datasets.map``);
+* :mod:`.splits` (wrapping ``split_dataset``, before tokenization) maps bucket ids to ints, numbers the rows
+  and scores unscored pairs with the critic (:mod:`.scoring`);
 * :class:`PassthroughProcessor` re-attaches ``pa_weight``, ``pa_bucket``, ``pa_index``, ``pa_score_chosen``,
   ``pa_score_rejected`` to the rows LLaMA-Factory keeps (it may drop invalid rows);
-* :func:`resolve_weights` (wrapping ``_get_preprocessed_dataset``, after tokenization) counts buckets over the
-  training rows LLaMA-Factory kept — a dropped row counts in no n_b — and resolves every example's weight
-  (explicit ``weight`` > bucket weight N/(|B| n_b) > 1; all 1 under ``bucket_weighting: uniform``).
+* :mod:`.weights` (wrapping ``_get_preprocessed_dataset``, after tokenization) counts buckets over the
+  training rows LLaMA-Factory kept and resolves every example's weight.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ PA_COLUMNS = {
     "chosen_score": "_pa_score_chosen",
     "rejected_score": "_pa_score_rejected",
 }
+
 # Internal columns after finalize_split (input of the processor) → batch keys emitted by the processor.
 PROCESSOR_COLUMNS = {
     "_pa_weight": "pa_weight",
@@ -41,7 +42,9 @@ PROCESSOR_COLUMNS = {
     "_pa_score_chosen": "pa_score_chosen",
     "_pa_score_rejected": "pa_score_rejected",
 }
+
 BATCH_KEYS = tuple(PROCESSOR_COLUMNS.values())
+
 NAN = float("nan")
 
 STALE_CACHE_HINT = (
@@ -67,23 +70,8 @@ class RunContext:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-CONTEXT: RunContext | None = None
-
-
-def _context() -> RunContext:
-    if CONTEXT is None:
-        raise RuntimeError("polyalign-lf: data hooks used outside a PolyAlign run (internal error)")
-    return CONTEXT
-
-
-_ATTR_CLASS = None
-
-
-def dataset_attr_class():
-    """A subclass of LLaMA-Factory's ``DatasetAttr`` whose ``join`` also records our ``columns``."""
-    global _ATTR_CLASS
-    if _ATTR_CLASS is not None:
-        return _ATTR_CLASS
+def dataset_attr_class(ctx: RunContext):
+    """A subclass of LLaMA-Factory's ``DatasetAttr`` whose ``join`` also records our ``columns`` into ``ctx``."""
     from dataclasses import dataclass as _dataclass
 
     from llamafactory.data.parser import DatasetAttr
@@ -96,10 +84,8 @@ def dataset_attr_class():
             super().join(attr)
             columns = attr.get("columns") or {}
             self.pa_columns = {key: columns[key] for key in PA_COLUMNS if columns.get(key)}
-            if CONTEXT is not None:
-                CONTEXT.mapped[self.dataset_name] = dict(self.pa_columns)
+            ctx.mapped[self.dataset_name] = dict(self.pa_columns)
 
-    _ATTR_CLASS = PolyAlignDatasetAttr
     return PolyAlignDatasetAttr
 
 
@@ -188,10 +174,9 @@ class PolyAlignConverter:
         return output
 
 
-def wrap_get_dataset_converter(original):
+def wrap_get_dataset_converter(original, ctx: RunContext):
     def get_dataset_converter(name, dataset_attr, data_args):
         inner = original(name, dataset_attr, data_args)
-        ctx = _context()
         check_columns_mapped(ctx)  # fail before touching rows when no dataset maps the needed columns
         pa_columns = dict(getattr(dataset_attr, "pa_columns", {}) or {})
         return PolyAlignConverter(inner, str(dataset_attr), pa_columns, ctx.pa_args.weights_from_buckets)
@@ -247,80 +232,6 @@ def wrap_get_dataset_processor(original):
     return _get_dataset_processor
 
 
-@dataclass
-class WeightResolver:
-    """Batched ``datasets.map`` over tokenized rows: the final example weight (fingerprinted, cached)."""
-
-    table: dict[int, float]  # bucket index → bucket weight
-    bucket_names: list[str]  # bucket index → id, for messages
-    mode: str  # "true" (bucket weights fill rows without a weight), "uniform" (all 1), "false" (explicit or 1)
-    table_required: bool
-    clip_min: float | None
-    clip_max: float | None
-    split_name: str
-
-    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        weights = []
-        for bucket, weight in zip(batch["pa_bucket"], batch["pa_weight"]):
-            known = bucket in self.table
-            if bucket >= 0 and not known and (self.table_required or (self.mode == "true" and math.isnan(weight))):
-                names = sorted(self.bucket_names[b] for b in self.table)
-                raise InputError(
-                    f"unknown bucket id {self.bucket_names[bucket]!r} in the {self.split_name} data: no training "
-                    f"row of it was kept and it is not in the bucket table ({len(names)} buckets: "
-                    f"{', '.join(names[:6])}{' …' if len(names) > 6 else ''})",
-                    hint="evaluation buckets must occur in the training data (or in `bucket_table`); fix the "
-                    "bucket_id or give the row an explicit weight",
-                )
-            if self.mode == "uniform":
-                value = 1.0
-            elif not math.isnan(weight):
-                value = weight
-            elif self.mode == "true":
-                value = self.table[bucket]
-            else:
-                value = 1.0
-            if self.clip_min is not None:
-                value = max(value, self.clip_min)
-            if self.clip_max is not None:
-                value = min(value, self.clip_max)
-            weights.append(float(value))
-        return {"pa_weight": weights}
-
-
-@dataclass
-class CriticScorer:
-    """Batched ``datasets.map`` function that fills missing chosen/rejected scores with the critic.
-
-    Its fingerprint (hence LLaMA-Factory's/datasets' cache) covers the bundle path and its config; the
-    critic itself is loaded on first use only."""
-
-    bundle_dir: str
-    bundle_config: str
-    _critic: Any = field(default=None, repr=False, compare=False)
-
-    def __getstate__(self):  # never pickle a loaded model into the cache fingerprint or workers
-        state = dict(self.__dict__)
-        state["_critic"] = None
-        return state
-
-    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        from polyalign_lf.integration.scoring import score_missing
-
-        if self._critic is None:
-            from polyalign_lf.critic import interface
-
-            self._critic = interface.load_critic(self.bundle_dir)
-        chosen, rejected = score_missing(
-            self._critic,
-            batch["_response"],
-            batch["_pa_bucket_id"],
-            batch["_pa_score_chosen"],
-            batch["_pa_score_rejected"],
-        )
-        return {"_pa_score_chosen": chosen, "_pa_score_rejected": rejected}
-
-
 def _map_kwargs(ctx: RunContext, desc: str) -> dict[str, Any]:
     return dict(
         load_from_cache_file=(not ctx.data_args.overwrite_cache) or (ctx.training_args.local_process_index != 0),
@@ -354,124 +265,6 @@ def check_columns_mapped(ctx: RunContext) -> None:
                 f"stage: hdpo with hdpo_lambda=0 and no `weight` column in any dataset ({names}) is plain DPO; "
                 "use `stage: dpo`, or map a `weight` column"
             )
-
-
-def _bucket_table(ctx: RunContext, train) -> dict[int, float]:
-    """Bucket index → weight: from ``bucket_table``, else N/(|B| n_b) over the kept training rows."""
-    from polyalign_lf.objectives.weighting import bucket_weights, check_weight
-
-    pa = ctx.pa_args
-    if pa.bucket_table:
-        from polyalign_lf.io import read_json
-
-        raw = read_json(pa.bucket_table)
-        if not isinstance(raw, dict) or not raw:
-            raise InputError("bucket_table must be a non-empty JSON object {bucket_id: weight}", where=pa.bucket_table)
-        table = {}
-        for bucket, weight in raw.items():
-            problem = check_weight(weight)
-            if problem:
-                raise InputError(
-                    f"bucket {bucket!r}: {problem}",
-                    where=pa.bucket_table,
-                    hint="every bucket weight must be a finite number >= 0",
-                )
-            if str(bucket) in ctx.bucket_index:
-                table[ctx.bucket_index[str(bucket)]] = float(weight)
-        return table
-    if train is None:
-        return {}
-    return bucket_weights([bucket for bucket in train["pa_bucket"] if bucket >= 0])
-
-
-def wrap_split_dataset(original):
-    def split_dataset(dataset, eval_dataset, data_args, seed):
-        train_dict, eval_dict = original(dataset, eval_dataset, data_args, seed)
-        ctx = _context()
-        check_columns_mapped(ctx)
-        # Training buckets first (sorted), then any only evaluation rows name: an index for every id.
-        parts = ([train_dict["train"]] if "train" in train_dict else []) + list(eval_dict.values())
-        for part in parts:
-            for bucket in sorted({b for b in part.unique("_pa_bucket_id") if b}):
-                ctx.bucket_index.setdefault(bucket, len(ctx.bucket_index))
-        if "train" in train_dict:
-            train_dict["train"] = finalize_split(ctx, train_dict["train"], "training")
-        for key in list(eval_dict):
-            eval_dict[key] = finalize_split(ctx, eval_dict[key], "evaluation")
-        return train_dict, eval_dict
-
-    split_dataset.__wrapped__ = original
-    return split_dataset
-
-
-def _index_rows(bucket_index: dict[str, int]):
-    def index_rows(batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
-        return {"_pa_bucket_index": [bucket_index.get(b, -1) for b in batch["_pa_bucket_id"]], "_pa_index": indices}
-
-    return index_rows
-
-
-def finalize_split(ctx: RunContext, dataset, split_name: str):
-    """Bucket indices, row numbers and (HDPO) critic scores of one split, before tokenization."""
-    pa = ctx.pa_args
-    if split_name == "training":
-        _warn_unmasked_history(ctx, dataset)
-    dataset = dataset.map(
-        _index_rows(dict(ctx.bucket_index)),
-        batched=True,
-        with_indices=True,
-        **_map_kwargs(ctx, f"PolyAlign buckets ({split_name})"),
-    )
-    if ctx.stage == "hdpo":
-        chosen, rejected = dataset["_pa_score_chosen"], dataset["_pa_score_rejected"]
-        missing = sum(1 for c, r in zip(chosen, rejected) if math.isnan(c) or math.isnan(r))
-        ctx.report[f"{split_name}_unscored_pairs"] = missing
-        if missing and pa.hdpo_critic:
-            from pathlib import Path
-
-            config = (Path(pa.hdpo_critic) / "critic_config.json").read_text(encoding="utf-8")
-            scorer = CriticScorer(str(Path(pa.hdpo_critic).resolve()), config)
-            dataset = dataset.map(
-                scorer,
-                batched=True,
-                batch_size=pa.hdpo_critic_batch_size,
-                **_map_kwargs(ctx, f"Scoring {missing} {split_name} pairs with the critic"),
-            )
-        elif missing and pa.hdpo_lambda > 0:
-            raise InputError(
-                f"{missing} {split_name} preference pair(s) have no chosen_score/rejected_score and `hdpo_critic` "
-                "is not set",
-                hint="score them (`polyalign weights`), or set `hdpo_critic: <critic bundle dir>` to score them at "
-                "load time",
-            )
-        elif missing:  # λ = 0: the regularizer is unused, scores only feed metrics
-            dataset = dataset.map(
-                _zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign scores ({split_name})")
-            )
-    else:
-        dataset = dataset.map(
-            _zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign columns ({split_name})")
-        )
-    return dataset
-
-
-def _warn_unmasked_history(ctx: RunContext, dataset) -> None:
-    """Bucket-SFT with multi-turn rows and ``mask_history: false``: ℓ_i then includes every earlier assistant
-    turn, which the row's bucket (that of its last answer) does not describe, and which repeats across rows."""
-    if ctx.stage != "sft" or getattr(ctx.data_args, "mask_history", False):
-        return
-    import pyarrow.compute as pc
-
-    lengths = pc.list_value_length(dataset.data.column("_prompt"))
-    multi_turn = int(pc.sum(pc.greater(lengths, 1)).as_py() or 0)
-    if multi_turn and getattr(ctx.training_args, "should_log", True):
-        import sys
-
-        sys.stderr.write(
-            f"polyalign-lf: warning: {multi_turn} of {len(dataset)} training rows are multi-turn and `mask_history` "
-            "is false, so each row's loss also covers its earlier assistant turns; set `mask_history: true` to train "
-            "on the answer whose bucket the row carries\n"
-        )
 
 
 def wrap_load_single_dataset(original):
@@ -508,71 +301,3 @@ def _arrow_read_error(exc: BaseException) -> str | None:
         current = current.__cause__ or current.__context__
         seen += 1
     return None
-
-
-def wrap_get_preprocessed_dataset(original):
-    def _get_preprocessed_dataset(
-        dataset, data_args, training_args, stage, template, tokenizer, processor=None, is_eval=False
-    ):
-        processed = original(dataset, data_args, training_args, stage, template, tokenizer, processor, is_eval)
-        return None if processed is None else resolve_weights(_context(), processed, is_eval)
-
-    _get_preprocessed_dataset.__wrapped__ = original
-    return _get_preprocessed_dataset
-
-
-def resolve_weights(ctx: RunContext, dataset, is_eval: bool):
-    """Final example weights of a tokenized split; the training split (LLaMA-Factory comes to it first)
-    also fixes the bucket table from the rows it kept."""
-    pa = ctx.pa_args
-    split_name = "evaluation" if is_eval else "training"
-    # The training split fixes the table; an evaluation-only run (no training split) counts its own rows.
-    if not is_eval or not ctx.bucket_table_fixed:
-        ctx.bucket_weights = _bucket_table(ctx, dataset) if pa.weights_from_buckets or pa.bucket_table else {}
-        ctx.bucket_table_fixed = True
-    names = [""] * len(ctx.bucket_index)
-    for bucket, index in ctx.bucket_index.items():
-        names[index] = bucket
-    resolver = WeightResolver(
-        table=dict(ctx.bucket_weights),
-        bucket_names=names,
-        mode=pa.bucket_weighting,
-        table_required=bool(pa.bucket_table),
-        clip_min=pa.weight_clip_min,
-        clip_max=pa.weight_clip_max,
-        split_name=split_name,
-    )
-    dataset = dataset.map(resolver, batched=True, **_map_kwargs(ctx, f"PolyAlign weights ({split_name})"))
-    if not is_eval:
-        check_training_weights(ctx, dataset["pa_weight"], dataset["pa_bucket"], names)
-    return dataset
-
-
-def check_training_weights(ctx: RunContext, weights: list[float], buckets: list[int], names: list[str]) -> None:
-    """Refuse training sets the objective cannot be estimated on (all weights zero; for balanced sampling, a
-    bucket that could never be drawn)."""
-    if not weights:
-        return
-    if sum(weights) <= 0:
-        raise InputError(
-            "every training example has weight 0, so the weighted objective is undefined",
-            hint="check the `weight` column, `bucket_table` and `weight_clip_max`",
-        )
-    if ctx.pa_args.bucket_sampling:
-        totals: dict[int, float] = {}
-        for bucket, weight in zip(buckets, weights):
-            totals[bucket] = totals.get(bucket, 0.0) + weight
-        zero = sorted(names[b] if b >= 0 else "(no bucket)" for b, total in totals.items() if total <= 0)
-        if zero:
-            raise InputError(
-                f"bucket_sampling draws examples in proportion to their weight, but bucket(s) {', '.join(zero[:6])} "
-                "have weight 0 on every row and would never be drawn",
-                hint="give those buckets a positive weight, or drop their rows from the training data",
-            )
-
-
-def _zero_missing_scores(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    return {
-        "_pa_score_chosen": [0.0 if math.isnan(v) else v for v in batch["_pa_score_chosen"]],
-        "_pa_score_rejected": [0.0 if math.isnan(v) else v for v in batch["_pa_score_rejected"]],
-    }

@@ -140,36 +140,33 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
     import llamafactory.data.loader as loader_mod
     import llamafactory.data.parser as parser_mod
 
-    from polyalign_lf.integration import columns
+    from polyalign_lf.integration import columns, splits, weights
 
     spec = _stage_registry()[stage]
     collator_module = importlib.import_module(spec.collator_target[0])
     trainer_module = importlib.import_module(spec.trainer_target[0])
+    # One context per run, handed to each wrapper: nothing of one run leaks into another.
+    ctx = columns.RunContext(finetuning_args.polyalign_args, stage, data_args, training_args)
     targets = [
-        (parser_mod, "DatasetAttr", columns.dataset_attr_class()),
+        (parser_mod, "DatasetAttr", columns.dataset_attr_class(ctx)),
         (
             converter_mod,
             "get_dataset_converter",
-            columns.wrap_get_dataset_converter(converter_mod.get_dataset_converter),
+            columns.wrap_get_dataset_converter(converter_mod.get_dataset_converter, ctx),
         ),
         (loader_mod, "_get_dataset_processor", columns.wrap_get_dataset_processor(loader_mod._get_dataset_processor)),
-        (loader_mod, "split_dataset", columns.wrap_split_dataset(loader_mod.split_dataset)),
+        (loader_mod, "split_dataset", splits.wrap_split_dataset(loader_mod.split_dataset, ctx)),
         (loader_mod, "_load_single_dataset", columns.wrap_load_single_dataset(loader_mod._load_single_dataset)),
         (
             loader_mod,
             "_get_preprocessed_dataset",
-            columns.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset),
+            weights.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset, ctx),
         ),
         (collator_module, spec.collator_target[1], spec.collator()),
         (trainer_module, spec.trainer_target[1], spec.trainer()),
     ]
-    previous = columns.CONTEXT
-    columns.CONTEXT = columns.RunContext(finetuning_args.polyalign_args, stage, data_args, training_args)
-    try:
-        with _swapped(targets):
-            yield columns.CONTEXT
-    finally:
-        columns.CONTEXT = previous
+    with _swapped(targets):
+        yield ctx
 
 
 def _write_run_config(stage: str, training_args, finetuning_args) -> None:

@@ -3,7 +3,7 @@
 Preference rows that lack ``chosen_score``/``rejected_score`` are scored at dataset-load time, in batches,
 through the critic bundle interface (``polyalign_lf.critic.load_critic(dir).score(texts, bucket_ids)``;
 lower = closer to the bucket's human support). The scoring runs as a ``datasets.map`` (see
-:class:`polyalign_lf.integration.columns.CriticScorer`), so it is cached like LLaMA-Factory's tokenization:
+:class:`CriticScorer`), so it is cached like LLaMA-Factory's tokenization:
 other ranks and later runs load the result, and ``tokenized_path`` stores it with the tokenized data.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from polyalign_lf.errors import InputError
@@ -60,3 +61,43 @@ def score_missing(
             )
         scores[i] = value
     return chosen, rejected
+
+
+@dataclass
+class CriticScorer:
+    """Batched ``datasets.map`` function that fills missing chosen/rejected scores with the critic.
+
+    Its fingerprint (hence LLaMA-Factory's/datasets' cache) covers the bundle path and its config; the
+    critic itself is loaded on first use only."""
+
+    bundle_dir: str
+    bundle_config: str
+    _critic: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self):  # never pickle a loaded model into the cache fingerprint or workers
+        state = dict(self.__dict__)
+        state["_critic"] = None
+        return state
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        from polyalign_lf.integration.scoring import score_missing
+
+        if self._critic is None:
+            from polyalign_lf.critic import interface
+
+            self._critic = interface.load_critic(self.bundle_dir)
+        chosen, rejected = score_missing(
+            self._critic,
+            batch["_response"],
+            batch["_pa_bucket_id"],
+            batch["_pa_score_chosen"],
+            batch["_pa_score_rejected"],
+        )
+        return {"_pa_score_chosen": chosen, "_pa_score_rejected": rejected}
+
+
+def zero_missing_scores(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {
+        "_pa_score_chosen": [0.0 if math.isnan(v) else v for v in batch["_pa_score_chosen"]],
+        "_pa_score_rejected": [0.0 if math.isnan(v) else v for v in batch["_pa_score_rejected"]],
+    }

@@ -31,7 +31,7 @@ def slug(name: str) -> str:
 def dataset_name(kind: str, language: str, model: str) -> str:
     """``polyalign_{lang}_{dpo|hdpo}_{model}`` (the cross-team contract)."""
     if kind not in ("dpo", "hdpo"):
-        raise ValueError(kind)
+        raise ValueError(f"preference dataset kind must be dpo or hdpo, not {kind!r}")
     return f"polyalign_{language}_{kind}_{slug(model)}"
 
 

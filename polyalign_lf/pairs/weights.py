@@ -12,13 +12,13 @@ of the file being weighted (the training pairs).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from polyalign_lf.errors import ConfigError
+from polyalign_lf.objectives.weighting import bucket_weights
 from polyalign_lf.options import check_number
 
 PAIR_TYPE_BIAS: dict[str, float] = {"global": 0.0, "local": 0.5, "distribution": 1.0}
@@ -48,11 +48,10 @@ class WeightConfig:
 
 def normalized_scarcity(keys: Sequence[Hashable]) -> dict[Hashable, float]:
     """{key: g} with r_k = max(0, N/(|K| n_k) − 1) and g_k = r_k / max r (0 when max r = 0)."""
-    counts = Counter(keys)
-    if not counts:
+    # r_k = max(0, w_k − 1) with w_k = N / (|K| n_k), Eq. 1's bucket weight: one formula for both.
+    raw = {k: max(0.0, w - 1.0) for k, w in bucket_weights(list(keys)).items()}
+    if not raw:
         return {}
-    n_total, n_keys = sum(counts.values()), len(counts)
-    raw = {k: max(0.0, n_total / (n_keys * n) - 1.0) for k, n in counts.items()}
     top = max(raw.values())
     return {k: (r / top if top > 0 else 0.0) for k, r in raw.items()}
 

@@ -78,10 +78,10 @@ def sft_dataset(lang: str, split: str) -> str:
 
 
 def pref_dataset(lang: str, kind: str, model: str) -> str:
-    """``polyalign_{lang}_dpo_{model}`` or ``polyalign_{lang}_hdpo_{model}`` (a dataset_info.json entry)."""
-    if kind not in ("dpo", "hdpo"):
-        raise ValueError(f"preference dataset kind must be dpo or hdpo, not {kind!r}")
-    return f"polyalign_{lang}_{kind}_{model}"
+    """``polyalign_{lang}_dpo_{model}`` or ``polyalign_{lang}_hdpo_{model}``: the name `polyalign pairs` writes."""
+    from polyalign_lf.pairs.registry import dataset_name
+
+    return dataset_name(kind, lang, model)
 
 
 def init_model(lang: str, model: str, method: str) -> str:

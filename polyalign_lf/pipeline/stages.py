@@ -255,12 +255,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def dump_json(path: Path, obj) -> None:
-    from polyalign_lf.io import write_json
-
-    write_json(path, obj)
-
-
 __all__ = [
     "Command",
     "Stage",
@@ -270,5 +264,4 @@ __all__ = [
     "llamafactory_train",
     "select_stages",
     "write_text_atomic",
-    "dump_json",
 ]

@@ -215,7 +215,7 @@ def shared_stages(cfg: StudyConfig) -> list[Stage]:
 
 def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
     """The grid's recipes resized for the study (only size keys, learning rate and seed differ)."""
-    from polyalign_lf.pipeline.cli import demo_recipe
+    from polyalign_lf.pipeline.demo import demo_recipe
 
     recipes = {}
     for method in ("sft", "bucket_sft", "dpo", "hdpo"):

@@ -206,7 +206,7 @@ def test_demo_data_stages_run_and_resume(tmp_path, capsys):
 
 
 def test_demo_recipes_are_the_grid_recipes_resized():
-    from polyalign_lf.pipeline.cli import DEMO_OVERRIDES, demo_recipe
+    from polyalign_lf.pipeline.demo import DEMO_OVERRIDES, demo_recipe
     from polyalign_lf.pipeline.recipes import build_recipe
 
     for method in ("sft", "bucket_sft", "dpo", "hdpo"):
