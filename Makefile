@@ -1,6 +1,7 @@
 # polyalign-lf — set-up, tests and the end-to-end demo.
 #   make install   create .venv with CPU torch, LLaMA-Factory 0.9.5 and this package (editable)
 #   make test      lint (ruff) and run the test suite (installs first if needed)
+#   make test-lf   the LLaMA-Factory-facing tests against LF_SPEC (a version or a checkout), in .venv-lf
 #   make demo      the whole PolyAlign method on CPU in ~10 minutes: the one-seed miniature study
 #   make study     the miniature PolyAlign study (3 seeds, ~30 min on 2 cores): report in study_out/report/
 #   make bench     run every benchmark and write benchmarks/results/RESULTS.md
@@ -17,7 +18,7 @@ LF_DEPS := "transformers>=4.55.0,<=5.5.4,!=4.52.0,!=4.57.0" "datasets>=2.16.0,<=
 STAMP := $(VENV)/.polyalign-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test lint format demo study bench doctor clean browser
+.PHONY: install test test-lf lint format demo study bench doctor clean browser
 
 install: $(STAMP)
 
@@ -48,6 +49,15 @@ browser:
 test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The LLaMA-Factory-facing tests against another LLaMA-Factory, in a venv of its own:
+#   make test-lf LF_SPEC=llamafactory==0.9.5
+#   make test-lf LF_SPEC=/path/to/LLaMA-Factory        (a main checkout)
+LF_VENV ?= .venv-lf
+test-lf:
+	$(MAKE) --no-print-directory install VENV=$(LF_VENV) LF_SPEC="$(LF_SPEC)"
+	$(LF_VENV)/bin/python -c "import llamafactory; print('testing against llamafactory', llamafactory.__version__)"
+	$(LF_VENV)/bin/python -m pytest tests/integration tests/recipes tests/data/test_data_lf_train.py tests/pairs/test_chain.py $(PYTEST_ARGS)
+
 # ruff (configured in pyproject.toml): lint errors fail `make test`, hence CI; `make format` applies the style.
 lint: install
 	$(PY) -m ruff check .
@@ -68,4 +78,4 @@ doctor: install
 	$(PY) -m polyalign_lf.cli doctor
 
 clean:
-	rm -rf $(VENV) demo_out study_out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LF_VENV) demo_out study_out .pytest_cache .hypothesis

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "detect": ("polyalign_lf.detect.cli", "AI-text detectors (Binoculars, Fast-DetectGPT, RADAR), H and Joint"),
     "human-eval": ("polyalign_lf.humaneval.cli", "blind human evaluation: build | summarize"),
     "run": ("polyalign_lf.pipeline.cli", "run the whole pipeline for one model and language, resumable"),
+    "recipes": (
+        "polyalign_lf.pipeline.cli",
+        "recipes export: write the paper's recipe grid (and its dataset_info.json entries)",
+    ),
     "demo": (
         "polyalign_lf.study.cli",
         "the whole method in ~10 minutes: the one-seed miniature study (--data: other rows)",

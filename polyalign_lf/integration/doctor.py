@@ -88,6 +88,29 @@ def _probe() -> dict:
     return json.loads(proc.stdout[marker + len("@@POLYALIGN@@") :])
 
 
+def torch_build() -> dict:
+    """Which torch this is (CPU, CUDA or ROCm build), whether a GPU is visible and whether it does bf16 — what
+    decides if a recipe's ``bf16: true`` can run here."""
+    try:
+        import torch
+    except ImportError as exc:
+        return {"build": None, "error": str(exc)}
+    build = "rocm" if getattr(torch.version, "hip", None) else "cuda" if torch.version.cuda else "cpu"
+    info: dict = {
+        "build": build,
+        "version": torch.__version__,
+        "cuda": torch.version.cuda,
+        "hip": getattr(torch.version, "hip", None),
+        "gpu_available": bool(torch.cuda.is_available()),
+    }
+    if info["gpu_available"]:
+        info["device"] = torch.cuda.get_device_name(0)
+        info["bf16"] = bool(torch.cuda.is_bf16_supported())
+    else:
+        info["bf16"] = False
+    return info
+
+
 def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
     from polyalign_lf import _bootstrap
     from polyalign_lf.integration.compat import SUPPORTED_LF, version_supported
@@ -99,8 +122,24 @@ def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
         "supported_llamafactory": SUPPORTED_LF,
         "hook_active_here": _bootstrap.is_active(),
         "pth_files": _pth_locations(),
+        "torch": torch_build(),
     }
     checks: list[Check] = []
+    t = info["torch"]
+    if t.get("build") is None:
+        checks.append(Check("torch importable", False, t.get("error", "not installed")))
+    else:
+        where = f"GPU {t['device']}" if t["gpu_available"] else "no GPU visible"
+        checks.append(
+            Check(
+                "torch build",
+                True,
+                f"{t['version']} ({t['build']} build; {where}; bf16 {'available' if t['bf16'] else 'not available'}"
+                + ("" if t["bf16"] else ": run recipes with bf16=false")
+                + ")",
+                fatal=False,
+            )
+        )
     lf = info["versions"]["llamafactory"]
     checks.append(Check("llamafactory installed", lf is not None, lf or "pip install 'polyalign-lf[lf]'"))
     if lf is not None:

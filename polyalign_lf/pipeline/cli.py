@@ -282,3 +282,38 @@ def demo_main(args: argparse.Namespace) -> int:
     else:
         runner.print(f"no report yet (the report stage has not run); rerun without --stages to finish: {report}")
     return 0
+
+
+# --- polyalign recipes export ----------------------------------------------------------------------
+
+
+def recipes_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="recipes_command", required=True)
+    export = sub.add_parser(
+        "export", help="write the grid's recipes, the ZeRO-3 config and the dataset_info.json entries into DIR"
+    )
+    export.add_argument(
+        "dir", metavar="DIR", type=Path, help="folder to write recipes/ and data_registry/ into (e.g. .)"
+    )
+    export.add_argument("--lang", default="en,zh", help="languages to export, comma-separated (default en,zh)")
+    export.add_argument(
+        "--model", default=None, help="models to export, comma-separated (default: the four of the grid)"
+    )
+    export.add_argument("--overwrite", action="store_true", help="replace recipe files that exist with other content")
+
+
+def recipes_main(args: argparse.Namespace) -> int:
+    from polyalign_lf.pipeline.recipes import export_recipes
+
+    result = export_recipes(
+        args.dir, languages=_split(args.lang), models=_split(args.model) or None, overwrite=args.overwrite
+    )
+    print(
+        f"recipes export: {len(result['written']) - 1} file(s) written, {len(result['unchanged'])} already up to date, "
+        f"dataset_info.json entries merged into {args.dir / 'data_registry' / 'dataset_info.json'}"
+    )
+    print(
+        f"train one with: cd {args.dir} && llamafactory-cli train recipes/en/gemma2_2b_hdpo.yaml "
+        "(after building its data: README, First steps)"
+    )
+    return 0

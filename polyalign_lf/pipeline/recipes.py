@@ -1,6 +1,6 @@
 """The paper's training grid as data: one function builds every recipe of ``recipes/``.
 
-The YAML files under ``recipes/{en,zh}/`` are the committed output of :func:`write_recipe_tree`
+The YAML files under ``recipes/{en,zh}/`` are the committed output of :func:`export_recipes`
 (``python -m polyalign_lf.pipeline.recipes``, run from the repository root); a test checks that they are identical to what this
 module builds, so the grid cannot drift cell by cell. The demo builds its CPU recipes from the same
 function (:func:`build_recipe` plus overrides), so what the demo runs is what the paper's grid runs.
@@ -26,6 +26,7 @@ Grid (paper §4.1, Appendix C): 4 models × 2 languages × (Full-SFT, Bucket-SFT
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,19 +303,6 @@ def all_recipe_files() -> dict[str, str]:
     return files
 
 
-def write_recipe_tree(root: str | os.PathLike = ".") -> list[Path]:
-    """Write every recipe under ``root`` (the repository root); returns the paths written."""
-    from polyalign_lf.io import atomic_write
-
-    written = []
-    for rel, text in all_recipe_files().items():
-        path = Path(root) / rel
-        with atomic_write(path) as handle:
-            handle.write(text)
-        written.append(path)
-    return written
-
-
 # --- data_registry/dataset_info.json: the entries the grid's recipes name ------------------------------
 
 
@@ -341,21 +329,77 @@ def registry_entries() -> dict[str, dict[str, Any]]:
     return entries
 
 
-def write_registry(root: str | os.PathLike = ".") -> Path:
-    """Write ``data_registry/dataset_info.json`` (merging: entries of users' own datasets are kept)."""
-    from polyalign_lf.data.export import merge_dataset_info
+def export_recipes(
+    root: str | os.PathLike,
+    *,
+    languages: Sequence[str] = LANGUAGES,
+    models: Sequence[str] | None = None,
+    overwrite: bool = False,
+) -> dict[str, list[Path]]:
+    """Write the grid's recipes for ``languages`` × ``models`` (all by default), the ZeRO-3 config and the
+    matching ``data_registry/dataset_info.json`` entries under ``root`` — byte for byte the repository's files,
+    from the installed package, so a pip user can start from them.
 
-    path = Path(root) / DATASET_DIR / "dataset_info.json"
-    merge_dataset_info(path, registry_entries())
-    return path
+    A file that exists with other content is refused unless ``overwrite`` (an identical one is left as it
+    is); ``dataset_info.json`` is merged, keeping the user's own entries. Returns ``{"written", "unchanged"}``.
+    """
+    from polyalign_lf.errors import ConfigError, InputError
+    from polyalign_lf.io import atomic_write, check_output_file
+
+    root = Path(root)
+    models = list(models or MODELS)
+    unknown = [m for m in models if m not in MODELS] + [lang for lang in languages if lang not in LANGUAGES]
+    if unknown:
+        raise ConfigError(
+            f"unknown model/language {', '.join(unknown)}; models: {', '.join(MODELS)}; "
+            f"languages: {', '.join(LANGUAGES)}"
+        )
+    wanted = {
+        recipe_filename(lang, model, method)
+        for lang in languages
+        for model in models
+        for method in (*METHODS, "critic")
+    } | {DEEPSPEED_Z3}
+    files = {rel: text for rel, text in all_recipe_files().items() if rel in wanted}
+    result: dict[str, list[Path]] = {"written": [], "unchanged": []}
+    conflicts = []
+    for rel, text in files.items():
+        path = check_output_file(root / rel)
+        if path.is_file() and path.read_text(encoding="utf-8") != text and not overwrite:
+            conflicts.append(str(path))
+    if conflicts:
+        raise InputError(
+            f"{len(conflicts)} recipe file(s) exist with other content, e.g. {conflicts[0]}",
+            where=str(root),
+            hint="pass --overwrite to replace them, or export into another folder",
+        )
+    for rel, text in files.items():
+        path = root / rel
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            result["unchanged"].append(path)
+            continue
+        with atomic_write(path) as handle:
+            handle.write(text)
+        result["written"].append(path)
+    from polyalign_lf.data.export import entry_name, merge_dataset_info
+
+    names = {entry_name(lang, split) for lang in languages for split in ("train", "val", "test")}
+    names |= {pref_dataset(lang, kind, model) for lang in languages for kind in ("dpo", "hdpo") for model in models}
+    merge_dataset_info(
+        root / DATASET_DIR / "dataset_info.json",
+        {name: entry for name, entry in registry_entries().items() if name in names},
+    )
+    result["written"].append(root / DATASET_DIR / "dataset_info.json")
+    return result
 
 
 def _main(argv: list[str] | None = None) -> int:
+    """Maintainers' entry point: rewrite the repository's recipes/ and data_registry/ (= `polyalign recipes export .`)."""
     import argparse
 
     parser = argparse.ArgumentParser(
         prog="python -m polyalign_lf.pipeline.recipes",
-        description="Write the recipe grid (recipes/) and data_registry/dataset_info.json.",
+        description="Rewrite the recipe grid (recipes/) and data_registry/dataset_info.json of the repository.",
     )
     parser.add_argument("root", nargs="?", default=".", help="the repository root (or its recipes/ folder); default .")
     args = parser.parse_args(argv)
@@ -364,9 +408,8 @@ def _main(argv: list[str] | None = None) -> int:
         root_path = root_path.parent
     if not root_path.is_dir():
         parser.error(f"{root_path} is not a folder")
-    for path in write_recipe_tree(root_path):
+    for path in export_recipes(root_path, overwrite=True)["written"]:
         print(path)
-    print(write_registry(root_path))
     return 0
 
 

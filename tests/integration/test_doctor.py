@@ -18,7 +18,10 @@ def _args(*argv):
 def test_doctor_all_ok_here(capsys):
     assert doctor_main(_args("--no-subprocess")) == 0
     out = capsys.readouterr().out
-    assert "llamafactory 0.9.5" in out and "[ok  ] polyalign_lf.pth installed" in out
+    from importlib.metadata import version
+
+    assert f"llamafactory {version('llamafactory')}" in out and "[ok  ] polyalign_lf.pth installed" in out
+    assert "[ok  ] torch build: " in out and " build; " in out  # cpu / cuda / rocm, and whether bf16 works
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,45 @@ def test_grid_is_complete():
 def test_committed_files_are_the_generators_output():
     """Nobody hand-edits one cell: every file equals what polyalign_lf.pipeline.recipes builds."""
     stale = [rel for rel, text in R.all_recipe_files().items() if (REPO / rel).read_text(encoding="utf-8") != text]
-    assert not stale, f"regenerate with `python -m polyalign_lf.pipeline.recipes`: {stale}"
+    assert not stale, f"regenerate with `polyalign recipes export .`: {stale}"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_recipes_export_writes_the_repositorys_files(tmp_path, capsys):
+    """A pip user gets, from the installed package, exactly the repository's recipes and registry entries."""
+    from polyalign_lf.cli import main
+
+    assert main(["recipes", "export", str(tmp_path / "proj")]) == 0
+    exported = _tree(tmp_path / "proj")
+    repo = _tree(REPO / "recipes")
+    assert {rel.removeprefix("recipes/"): data for rel, data in exported.items() if rel.startswith("recipes/")} == repo
+    assert exported["data_registry/dataset_info.json"] == (REPO / "data_registry" / "dataset_info.json").read_bytes()
+    # again: nothing to write; a changed file is refused without --overwrite and restored with it
+    assert main(["recipes", "export", str(tmp_path / "proj")]) == 0
+    assert "0 file(s) written, 41 already up to date" in capsys.readouterr().out
+    edited = tmp_path / "proj" / R.recipe_filename("en", "gemma2_2b", "hdpo")
+    edited.write_text("stage: hdpo\n", encoding="utf-8")
+    assert main(["recipes", "export", str(tmp_path / "proj")]) == 2
+    assert "--overwrite" in capsys.readouterr().err and edited.read_text() == "stage: hdpo\n"
+    assert main(["recipes", "export", str(tmp_path / "proj"), "--overwrite"]) == 0
+    assert edited.read_bytes() == (REPO / R.recipe_filename("en", "gemma2_2b", "hdpo")).read_bytes()
+
+
+def test_recipes_export_one_cell_keeps_the_users_registry_entries(tmp_path):
+    from polyalign_lf.pipeline.recipes import export_recipes
+
+    registry = tmp_path / "data_registry" / "dataset_info.json"
+    registry.parent.mkdir()
+    registry.write_text(json.dumps({"my_data": {"file_name": "mine.jsonl"}}), encoding="utf-8")
+    export_recipes(tmp_path, languages=["zh"], models=["qwen25_1_5b"])
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "recipes").rglob("*.yaml"))
+    assert names == sorted(R.recipe_filename("zh", "qwen25_1_5b", m) for m in (*R.METHODS, "critic"))
+    info = json.loads(registry.read_text(encoding="utf-8"))
+    assert info["my_data"] == {"file_name": "mine.jsonl"}
+    assert {"polyalign_zh_train", "polyalign_zh_hdpo_qwen25_1_5b"} <= set(info) and "polyalign_en_train" not in info
 
 
 def test_hyperparameters_and_chain():
