@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import gzip
 import json
 import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -179,7 +181,6 @@ def _umask() -> int:
 
 def backup_file(path: str | os.PathLike) -> Path:
     """Rename ``path`` to ``PATH.bak-YYYYmmdd-HHMMSS`` (a counter is added if that exists); returns the backup."""
-    import time
 
     path = Path(path)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -233,7 +234,6 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def open_bytes(path: str | os.PathLike):
     """Open a file for reading bytes; ``*.gz`` files are decompressed on the fly."""
-    import gzip
 
     path = Path(path)
     return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")

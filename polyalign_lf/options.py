@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from polyalign_lf.errors import ConfigError
+from polyalign_lf.errors import ConfigError, InputError
 
 
 def _range_text(minimum: float | None, maximum: float | None, *, integer: bool, above: bool = False) -> str:
@@ -130,8 +131,6 @@ def config_defaults(parser: argparse.ArgumentParser, config_path: str | os.PathL
     """
     import yaml
 
-    from polyalign_lf.errors import InputError
-
     path = Path(config_path)
     if not path.is_file():
         raise InputError("config file not found", where=str(path))
@@ -178,7 +177,6 @@ def add_deprecated_alias(parser, old: str, new: str, **kwargs) -> None:
 
     class _Deprecated(argparse._StoreAction):
         def __call__(self, parser, namespace, values, option_string=None):
-            import sys
 
             print(f"{parser.prog}: warning: {option_string} is deprecated; use {new}", file=sys.stderr)
             super().__call__(parser, namespace, values, option_string)

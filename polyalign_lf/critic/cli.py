@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import read_predictions
+from polyalign_lf.errors import ConfigError
+from polyalign_lf.io import check_output_folder, progress, replace_folder, write_json, write_jsonl
 
 
 def critic_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,9 +130,7 @@ def critic_main(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from polyalign_lf.critic.train import critic_data_from_tables
-    from polyalign_lf.errors import ConfigError
     from polyalign_lf.features.store import load_feature_table
-    from polyalign_lf.io import check_output_folder, replace_folder
     from polyalign_lf.references.build import BucketReferences
 
     missing = [f"--{name}" for name in ("references", "out") if getattr(args, name) is None]
@@ -185,7 +186,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _lm_config(args, refs) -> dict:
-    from polyalign_lf.errors import ConfigError
 
     if "+" in refs.schema_version and not args.lm_model:
         raise ConfigError(
@@ -197,15 +197,12 @@ def _lm_config(args, refs) -> dict:
 def _score(args: argparse.Namespace) -> int:
     from polyalign_lf.critic.interface import load_critic
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.io import progress, write_jsonl
 
     critic = load_critic(args.critic, device=args.device)
     records = read_records(args.records)
     if args.split:
         records = [r for r in records if r["split"] == args.split]
     if args.predictions:
-        from polyalign_lf.core.predictions import read_predictions
-
         preds = read_predictions(args.predictions, [r["id"] for r in records])
         texts = [preds[r["id"]] for r in records]
     else:
@@ -224,9 +221,7 @@ def _score(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from polyalign_lf.critic.interface import load_critic
     from polyalign_lf.critic.train import critic_data_from_tables, evaluate_scores
-    from polyalign_lf.errors import ConfigError
     from polyalign_lf.features.store import load_feature_table
-    from polyalign_lf.io import write_json
 
     critic = load_critic(args.critic)
     if not hasattr(critic, "score_features"):
@@ -247,14 +242,11 @@ def _report(args: argparse.Namespace) -> int:
 
 def train_encoder_critic_cli(args, refs) -> int:
     """``polyalign critic train --type encoder``: texts = the split's human answers + every --predictions file."""
-    import json
 
-    from polyalign_lf.core.predictions import read_predictions
     from polyalign_lf.critic.encoder import EncoderCritic
     from polyalign_lf.critic.mlp import MLPCriticConfig
     from polyalign_lf.critic.train import heldout_mask
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.errors import ConfigError
 
     if not args.records or not args.predictions or not args.encoder:
         raise ConfigError(
@@ -292,7 +284,6 @@ def train_encoder_critic_cli(args, refs) -> int:
         device=args.device,
         show_progress=True,
     )
-    from polyalign_lf.io import replace_folder
 
     with replace_folder(args.out, overwrite=args.overwrite) as building:
         critic.save(building)

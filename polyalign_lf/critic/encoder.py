@@ -25,7 +25,7 @@ from polyalign_lf.critic.mlp import UNKNOWN_BUCKET, MLPCriticConfig, fit_theorem
 from polyalign_lf.critic.support import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, evaluate_scores
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.io import read_json, write_json
+from polyalign_lf.io import atomic_write, read_json, write_json
 from polyalign_lf.references.build import BucketReferences
 
 
@@ -165,8 +165,6 @@ class EncoderCritic:
 
     def save(self, bundle_dir: str | os.PathLike) -> Path:
         import torch
-
-        from polyalign_lf.io import atomic_write
 
         bundle = Path(bundle_dir)
         bundle.mkdir(parents=True, exist_ok=True)

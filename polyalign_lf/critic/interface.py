@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -59,8 +61,6 @@ def read_critic_config(bundle_dir: str | os.PathLike) -> dict[str, Any]:
 def load_torch_file(path: Path, device: Any) -> Any:
     """``torch.load`` of a bundle's weights (tensors only), a missing, truncated or corrupt file being an
     :class:`InputError` naming it."""
-    import pickle
-    import zipfile
 
     import torch
 

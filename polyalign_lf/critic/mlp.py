@@ -25,7 +25,7 @@ from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
 from polyalign_lf.critic.support import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, critic_loss, evaluate_scores
 from polyalign_lf.errors import ConfigError, InputError
-from polyalign_lf.io import read_json, write_json
+from polyalign_lf.io import atomic_write, progress, read_json, write_json
 from polyalign_lf.references.build import BucketReferences
 
 UNKNOWN_BUCKET = "__unknown__"
@@ -216,7 +216,6 @@ class MLPCritic:
     # ------------------------------------------------------------------ bundle
     def save(self, bundle_dir: str | os.PathLike) -> Path:
         torch = self._torch
-        from polyalign_lf.io import atomic_write
 
         bundle = Path(bundle_dir)
         bundle.mkdir(parents=True, exist_ok=True)
@@ -284,8 +283,6 @@ def fit_theorem4_loss(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.learning_rate, total_steps=n_epochs * steps_per_epoch)
     epochs = range(n_epochs)
     if show_progress:
-        from polyalign_lf.io import progress
-
         epochs = progress(epochs, desc="critic epochs", unit="epoch")
     history = []
     for _epoch in epochs:

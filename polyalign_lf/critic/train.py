@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from polyalign_lf.errors import ConfigError
+from polyalign_lf.errors import ConfigError, InputError
 
 DEFAULT_TIE_TOLERANCE = 0.05
 """Pairs whose targets D_b differ by at most this much are ties (no ranking signal): 0.05 is 5% of one
@@ -142,7 +142,6 @@ def critic_data_from_tables(
 
     Rows of ``split`` only (None = all); targets are D_b against ``references``; held-out by record id.
     """
-    from polyalign_lf.errors import InputError
 
     mats, buckets, groups = [], [], []
     for table in tables:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import polyalign_lf.options as opt
@@ -185,7 +186,6 @@ def datasets_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def datasets_main(args: argparse.Namespace) -> int:
-    import json
 
     from polyalign_lf.data.formatters import all_formatters
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from polyalign_lf.core.records import BUCKET_SEP, coarser_bucket_ids, make_bucket_id, parse_bucket_id  # noqa: F401  re-exported: the record contract
 from polyalign_lf.errors import InputError
+from polyalign_lf.io import iter_jsonl, write_jsonl
 
 RECORD_FIELDS: tuple[str, ...] = (
     "id",
@@ -92,7 +93,6 @@ def validate_record(record: Any, where: str = "record") -> dict:
 
 def iter_records(path: str | os.PathLike, validate: bool = True) -> Iterator[dict]:
     """Read a records JSONL file, validating each line (errors name ``file:line``)."""
-    from polyalign_lf.io import iter_jsonl
 
     for lineno, row in iter_jsonl(path, unique="id"):
         yield validate_record(row, where=f"{path}:{lineno}") if validate else row
@@ -104,7 +104,6 @@ def read_records(path: str | os.PathLike, validate: bool = True) -> list[dict]:
 
 def write_records(path: str | os.PathLike, records: Iterable[dict], validate: bool = True) -> int:
     """Write records atomically as JSONL, validating each one first."""
-    from polyalign_lf.io import write_jsonl
 
     def checked() -> Iterator[dict]:
         for k, record in enumerate(records):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
-from polyalign_lf.io import iter_jsonl
+from polyalign_lf.io import iter_jsonl, open_bytes, read_json
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".arrow", ".jsonl.gz", ".json.gz")
 
@@ -56,7 +56,6 @@ def _iter_json_file(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     * one object wrapping the rows (:func:`unwrap_rows`), minified on one line (DRCD, SQuAD v2) or
       pretty-printed (CMRC2018's SQuAD-style file).
     """
-    from polyalign_lf.io import open_bytes, read_json
 
     with open_bytes(path) as handle:
         try:  # only the first character matters here; the readers below check the encoding line by line
@@ -101,7 +100,6 @@ def _iter_json_file(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
 
 
 def _iter_text_lines(path: Path) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    from polyalign_lf.io import open_bytes
 
     with open_bytes(path) as handle:
         for lineno, raw in enumerate(handle, start=1):

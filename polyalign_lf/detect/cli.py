@@ -4,11 +4,16 @@ the Joint score of Table 4."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import parse_named_paths, read_predictions
+from polyalign_lf.core.records import select_ids
+from polyalign_lf.errors import AllFailed, ConfigError, InputError
+from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
 
 
 def detect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -155,9 +160,6 @@ def table4_markdown(summary: Mapping[str, Any], detectors: list[str]) -> str:
 def _report_unscored(raw: Mapping[str, list[dict]], detectors: list[str]) -> None:
     """Rows a detector could not score (e.g. empty answers) are counted on stderr; if no detector scored any
     row at all, nothing usable was produced and the command fails."""
-    import sys
-
-    from polyalign_lf.errors import AllFailed
 
     total = sum(len(rows) for rows in raw.values())
     scored = {d: sum(1 for rows in raw.values() for row in rows if row[d] is not None) for d in detectors}
@@ -173,8 +175,6 @@ def _report_unscored(raw: Mapping[str, list[dict]], detectors: list[str]) -> Non
 
 
 def detect_main(args) -> int:
-    from polyalign_lf.core.predictions import parse_named_paths, read_predictions
-    from polyalign_lf.core.records import select_ids
     from polyalign_lf.data.schema import read_records
     from polyalign_lf.detect.joint import agg_from_metrics
     from polyalign_lf.detect.runner import (
@@ -188,8 +188,6 @@ def detect_main(args) -> int:
         score_texts,
         summarize_detection,
     )
-    from polyalign_lf.errors import ConfigError
-    from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
 
     detectors = parse_detectors(args.detectors)
     if args.calibrate_fpr is not None and args.no_human:
@@ -206,8 +204,6 @@ def detect_main(args) -> int:
     for method, preds in predictions.items():
         missing = [rid for rid in ids if rid not in preds]
         if missing:
-            from polyalign_lf.errors import InputError
-
             raise InputError(
                 f"{len(missing)} record(s) have no prediction, e.g. {missing[0]!r}",
                 where=str(methods[method]),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from polyalign_lf.errors import InputError
+from polyalign_lf.options import number_problem
+
 
 def human_likeness(ai_rates: Sequence[float]) -> float:
     """``H = 1 − (1/|D|) Σ_d r_d`` with ``r_d`` the predicted-AI rate (in [0, 1]) of detector ``d``."""
@@ -27,8 +30,6 @@ def joint_score(agg: float, h: float) -> float:
 def agg_from_metrics(metrics: Mapping, where: str = "metrics") -> tuple[float | None, str | None]:
     """Read ``agg`` from a METRICS.json object: a number, or an object with ``value``; (None, reason) when it is
     absent or null (skipped). Anything else — NaN, infinity, a string — is an error naming ``where``."""
-    from polyalign_lf.errors import InputError
-    from polyalign_lf.options import number_problem
 
     value = metrics.get("agg")
     if isinstance(value, Mapping):

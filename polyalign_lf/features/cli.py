@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import read_predictions
 from polyalign_lf.errors import ConfigError
 
 
@@ -38,8 +39,6 @@ def features_main(args: argparse.Namespace) -> int:
     if not records:
         raise ConfigError(f"no records{' of split ' + args.split if args.split else ''} in {args.records}")
     if args.predictions:
-        from polyalign_lf.core.predictions import read_predictions
-
         preds = read_predictions(args.predictions, [r["id"] for r in records])
         texts = [preds[r["id"]] for r in records]
         source = f"prediction:{args.predictions}"

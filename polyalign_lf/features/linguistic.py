@@ -29,6 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from polyalign_lf.io import progress
+
 FEATURE_SCHEMA_VERSION = "pa-ling-1.0"
 
 # (name, description). The order is the column order of the feature matrix.
@@ -499,8 +501,6 @@ def extract_linguistic_features(
         _jieba()  # initialize once, outside the progress bar
     iterator = range(len(texts))
     if show_progress:
-        from polyalign_lf.io import progress
-
         iterator = progress(iterator, desc="features", total=len(texts), unit="resp")
     for k in iterator:
         text = texts[k]

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from polyalign_lf.io import progress
+
 LM_FEATURE_SCHEMA_VERSION = "pa-lm-1.0"
 LM_FEATURE_NAMES: tuple[str, ...] = (
     "lm_logprob_mean",
@@ -75,8 +77,6 @@ def extract_lm_features(
     order = sorted(range(len(texts)), key=lambda k: len(encoded[k]))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if show_progress:
-        from polyalign_lf.io import progress
-
         batches = progress(batches, desc="lm features", unit="batch")
     with torch.no_grad():
         for batch in batches:

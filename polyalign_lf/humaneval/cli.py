@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import parse_named_paths, read_predictions
+from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.io import atomic_write, backup_file, check_output_folder, read_json, replace_folder, write_json
 
 
 def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,11 +56,8 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _build(args) -> int:
-    from polyalign_lf.core.predictions import parse_named_paths, read_predictions
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.errors import ConfigError, InputError
     from polyalign_lf.humaneval.build import build_items, stratified_sample, write_key, write_page
-    from polyalign_lf.io import backup_file, check_output_folder, replace_folder
 
     out = Path(args.out)
     key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
@@ -107,7 +107,6 @@ def _build(args) -> int:
 
 def _summarize(args) -> int:
     from polyalign_lf.humaneval.summarize import check_key, load_ratings, table8, table8_markdown
-    from polyalign_lf.io import atomic_write, read_json, write_json
 
     key = read_json(args.key)
     check_key(key, args.key)

@@ -11,6 +11,7 @@ from typing import Any
 
 from polyalign_lf.errors import InputError
 from polyalign_lf.humaneval.build import KEY_FORMAT
+from polyalign_lf.io import read_json
 
 DIMENSIONS = ("usefulness", "answerability", "naturalness")
 RATINGS_FORMAT = "polyalign-human-eval-ratings/v1"
@@ -32,7 +33,6 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]
 
 def load_ratings(paths: Sequence[str | Path], key: Mapping[str, Any]) -> tuple[list[dict], dict[str, int]]:
     """Validated complete ratings joined to the key; incomplete ones are counted, wrong ones are errors."""
-    from polyalign_lf.io import read_json
 
     items = {row["item_id"]: row for row in key["items"]}
     ratings: list[dict] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from polyalign_lf.options import check_number
+
 
 @dataclass
 class DecodingConfig:
@@ -20,7 +22,6 @@ class DecodingConfig:
     stop: list[str] = field(default_factory=list)
 
     def validate(self) -> DecodingConfig:
-        from polyalign_lf.options import check_number
 
         check_number("temperature", self.temperature, 0.0)
         check_number("top_p", self.top_p, 0.0, 1.0, above=True)

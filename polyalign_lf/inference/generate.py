@@ -14,6 +14,7 @@ from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.inference.decoding import DecodingConfig
+from polyalign_lf.io import check_output_file, progress
 
 COT_MAX_NEW_TOKENS = 512
 
@@ -154,7 +155,6 @@ def generate_predictions(job: GenerateJob) -> GenerateResult:
     from polyalign_lf.inference.engines import GenerationRequest
     from polyalign_lf.inference.output import PredictionWriter
     from polyalign_lf.inference.prompts import PromptBuilder
-    from polyalign_lf.io import check_output_file, progress
 
     check_output_file(job.out)
     records = read_records(job.records)  # ids are unique: the reader refuses a repeat

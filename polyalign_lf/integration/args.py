@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Literal
 
 from polyalign_lf.errors import ConfigError
@@ -323,16 +324,12 @@ def validate(recipe: PolyAlignRecipe, model_args, data_args, training_args, fine
     if data_args.streaming and (pa.weights_from_buckets or pa.hdpo_critic or pa.bucket_table):
         raise ConfigError("bucket weighting and critic scoring need the whole training set; set `streaming: false`")
     if pa.hdpo_critic:
-        from pathlib import Path
-
         if not (Path(pa.hdpo_critic) / "critic_config.json").is_file():
             raise ConfigError(
                 f"hdpo_critic: {pa.hdpo_critic} is not a critic bundle (no critic_config.json); "
                 "build one with `polyalign critic train`"
             )
     if pa.bucket_table:
-        from pathlib import Path
-
         if not Path(pa.bucket_table).is_file():
             raise ConfigError(f"bucket_table: {pa.bucket_table} does not exist")
     if getattr(model_args, "enable_liger_kernel", False) and stage == "sft":

@@ -7,6 +7,7 @@ keeps them out of LLaMA-Factory's cast to the compute dtype.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from polyalign_lf.errors import ConfigError
@@ -35,8 +36,6 @@ def _collator_with_extras(base_name: str, class_name: str):
     """A subclass of LLaMA-Factory's collator ``base_name`` that pops the ``pa_*`` features before LF's own
     collation and attaches them as tensors afterwards (so they stay float32, outside LF's dtype cast)."""
     if base_name not in _CLASSES:
-        from dataclasses import dataclass
-
         import llamafactory.data.collator as lf_collator
 
         base = getattr(lf_collator, base_name)

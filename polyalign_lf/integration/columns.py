@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from dataclasses import dataclass as _dataclass
 from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
@@ -72,7 +73,6 @@ class RunContext:
 
 def dataset_attr_class(ctx: RunContext):
     """A subclass of LLaMA-Factory's ``DatasetAttr`` whose ``join`` also records our ``columns`` into ``ctx``."""
-    from dataclasses import dataclass as _dataclass
 
     from llamafactory.data.parser import DatasetAttr
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -67,7 +68,6 @@ def _env_on(name: str) -> bool:
 
 
 def _pth_locations() -> list[str]:
-    import site
 
     dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
     return [os.path.join(d, "polyalign_lf.pth") for d in dirs if os.path.isfile(os.path.join(d, "polyalign_lf.pth"))]

@@ -18,10 +18,11 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from polyalign_lf.errors import ConfigError, PolyalignError
+from polyalign_lf.io import write_json
 
 
 @dataclass(frozen=True)
@@ -171,11 +172,9 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
 
 def _write_run_config(stage: str, training_args, finetuning_args) -> None:
     """LLaMA-Factory's own reports say ``stage: dpo``; record what really ran next to them."""
-    from dataclasses import asdict
 
     from polyalign_lf import __version__
     from polyalign_lf.integration.compat import lf_version
-    from polyalign_lf.io import write_json
 
     if not getattr(training_args, "should_save", False) or not training_args.output_dir:
         return

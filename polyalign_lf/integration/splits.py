@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import InputError
@@ -54,8 +55,6 @@ def finalize_split(ctx: RunContext, dataset, split_name: str):
         missing = sum(1 for c, r in zip(chosen, rejected) if math.isnan(c) or math.isnan(r))
         ctx.report[f"{split_name}_unscored_pairs"] = missing
         if missing and pa.hdpo_critic:
-            from pathlib import Path
-
             config = (Path(pa.hdpo_critic) / "critic_config.json").read_text(encoding="utf-8")
             scorer = CriticScorer(str(Path(pa.hdpo_critic).resolve()), config)
             dataset = dataset.map(

@@ -6,11 +6,13 @@ all 1 under ``bucket_weighting: uniform``)."""
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from polyalign_lf.errors import InputError
 from polyalign_lf.integration.columns import RunContext, _map_kwargs
+from polyalign_lf.io import read_json
 
 
 @dataclass
@@ -60,8 +62,6 @@ def _bucket_table(ctx: RunContext, train) -> dict[int, float]:
 
     pa = ctx.pa_args
     if pa.bucket_table:
-        from polyalign_lf.io import read_json
-
         raw = read_json(pa.bucket_table)
         if not isinstance(raw, dict) or not raw:
             raise InputError("bucket_table must be a non-empty JSON object {bucket_id: weight}", where=pa.bucket_table)
@@ -92,8 +92,6 @@ def _warn_unmasked_history(ctx: RunContext, dataset) -> None:
     lengths = pc.list_value_length(dataset.data.column("_prompt"))
     multi_turn = int(pc.sum(pc.greater(lengths, 1)).as_py() or 0)
     if multi_turn and getattr(ctx.training_args, "should_log", True):
-        import sys
-
         sys.stderr.write(
             f"polyalign-lf: warning: {multi_turn} of {len(dataset)} training rows are multi-turn and `mask_history` "
             "is false, so each row's loss also covers its earlier assistant turns; set `mask_history: true` to train "

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import polyalign_lf.options as opt
-from polyalign_lf.core.predictions import parse_named_paths
-from polyalign_lf.errors import ConfigError
+from polyalign_lf.core.predictions import parse_named_paths, read_predictions
+from polyalign_lf.core.records import select_ids
+from polyalign_lf.errors import AllFailed, ConfigError, InputError
+from polyalign_lf.io import atomic_write, write_json
 
 
 def judge_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,8 +71,6 @@ def _load_endpoints(args) -> list:
     if args.judges_config:
         import yaml
 
-        from polyalign_lf.errors import InputError
-
         path = Path(args.judges_config)
         if not path.exists():
             raise InputError("file not found", where=str(path))
@@ -90,10 +90,7 @@ def _load_endpoints(args) -> list:
 
 
 def judge_main(args) -> int:
-    from polyalign_lf.core.predictions import read_predictions
-    from polyalign_lf.core.records import select_ids
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.io import atomic_write, write_json
     from polyalign_lf.judge.runner import build_summary, run_judge, summary_markdown
 
     endpoints = _load_endpoints(args)
@@ -134,8 +131,6 @@ def judge_main(args) -> int:
         handle.write(markdown)
     print(markdown)
     if n_rows and not n_valid:
-        from polyalign_lf.errors import AllFailed
-
         first = next(r for per_method in all_rows.values() for rows in per_method.values() for r in rows)
         raise AllFailed(
             f"all {n_rows} judge requests failed, so the summary holds no scores; the first error: "

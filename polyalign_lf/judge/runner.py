@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +22,6 @@ ChatFn = Callable[[JudgeEndpoint, list, dict | None], str]
 
 
 def candidate_digest(candidate: str) -> str:
-    import hashlib
 
     return hashlib.sha256(candidate.encode("utf-8")).hexdigest()[:16]
 

@@ -6,7 +6,9 @@ import argparse
 import sys
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import prediction_rows
 from polyalign_lf.errors import InputError
+from polyalign_lf.io import write_json
 from polyalign_lf.metrics.inputs import _load_npy, fill_human_cache, load_reference_scales
 
 
@@ -96,9 +98,7 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def evaluate_main(args: argparse.Namespace) -> int:
     from polyalign_lf.core.embeddings import DEFAULT_MULTILINGUAL_ENCODER
-    from polyalign_lf.core.predictions import prediction_rows
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.io import write_json
     from polyalign_lf.metrics.evaluate import EvaluationConfig, Precomputed, align_predictions, evaluate
 
     records = read_records(args.records)

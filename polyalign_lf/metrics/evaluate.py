@@ -27,6 +27,7 @@ from polyalign_lf.core.embeddings import DEFAULT_MULTILINGUAL_ENCODER
 from polyalign_lf.core.predictions import align_rows
 from polyalign_lf.core.records import bucket_language, bucket_track
 from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.io import progress
 from polyalign_lf.metrics import bng as bng_lib
 from polyalign_lf.metrics import nuf as nuf_lib
 from polyalign_lf.metrics.mauve_score import MIN_TEXTS, mauve_between
@@ -402,7 +403,6 @@ def _mauve_section(
             skipped["mauve.global"] = f"{n} examples < {MIN_TEXTS}"
         timings["mauve_global"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        from polyalign_lf.io import progress
 
         iterator = progress(eligible, desc="conditional MAUVE", unit="bucket") if config.show_progress else eligible
         for b in iterator:

@@ -12,6 +12,7 @@ import numpy as np
 
 from polyalign_lf.core.records import bucket_language
 from polyalign_lf.errors import InputError
+from polyalign_lf.io import atomic_write
 
 
 def _load_npy(path: str | None, what: str) -> np.ndarray | None:
@@ -77,7 +78,6 @@ def load_reference_scales(
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
-    from polyalign_lf.io import atomic_write
 
     with atomic_write(path, "wb") as handle:
         np.save(handle, array)

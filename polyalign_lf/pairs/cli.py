@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import read_candidates, read_predictions
+from polyalign_lf.errors import ConfigError
+from polyalign_lf.io import read_json, write_json
 
 
 def _weight_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,9 +107,7 @@ def pairs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_inputs(args):
-    from polyalign_lf.core.predictions import read_predictions
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.errors import ConfigError
 
     records = [
         r
@@ -119,8 +120,6 @@ def _load_inputs(args):
 
 
 def _write(rows: list[dict], args, kind: str, summary: dict) -> Path:
-    from polyalign_lf.errors import ConfigError
-    from polyalign_lf.io import write_json
     from polyalign_lf.pairs.registry import dataset_name, register_ranking_dataset
 
     if not rows:
@@ -160,7 +159,6 @@ def pairs_main(args: argparse.Namespace) -> int:
         return 0
 
     from polyalign_lf.critic.interface import load_critic
-    from polyalign_lf.errors import ConfigError
 
     types = check_types([t.strip() for t in args.types.split(",") if t.strip()])
     cfg = _weight_config(args)
@@ -174,7 +172,6 @@ def pairs_main(args: argparse.Namespace) -> int:
                 "distribution and local pairs need --candidates (several sampled outputs per record); "
                 "or pass --types global"
             )
-        from polyalign_lf.core.predictions import read_candidates
 
         candidates = read_candidates(args.candidates, [r["id"] for r in records])
         if "distribution" in types:
@@ -214,7 +211,6 @@ def weights_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def weights_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.io import read_json, write_json
     from polyalign_lf.pairs.build import check_pair_rows, score_and_weight
 
     rows = check_pair_rows(read_json(args.pairs), str(args.pairs))

@@ -17,12 +17,14 @@ root and writes CPU-sized recipes for a tiny model there, built by the same func
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polyalign_lf.io import atomic_write, iter_jsonl, write_jsonl
 from polyalign_lf.pipeline import recipes as layout
 from polyalign_lf.pipeline.recipes import METHODS, output_dir, pref_dataset
 from polyalign_lf.pipeline.stages import Stage, llamafactory_train, polyalign_command
@@ -150,11 +152,9 @@ def _concat_records(cfg: CellConfig) -> Callable[[], None]:
     """Collect the cell's records (all deduplicated datasets, the cell's languages) into one file per split."""
 
     def action() -> None:
-        import json
 
         from polyalign_lf.data.dedup import find_datasets
         from polyalign_lf.data.schema import SPLITS, iter_records
-        from polyalign_lf.io import atomic_write
 
         datasets = find_datasets(cfg.dedup_dir)
         with atomic_write(cfg.all_records) as all_handle:
@@ -478,7 +478,6 @@ def _merge_candidates(sample_files: list[Path], out: Path) -> Callable[[], None]
     """Merge prediction files (greedy + sampled) into the candidates file ``{"id", "candidates": [...]}``."""
 
     def action() -> None:
-        from polyalign_lf.io import iter_jsonl, write_jsonl
 
         merged: dict[str, list[str]] = {}
         for path in sample_files:

@@ -25,11 +25,17 @@ Grid (paper §4.1, Appendix C): 4 models × 2 languages × (Full-SFT, Bucket-SFT
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.io import atomic_write, check_output_file
 
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 METHODS: tuple[str, ...] = ("sft", "bucket_sft", "dpo", "hdpo")
@@ -292,7 +298,6 @@ DEEPSPEED_Z3_CONFIG: dict[str, Any] = {
 
 def all_recipe_files() -> dict[str, str]:
     """Relative path → text for every committed recipe file (32 training + 8 critic + the ZeRO-3 config)."""
-    import json
 
     files: dict[str, str] = {}
     for lang in LANGUAGES:
@@ -343,8 +348,6 @@ def export_recipes(
     A file that exists with other content is refused unless ``overwrite`` (an identical one is left as it
     is); ``dataset_info.json`` is merged, keeping the user's own entries. Returns ``{"written", "unchanged"}``.
     """
-    from polyalign_lf.errors import ConfigError, InputError
-    from polyalign_lf.io import atomic_write, check_output_file
 
     root = Path(root)
     models = list(models or MODELS)
@@ -395,7 +398,6 @@ def export_recipes(
 
 def _main(argv: list[str] | None = None) -> int:
     """Maintainers' entry point: rewrite the repository's recipes/ and data_registry/ (= `polyalign recipes export .`)."""
-    import argparse
 
     parser = argparse.ArgumentParser(
         prog="python -m polyalign_lf.pipeline.recipes",
@@ -414,6 +416,4 @@ def _main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(_main())

@@ -11,6 +11,7 @@ the console gets one progress line per stage (and the log's tail if a stage fail
 from __future__ import annotations
 
 import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -18,8 +19,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shutil import which
 
 from polyalign_lf.errors import ConfigError, PolyalignError
+from polyalign_lf.io import atomic_write, write_json
 
 
 class StageFailed(PolyalignError):
@@ -86,7 +89,6 @@ def llamafactory_cli() -> str:
     candidate = Path(sys.executable).with_name("llamafactory-cli")
     if candidate.exists():
         return str(candidate)
-    from shutil import which
 
     found = which("llamafactory-cli")
     if found:
@@ -160,7 +162,6 @@ class StageRunner:
             self.timings[stage.name] = elapsed
             self.cpu[stage.name] = cpu
             self.status[stage.name] = "ran"
-            from polyalign_lf.io import write_json
 
             write_json(
                 self.marker(stage),
@@ -222,7 +223,6 @@ class StageRunner:
 
 def _cpu_seconds() -> float:
     """CPU time (user + system) of this process and its finished children: the load-independent cost."""
-    import resource
 
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -249,7 +249,6 @@ def select_stages(stages: Sequence[Stage], names: Sequence[str] | None) -> list[
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    from polyalign_lf.io import atomic_write
 
     with atomic_write(path) as handle:
         handle.write(text)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 import polyalign_lf.options as opt
+from polyalign_lf.errors import ConfigError
 
 
 def references_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +28,6 @@ def references_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def references_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.errors import ConfigError
     from polyalign_lf.features.store import load_feature_table
     from polyalign_lf.references.build import build_references
 

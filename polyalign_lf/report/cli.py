@@ -7,6 +7,9 @@ import datetime
 from pathlib import Path
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.predictions import parse_named_paths, read_predictions
+from polyalign_lf.errors import ConfigError
+from polyalign_lf.io import read_json, replace_folder, write_json
 
 
 def report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +57,6 @@ def report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _named_runs(args) -> dict[str, Path]:
-    from polyalign_lf.core.predictions import parse_named_paths
-    from polyalign_lf.errors import ConfigError
 
     if args.name:
         if len(args.name) != len(args.runs):
@@ -67,7 +68,6 @@ def _named_runs(args) -> dict[str, Path]:
 
 
 def report_main(args) -> int:
-    from polyalign_lf.io import replace_folder, write_json
     from polyalign_lf.report.tables import load_runs
 
     runs = load_runs(_named_runs(args))
@@ -84,8 +84,6 @@ def report_main(args) -> int:
 
 def _write_report(args, runs, out: Path) -> dict:
     """Write the report into ``out`` (a folder being built); returns report.json's content."""
-    from polyalign_lf.errors import ConfigError
-    from polyalign_lf.io import read_json
     from polyalign_lf.report import plots
     from polyalign_lf.report.render import write_report_files
     from polyalign_lf.report.tables import comparison_markdown
@@ -123,7 +121,6 @@ def _write_report(args, runs, out: Path) -> dict:
         raise ConfigError("--predictions needs --records (the human answers the embeddings are compared with)")
     if args.records:
         from polyalign_lf.core.embeddings import embed_texts
-        from polyalign_lf.core.predictions import parse_named_paths, read_predictions
         from polyalign_lf.data.schema import read_records
 
         if not args.predictions:

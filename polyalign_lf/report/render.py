@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from polyalign_lf.io import atomic_write
+
 CSS = """
 body{font:14px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans",sans-serif;color:#1d2330;background:#f6f7fb;margin:0}
 main{max-width:1150px;margin:0 auto;padding:20px 28px 48px}
@@ -99,7 +101,6 @@ def write_report_files(
 ) -> None:
     """Write ``sections`` (+ a Figures section) as Markdown to ``markdown_path`` and as a self-contained HTML
     page next to it (same stem, ``.html``), both atomically. Figures are referenced as ``figures/<name>``."""
-    from polyalign_lf.io import atomic_write
 
     text = "\n\n".join(sections) + "\n"
     if figures:

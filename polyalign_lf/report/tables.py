@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.io import read_json
 from polyalign_lf.options import number_problem
 
 # (column label, dotted key in METRICS.json, higher is better, format)
@@ -87,7 +88,6 @@ def _metric_value(metrics: Mapping[str, Any], key: str, where: str) -> float | N
 
 
 def load_run(name: str, path: Path) -> Run:
-    from polyalign_lf.io import read_json
 
     metrics = read_json(path)
     if not isinstance(metrics, dict) or "utility" not in metrics:

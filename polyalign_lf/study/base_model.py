@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from polyalign_lf.io import atomic_write, read_json, write_json
+
 BASE_DATASET = "study_uniform_train"
 MODEL_SHAPE = dict(hidden_size=128, num_layers=4, num_heads=4, num_kv_heads=2, intermediate_size=352, vocab_size=1600)
 
@@ -49,7 +51,6 @@ def write_base_dataset(registry: Path, records_train: Path, rows: list[dict]) ->
     sees exactly the prompts the later stages train and generate with."""
     from polyalign_lf.data.lf_format import record_to_alpaca
     from polyalign_lf.data.schema import iter_records
-    from polyalign_lf.io import atomic_write, read_json, write_json
 
     uniform = {row["id"]: row["uniform_answer"] for row in rows}
     examples = []

@@ -9,12 +9,16 @@ claim holds.
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
+import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from polyalign_lf.io import read_json, write_json
 
 # (label, dotted metrics key, higher is better)
 METRICS: tuple[tuple[str, str, bool], ...] = (
@@ -221,10 +225,7 @@ def rare_bucket_ids() -> list[str]:
 
 def write_report(cfg, *, timings: Mapping[str, float] | None = None, elapsed_s: float | None = None) -> Path:
     """study.md / study.html / study.json and the per-bucket BNG figure under ``cfg.report_dir``."""
-    import datetime
-    import platform
 
-    from polyalign_lf.io import read_json, write_json
     from polyalign_lf.report import plots
     from polyalign_lf.report.render import write_report_files
     from polyalign_lf.study.corpus import BUCKETS

@@ -16,13 +16,17 @@ demo's resizing, plus the seed), every answer comes from ``polyalign generate`` 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from polyalign_lf.errors import ConfigError
+from polyalign_lf.io import read_json, write_json
 from polyalign_lf.pipeline.stages import Stage, llamafactory_train, polyalign_command
 
 LABEL = "all"  # one bilingual cell
@@ -145,7 +149,6 @@ DATA_STAGES = ("prepare", "dedup", "export", "records", "features", "references"
 
 def shared_stages(cfg: StudyConfig) -> list[Stage]:
     """Corpus, data stages and the base model (once for every seed)."""
-    import json
 
     from polyalign_lf.pipeline.plan import build_stages
     from polyalign_lf.pipeline.stages import write_text_atomic
@@ -341,8 +344,6 @@ def offline_env() -> dict[str, str]:
 def check_options(cfg: StudyConfig) -> None:
     """Refuse to resume an output folder built with other sizes (its finished stages would be reused and mix
     with the new ones); record the sizes on first use."""
-    from polyalign_lf.errors import ConfigError
-    from polyalign_lf.io import read_json, write_json
 
     options = {
         "corpus_scale": cfg.corpus_scale,
@@ -377,9 +378,7 @@ def run_study(
 
     Returns the report's path, or None when the plan was only printed or some method has no metrics yet
     (``stages`` chose a subset)."""
-    import time
 
-    from polyalign_lf.errors import ConfigError
     from polyalign_lf.pipeline.stages import StageRunner
     from polyalign_lf.study.report import write_report
 
