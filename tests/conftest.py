@@ -47,15 +47,15 @@ def tiny_ref_model(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture
 def make_record():
     """The shared schema-valid record factory: ``make_record(k, *, language=..., answer=..., ...)``."""
-    from polyalign_lf.testing.records import make_record
+    from record_factory import make_record
 
     return make_record
 
 
 @pytest.fixture
 def toy_records() -> list[dict]:
-    """12 bilingual toy records: en/zh × short/medium × 3 (see polyalign_lf.testing.records)."""
-    from polyalign_lf.testing.records import toy_records
+    """12 bilingual toy records: en/zh × short/medium × 3 (see tests/record_factory.py)."""
+    from record_factory import toy_records
 
     return toy_records()
 

@@ -71,3 +71,19 @@ def test_old_option_spellings_still_work_with_a_warning(tmp_path, capsys):
     assert [getattr(new, k) for k in keys] == [getattr(old, k) for k in keys]
     defaults = parser.parse_args(base)
     assert (defaults.alpha, defaults.beta) == (0.5, 1.0)  # an unused alias leaves the default alone
+
+
+def test_one_predictions_spelling_everywhere():
+    """`--predictions [NAME=]PATH` is accepted by the one-file commands too (the NAME is then unused)."""
+    import argparse
+    from pathlib import Path
+
+    from polyalign_lf.features.cli import features_arguments
+    from polyalign_lf.metrics.cli import evaluate_arguments
+
+    for add in (features_arguments, evaluate_arguments):
+        parser = argparse.ArgumentParser()
+        add(parser)
+        for spelling in ("sft=runs/p.jsonl", "runs/p.jsonl"):
+            args = parser.parse_args(["--records", "r.jsonl", "--predictions", spelling, "--out", "o"])
+            assert args.predictions == Path("runs/p.jsonl")

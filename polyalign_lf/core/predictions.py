@@ -164,3 +164,10 @@ def parse_named_paths(specs: list[str], option: str) -> dict[str, Path]:
             raise ConfigError(f"{option}: method name {name!r} given twice")
         named[name] = Path(path)
     return named
+
+
+def prediction_path(text: str) -> Path:
+    """argparse type of a one-file ``--predictions``: ``[NAME=]PATH`` like the commands that compare several
+    methods take (so one spelling works everywhere); the NAME, if any, is ignored here."""
+    name, sep, path = text.partition("=")
+    return Path(path if sep and name and "/" not in name and path else text)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import polyalign_lf.options as opt
-from polyalign_lf.core.predictions import read_predictions
+from polyalign_lf.core.predictions import prediction_path, read_predictions
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import check_output_folder, progress, replace_folder, write_json, write_jsonl
 
@@ -82,7 +82,12 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
     )
     train.add_argument("--records", type=Path, help="encoder critic: records JSONL (texts of human answers)")
     train.add_argument(
-        "--predictions", type=Path, action="append", default=[], help="encoder critic: predictions JSONL (repeatable)"
+        "--predictions",
+        type=prediction_path,
+        metavar="[NAME=]PRED.jsonl",
+        action="append",
+        default=[],
+        help="encoder critic: predictions JSONL (repeatable)",
     )
     train.add_argument("--encoder", help="encoder critic: a local Hugging Face encoder directory")
     train.set_defaults(_parser=train)
@@ -93,7 +98,10 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
         "--records", required=True, type=Path, help="records JSONL whose human answers (or --predictions) are scored"
     )
     score.add_argument(
-        "--predictions", type=Path, help='predictions JSONL {"id", "prediction"}; default: the human answers'
+        "--predictions",
+        type=prediction_path,
+        metavar="[NAME=]PRED.jsonl",
+        help='predictions JSONL {"id", "prediction"}; default: the human answers',
     )
     score.add_argument(
         "--split", choices=("train", "val", "test"), help="score only the records of this split (default: all)"

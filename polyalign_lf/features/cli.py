@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import polyalign_lf.options as opt
-from polyalign_lf.core.predictions import read_predictions
+from polyalign_lf.core.predictions import prediction_path, read_predictions
 from polyalign_lf.errors import ConfigError
 
 
@@ -16,7 +16,8 @@ def features_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records", required=True, type=Path, help="records JSONL (the PolyAlign record schema)")
     parser.add_argument(
         "--predictions",
-        type=Path,
+        type=prediction_path,
+        metavar="[NAME=]PRED.jsonl",
         help='predictions JSONL {"id", "prediction"}; featurize these instead of the human answers',
     )
     parser.add_argument("--split", choices=("train", "val", "test"), help="only records of this split")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 import polyalign_lf.options as opt
-from polyalign_lf.core.predictions import prediction_rows
+from polyalign_lf.core.predictions import prediction_path, prediction_rows
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import write_json
 from polyalign_lf.metrics.inputs import _load_npy, fill_human_cache, load_reference_scales
@@ -17,7 +17,13 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
     d = EvaluationConfig()  # the options' defaults are the config's: one place to change them
     parser.add_argument("--records", required=True, help="test records JSONL (the full test split)")
-    parser.add_argument("--predictions", required=True, help='predictions JSONL, rows {"id", "prediction", ...}')
+    parser.add_argument(
+        "--predictions",
+        required=True,
+        type=prediction_path,
+        metavar="[NAME=]PRED.jsonl",
+        help='predictions JSONL, rows {"id", "prediction", ...}',
+    )
     parser.add_argument("--out", required=True, help="metrics JSON to write")
     parser.add_argument(
         "--references",

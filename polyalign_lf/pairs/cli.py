@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import polyalign_lf.options as opt
-from polyalign_lf.core.predictions import read_candidates, read_predictions
+from polyalign_lf.core.predictions import prediction_path, read_candidates, read_predictions
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import read_json, write_json
 
@@ -48,7 +48,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--predictions",
         required=True,
-        type=Path,
+        type=prediction_path,
+        metavar="[NAME=]PRED.jsonl",
         help='SFT predictions JSONL {"id", "prediction"} for every record of --split/--lang',
     )
     parser.add_argument(
