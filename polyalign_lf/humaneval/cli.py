@@ -43,6 +43,13 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=opt.integer(), default=42, help="seed of the stratified sample and the item order (default 42)"
     )
     build.add_argument(
+        "--format",
+        choices=("page", "label-studio"),
+        default="page",
+        help="page: the static rating page; label-studio: also a Label Studio project (label_studio/"
+        "label_config.xml + tasks.json) of the same blinded items",
+    )
+    build.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing page and key (the old key is kept as KEY.bak-TIME: ratings already "
@@ -89,6 +96,10 @@ def _build(args) -> int:
     items, key = build_items(chosen, predictions, args.seed, include_human=args.include_human)
     with replace_folder(out, overwrite=args.overwrite) as building:
         sample_id = write_page(building, items)
+        if args.format == "label-studio":
+            from polyalign_lf.humaneval.label_studio import write_project
+
+            write_project(building / "label_studio", items, sample_id)
     if key_path.exists():
         backup = backup_file(key_path)
         print(f"the previous key was kept as {backup}")
@@ -102,11 +113,16 @@ def _build(args) -> int:
     if short:
         print(f"  short strata (fewer records than --per-stratum): {', '.join(short)}")
     print(f"page: {out}/index.html (serve it, e.g. `python -m http.server -d {out}`)\nkey (keep private): {key_path}")
+    if args.format == "label-studio":
+        print(
+            f"Label Studio: paste {out}/label_studio/label_config.xml as the labeling interface, import "
+            f"{out}/label_studio/tasks.json; summarize its JSON export with the page's files"
+        )
     return 0
 
 
 def _summarize(args) -> int:
-    from polyalign_lf.humaneval.summarize import check_key, load_ratings, table8, table8_markdown
+    from polyalign_lf.humaneval.summarize import agreement, check_key, load_ratings, table8, table8_markdown
 
     key = read_json(args.key)
     check_key(key, args.key)
@@ -117,9 +133,22 @@ def _summarize(args) -> int:
         "n_ratings": len(ratings),
         "skipped": skipped,
         "raters": sorted({r["rater"] for r in ratings}),
+        "n_items": len({r["item_id"] for r in ratings}),
+        "agreement": agreement(ratings),
         "table": overall,
     }
     markdown = table8_markdown(overall)
+    alpha = result["agreement"]
+    if "skipped" not in alpha:
+        markdown += (
+            f"\nInter-annotator agreement (Krippendorff's α, ordinal; {alpha['n_raters']} raters, "
+            f"{alpha['n_items_rated_by_two_or_more']} items rated by two or more): "
+            + ", ".join(
+                f"{d} {alpha[d]['alpha']:.3f}" if alpha[d].get("alpha") is not None else f"{d} –"
+                for d in ("usefulness", "answerability", "naturalness")
+            )
+            + "\n"
+        )
     if args.by:
         result["by_" + args.by] = table8(ratings, key["methods"], group_by=args.by)
         markdown += "\n" + table8_markdown(result["by_" + args.by])

@@ -32,7 +32,9 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]
 
 
 def load_ratings(paths: Sequence[str | Path], key: Mapping[str, Any]) -> tuple[list[dict], dict[str, int]]:
-    """Validated complete ratings joined to the key; incomplete ones are counted, wrong ones are errors."""
+    """Validated complete ratings joined to the key, from the page's exports and/or Label Studio's JSON export;
+    incomplete ones are counted, wrong ones are errors."""
+    from polyalign_lf.humaneval import label_studio
 
     items = {row["item_id"]: row for row in key["items"]}
     ratings: list[dict] = []
@@ -41,33 +43,82 @@ def load_ratings(paths: Sequence[str | Path], key: Mapping[str, Any]) -> tuple[l
     for path in paths:
         data = read_json(path)
         where = str(path)
-        if not isinstance(data, dict) or data.get("format") != RATINGS_FORMAT:
-            raise InputError(f"not a ratings export (format must be {RATINGS_FORMAT!r})", where=where)
-        if data.get("sample_id") != key["sample_id"]:
-            raise InputError(
-                f"ratings are for sample {data.get('sample_id')!r} but the key is for {key['sample_id']!r}",
-                where=where,
-                hint="use the key file written by the same `human-eval build`",
-            )
-        rater = str(data.get("rater") or Path(path).stem)
-        for k, row in enumerate(data.get("ratings", [])):
-            item_id = row.get("item_id")
-            if item_id not in items:
-                raise InputError(f"rating #{k + 1}: unknown item {item_id!r}", where=where)
-            if (rater, item_id) in seen:
+        if label_studio.is_export(data):
+            per_rater = label_studio.export_ratings(data, where, key["sample_id"])
+        else:
+            if not isinstance(data, dict) or data.get("format") != RATINGS_FORMAT:
                 raise InputError(
-                    f"rating #{k + 1}: rater {rater!r} rated {item_id!r} twice (same file given twice?)", where=where
+                    f"not a ratings export (format must be {RATINGS_FORMAT!r}, or a Label Studio JSON export)",
+                    where=where,
                 )
-            seen.add((rater, item_id))
-            values = [row.get(d) for d in DIMENSIONS]
-            if any(v is None for v in values):
-                skipped["incomplete"] += 1
-                continue
-            for d, v in zip(DIMENSIONS, values):
-                if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 5:
-                    raise InputError(f"rating #{k + 1}: {d} = {v!r} is not an integer 1-5", where=where)
-            ratings.append({"rater": rater, **items[item_id], **{d: row[d] for d in DIMENSIONS}})
+            if data.get("sample_id") != key["sample_id"]:
+                raise InputError(
+                    f"ratings are for sample {data.get('sample_id')!r} but the key is for {key['sample_id']!r}",
+                    where=where,
+                    hint="use the key file written by the same `human-eval build`",
+                )
+            per_rater = {str(data.get("rater") or Path(path).stem): data.get("ratings", [])}
+        for rater, rows in per_rater.items():
+            for k, row in enumerate(rows):
+                item_id = row.get("item_id")
+                if item_id not in items:
+                    raise InputError(f"rating #{k + 1}: unknown item {item_id!r}", where=where)
+                if (rater, item_id) in seen:
+                    raise InputError(
+                        f"rating #{k + 1}: rater {rater!r} rated {item_id!r} twice (same file given twice?)",
+                        where=where,
+                    )
+                seen.add((rater, item_id))
+                values = [row.get(d) for d in DIMENSIONS]
+                if any(v is None for v in values):
+                    skipped["incomplete"] += 1
+                    continue
+                for d, v in zip(DIMENSIONS, values):
+                    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 5:
+                        raise InputError(f"rating #{k + 1}: {d} = {v!r} is not an integer 1-5", where=where)
+                ratings.append({"rater": rater, **items[item_id], **{d: row[d] for d in DIMENSIONS}})
     return ratings, skipped
+
+
+def item_means(rows: Sequence[dict], value) -> list[float]:
+    """One number per item: the mean over its raters of ``value(row)`` (an item's ratings are not independent,
+    so confidence intervals are taken over items, not over ratings)."""
+    by_item: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        by_item[row["item_id"]].append(float(value(row)))
+    return [sum(v) / len(v) for v in by_item.values()]
+
+
+def agreement(ratings: Sequence[dict]) -> dict[str, Any]:
+    """Krippendorff's α (ordinal, 1–5) per dimension over the items rated by at least two raters."""
+    import krippendorff
+    import numpy as np
+
+    raters = sorted({r["rater"] for r in ratings})
+    items = sorted({r["item_id"] for r in ratings})
+    per_item = defaultdict(set)
+    for r in ratings:
+        per_item[r["item_id"]].add(r["rater"])
+    shared = [i for i in items if len(per_item[i]) >= 2]
+    result: dict[str, Any] = {"n_raters": len(raters), "n_items_rated_by_two_or_more": len(shared)}
+    if len(raters) < 2 or not shared:
+        result["skipped"] = "needs two raters with at least one item in common"
+        return result
+    index_r, index_i = {r: k for k, r in enumerate(raters)}, {i: k for k, i in enumerate(shared)}
+    for d in DIMENSIONS:
+        matrix = np.full((len(raters), len(shared)), np.nan)
+        for r in ratings:
+            if r["item_id"] in index_i:
+                matrix[index_r[r["rater"]], index_i[r["item_id"]]] = r[d]
+        values = matrix[~np.isnan(matrix)]
+        if len(set(values.tolist())) < 2:
+            result[d] = {"alpha": None, "note": "every rating is the same value: α is undefined"}
+            continue
+        alpha = krippendorff.alpha(
+            reliability_data=matrix, level_of_measurement="ordinal", value_domain=[1, 2, 3, 4, 5]
+        )
+        result[d] = {"alpha": float(alpha)}
+    return result
 
 
 def table8(ratings: Sequence[dict], methods: Sequence[str], group_by: str | None = None) -> dict[str, Any]:
@@ -79,10 +130,11 @@ def table8(ratings: Sequence[dict], methods: Sequence[str], group_by: str | None
     for (method, group), rows in sorted(
         groups.items(), key=lambda kv: (list(methods).index(kv[0][0]) if kv[0][0] in methods else 99, kv[0][1])
     ):
-        entry = {d: mean_ci([r[d] for r in rows]) for d in DIMENSIONS}
-        entry["avg"] = mean_ci([sum(r[d] for d in DIMENSIONS) / len(DIMENSIONS) for r in rows])
+        entry = {d: mean_ci(item_means(rows, lambda r, d=d: r[d])) for d in DIMENSIONS}
+        entry["avg"] = mean_ci(item_means(rows, lambda r: sum(r[d] for d in DIMENSIONS) / len(DIMENSIONS)))
         entry["n"] = len(rows)
         entry["n_items"] = len({r["item_id"] for r in rows})
+        entry["n_raters"] = len({r["rater"] for r in rows})
         table.setdefault(method, {})[group] = entry
     return table
 
@@ -102,8 +154,9 @@ def table8_markdown(table: Mapping[str, Any]) -> str:
                 + " |"
             )
     return "\n".join(lines) + (
-        "\n\nScores on a 1–5 scale, mean ± half-width of the 95% t confidence interval over "
-        "ratings. Use = Usefulness, Ans = Answerability, Nat = Naturalness.\n"
+        "\n\nScores on a 1–5 scale: each item's mean over its raters, then the mean over items ± the half-width "
+        "of the 95% t confidence interval over items (n = ratings). Use = Usefulness, Ans = Answerability, "
+        "Nat = Naturalness.\n"
     )
 
 

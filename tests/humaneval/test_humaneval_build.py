@@ -115,8 +115,9 @@ def test_summarize_table8_hand_computed(built, tmp_path):
     table = result["table"]
     sft = table["sft"]["all"]
     n_sft = 16 - (1 if key["items"][0]["method"] == "sft" else 0)  # 8 items × 2 raters, minus the incomplete one
-    assert sft["n"] == n_sft
-    use = [4] * 8 + [5] * (n_sft - 8)
+    assert sft["n"] == n_sft and sft["n_items"] == 8 and sft["n_raters"] == 2
+    # CIs are over items (an item's ratings are not independent): each sft item's mean over its raters
+    use = [4.5] * (n_sft - 8) + [4.0] * (16 - n_sft)  # rated by A (4) and B (5), or by A alone
     expected = mean_ci(use)
     assert sft["usefulness"]["mean"] == pytest.approx(sum(use) / len(use))
     assert sft["usefulness"]["ci"] == pytest.approx(expected["ci"])
@@ -155,3 +156,81 @@ def test_summarize_rejects_foreign_or_bad_ratings(built, tmp_path, capsys):
     assert main(["human-eval", "summarize", str(bad), "--key", str(key_path), "--out", str(tmp_path / "o")]) == 2
     assert "usefulness = 7 is not an integer 1-5" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_label_studio_round_trip_with_two_annotators(built, tmp_path, toy_records, write_rows):
+    """A Label Studio project from the same sample, exported with two annotators, summarizes like the page:
+    Krippendorff's α equals the krippendorff package on the rating matrix, CIs are over items."""
+    import krippendorff
+    import numpy as np
+
+    from polyalign_lf.cli import main as cli
+
+    records = write_rows(tmp_path / "test.jsonl", toy_records)
+    sft = write_rows(tmp_path / "sft.jsonl", [{"id": r["id"], "prediction": r["human_answer"]} for r in toy_records])
+    dpo = write_rows(tmp_path / "dpo.jsonl", [{"id": r["id"], "prediction": "ok"} for r in toy_records])
+    out, key_path = tmp_path / "ls_page", tmp_path / "ls.key.json"
+    assert cli(
+        [
+            "human-eval",
+            "build",
+            "--records",
+            records,
+            "--predictions",
+            f"sft={sft}",
+            f"dpo={dpo}",
+            "--out",
+            str(out),
+            "--key",
+            str(key_path),
+            "--per-stratum",
+            "2",
+            "--format",
+            "label-studio",
+        ]
+    ) in (0, None)
+    assert '<Rating name="naturalness"' in (out / "label_studio" / "label_config.xml").read_text()
+    tasks = json.loads((out / "label_studio" / "tasks.json").read_text())
+    key = json.loads(key_path.read_text())
+    assert len(tasks) == len(key["items"]) and "method" not in json.dumps(tasks)  # blind, like the page
+    rng = np.random.default_rng(0)
+    scores = {who: rng.integers(1, 6, size=(len(tasks), 3)).tolist() for who in ("ann1@lab", "ann2@lab")}
+    export = []
+    for k, task in enumerate(tasks):
+        annotations = [
+            {
+                "completed_by": {"email": who},
+                "was_cancelled": False,
+                "result": [
+                    {"from_name": d, "to_name": "candidate", "type": "rating", "value": {"rating": scores[who][k][j]}}
+                    for j, d in enumerate(("usefulness", "answerability", "naturalness"))
+                ],
+            }
+            for who in scores
+        ]
+        export.append({"id": k + 1, "data": task["data"], "annotations": annotations})
+    (tmp_path / "export.json").write_text(json.dumps(export))
+    assert cli(
+        [
+            "human-eval",
+            "summarize",
+            str(tmp_path / "export.json"),
+            "--key",
+            str(key_path),
+            "--out",
+            str(tmp_path / "t8"),
+        ]
+    ) in (0, None)
+    result = json.loads((tmp_path / "t8" / "table8.json").read_text())
+    assert result["raters"] == ["label-studio:ann1@lab", "label-studio:ann2@lab"] and result["n_items"] == len(tasks)
+    for j, d in enumerate(("usefulness", "answerability", "naturalness")):
+        matrix = np.array([[scores[who][k][j] for k in range(len(tasks))] for who in scores], dtype=float)
+        expected = krippendorff.alpha(
+            reliability_data=matrix, level_of_measurement="ordinal", value_domain=[1, 2, 3, 4, 5]
+        )
+        assert result["agreement"][d]["alpha"] == pytest.approx(expected)
+    methods = {row["item_id"]: row["method"] for row in key["items"]}
+    sft_items = [k for k, t in enumerate(tasks) if methods[t["data"]["item_id"]] == "sft"]
+    per_item = [(scores["ann1@lab"][k][0] + scores["ann2@lab"][k][0]) / 2 for k in sft_items]
+    assert result["table"]["sft"]["all"]["usefulness"]["ci"] == pytest.approx(mean_ci(per_item)["ci"])
+    assert "Krippendorff's α" in (tmp_path / "t8" / "table8.md").read_text()
