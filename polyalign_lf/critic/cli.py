@@ -158,22 +158,13 @@ def _train(args: argparse.Namespace) -> int:
         return train_encoder_critic_cli(args, refs)
     if not args.features:
         raise ConfigError("--features is required for --type mlp (human answers and model outputs)")
-    from polyalign_lf.critic.mlp import MLPCritic, MLPCriticConfig
+    from polyalign_lf.critic.mlp import MLPCritic
 
     tables = [load_feature_table(p, expected_schema=refs.schema_version) for p in args.features]
     data = critic_data_from_tables(
         tables, refs, split=args.split, heldout_fraction=args.heldout_fraction, seed=args.seed
     )
-    cfg = MLPCriticConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        kappa=args.kappa,
-        lambda_reg=args.lambda_reg,
-        lambda_rank=args.lambda_rank,
-        seed=args.seed,
-        num_threads=args.threads,
-    )
+    cfg = training_config(args)
     critic = MLPCritic.train(
         refs, data, cfg, device=args.device, show_progress=True, extra_config=_lm_config(args, refs)
     )
@@ -248,11 +239,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def training_config(args: argparse.Namespace):
+    """The Theorem-4 training options of `critic train` (the MLP and the encoder head train alike)."""
+    from polyalign_lf.critic.mlp import MLPCriticConfig
+
+    return MLPCriticConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        kappa=args.kappa,
+        lambda_reg=args.lambda_reg,
+        lambda_rank=args.lambda_rank,
+        seed=args.seed,
+        num_threads=args.threads,
+    )
+
+
 def train_encoder_critic_cli(args, refs) -> int:
     """``polyalign critic train --type encoder``: texts = the split's human answers + every --predictions file."""
 
     from polyalign_lf.critic.encoder import EncoderCritic
-    from polyalign_lf.critic.mlp import MLPCriticConfig
     from polyalign_lf.critic.train import heldout_mask
     from polyalign_lf.data.schema import read_records
 
@@ -271,16 +277,7 @@ def train_encoder_critic_cli(args, refs) -> int:
         texts += [preds[r["id"]] for r in records]
         buckets += [r["bucket_id"] for r in records]
         groups += [r["id"] for r in records]
-    cfg = MLPCriticConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        kappa=args.kappa,
-        lambda_reg=args.lambda_reg,
-        lambda_rank=args.lambda_rank,
-        seed=args.seed,
-        num_threads=args.threads,
-    )
+    cfg = training_config(args)
     critic = EncoderCritic.train(
         refs,
         texts,
