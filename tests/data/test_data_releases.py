@@ -1,5 +1,5 @@
-"""The sources as their authors publish them: real release excerpts (tests/fixtures/releases, see its
-README for sources and licences), the wrappers and compressions release files come in, and
+"""The sources as their authors publish them: real release excerpts (tests/fixtures/releases; sources and
+licences in tests/fixtures/README.md), the wrappers and compressions release files come in, and
 `polyalign prepare --all --from-dir`."""
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ def _release_root(tmp_path: Path) -> Path:
     import shutil
 
     root = tmp_path / "releases"
-    shutil.copytree(RELEASES, root, ignore=shutil.ignore_patterns("squad-style-data", "README.md"))
+    shutil.copytree(RELEASES, root, ignore=shutil.ignore_patterns("squad-style-data"))
     return root
 
 
@@ -302,8 +302,8 @@ def test_every_source_has_a_release_layout_fixture():
 
     public = sorted(name for name, spec in all_formatters().items() if spec.hub_id)
     assert sorted(FIXTURE_RECORDS) == public and all((RELEASES / name).is_dir() for name in public)
-    readme = (RELEASES / "README.md").read_text(encoding="utf-8")
-    assert all(f"`{name}/" in readme for name in public)  # each fixture's source, licence and kind is documented
+    readme = (RELEASES.parent / "README.md").read_text(encoding="utf-8")
+    assert all(f"`releases/{name}/" in readme for name in public)  # each fixture's source, licence and kind is documented
 
 
 def test_the_whole_bilingual_corpus_from_release_files(tmp_path, capsys):
