@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import InputError
+from polyalign_lf.humaneval.summarize import DIMENSIONS
 from polyalign_lf.io import write_json
-
-DIMENSIONS = ("usefulness", "answerability", "naturalness")
 
 LABEL_CONFIG = """<View>
   <Header value="Question"/>

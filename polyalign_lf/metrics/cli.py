@@ -9,7 +9,7 @@ import polyalign_lf.options as opt
 from polyalign_lf.core.predictions import prediction_path, prediction_rows
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import write_json
-from polyalign_lf.metrics.inputs import _load_npy, fill_human_cache, load_reference_scales
+from polyalign_lf.metrics.inputs import fill_human_cache, load_npy, load_reference_scales
 
 
 def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,10 +121,10 @@ def evaluate_main(args: argparse.Namespace) -> int:
     predictions = align_predictions(records, prediction_rows(args.predictions))
 
     pre = Precomputed(
-        human_features=_load_npy(args.human_features, "human features"),
-        prediction_features=_load_npy(args.prediction_features, "prediction features"),
-        human_embeddings=_load_npy(args.human_embeddings, "human embeddings"),
-        prediction_embeddings=_load_npy(args.prediction_embeddings, "prediction embeddings"),
+        human_features=load_npy(args.human_features, "human features"),
+        prediction_features=load_npy(args.prediction_features, "prediction features"),
+        human_embeddings=load_npy(args.human_embeddings, "human embeddings"),
+        prediction_embeddings=load_npy(args.prediction_embeddings, "prediction embeddings"),
     )
     if pre.human_features is not None or pre.prediction_features is not None or args.references:
         try:

@@ -15,7 +15,7 @@ from polyalign_lf.errors import InputError
 from polyalign_lf.io import atomic_write
 
 
-def _load_npy(path: str | None, what: str) -> np.ndarray | None:
+def load_npy(path: str | None, what: str) -> np.ndarray | None:
     if path is None:
         return None
     if not Path(path).is_file():
@@ -100,7 +100,7 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
 
         path = cache / f"human_features.{key}.{FEATURE_SCHEMA_VERSION}.npy"
         if path.is_file():
-            pre.human_features = _load_npy(str(path), "cached human features")
+            pre.human_features = load_npy(str(path), "cached human features")
         else:
             log("extracting features of the human answers (cached for the next method)")
             pre.human_features = extract_features(answers, [r["language"] for r in records], show_progress=True)
@@ -112,7 +112,7 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
         tag = hashlib.sha1(resolve_encoder(config.mauve_featurizer).encode("utf-8")).hexdigest()[:12]
         path = cache / f"human_embeddings.{key}.{tag}.npy"
         if path.is_file():
-            pre.human_embeddings = _load_npy(str(path), "cached human embeddings")
+            pre.human_embeddings = load_npy(str(path), "cached human embeddings")
         else:
             log(f"embedding human answers with {config.mauve_featurizer} (cached for the next method)")
             pre.human_embeddings = embed_texts(

@@ -303,7 +303,9 @@ def test_every_source_has_a_release_layout_fixture():
     public = sorted(name for name, spec in all_formatters().items() if spec.hub_id)
     assert sorted(FIXTURE_RECORDS) == public and all((RELEASES / name).is_dir() for name in public)
     readme = (RELEASES.parent / "README.md").read_text(encoding="utf-8")
-    assert all(f"`releases/{name}/" in readme for name in public)  # each fixture's source, licence and kind is documented
+    assert all(
+        f"`releases/{name}/" in readme for name in public
+    )  # each fixture's source, licence and kind is documented
 
 
 def test_the_whole_bilingual_corpus_from_release_files(tmp_path, capsys):
