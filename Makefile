@@ -5,6 +5,7 @@
 #   make demo      the whole PolyAlign method on CPU in ~10 minutes: the one-seed miniature study
 #   make study     the miniature PolyAlign study (3 seeds, ~30 min on 2 cores): report in study_out/report/
 #   make bench     run every benchmark and write benchmarks/results/RESULTS.md
+#   make check-wheel  the pip user's path from the built wheel alone, in a fresh venv (.venv-wheel)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,8 +18,11 @@ LF_DEPS := "transformers>=4.55.0,<=5.5.4,!=4.52.0,!=4.57.0" "datasets>=2.16.0,<=
 	"accelerate>=1.3.0,<=1.11.0" "peft>=0.18.0,<=0.18.1" "trl>=0.18.0,<=0.24.0" omegaconf pyyaml matplotlib
 STAMP := $(VENV)/.polyalign-installed
 PYTEST_ARGS ?=
+# What `make install` installs of this package: the checkout in editable mode with the test and LlamaBoard
+# extras (check-wheel passes the built wheel instead).
+PKG_SPEC ?= -e ".[test,webui]"
 
-.PHONY: install test test-lf lint format demo study bench doctor clean browser
+.PHONY: install test test-lf lint format demo study bench doctor clean browser check-wheel
 
 install: $(STAMP)
 
@@ -33,7 +37,7 @@ $(STAMP): pyproject.toml Makefile
 	# LLaMA-Factory needs for text data (it imports torchaudio at module top level).
 	rm -f $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torchaudio/lib/*.so
 	$(PIP) install -q $(LF_DEPS)
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q $(PKG_SPEC)
 	$(MAKE) --no-print-directory browser
 	$(PY) -m polyalign_lf.cli doctor --quiet || true
 	touch $(STAMP)
@@ -77,5 +81,13 @@ bench: install
 doctor: install
 	$(PY) -m polyalign_lf.cli doctor
 
+# A fresh venv with LLaMA-Factory and only the wheel built from this tree; tools/check_wheel.sh says what it checks.
+WHEEL_VENV ?= .venv-wheel
+check-wheel: install
+	rm -rf dist $(WHEEL_VENV)
+	$(PY) -m pip wheel -q --no-deps -w dist .
+	$(MAKE) --no-print-directory install VENV=$(WHEEL_VENV) PKG_SPEC="$$(ls dist/polyalign_lf-*.whl)"
+	bash tools/check_wheel.sh $(WHEEL_VENV)/bin/python
+
 clean:
-	rm -rf $(VENV) $(LF_VENV) demo_out study_out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LF_VENV) $(WHEEL_VENV) dist demo_out study_out .pytest_cache .hypothesis

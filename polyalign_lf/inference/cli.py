@@ -119,6 +119,30 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
         default=5,
         help="vllm engine: retries of a failed request (default 5)",
     )
+    v.add_argument(
+        "--vllm-serve",
+        action="store_true",
+        help="vllm engine: start `vllm serve --model` for this job on a free loopback port and stop it afterwards "
+        "(instead of --server-url); its log is OUT.vllm.log",
+    )
+    v.add_argument(
+        "--vllm-serve-cmd",
+        default="vllm serve",
+        help="with --vllm-serve: the command that starts the server, e.g. '/opt/vllm-env/bin/vllm serve' "
+        "(default: vllm serve)",
+    )
+    v.add_argument(
+        "--vllm-serve-args",
+        default="",
+        help="with --vllm-serve: extra `vllm serve` arguments as one string, written with '=': "
+        "--vllm-serve-args='--tensor-parallel-size 8 --dtype bfloat16'",
+    )
+    v.add_argument(
+        "--vllm-startup-timeout",
+        type=opt.positive,
+        default=900.0,
+        help="with --vllm-serve: seconds to wait for the server to list the model (default 900)",
+    )
 
 
 def generate_main(args: argparse.Namespace) -> int:

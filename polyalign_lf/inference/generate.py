@@ -6,6 +6,8 @@ an :class:`~polyalign_lf.inference.engines.Engine` → the resumable predictions
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import sys
 from collections import Counter
@@ -49,6 +51,11 @@ class GenerateJob:
     concurrency: int = 128
     timeout: float = 600.0
     max_retries: int = 5
+    # vllm engine, server started for this job (one model per server): ``vllm_serve_cmd MODEL …`` on a free port
+    vllm_serve: bool = False
+    vllm_serve_cmd: str = "vllm serve"
+    vllm_serve_args: str = ""
+    vllm_startup_timeout: float = 900.0
 
 
 @dataclass
@@ -149,6 +156,25 @@ def make_engine(job: GenerateJob, tokenizer, decoding: DecodingConfig, stop_toke
     raise ConfigError(f"unknown engine {job.engine!r}; choose hf or vllm")
 
 
+@contextlib.contextmanager
+def _job_server(job: GenerateJob):
+    """The job as the engine sees it: with ``vllm_serve``, pointed at a ``vllm serve`` started for its model
+    (and stopped afterwards); otherwise unchanged. Started only when something is left to generate."""
+    if not (job.engine == "vllm" and job.vllm_serve):
+        yield job
+        return
+    from polyalign_lf.inference.engines.vllm_server import managed_vllm_server
+
+    with managed_vllm_server(
+        job.model,
+        command=job.vllm_serve_cmd,
+        extra_args=job.vllm_serve_args,
+        startup_timeout_s=job.vllm_startup_timeout,
+        log_path=f"{job.out}.vllm.log",
+    ) as url:
+        yield dataclasses.replace(job, server_url=url, served_model_name=job.model)
+
+
 def generate_predictions(job: GenerateJob) -> GenerateResult:
     """Run one generation job to its predictions file (resuming a partial one); see the module docstring."""
     from polyalign_lf.data.schema import read_records
@@ -157,6 +183,8 @@ def generate_predictions(job: GenerateJob) -> GenerateResult:
     from polyalign_lf.inference.prompts import PromptBuilder
 
     check_output_file(job.out)
+    if job.vllm_serve and job.engine != "vllm":
+        raise ConfigError("--vllm-serve starts a vLLM server for the vllm engine: add --engine vllm (or drop it)")
     records = read_records(job.records)  # ids are unique: the reader refuses a repeat
     if job.limit is not None:
         records = records[: job.limit]
@@ -249,8 +277,11 @@ def generate_predictions(job: GenerateJob) -> GenerateResult:
 
     try:
         if requests:
-            engine = make_engine(job, tokenizer, decoding, renderer.stop_token_ids() if renderer else ())
-            engine.generate(requests, on_done, on_fail)
+            with _job_server(job) as job_for_engine:
+                engine = make_engine(
+                    job_for_engine, tokenizer, decoding, renderer.stop_token_ids() if renderer else ()
+                )
+                engine.generate(requests, on_done, on_fail)
     except BaseException:
         writer.close()  # finished rows are already on disk; record the progress before leaving
         raise

@@ -221,6 +221,11 @@ class PassthroughProcessor:
         self.inner.print_data_example(example)
 
     def __getattr__(self, name: str) -> Any:
+        # Only for attributes the instance lacks. While ``datasets`` unpickles the processor in a
+        # ``preprocessing_num_workers > 1`` worker, ``inner`` does not exist yet: delegating then would recurse
+        # forever and kill the worker, so anything private or dunder is not delegated.
+        if name.startswith("_") or name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
 

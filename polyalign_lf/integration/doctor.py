@@ -28,6 +28,16 @@ try:
 except Exception as exc:
     out["tuner_patched"] = False
     out["import_error"] = f"{type(exc).__name__}: {exc}"
+import importlib.util
+if importlib.util.find_spec("gradio") is None:
+    out["webui"] = {"gradio": False}
+else:
+    try:
+        import llamafactory.webui.interface
+        from polyalign_lf.integration.webui import STATUS
+        out["webui"] = {"gradio": True, "registered": bool(STATUS["registered"]), "reason": STATUS["reason"]}
+    except Exception as exc:
+        out["webui"] = {"gradio": True, "registered": False, "reason": f"{type(exc).__name__}: {exc}"}
 out["loaded"] = b.STATE["loaded"]
 out["errors"] = b.STATE["errors"]
 sys.stdout.write("\n@@POLYALIGN@@" + json.dumps(out))
@@ -109,6 +119,26 @@ def torch_build() -> dict:
     else:
         info["bf16"] = False
     return info
+
+
+def _webui_check(webui: dict) -> Check:
+    """LlamaBoard is optional (gradio): its state is a warning, never a failure of the training checks."""
+    if not webui.get("gradio"):
+        detail = (
+            "gradio not installed, no LlamaBoard here (pip install 'polyalign-lf[webui]' for `llamafactory-cli webui`)"
+        )
+        return Check("LlamaBoard offers HDPO", True, detail, fatal=False)
+    if webui.get("registered"):
+        return Check(
+            "LlamaBoard offers HDPO", True, "stage HDPO and the PolyAlign fields are in the train tab", fatal=False
+        )
+    return Check(
+        "LlamaBoard offers HDPO",
+        False,
+        f"this LlamaBoard cannot be extended safely ({webui.get('reason')}); write the recipe as YAML "
+        "(polyalign recipes export) or use a supported LLaMA-Factory",
+        fatal=False,
+    )
 
 
 def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
@@ -201,6 +231,7 @@ def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
             )
             missing = probe.get("missing_hook_points") or []
             checks.append(Check("LLaMA-Factory hook points present", not missing, ", ".join(missing) or "all present"))
+            checks.append(_webui_check(probe.get("webui") or {}))
             for error in probe.get("errors", []):
                 checks.append(Check("plugin load", False, error, fatal=False))
     return info, checks

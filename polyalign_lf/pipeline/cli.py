@@ -58,12 +58,19 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--recipe-dir",
-        required=True,
+        default=None,
         type=Path,
-        help="folder of one language's recipes, e.g. recipes/en (its name is the language)",
+        help="folder of one language's recipes, e.g. recipes/en (its name is the language); default: "
+        "ROOT/recipes/LANG, where the cell's recipes are exported from the installed package when none are there "
+        "yet (what `polyalign recipes export ROOT --lang LANG --model MODEL` writes; edited recipes are kept)",
     )
     parser.add_argument("--model", required=True, choices=sorted(MODELS), help="model of the grid cell")
-    parser.add_argument("--lang", default=None, help="language of the cell (default: the recipe folder's name)")
+    parser.add_argument(
+        "--lang",
+        default=None,
+        choices=["en", "zh"],
+        help="language of the cell (default: the recipe folder's name; required without --recipe-dir)",
+    )
     parser.add_argument(
         "--root",
         type=Path,
@@ -85,6 +92,30 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
         "because the recipes use DeepSpeed ZeRO-3)",
     )
     parser.add_argument(
+        "--engine",
+        choices=["hf", "vllm"],
+        default=None,
+        help="generation engine: hf (transformers; the default) or vllm, which starts `vllm serve MODEL` for each "
+        "method's generation and stops it afterwards (the practical choice for a real cell); see --vllm-url",
+    )
+    parser.add_argument(
+        "--vllm-url",
+        default=None,
+        help="generate through a vLLM server you run at this URL (implies --engine vllm); it must serve each "
+        "method's model under its path (--served-model-name), a server for another model is refused",
+    )
+    parser.add_argument(
+        "--vllm-serve-cmd",
+        default="vllm serve",
+        help="--engine vllm: the command that starts a server, e.g. '/opt/vllm-env/bin/vllm serve'",
+    )
+    parser.add_argument(
+        "--vllm-serve-args",
+        default="",
+        help="--engine vllm: extra `vllm serve` arguments, one string written with '=', e.g. "
+        "--vllm-serve-args='--tensor-parallel-size 8'",
+    )
+    parser.add_argument(
         "--generate-arg",
         action="append",
         default=[],
@@ -102,22 +133,23 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.pipeline.plan import CellConfig, build_stages
+    from polyalign_lf.pipeline.plan import CellConfig, build_stages, engine_warning
     from polyalign_lf.pipeline.recipes import LANGUAGES, MODELS
 
     root = args.root.resolve()
-    recipe_dir = args.recipe_dir if args.recipe_dir.is_absolute() else (Path.cwd() / args.recipe_dir)
+    if args.recipe_dir is None:
+        if not args.lang:
+            raise ConfigError("pass --lang en|zh (or --recipe-dir DIR, a folder of one language's recipes)")
+        recipe_dir = ensure_cell_recipes(root, args.lang, args.model)
+    else:
+        recipe_dir = args.recipe_dir if args.recipe_dir.is_absolute() else (Path.cwd() / args.recipe_dir)
     recipe_dir = recipe_dir.resolve()
     if not recipe_dir.is_dir():
         raise ConfigError(f"--recipe-dir {args.recipe_dir} is not a folder (expected e.g. recipes/en)")
     lang = args.lang or recipe_dir.name
     if lang not in LANGUAGES:
         raise ConfigError(f"cannot tell the language from {recipe_dir.name!r}; pass --lang en|zh")
-    missing = [
-        m
-        for m in ("sft", "bucket_sft", "dpo", "hdpo", "critic")
-        if not (recipe_dir / f"{args.model}_{m}.yaml").is_file()
-    ]
+    missing = [m for m in CELL_FILES if not (recipe_dir / f"{args.model}_{m}.yaml").is_file()]
     if missing:
         raise ConfigError(f"{recipe_dir} lacks {', '.join(f'{args.model}_{m}.yaml' for m in missing)}")
     _check_recipe_outputs(recipe_dir, lang, args.model)
@@ -135,15 +167,60 @@ def run_main(args: argparse.Namespace) -> int:
         recipe_dir=recipe_dir,
         prepared=args.prepared.resolve() if args.prepared else None,
         generate_args=list(args.generate_arg),
+        engine=run_engine(args),
+        vllm_url=args.vllm_url,
+        vllm_serve_cmd=args.vllm_serve_cmd,
+        vllm_serve_args=args.vllm_serve_args,
         evaluate_args=list(args.evaluate_arg),
         train_env=env,
     )
     stages = build_stages(cfg)
+    warning = engine_warning(cfg)
+    if warning:
+        print(warning)
     start = time.perf_counter()
     _execute(stages, cfg, args, env={}, banner=f"PolyAlign pipeline: {spec.display} · {lang} (root {root})")
     if not args.dry_run:
         print(f"\nfinished in {time.perf_counter() - start:.0f} s; report: {cfg.report_dir / 'report.md'}")
     return 0
+
+
+def run_engine(args: argparse.Namespace) -> str:
+    """The cell's generation engine from --engine / --vllm-url (and the old --generate-arg=--engine=… spelling)."""
+    legacy = [a.split("=", 1)[1] for a in args.generate_arg if a.startswith("--engine=")]
+    if "--engine" in args.generate_arg or legacy:
+        raise ConfigError("pass the generation engine as `polyalign run --engine hf|vllm`, not through --generate-arg")
+    if args.vllm_url and args.engine == "hf":
+        raise ConfigError("--vllm-url generates with vLLM, --engine hf with transformers: choose one")
+    return "vllm" if args.vllm_url else (args.engine or "hf")
+
+
+CELL_FILES = ("sft", "bucket_sft", "dpo", "hdpo", "critic")
+
+
+def ensure_cell_recipes(root: Path, lang: str, model: str) -> Path:
+    """``root/recipes/lang`` with the cell's recipes: exported from the installed package when none of them is
+    there yet (also under --dry-run, so the plan shows the files that will run); used as they are when all are
+    there (a user's edits win); a partial set is refused rather than guessed at."""
+    from polyalign_lf.pipeline.recipes import DEEPSPEED_Z3, export_recipes
+
+    recipe_dir = root / "recipes" / lang
+    present = [m for m in CELL_FILES if (recipe_dir / f"{model}_{m}.yaml").is_file()]
+    if len(present) == len(CELL_FILES) and (root / DEEPSPEED_Z3).is_file():
+        return recipe_dir
+    if present:
+        missing = [f"{model}_{m}.yaml" for m in CELL_FILES if m not in present]
+        raise ConfigError(
+            f"{recipe_dir} has some of this cell's recipes but lacks {', '.join(missing) or DEEPSPEED_Z3}; "
+            f"write them with `polyalign recipes export {root} --lang {lang} --model {model}` (it keeps identical "
+            "files and refuses to replace edited ones without --overwrite), or pass --recipe-dir"
+        )
+    result = export_recipes(root, languages=[lang], models=[model])
+    print(
+        f"recipes: exported {len(result['written']) - 1} file(s) for {model} · {lang} into {recipe_dir} "
+        "(from the installed package; edit them there, later runs use them as they are)"
+    )
+    return recipe_dir
 
 
 def _check_recipe_outputs(recipe_dir: Path, lang: str, model: str) -> None:

@@ -62,6 +62,13 @@ class CellConfig:
     # How BaseLM is prompted: "base" = a plain prompt (a pre-trained model), "template" = the cell's chat
     # template as in the SFT recipe (a base model that was itself chat-tuned, like the study's)
     base_prompt: str = "base"
+    # Generation engine: "hf" (transformers, in-process) or "vllm": with ``vllm_url`` a server the user runs
+    # (it must serve each method's model under its path), else each `generate` starts `vllm_serve_cmd MODEL`
+    # for its own model and stops it afterwards (vLLM serves one model per server).
+    engine: str = "hf"
+    vllm_url: str | None = None
+    vllm_serve_cmd: str = "vllm serve"
+    vllm_serve_args: str = ""
 
     # --- paths ---------------------------------------------------------------------------------------
     @property
@@ -257,6 +264,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
             action=_merge_candidates(candidate_files, cfg.candidates),
             action_label=f"{cfg.num_candidates} candidates per prompt (greedy + {cfg.num_candidates - 1} sampled) "
             f"→ {cfg.candidates.relative_to(cfg.root)}",
+            note=generation_note(cfg, "train", 1 + cfg.num_candidates)[0],
         )
     )
     stages.append(
@@ -356,6 +364,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
             "every method's answers on the test prompts (BaseLM included)",
             [generate_command(cfg, method, "test") for method in EVAL_METHODS],
             [cfg.predictions(method, "test") for method in EVAL_METHODS],
+            note=generation_note(cfg, "test", len(EVAL_METHODS))[0],
         )
     )
     eval_commands = []
@@ -377,6 +386,9 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
         ]
         if cfg.min_bucket_size is not None:
             args += ["--min-bucket-size", str(cfg.min_bucket_size)]
+        if not any(str(a).startswith("--cache-dir") for a in cfg.evaluate_args):
+            # the human answers' features and embeddings do not depend on the method: computed once per test set
+            args += ["--cache-dir", cfg.lang_dir / "eval_cache"]
         eval_commands.append(polyalign_command(*args, *cfg.evaluate_args))
     stages.append(
         Stage(
@@ -452,12 +464,12 @@ def generate_command(cfg: CellConfig, method: str, split: str, *, sample_seed: i
     plain BaseLM prompt for the untrained base model. ``sample_seed`` draws a sampled candidate instead of
     the paper's low-temperature decoding."""
     out = cfg.predictions(method, split) if sample_seed is None else cfg.sample_predictions(sample_seed)
+    model = cfg.generation_model(method)
     args: list[str | os.PathLike] = [
         "generate",
-        "--engine",
-        "hf",
+        *engine_args(cfg, model),
         "--model",
-        cfg.generation_model(method),
+        model,
         "--records",
         cfg.records(split),
         "--out",
@@ -472,6 +484,62 @@ def generate_command(cfg: CellConfig, method: str, split: str, *, sample_seed: i
     if sample_seed is not None:
         args += ["--temperature", "0.9", "--top-p", "0.95", "--seed", str(sample_seed)]
     return polyalign_command(*args, *cfg.generate_args)
+
+
+def engine_args(cfg: CellConfig, model: str) -> list[str]:
+    """`polyalign generate`'s engine options for one model of the cell."""
+    if cfg.engine == "hf":
+        return ["--engine", "hf"]
+    if cfg.vllm_url:
+        return ["--engine", "vllm", "--server-url", cfg.vllm_url, "--served-model-name", str(model)]
+    args = ["--engine", "vllm", "--vllm-serve", "--vllm-serve-cmd", cfg.vllm_serve_cmd]
+    return args + ([f"--vllm-serve-args={cfg.vllm_serve_args}"] if cfg.vllm_serve_args else [])
+
+
+def count_records(path: Path) -> int | None:
+    """Records in a JSONL file (None while the file does not exist yet)."""
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+
+
+def generation_note(cfg: CellConfig, split: str, n_jobs: int) -> tuple[str, int | None]:
+    """How many prompts a generation stage sends (``n_jobs`` generate runs over ``split``), and that number."""
+    n = count_records(cfg.records(split))
+    engine = f"{cfg.engine} engine" + (
+        " (a vllm serve per model)" if cfg.engine == "vllm" and not cfg.vllm_url else ""
+    )
+    if n is None:
+        return f"prompts: {n_jobs} run(s) × the {split} records (not built yet) · {engine}", None
+    return f"prompts: {n_jobs} run(s) × {n:,} {split} records = {n_jobs * n:,} generations · {engine}", n_jobs * n
+
+
+# Above this many generations (or when the records are not built yet, as in a real cell's first dry run) the
+# plan says that the hf engine is the slow choice: a paper cell sends ~10^5-10^6 prompts.
+HF_PRACTICAL_LIMIT = 20_000
+
+
+def engine_warning(cfg: CellConfig) -> str | None:
+    """A warning for the plan when a large cell would generate with the hf engine."""
+    if cfg.engine != "hf":
+        return None
+    counts = [
+        generation_note(cfg, "train", 1 + cfg.num_candidates)[1],
+        generation_note(cfg, "test", len(EVAL_METHODS))[1],
+    ]
+    if all(c is not None for c in counts) and sum(counts) <= HF_PRACTICAL_LIMIT:
+        return None
+    if all(c is not None for c in counts):
+        size = f"{sum(counts):,} generations"
+    else:
+        size = "this cell's generations (records not built yet; a paper cell sends 10^5-10^6 prompts)"
+    return (
+        f"warning: {size} with the hf engine (transformers generate in one process) take days; vLLM is the "
+        "practical choice: --engine vllm (starts `vllm serve` per model; --vllm-serve-cmd if it lives in another "
+        "environment) or --vllm-url URL"
+    )
 
 
 def _merge_candidates(sample_files: list[Path], out: Path) -> Callable[[], None]:

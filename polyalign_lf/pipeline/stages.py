@@ -70,6 +70,7 @@ class Stage:
     outputs: list[Path] = field(default_factory=list)
     action: Callable[[], None] | None = None  # an in-process step (runs after the commands)
     action_label: str = ""  # how the in-process step is described in the plan
+    note: str = ""  # one more line for the plan (e.g. how many prompts a generation stage sends)
     marker_dir: Path | None = None  # where its done-marker lives (default: the runner's work dir); stages
     # shared by several cells (corpus, references) keep theirs next to their outputs, so a second model
     # of the same language skips them
@@ -135,6 +136,8 @@ class StageRunner:
                 self.print(f"    $ {command.display(self.root)}")
             if stage.action_label:
                 self.print(f"    · {stage.action_label}")
+            if stage.note:
+                self.print(f"    · {stage.note}")
             for output in stage.outputs:
                 self.print(f"    → {_short(str(output), self.root)}")
 

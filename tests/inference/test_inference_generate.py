@@ -4,7 +4,9 @@ tiny-model → `polyalign evaluate` run."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -330,3 +332,94 @@ def test_baseline_modes_generate_their_fields(mode, tmp_path, tiny_model, make_r
         assert all({"reasoning", "raw_output", "final_answer_found"} <= set(r) for r in rows)
     else:
         assert all("\nQuestion:" not in r["prediction"] for r in rows)
+
+
+# A stand-in for `vllm serve MODEL --host H --port P --served-model-name NAME [...]`: an OpenAI-compatible server
+# that lists NAME and records every argument it was started with.
+_FAKE_VLLM = r"""
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+argv = sys.argv[1:]
+if argv[:1] == ["serve"]:
+    argv = argv[1:]
+model, opts = argv[0], dict(zip(argv[1::2], argv[2::2]))
+with open(sys.argv[0] + ".calls", "a") as f:
+    f.write(json.dumps(argv) + "\n")
+if "--fail" in argv:
+    print("CUDA error: no device", flush=True)
+    sys.exit(3)
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def _send(self, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self._send({"data": [{"id": opts["--served-model-name"]}]})
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert body["model"] == opts["--served-model-name"]
+        self._send({"choices": [{"text": "served by " + model, "finish_reason": "stop"}], "usage": {"completion_tokens": 3}})
+time.sleep(0.5)  # a server takes a moment to come up
+ThreadingHTTPServer((opts["--host"], int(opts["--port"])), H).serve_forever()
+"""
+
+
+def test_vllm_serve_starts_a_server_for_the_model_and_stops_it(tmp_path, tiny_model, make_record):
+    from polyalign_lf.data.schema import write_records
+    from polyalign_lf.io import read_jsonl
+
+    fake = tmp_path / "fake_vllm.py"
+    fake.write_text(_FAKE_VLLM)
+    records = _bilingual_records(make_record, n=3)
+    write_records(tmp_path / "test.jsonl", records)
+    out = tmp_path / "pred.jsonl"
+    base = ["generate", "--engine", "vllm", "--vllm-serve", "--vllm-serve-cmd", f"{sys.executable} {fake} serve"]
+    base += ["--records", str(tmp_path / "test.jsonl"), "--model", str(tiny_model), "--template", "qwen"]
+    args = [*base, "--out", str(out), "--vllm-serve-args=--dtype float32"]
+    assert main(args) == 0
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == [r["id"] for r in records]
+    assert all(r["prediction"] == f"served by {tiny_model}" for r in rows)
+    (call,) = [json.loads(line) for line in (tmp_path / "fake_vllm.py.calls").read_text().splitlines()]
+    assert call[0] == str(tiny_model) and call[-2:] == ["--dtype", "float32"]
+    assert (
+        call[call.index("--served-model-name") + 1] == str(tiny_model)
+        and call[call.index("--host") + 1] == "127.0.0.1"
+    )
+    port = int(call[call.index("--port") + 1])
+    with pytest.raises(OSError):  # stopped after the job
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+
+
+def test_vllm_serve_failures_are_clear(tmp_path, tiny_model, make_record, capsys):
+    from polyalign_lf.data.schema import write_records
+
+    fake = tmp_path / "fake_vllm.py"
+    fake.write_text(_FAKE_VLLM)
+    write_records(tmp_path / "test.jsonl", _bilingual_records(make_record, n=2))
+    base = ["generate", "--records", str(tmp_path / "test.jsonl"), "--model", str(tiny_model), "--template", "qwen"]
+    serve = ["--engine", "vllm", "--vllm-serve"]
+    out = ["--out", str(tmp_path / "p.jsonl")]
+    assert main([*base, *out, *serve, "--vllm-serve-cmd", f"{sys.executable} {fake}", "--vllm-serve-args=--fail"]) == 2
+    err = capsys.readouterr().err
+    assert "exited with code 3 before serving" in err and "CUDA error: no device" in err and "Traceback" not in err
+    assert main([*base, *out, *serve, "--vllm-serve-cmd", str(tmp_path / "no-such-vllm")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main([*base, *out, "--vllm-serve"]) == 2  # the hf engine has no server to start
+    assert "add --engine vllm" in capsys.readouterr().err
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_vllm_client_refuses_a_server_for_another_model(tmp_path, tiny_model, make_record, fake_server, capsys):
+    from polyalign_lf.data.schema import write_records
+
+    write_records(tmp_path / "test.jsonl", _bilingual_records(make_record, n=2))
+    url = f"http://127.0.0.1:{fake_server.server_address[1]}"
+    args = ["generate", "--engine", "vllm", "--server-url", url, "--served-model-name", "saves/en/hdpo"]
+    args += ["--records", str(tmp_path / "test.jsonl"), "--out", str(tmp_path / "p.jsonl")]
+    args += ["--model", str(tiny_model), "--template", "qwen"]
+    assert main(args) == 2
+    assert "serves fake-model, not saves/en/hdpo" in capsys.readouterr().err
+    assert _FakeOpenAI.requests == []

@@ -204,3 +204,24 @@ def test_data_refusals(tiny_model, pa_data, tmp_path, overrides, kind, message):
     with pytest.raises(getattr(errors, kind)) as exc:
         load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, **overrides))
     assert message in str(exc.value)
+
+
+@pytest.mark.parametrize("stage, dataset", [("sft", "sft4"), ("hdpo", "pref4")])
+def test_parallel_preprocessing_keeps_the_columns(tiny_model, pa_data, tmp_path, stage, dataset):
+    """`preprocessing_num_workers > 1` (every grid recipe uses 16) pickles the processor into worker processes:
+    the rows and PolyAlign columns must come out exactly as with one worker."""
+    results = []
+    for workers in (1, 2):
+        args = base_args(
+            tiny_model,
+            pa_data,
+            tmp_path / f"w{workers}",
+            stage=stage,
+            dataset=dataset,
+            bucket_weighting=True,
+            preprocessing_num_workers=workers,
+        )
+        data = _train(load_dataset_in_process(args))
+        results.append({name: data[name] for name in data.column_names})
+    assert results[0] == results[1]
+    assert any(name.startswith("pa_") for name in results[1])

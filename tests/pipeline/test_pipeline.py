@@ -139,6 +139,59 @@ def test_run_dry_run_uses_the_committed_recipes(capsys, monkeypatch):
     assert "--recipe recipes/zh/llama32_3b_dpo.yaml" in plan
 
 
+def test_run_without_recipe_dir_exports_the_cells_recipes(tmp_path, capsys, monkeypatch):
+    """A pip user has no checkout: `polyalign run --lang --model` writes the cell's recipes from the package
+    (byte for byte the repository's), then uses them as they are on later runs."""
+    monkeypatch.chdir(tmp_path)
+    plan = _plan(capsys, ["run", "--lang", "en", "--model", "gemma2_2b", "--dry-run", "--stages", "hdpo,evaluate"])
+    assert "exported 6 file(s) for gemma2_2b · en" in plan
+    for method in ("sft", "bucket_sft", "dpo", "hdpo", "critic"):
+        name = f"gemma2_2b_{method}.yaml"
+        assert (tmp_path / "recipes" / "en" / name).read_bytes() == (REPO / "recipes" / "en" / name).read_bytes()
+    assert "FORCE_TORCHRUN=1 llamafactory-cli train recipes/en/gemma2_2b_hdpo.yaml" in plan
+    # the human side of evaluation is computed once per test set, for every method
+    evaluate = [line for line in plan.splitlines() if "polyalign evaluate" in line]
+    assert len(evaluate) == 5 and all("--cache-dir data/en/eval_cache" in line for line in evaluate)
+    edited = tmp_path / "recipes" / "en" / "gemma2_2b_hdpo.yaml"
+    edited.write_text(edited.read_text().replace("hdpo_lambda: 0.1", "hdpo_lambda: 0.2"))
+    plan = _plan(capsys, ["run", "--lang", "en", "--model", "gemma2_2b", "--dry-run", "--stages", "hdpo"])
+    assert "exported" not in plan and "hdpo_lambda: 0.2" in edited.read_text()  # the user's edit is kept
+    (tmp_path / "recipes" / "en" / "gemma2_2b_dpo.yaml").unlink()
+    assert polyalign(["run", "--lang", "en", "--model", "gemma2_2b", "--dry-run"]) == 2
+    assert "lacks gemma2_2b_dpo.yaml" in capsys.readouterr().err
+    assert polyalign(["run", "--model", "gemma2_2b", "--dry-run"]) == 2
+    assert "pass --lang en|zh" in capsys.readouterr().err
+
+
+def test_run_engine_choice_and_prompt_counts(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = ["run", "--lang", "en", "--model", "gemma2_2b", "--dry-run", "--stages", "predict-train,predict-test"]
+    plan = _plan(capsys, base)
+    assert "warning: this cell's generations (records not built yet" in plan and "--engine vllm" in plan
+    assert "prompts: 5 run(s) × the test records (not built yet) · hf engine" in plan
+    plan = _plan(capsys, [*base, "--engine", "vllm", "--vllm-serve-cmd", "/opt/vllm/bin/vllm serve"])
+    generate = [line for line in plan.splitlines() if "polyalign generate" in line]
+    assert len(generate) == 10 and all("--engine vllm --vllm-serve --vllm-serve-cmd" in g for g in generate)
+    assert "/opt/vllm/bin/vllm serve" in plan and "warning" not in plan
+    plan = _plan(capsys, [*base, "--vllm-url", "http://gpu:8000", "--stages", "predict-test"])
+    assert (
+        "--server-url http://gpu:8000 --served-model-name saves/en/gemma2_2b/hdpo --model saves/en/gemma2_2b/hdpo"
+        in plan
+    )
+    # with the records built, the plan counts the prompts; a small cell needs no warning
+    records = tmp_path / "data" / "en"
+    records.mkdir(parents=True)
+    (records / "records_train.jsonl").write_text('{"id": 1}\n' * 30)
+    (records / "records_test.jsonl").write_text('{"id": 1}\n' * 7)
+    plan = _plan(capsys, base)
+    assert "prompts: 5 run(s) × 30 train records = 150 generations · hf engine" in plan
+    assert "prompts: 5 run(s) × 7 test records = 35 generations" in plan and "warning" not in plan
+    assert polyalign([*base, "--generate-arg=--engine=vllm"]) == 2
+    assert "polyalign run --engine hf|vllm" in capsys.readouterr().err
+    assert polyalign([*base, "--engine", "hf", "--vllm-url", "http://x"]) == 2
+    assert "choose one" in capsys.readouterr().err
+
+
 def test_run_rejects_unknown_stages_and_bad_recipe_dirs(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     assert polyalign(["run", "--recipe-dir", "recipes/en", "--model", "gemma2_2b", "--stages", "sft,warp"]) == 2

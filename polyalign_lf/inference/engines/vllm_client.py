@@ -52,8 +52,8 @@ class VLLMClient:
         self.headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
 
     async def _served_model(self, client) -> str:
-        if self.config.model:
-            return self.config.model
+        """The model to ask for: the configured one, checked against what the server lists (a server started for
+        another model must not answer for this one), or the first listed."""
         try:
             response = await client.get(f"{self.root}/v1/models")
             response.raise_for_status()
@@ -65,7 +65,12 @@ class VLLMClient:
             ) from None
         if not models:
             raise ConfigError(f"{self.root} serves no model")
-        return models[0]
+        if self.config.model and self.config.model not in models:
+            raise ConfigError(
+                f"{self.root} serves {', '.join(models)}, not {self.config.model}; start `vllm serve` for that model "
+                "(its --served-model-name must match) or pass the right --served-model-name"
+            )
+        return self.config.model or models[0]
 
     async def _complete(self, client, body: dict[str, Any]) -> Completion:
         import httpx
