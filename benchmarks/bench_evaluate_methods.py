@@ -62,7 +62,12 @@ def build_inputs(folder: Path, n: int) -> tuple[Path, list[Path]]:
                 "dialogue_history": [],
                 "human_answer": answer,
                 "bucket_id": make_bucket_id("en", "single", family, bin_name),
-                "meta": {"source_dataset": "bench", "source_split": "test", "source_id": str(k), "length_tokens": tokens},
+                "meta": {
+                    "source_dataset": "bench",
+                    "source_split": "test",
+                    "source_id": str(k),
+                    "length_tokens": tokens,
+                },
             }
         )
     records_path = folder / "test.jsonl"
@@ -132,7 +137,9 @@ def main() -> int:
     out = write_result("evaluate_methods", figures, GOALS, quick=args.quick)
     print(f"{n} test rows, {len(METHODS)} methods, `polyalign evaluate` end to end (bundled MiniLM encoder):")
     print(f"  one method, cold:            {one:7.1f} s")
-    print(f"  five methods, --cache-dir:   {sum(cached):7.1f} s  (per method: {', '.join(f'{t:.1f}' for t in cached)})")
+    print(
+        f"  five methods, --cache-dir:   {sum(cached):7.1f} s  (per method: {', '.join(f'{t:.1f}' for t in cached)})"
+    )
     print(f"  five methods, no cache:      {sum(uncached):7.1f} s")
     print(
         f"  ratio five cached / one:     {figures['ratio.five_methods_cached_vs_one']:7.3f}   goal "

@@ -115,8 +115,16 @@ def section_step1_loss(ctx: dict) -> dict:
     tokenized = work / "tok_sft"
     run = run_lf_train(
         tiny_train_config(
-            model, "sft4", data, work / "out_sft", bucket_weighting=True, max_steps=1, gradient_accumulation_steps=4,
-            disable_shuffling=True, tokenized_path=str(tokenized), **device,
+            model,
+            "sft4",
+            data,
+            work / "out_sft",
+            bucket_weighting=True,
+            max_steps=1,
+            gradient_accumulation_steps=4,
+            disable_shuffling=True,
+            tokenized_path=str(tokenized),
+            **device,
         ),
         work / "run_sft",
     ).check()
@@ -125,8 +133,18 @@ def section_step1_loss(ctx: dict) -> dict:
     tokenized = work / "tok_hdpo"
     run = run_lf_train(
         tiny_train_config(
-            model, "pref4", data, work / "out_hdpo", stage="hdpo", hdpo_lambda=0.3, ref_model=str(ref), max_steps=1,
-            gradient_accumulation_steps=4, disable_shuffling=True, tokenized_path=str(tokenized), pref_beta=0.1,
+            model,
+            "pref4",
+            data,
+            work / "out_hdpo",
+            stage="hdpo",
+            hdpo_lambda=0.3,
+            ref_model=str(ref),
+            max_steps=1,
+            gradient_accumulation_steps=4,
+            disable_shuffling=True,
+            tokenized_path=str(tokenized),
+            pref_beta=0.1,
             **device,
         ),
         work / "run_hdpo",
@@ -188,7 +206,12 @@ def section_lm_features(ctx: dict) -> dict:
     extract_lm_features(texts[:4], str(model), batch_size=4)  # warm-up: load, kernels
     seconds = _timed(lambda: extract_lm_features(texts, str(model), batch_size=32, max_length=1024))
     tokens = _token_count(model, texts, 1024)
-    return {"texts": len(texts), "tokens": tokens, "seconds": round(seconds, 3), "tokens_per_s": round(tokens / seconds)}
+    return {
+        "texts": len(texts),
+        "tokens": tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds),
+    }
 
 
 def section_detectors(ctx: dict) -> dict:
@@ -203,7 +226,12 @@ def section_detectors(ctx: dict) -> dict:
     score_texts(texts[:4], models, detectors)  # warm-up
     seconds = _timed(lambda: score_texts(texts, models, detectors))
     tokens = _token_count(observer, texts, models.max_length)
-    return {"texts": len(texts), "tokens": tokens, "seconds": round(seconds, 3), "tokens_per_s": round(tokens / seconds)}
+    return {
+        "texts": len(texts),
+        "tokens": tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_s": round(tokens / seconds),
+    }
 
 
 def _minilm_shaped_encoder(folder: Path) -> Path:
@@ -331,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = [name for name, entry in results.items() if "error" in entry]
     step1 = results.get("step1_loss", {}).get("result", {})
     if failed or step1.get("ok") is False:
-        print(f"validate: {len(failed)} section(s) failed: {', '.join(failed) or '-'}; step-1 check ok: {step1.get('ok')}")
+        print(
+            f"validate: {len(failed)} section(s) failed: {', '.join(failed) or '-'}; step-1 check ok: {step1.get('ok')}"
+        )
         return 1
     return 0
 

@@ -259,7 +259,7 @@ def _hook_points(interface) -> tuple[Any, ...]:
 
 def register(interface: Any) -> None:
     """Entry point (group ``llamafactory.webui_plugins``): add HDPO and the PolyAlign keys to LlamaBoard."""
-    if getattr(interface.create_train_tab, "_polyalign", False):
+    if getattr(getattr(interface, "create_train_tab", None), "_polyalign", False):
         return
     try:
         constants, locales, runner_cls = _hook_points(interface)

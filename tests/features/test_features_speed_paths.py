@@ -40,7 +40,7 @@ def _per_sentence(text: str):
 
 
 TRICKY = [
-    'He said "stop." Then he left. U.S. Army, 3.5 km... ok?! \'Yes.\' No',
+    "He said \"stop.\" Then he left. U.S. Army, 3.5 km... ok?! 'Yes.' No",
     "İstanbul ist groß. DON’T PANIC. Ünïcödé words’ here.\n\nNew para — with dash - and – en dash.",
     "Line one\nline two.\n\n\n- bullet\n1) item\n   \n",
     "mark \x01 inside. Two sentences!",

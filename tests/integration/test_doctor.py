@@ -52,3 +52,19 @@ def test_doctor_fresh_interpreter_probe():
     assert by_name["llamafactory.train.tuner patched on import"].ok
     assert by_name["LLaMA-Factory hook points present"].ok
     assert "polyalign" in info["fresh_interpreter"]["loaded"]
+
+
+def test_doctor_says_whether_llamaboard_offers_hdpo():
+    from polyalign_lf.integration.doctor import _probe, _webui_check
+
+    probe = _probe()  # a fresh interpreter imports LlamaBoard's interface as `llamafactory-cli webui` does
+    import importlib.util
+
+    if importlib.util.find_spec("gradio") is None:
+        assert probe["webui"] == {"gradio": False}
+    else:
+        assert probe["webui"]["registered"] is True, probe
+    assert "pip install 'polyalign-lf[webui]'" in _webui_check({"gradio": False}).detail
+    broken = _webui_check({"gradio": True, "registered": False, "reason": "this LlamaBoard has no Runner._initialize"})
+    assert not broken.ok and not broken.fatal and "cannot be extended safely" in broken.detail
+    assert "Runner._initialize" in broken.detail

@@ -178,6 +178,22 @@ def test_llamaboard_untouched_when_disabled():
     assert out.stdout.split()[-2:] == ["False", "False"]
 
 
+@needs_gradio
+def test_a_llamaboard_without_the_hook_points_is_left_alone(monkeypatch):
+    import types
+
+    from llamafactory.extras.constants import TRAINING_STAGES
+
+    from polyalign_lf.integration import webui
+
+    monkeypatch.setattr(webui, "STATUS", {"registered": False, "reason": None})
+    before = dict(TRAINING_STAGES)
+    with pytest.raises(AttributeError, match="create_train_tab"):
+        webui.register(types.SimpleNamespace(__name__="llamafactory.webui.interface"))
+    assert "create_train_tab" in webui.STATUS["reason"] and not webui.STATUS["registered"]
+    assert dict(TRAINING_STAGES) == before
+
+
 # ------------------------------------------------------------------------------------------- in Chromium
 
 _FIND_BLOCK = """((label) => {
