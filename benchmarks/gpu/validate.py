@@ -45,7 +45,6 @@ def _peak(device_name: str) -> float | None:
 
 
 def section_environment(ctx: dict) -> dict:
-    import torch
 
     from polyalign_lf.integration.doctor import torch_build
 

@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features
-from polyalign_lf.features import linguistic
+from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features, linguistic
 from polyalign_lf.features.linguistic import chinese_segmenter, split_sentences, tokenize_words
 from polyalign_lf.testing.realistic_corpus import corpus_stats, realistic_corpus, synthetic_corpus
 
