@@ -140,7 +140,14 @@ def run_main(args: argparse.Namespace) -> int:
     if args.recipe_dir is None:
         if not args.lang:
             raise ConfigError("pass --lang en|zh (or --recipe-dir DIR, a folder of one language's recipes)")
-        recipe_dir = ensure_cell_recipes(root, args.lang, args.model)
+        from polyalign_lf.pipeline.recipes import ensure_cell_recipes
+
+        recipe_dir, exported = ensure_cell_recipes(root, args.lang, args.model)
+        if exported:
+            print(
+                f"recipes: exported {exported} file(s) for {args.model} · {args.lang} into {recipe_dir} "
+                "(from the installed package; edit them there, later runs use them as they are)"
+            )
     else:
         recipe_dir = args.recipe_dir if args.recipe_dir.is_absolute() else (Path.cwd() / args.recipe_dir)
     recipe_dir = recipe_dir.resolve()
@@ -149,6 +156,8 @@ def run_main(args: argparse.Namespace) -> int:
     lang = args.lang or recipe_dir.name
     if lang not in LANGUAGES:
         raise ConfigError(f"cannot tell the language from {recipe_dir.name!r}; pass --lang en|zh")
+    from polyalign_lf.pipeline.recipes import CELL_FILES
+
     missing = [m for m in CELL_FILES if not (recipe_dir / f"{args.model}_{m}.yaml").is_file()]
     if missing:
         raise ConfigError(f"{recipe_dir} lacks {', '.join(f'{args.model}_{m}.yaml' for m in missing)}")
@@ -193,34 +202,6 @@ def run_engine(args: argparse.Namespace) -> str:
     if args.vllm_url and args.engine == "hf":
         raise ConfigError("--vllm-url generates with vLLM, --engine hf with transformers: choose one")
     return "vllm" if args.vllm_url else (args.engine or "hf")
-
-
-CELL_FILES = ("sft", "bucket_sft", "dpo", "hdpo", "critic")
-
-
-def ensure_cell_recipes(root: Path, lang: str, model: str) -> Path:
-    """``root/recipes/lang`` with the cell's recipes: exported from the installed package when none of them is
-    there yet (also under --dry-run, so the plan shows the files that will run); used as they are when all are
-    there (a user's edits win); a partial set is refused rather than guessed at."""
-    from polyalign_lf.pipeline.recipes import DEEPSPEED_Z3, export_recipes
-
-    recipe_dir = root / "recipes" / lang
-    present = [m for m in CELL_FILES if (recipe_dir / f"{model}_{m}.yaml").is_file()]
-    if len(present) == len(CELL_FILES) and (root / DEEPSPEED_Z3).is_file():
-        return recipe_dir
-    if present:
-        missing = [f"{model}_{m}.yaml" for m in CELL_FILES if m not in present]
-        raise ConfigError(
-            f"{recipe_dir} has some of this cell's recipes but lacks {', '.join(missing) or DEEPSPEED_Z3}; "
-            f"write them with `polyalign recipes export {root} --lang {lang} --model {model}` (it keeps identical "
-            "files and refuses to replace edited ones without --overwrite), or pass --recipe-dir"
-        )
-    result = export_recipes(root, languages=[lang], models=[model])
-    print(
-        f"recipes: exported {len(result['written']) - 1} file(s) for {model} · {lang} into {recipe_dir} "
-        "(from the installed package; edit them there, later runs use them as they are)"
-    )
-    return recipe_dir
 
 
 def _check_recipe_outputs(recipe_dir: Path, lang: str, model: str) -> None:

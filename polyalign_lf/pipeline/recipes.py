@@ -396,6 +396,29 @@ def export_recipes(
     return result
 
 
+CELL_FILES = ("sft", "bucket_sft", "dpo", "hdpo", "critic")
+
+
+def ensure_cell_recipes(root: Path, lang: str, model: str) -> tuple[Path, int]:
+    """``root/recipes/lang`` with the cell's recipes: exported from the installed package when none of them is
+    there yet (also under --dry-run, so the plan shows the files that will run); used as they are when all are
+    there (a user's edits win); a partial set is refused rather than guessed at. Returns the folder and how
+    many recipe files were exported (0 when they were all there)."""
+    recipe_dir = root / "recipes" / lang
+    present = [m for m in CELL_FILES if (recipe_dir / f"{model}_{m}.yaml").is_file()]
+    if len(present) == len(CELL_FILES) and (root / DEEPSPEED_Z3).is_file():
+        return recipe_dir, 0
+    if present:
+        missing = [f"{model}_{m}.yaml" for m in CELL_FILES if m not in present]
+        raise ConfigError(
+            f"{recipe_dir} has some of this cell's recipes but lacks {', '.join(missing) or DEEPSPEED_Z3}; "
+            f"write them with `polyalign recipes export {root} --lang {lang} --model {model}` (it keeps identical "
+            "files and refuses to replace edited ones without --overwrite), or pass --recipe-dir"
+        )
+    result = export_recipes(root, languages=[lang], models=[model])
+    return recipe_dir, len(result["written"]) - 1  # dataset_info.json is merged, not a recipe
+
+
 def _main(argv: list[str] | None = None) -> int:
     """Maintainers' entry point: rewrite the repository's recipes/ and data_registry/ (= `polyalign recipes export .`)."""
 
