@@ -54,7 +54,7 @@ def _execute(stages, cfg, args, *, env: dict[str, str], banner: str) -> Any:
 
 
 def run_arguments(parser: argparse.ArgumentParser) -> None:
-    from polyalign_lf.pipeline.recipes import MODELS
+    from polyalign_lf.pipeline.recipes import LANGUAGES, MODELS
 
     parser.add_argument(
         "--recipe-dir",
@@ -68,7 +68,7 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lang",
         default=None,
-        choices=["en", "zh"],
+        choices=LANGUAGES,
         help="language of the cell (default: the recipe folder's name; required without --recipe-dir)",
     )
     parser.add_argument(
@@ -196,8 +196,7 @@ def run_main(args: argparse.Namespace) -> int:
 
 def run_engine(args: argparse.Namespace) -> str:
     """The cell's generation engine from --engine / --vllm-url (and the old --generate-arg=--engine=… spelling)."""
-    legacy = [a.split("=", 1)[1] for a in args.generate_arg if a.startswith("--engine=")]
-    if "--engine" in args.generate_arg or legacy:
+    if any(a == "--engine" or a.startswith("--engine=") for a in args.generate_arg):
         raise ConfigError("pass the generation engine as `polyalign run --engine hf|vllm`, not through --generate-arg")
     if args.vllm_url and args.engine == "hf":
         raise ConfigError("--vllm-url generates with vLLM, --engine hf with transformers: choose one")
