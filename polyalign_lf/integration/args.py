@@ -286,11 +286,28 @@ def validate(recipe: PolyAlignRecipe, model_args, data_args, training_args, fine
                 "bucket_sampling chooses the order of training examples and disable_shuffling asks for "
                 "the dataset order; remove one of them"
             )
+        strategy = str(getattr(training_args, "train_sampling_strategy", "random") or "random")
+        if strategy != "random" or getattr(training_args, "group_by_length", False):
+            chosen = "group_by_length: true" if strategy == "random" else f"train_sampling_strategy: {strategy}"
+            raise ConfigError(
+                f"bucket_sampling chooses which examples a step holds (drawn ∝ weight), and {chosen} asks for "
+                "another order; the sampler would silently override it. Remove one of them"
+            )
         if "weight_normalization" in recipe.explicit:
             warnings.append(
                 "bucket_sampling averages the loss unweighted (the weights are applied by drawing), so "
                 "weight_normalization has no effect on training"
             )
+    max_grad_norm = float(getattr(training_args, "max_grad_norm", 0) or 0)
+    if pa.weights_from_buckets and not pa.bucket_sampling and max_grad_norm > 0:
+        warnings.append(
+            f"bucket_weighting without bucket_sampling: gradient clipping (max_grad_norm {max_grad_norm:g}) scales "
+            "a whole step down, so a step that holds one heavily weighted example of a rare bucket keeps only a "
+            "fraction of that example's mass — rare buckets then receive far less than their equal share N/|B| "
+            "(benchmarks/bench_bucket_mass.py: under 2% for Table 1's rarest buckets). Set `bucket_sampling: true` "
+            "(the grid's default; immune to clipping), or `max_grad_norm: 0` to keep Eq. 1 literal. The run's "
+            "`polyalign_mass.json` reports what clipping removed"
+        )
     if stage == "hdpo":
         if finetuning_args.pref_loss != "sigmoid":
             raise ConfigError(

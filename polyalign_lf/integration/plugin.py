@@ -141,13 +141,14 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
     import llamafactory.data.loader as loader_mod
     import llamafactory.data.parser as parser_mod
 
-    from polyalign_lf.integration import columns, splits, weights
+    from polyalign_lf.integration import columns, splits, tokenized_cache, weights
 
     spec = _stage_registry()[stage]
     collator_module = importlib.import_module(spec.collator_target[0])
     trainer_module = importlib.import_module(spec.trainer_target[0])
     # One context per run, handed to each wrapper: nothing of one run leaks into another.
     ctx = columns.RunContext(finetuning_args.polyalign_args, stage, data_args, training_args)
+    finetuning_args.polyalign_context = ctx  # the trainer names buckets in its end-of-run report
     targets = [
         (parser_mod, "DatasetAttr", columns.dataset_attr_class(ctx)),
         (
@@ -162,6 +163,16 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
             loader_mod,
             "_get_preprocessed_dataset",
             weights.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset, ctx),
+        ),
+        (
+            loader_mod,
+            "has_tokenized_data",
+            tokenized_cache.wrap_has_tokenized_data(loader_mod.has_tokenized_data, ctx),
+        ),
+        (
+            loader_mod,
+            "get_dataset_module",
+            tokenized_cache.wrap_get_dataset_module(loader_mod.get_dataset_module, ctx),
         ),
         (collator_module, spec.collator_target[1], spec.collator()),
         (trainer_module, spec.trainer_target[1], spec.trainer()),

@@ -43,10 +43,39 @@ def _check_dataset_columns(dataset: Any) -> None:
         raise ConfigError(STALE_CACHE_HINT)
 
 
+def _training_buckets(dataset: Any) -> list[int]:
+    if dataset is None or "pa_bucket" not in (getattr(dataset, "column_names", None) or []):
+        return []
+    return [int(b) for b in dataset["pa_bucket"]]
+
+
 def _training_weights(dataset: Any) -> list[float] | None:
     if dataset is None or "pa_weight" not in (getattr(dataset, "column_names", None) or []):
         return None
     return [float(w) for w in dataset["pa_weight"]]
+
+
+def _sampler_epoch_callback_class():
+    """A Trainer callback that tells the bucket sampler which epoch begins.
+
+    The Trainer's ``set_epoch`` reaches the sampler through accelerate's dataloader, except after a resume in
+    the middle of an epoch on 2+ ranks: ``skip_first_batches`` wraps the sharded batch sampler once more and
+    ``set_epoch`` stops one level short, so the resumed epoch would replay epoch 0's draws. The epoch is
+    read from the Trainer state instead (``state.epoch`` is e + the fraction done, restored on resume).
+    """
+    if "sampler_epoch" in _CLASSES:
+        return _CLASSES["sampler_epoch"]
+    from transformers import TrainerCallback
+
+    class SamplerEpochCallback(TrainerCallback):
+        def __init__(self, sampler):
+            self.sampler = sampler
+
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            self.sampler.set_epoch(int(math.floor((state.epoch or 0.0) + 1e-9)))
+
+    _CLASSES["sampler_epoch"] = SamplerEpochCallback
+    return SamplerEpochCallback
 
 
 class StepWeightMixin:
@@ -70,6 +99,14 @@ class StepWeightMixin:
         self._pa_mean_weight = 1.0
         if weights and not pa_args.bucket_sampling:
             self._pa_mean_weight = math.fsum(weights) / len(weights)
+        # Bucket mass before and after gradient clipping (row 0 / row 1; column b+1 is bucket b, column 0
+        # rows without a bucket), accumulated per optimizer step on this rank and summed at the end of training.
+        buckets = _training_buckets(getattr(self, "train_dataset", None))
+        self._pa_mass = [[0.0] * (max(buckets, default=-1) + 2) for _ in range(2)]
+        self._pa_step_mass: Any = None
+        self._pa_step_heavy = 0.0
+        self._pa_clipping = {"steps": 0, "clipped_steps": 0, "clipped_weighted_steps": 0, "unknown_norm_steps": 0}
+        self._pa_eval_rows: list[Any] = []
         self._pa_log_path = None
         prefix = os.environ.get(COEFFICIENT_LOG_ENV)
         if prefix:
@@ -93,7 +130,11 @@ class StepWeightMixin:
         from polyalign_lf.objectives.sampling import BucketBalancedSampler
 
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-        return BucketBalancedSampler(self._pa_train_weights, seed=seed)
+        sampler = BucketBalancedSampler(self._pa_train_weights, seed=seed)
+        callback = _sampler_epoch_callback_class()
+        self.pop_callback(callback)  # a sampler built again (e.g. auto_find_batch_size) replaces the old one
+        self.add_callback(callback(sampler))
+        return sampler
 
     def _pa_effective_weights(self, batch: dict[str, Any]):
         """Weights that enter the step sum (Bucket-SFT zeroes examples without any label token)."""
@@ -103,19 +144,121 @@ class StepWeightMixin:
         import torch
 
         batch_samples, num_items_in_batch = super().get_batch_samples(*args, **kwargs)
-        local = torch.zeros(2, dtype=torch.float64, device=self.args.device)  # (m_step, Σ_step w)
+        # (m_step, Σ_step w, examples weighted above the training set's mean weight)
+        local = torch.zeros(3, dtype=torch.float64, device=self.args.device)
+        step_weights = []
         for batch in batch_samples:
             if "pa_weight" not in batch:
                 raise ConfigError(STALE_CACHE_HINT)
             weights = self._pa_effective_weights(batch).to(local.device)
             if self.pa_args.bucket_sampling:
                 weights = weights.gt(0).double()
+            step_weights.append((weights, batch["pa_bucket"].to(local.device)))
             local[0] += weights.numel()
             local[1] += weights.sum()
+            local[2] += weights.gt(self._pa_mean_weight * (1 + 1e-9)).sum()
         world = self.accelerator.num_processes
         total = self.accelerator.reduce(local, "sum") if world > 1 else local
         self._pa_step = (total[0], total[1], max(len(batch_samples), 1), world)
+        self._pa_step_heavy = float(total[2])
+        self._pa_step_mass = self._pa_bucket_masses(step_weights)
         return batch_samples, num_items_in_batch
+
+    def _pa_bucket_masses(self, step_weights):
+        """This rank's mass m_step · c_i of the coming step, summed per bucket (column b+1; 0 = no bucket)."""
+        import torch
+
+        from polyalign_lf.objectives.weighting import step_coefficients
+
+        count, weight_sum, num_micro, world = self._pa_step
+        normalization = "dataset" if self.pa_args.bucket_sampling else self.pa_args.weight_normalization
+        mass = torch.zeros(len(self._pa_mass[0]), dtype=torch.float64)
+        for weights, buckets in step_weights:
+            coefficients = step_coefficients(
+                weights,
+                normalization,
+                step_count=count,
+                mean_weight=self._pa_mean_weight,
+                step_weight_sum=weight_sum,
+                num_micro_batches=num_micro,
+                world_size=world,
+            )
+            index = (buckets.long() + 1).clamp(0, len(mass) - 1).cpu()
+            mass.index_add_(0, index, (coefficients * count).cpu())
+        return mass
+
+    def _clip_grad_norm(self, model):
+        """The Trainer's clipping, plus the record of how much of this step's bucket mass it removed."""
+        norm = super()._clip_grad_norm(model)
+        self._pa_record_clipping(norm)
+        return norm
+
+    def _pa_record_clipping(self, norm) -> None:
+        if self._pa_step_mass is None:
+            return
+        mass, self._pa_step_mass = self._pa_step_mass, None
+        record = self._pa_clipping
+        record["steps"] += 1
+        factor = 1.0
+        if norm is None:
+            record["unknown_norm_steps"] += 1  # e.g. DeepSpeed clips inside its engine
+        else:
+            value = float(norm)
+            max_norm = float(self.args.max_grad_norm)
+            if math.isfinite(value) and value > max_norm > 0:
+                factor = max_norm / value
+                record["clipped_steps"] += 1
+                if self._pa_step_heavy > 0:
+                    record["clipped_weighted_steps"] += 1
+        for k, value in enumerate(mass.tolist()):
+            self._pa_mass[0][k] += value
+            self._pa_mass[1][k] += factor * value
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        if "loss" in logs and self._pa_mass is not None:  # a training log: how often clipping hit a weighted step
+            logs["pa/clipped_weighted_steps"] = self._pa_clipping["clipped_weighted_steps"]
+        return super().log(logs, *args, **kwargs)
+
+    def train(self, *args, **kwargs):
+        result = super().train(*args, **kwargs)
+        self._pa_mass_summary()
+        return result
+
+    def _pa_mass_summary(self) -> None:
+        """How much bucket mass clipping removed over the run: stderr and ``polyalign_mass.json``."""
+        import torch
+
+        from polyalign_lf.objectives.weighting import clipping_summary
+
+        if not self._pa_clipping["steps"]:
+            return
+        masses = torch.tensor(self._pa_mass, dtype=torch.float64, device=self.args.device)
+        if self.accelerator.num_processes > 1:
+            masses = self.accelerator.reduce(masses, "sum")
+        masses = masses.cpu().tolist()
+        context = getattr(self.finetuning_args, "polyalign_context", None)
+        names = {index: name for name, index in getattr(context, "bucket_index", {}).items()}
+        labels = ["(no bucket)"] + [names.get(k, f"bucket {k}") for k in range(len(masses[0]) - 1)]
+        summary = clipping_summary(dict(zip(labels, masses[0])), dict(zip(labels, masses[1])))
+        record = self._pa_clipping
+        summary.update(record, max_grad_norm=float(self.args.max_grad_norm))
+        summary["message"] = (
+            f"max_grad_norm {self.args.max_grad_norm} clipped {record['clipped_steps']} of {record['steps']} "
+            f"optimizer steps ({record['clipped_weighted_steps']} of them held an example weighted above the mean); "
+            + summary["message"]
+            + (
+                f"; {record['unknown_norm_steps']} step(s) reported no gradient norm"
+                if record["unknown_norm_steps"]
+                else ""
+            )
+        )
+        if self.args.should_save and self.args.output_dir:
+            from polyalign_lf.io import write_json
+
+            os.makedirs(self.args.output_dir, exist_ok=True)
+            write_json(os.path.join(self.args.output_dir, "polyalign_mass.json"), summary)
+        if self.args.should_log:
+            sys.stderr.write("polyalign-lf: " + summary["message"] + "\n")
 
     def _pa_reduce(self, values, weights, training: bool, extras: dict[str, Any] | None = None):
         """THE reduction: the step estimator while training (module doc), else the micro-batch's weighted mean
@@ -125,6 +268,19 @@ class StepWeightMixin:
         from polyalign_lf.objectives.weighting import step_coefficients, trainer_share, weighted_mean
 
         if not training:
+            if extras is not None and "pa_index" in extras:
+                with torch.no_grad():
+                    self._pa_eval_rows.append(
+                        torch.stack(
+                            [
+                                extras["pa_index"].to(values.device, torch.float64),
+                                weights.to(torch.float64) * values.detach().to(torch.float64),
+                                extras["pa_weight"].to(values.device, torch.float64),
+                                values.detach().to(torch.float64),
+                            ],
+                            dim=1,
+                        )
+                    )
             return weighted_mean(values, weights.to(values.dtype))
         if self._pa_step is None:
             raise RuntimeError("polyalign-lf: step totals missing (get_batch_samples was not called)")
@@ -145,6 +301,37 @@ class StepWeightMixin:
             with torch.no_grad():
                 self._pa_log_coefficients(extras, coefficients, float(count))
         return trainer_share(values, coefficients.to(values.device), num_micro, world)
+
+    def evaluation_loop(self, *args, **kwargs):
+        """The Trainer's loop, with ``<prefix>_loss`` replaced by the training objective on the evaluation set.
+
+        The Trainer averages per-batch losses (each repeated ``eval_batch_size`` times), so a weighted mean per
+        batch cancels the weights at batch size 1 and depends on the batch size otherwise. Every example's
+        (w_i ℓ_i, w_i, ℓ_i) is collected instead, gathered from all ranks, de-duplicated by row (distributed
+        evaluation repeats rows to even out the last batch) and reduced once: ``<prefix>_loss`` = Σ w ℓ / (n · w̄)
+        = Σ w ℓ / Σ w (the dataset estimator; w̄ the evaluation set's mean weight), ``<prefix>_plain_loss`` =
+        the unweighted per-example mean.
+        """
+        import numpy as np
+        import torch
+
+        self._pa_eval_rows = []
+        output = super().evaluation_loop(*args, **kwargs)
+        prefix = kwargs.get("metric_key_prefix", args[4] if len(args) > 4 else "eval")
+        rows = torch.cat(self._pa_eval_rows) if self._pa_eval_rows else torch.zeros((0, 4), dtype=torch.float64)
+        self._pa_eval_rows = []
+        rows = rows.to(self.args.device)
+        if self.accelerator.num_processes > 1:
+            rows = self.accelerator.gather(self.accelerator.pad_across_processes(rows, dim=0, pad_index=-1))
+        rows = rows.cpu().numpy()
+        rows = rows[rows[:, 0] >= 0]
+        if len(rows):
+            rows = rows[np.unique(rows[:, 0], return_index=True)[1]]
+            total_weight = rows[:, 2].sum()
+            if total_weight > 0:
+                output.metrics[f"{prefix}_loss"] = float(rows[:, 1].sum() / total_weight)
+            output.metrics[f"{prefix}_plain_loss"] = float(rows[:, 3].mean())
+        return output
 
     def _pa_log_coefficients(self, extras: dict[str, Any], coefficients, step_count: float) -> None:
         row = {

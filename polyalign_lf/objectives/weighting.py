@@ -144,3 +144,36 @@ def trainer_share(values: torch.Tensor, coefficients: torch.Tensor, num_micro_ba
     for any per-device batch size, gradient accumulation and world size.
     """
     return (coefficients.to(values.dtype) * values).sum() * (num_micro_batches * world_size)
+
+
+def clipping_summary(before: Mapping[str, float], after: Mapping[str, float]) -> dict:
+    """What gradient clipping did to the bucket mass of a run.
+
+    ``before`` / ``after``: each bucket's summed example mass m_step · c_i over the run, without and with every
+    step scaled by its clipping factor min(1, max_grad_norm / ‖g‖). A bucket's *share* is its fraction of the
+    run's mass relative to that before clipping, (after_b / Σ after) / (before_b / Σ before): 1 when clipping
+    scaled every bucket alike (which only changes the effective learning rate), < 1 when clipping took more
+    from this bucket than from the others.
+    """
+    before = {bucket: mass for bucket, mass in before.items() if mass > 0}  # buckets this run never trained
+    total_before = math.fsum(before.values())
+    total_after = math.fsum(after.get(b, 0.0) for b in before)
+    shares = {}
+    for bucket, mass in before.items():
+        if total_after > 0:
+            shares[bucket] = (after.get(bucket, 0.0) / total_after) / (mass / total_before)
+    removed = 1 - total_after / total_before if total_before > 0 else 0.0
+    summary: dict = {"mass_before": dict(before), "mass_after": {b: after.get(b, 0.0) for b in before}}
+    summary["share_after_clipping"] = shares
+    summary["mass_removed"] = removed
+    if shares:
+        worst = min(shares, key=shares.get)
+        summary["min_share"] = shares[worst]
+        summary["min_share_bucket"] = worst
+        summary["message"] = (
+            f"gradient clipping removed {removed:.1%} of the bucket mass; the bucket it hit hardest, {worst}, kept "
+            f"{shares[worst]:.3f} of its share (1 = clipping scaled every bucket alike)"
+        )
+    else:
+        summary["message"] = "no bucket mass was recorded"
+    return summary

@@ -124,6 +124,12 @@ def build_recipe(lang: str, model: str, method: str) -> dict[str, Any]:
     }
     if method == "bucket_sft":
         recipe["bucket_weighting"] = True
+    if method in ("bucket_sft", "hdpo"):
+        # Draw examples ∝ weight instead of weighting the loss: gradient clipping scales a whole step down,
+        # so a step holding one heavily weighted rare example loses most of that example's mass, while drawn
+        # examples enter unweighted and every bucket keeps its share after clipping
+        # (benchmarks/bench_bucket_mass.py). Weighting the loss (Eq. 1 literally) stays one key away.
+        recipe["bucket_sampling"] = True
     if preference:
         recipe["pref_beta"] = PREF_BETA
         recipe["pref_loss"] = "sigmoid"
@@ -160,6 +166,9 @@ def build_recipe(lang: str, model: str, method: str) -> dict[str, Any]:
             "num_train_epochs": 1.0,
             "lr_scheduler_type": "cosine",
             "warmup_ratio": 0.1,
+            # HF's default, written out: what clipping does to the bucket mass depends on it (ZeRO-3's
+            # `gradient_clipping: auto` resolves to it)
+            "max_grad_norm": 1.0,
             "bf16": True,
             "ddp_timeout": 180000000,
         }

@@ -83,3 +83,44 @@ def test_two_ranks_share_one_sequence(tiny_model, pa_data, tmp_path):
     # step s: rank 0 trains global batch 2s, rank 1 batch 2s+1 — together the single-process sequence
     assert _drawn(rows) == _sequence(16)
     assert all(row["m_step"] == 4 for row in rows)
+
+
+def test_two_ranks_resume_inside_the_second_epoch_continues_the_same_draws(tiny_model, pa_data, tmp_path):
+    """64 rows, 4 draws per step on 2 ranks: 16 steps per epoch. A run resumed at step 18 (inside epoch 1)
+    draws exactly what the uninterrupted run drew at steps 19 and 20 — epoch 1's sequence, not epoch 0's."""
+    out = tmp_path / "out"
+    layout = dict(
+        gradient_accumulation_steps=1, ddp_backend="gloo", max_steps=20, save_strategy="steps", save_steps=18
+    )
+    torchrun = {"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "2"}
+    full = tmp_path / "full"
+    run_lf_train(
+        _config(tiny_model, pa_data, out, **layout),
+        tmp_path,
+        env={**torchrun, "POLYALIGN_LOG_COEFFICIENTS": str(full)},
+    ).check()
+    rows = read_coefficient_logs(full)
+    weights = naive_bucket_weights([r["bucket_id"] for r in EPOCH_ROWS])
+    epoch1 = BucketBalancedSampler(weights, seed=SEED).draws(1).tolist()
+    assert _drawn(rows, steps=set(range(17, 21))) == epoch1[:16]
+
+    # transformers 5.5 loads a checkpoint's optimizer state with map_location "cpu:0" on 2+ CPU ranks, which
+    # torch.load refuses (an upstream bug, with or without PolyAlign); the draws do not depend on the optimizer
+    # state, so the test resumes without it (the Trainer then skips loading optimizer and scheduler).
+    (out / "checkpoint-18" / "optimizer.pt").unlink()
+    resumed = tmp_path / "resumed"
+    run_lf_train(
+        _config(
+            tiny_model,
+            pa_data,
+            out,
+            **layout,
+            overwrite_output_dir=False,
+            resume_from_checkpoint=str(out / "checkpoint-18"),
+        ),
+        tmp_path,
+        env={**torchrun, "POLYALIGN_LOG_COEFFICIENTS": str(resumed)},
+    ).check()
+    again = read_coefficient_logs(resumed)
+    assert sorted({row["step"] for row in again}) == [19, 20]
+    assert _drawn(again) == _drawn(rows, steps={19, 20}) == epoch1[8:16]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,11 +100,12 @@ def test_write_result_locations_and_keys(tmp_path, monkeypatch):
     assert [p.name for p in (tmp_path / "results").rglob("*.json")] == ["speed.json", "speed.json"]
 
 
-def test_bucket_mass_benchmark(tmp_path, capsys):
+def test_bucket_mass_benchmark(tmp_path, capsys, monkeypatch):
     """The objectives benchmark on the paper-shaped inventory: `dataset` gives every bucket its share exactly,
     the self-normalized `step` starves the rarest bucket."""
     spec = importlib.util.spec_from_file_location("bench_bucket_mass", REPO / "benchmarks" / "bench_bucket_mass.py")
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)
     out = tmp_path / "bucket_mass.json"
     assert module.main(["--quick", "--inventory", "table1_en,reference_val", "--out", str(out)]) == 0
@@ -110,6 +113,15 @@ def test_bucket_mass_benchmark(tmp_path, capsys):
     assert figures["table1_en.dataset.min_share"] == 1.0
     assert figures["table1_en.bucket_sampling.expected_min_share"] == 1.0
     assert figures["table1_en.step.smallest_share"] < 0.1 < 1.0 < figures["table1_en.step.largest_share"]
-    assert "goal >= 0.99" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "goal >= 0.99" in printed
+    # after the recipes' own clipping: the shipped grid (balanced sampling) keeps every bucket's share, the
+    # Eq.-1-literal weighting does not
+    line = re.search(r"^grid_recipe_with_clipping\.min_share (\S+)", printed, re.M)
+    assert line and float(line.group(1)) == figures["grid_recipe_with_clipping.min_share"] >= 0.9
+    assert figures["dataset_with_clipping.min_share"] < 0.1
+    assert figures["step_with_clipping.min_share"] < 0.1
+    assert re.search(r"^dataset_with_clipping\.min_share ", printed, re.M)
+    assert re.search(r"^step_with_clipping\.min_share ", printed, re.M)
     counts = module.table1_inventory(("en",))
     assert sum(counts.values()) == 584_422  # Table 1's English training rows
