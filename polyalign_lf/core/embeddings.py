@@ -9,7 +9,7 @@ tests and demos; real Chinese evaluations should pass a multilingual encoder
 
 A GPT-2-style model (``--mauve-featurizer gpt2``, or the path of any model whose ``model_type`` is
 ``gpt2``) is featurized the way mauve-text itself does it — the final hidden state of each text's last
-token, texts truncated to 1024 tokens, through mauve-text's own ``featurize_tokens_from_model`` — which is
+token, texts truncated to 1024 tokens (256 under ``--mauve-protocol reference``), through mauve-text's own ``featurize_tokens_from_model`` — which is
 what the reference implementation's MAUVE numbers used. It is English-only: Chinese answers reach it as
 byte-level fragments, so it is not the default.
 """
@@ -90,12 +90,13 @@ def embed_texts(
     batch_size: int = 64,
     device: str | None = None,
     *,
-    max_length: int = DEFAULT_MAX_LENGTH,
+    max_length: int | None = None,
     show_progress: bool = False,
 ) -> np.ndarray:
     """Embed ``texts`` → float32 array [n, hidden], mean-pooled over tokens and L2-normalised.
 
-    Texts are processed in length-sorted batches (less padding) and returned in input order.
+    Texts are truncated to ``max_length`` tokens (default 256 for an encoder, 1,024 for a GPT-2-style
+    model, mauve-text's default) and processed in length-sorted batches (less padding), returned in input order.
     """
     import torch
 
@@ -105,7 +106,10 @@ def embed_texts(
     tokenizer, model = _load_encoder(name, device)
     texts = [t if isinstance(t, str) else "" for t in texts]
     if is_gpt2_style(model):
-        return _gpt2_last_token_features(texts, tokenizer, model, batch_size, show_progress)
+        return _gpt2_last_token_features(
+            texts, tokenizer, model, batch_size, show_progress, max_length=max_length or GPT2_MAX_LENGTH
+        )
+    max_length = max_length or DEFAULT_MAX_LENGTH
     hidden = int(model.config.hidden_size)
     out = np.zeros((len(texts), hidden), dtype=np.float32)
     order = np.argsort([len(t) for t in texts], kind="stable")
@@ -131,7 +135,7 @@ def is_gpt2_style(model) -> bool:
 
 
 def _gpt2_last_token_features(
-    texts: Sequence[str], tokenizer, model, batch_size: int, show_progress: bool
+    texts: Sequence[str], tokenizer, model, batch_size: int, show_progress: bool, *, max_length: int = GPT2_MAX_LENGTH
 ) -> np.ndarray:
     """mauve-text's GPT-2 featurization: last-layer hidden state of each text's final token (no normalization;
     MAUVE's own PCA follows). An empty text is featurized as the end-of-text token alone, where mauve-text
@@ -142,9 +146,7 @@ def _gpt2_last_token_features(
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
     tokenized = []
     for text in texts:
-        ids = (
-            tokenizer.encode(text, return_tensors="pt", truncation=True, max_length=GPT2_MAX_LENGTH) if text else None
-        )
+        ids = tokenizer.encode(text, return_tensors="pt", truncation=True, max_length=max_length) if text else None
         tokenized.append(ids if ids is not None and ids.numel() else torch.tensor([[eos]]))
     with torch.inference_mode():
         features = (

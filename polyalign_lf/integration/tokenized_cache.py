@@ -63,7 +63,7 @@ def check_cache(ctx: RunContext, path: str) -> None:
     fix = f"delete {path} (or point `tokenized_path` at a new folder) so this run rebuilds it"
     if not record_path.is_file():
         raise ConfigError(
-            f"the tokenized dataset at {path} has no PolyAlign columns record ({CACHE_FILE}): it was built "
+            f"the tokenized dataset has no PolyAlign columns record ({CACHE_FILE} in {path}): it was built "
             f"without polyalign-lf, by another recipe or by an older version, so its weights cannot be trusted; "
             f"{fix}"
         )

@@ -11,10 +11,14 @@ feature that is constant inside one bucket is still measured in a meaningful uni
 constant among all human answers (a configuration value, an unused indicator) carries no information
 about naturalness and is left out of F_b; the exclusions are reported per bucket.
 
-:func:`paper_bucket_bng` is the paper's formula exactly — W1 / max(σ_{b,k}, ε) with σ the population std of
-the bucket's human values, on every feature, none dropped — for placing a result beside Table 2
-(``polyalign evaluate --bng-scale paper``). Expect the reference's failure mode there: a feature constant
-among a bucket's human answers turns any deviation into gap / ε.
+:func:`paper_bucket_bng` is the paper's formula as the reference implementation computed Table 2 — W1 / σ_{b,k},
+σ the population std of the bucket's human values, on every feature, none dropped — for placing a result
+beside Table 2 (``polyalign evaluate --bng-scale paper``). Where σ_{b,k} ≤ 1e-12 (a feature constant among the
+bucket's human answers: a short-answer bucket's paragraph count, a list or code indicator that is always 0)
+the reference divides by 1 instead, so that feature's gap is its W1 in the feature's own units. Dividing by
+max(σ, ε) with a tiny ε, as the paper's text reads, turns any deviation on such a feature into gap / ε and one
+feature then decides the bucket (BNG in the thousands on the reference's own test rows). The features given
+unit scale are reported per bucket.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from scipy.stats import wasserstein_distance
 # IQR of a standard normal distribution: dividing by it makes the robust scale comparable to σ.
 IQR_TO_SIGMA = 1.3489795003921634
 DEFAULT_EPS = 1e-6
+# The reference implementation's rule for the paper scale: a human std at or below this is replaced by 1.
+REFERENCE_STD_FLOOR = 1e-12
 BNG_SCALES = ("robust", "paper")
 
 
@@ -77,6 +83,7 @@ class BucketGap:
     n_features: int
     gaps: np.ndarray
     excluded_features: list[str] = field(default_factory=list)
+    unit_scale_features: list[str] = field(default_factory=list)  # paper scale: σ ≤ floor, divided by 1
 
 
 def bucket_bng(
@@ -122,13 +129,21 @@ def paper_bucket_bng(
     human: np.ndarray,
     *,
     feature_names: Sequence[str] | None = None,
-    eps: float = DEFAULT_EPS,
+    std_floor: float = REFERENCE_STD_FLOOR,
 ) -> BucketGap:
-    """BNG(b) as the paper defines it: 1/|F| Σ_k W1(φ_k(G_b), φ_k(H_b)) / max(σ_{b,k}, ε) over every feature,
-    σ_{b,k} the (population) standard deviation of feature k among the bucket's human answers."""
-    if not eps > 0:
-        raise ValueError(f"the paper's BNG needs ε > 0, got {eps}")
+    """BNG(b) as the reference computed Table 2: 1/|F| Σ_k W1(φ_k(G_b), φ_k(H_b)) / σ_{b,k} over every feature,
+    σ_{b,k} the (population) std of feature k among the bucket's human answers, replaced by 1 where it is
+    ≤ ``std_floor`` (those features are listed in ``unit_scale_features``)."""
     human = np.asarray(human, dtype=np.float64)
-    scale = np.maximum(human.std(axis=0), eps) if human.ndim == 2 and len(human) else None
-    # every scale is ≥ ε > eps/2, so bucket_bng keeps every feature
-    return bucket_bng(generated, human, scale=scale, feature_names=feature_names, eps=eps / 2)
+    scale = None
+    unit = []
+    if human.ndim == 2 and len(human):
+        std = human.std(axis=0)
+        constant = std <= std_floor
+        scale = np.where(constant, 1.0, std)
+        names = list(feature_names) if feature_names is not None else [str(k) for k in range(human.shape[1])]
+        unit = [names[k] for k in np.flatnonzero(constant)]
+    # every scale is > 0 (σ > floor or 1), so bucket_bng keeps every feature
+    gap = bucket_bng(generated, human, scale=scale, feature_names=feature_names, eps=0.0)
+    gap.unit_scale_features = unit
+    return gap

@@ -7,13 +7,14 @@ import sys
 
 import polyalign_lf.options as opt
 from polyalign_lf.core.predictions import prediction_path, prediction_rows
-from polyalign_lf.errors import InputError
+from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import write_json
 from polyalign_lf.metrics.inputs import fill_human_cache, load_npy, load_reference_scales
 
 
 def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.metrics.evaluate import EvaluationConfig
+    from polyalign_lf.metrics.mauve_score import MAUVE_PROTOCOLS
 
     d = EvaluationConfig()  # the options' defaults are the config's: one place to change them
     parser.add_argument("--records", required=True, help="test records JSONL (the full test split)")
@@ -53,17 +54,28 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["robust", "paper"],
         default="robust",
         help="BNG's per-feature scale: robust (default: IQR-based human scale, features constant among "
-        "the human answers left out) or paper (W1 / max(σ, ε) on every feature, the paper's "
-        "formula, to compare with its Table 2)",
+        "the human answers left out) or paper (W1 / σ on every feature, σ := 1 where the bucket's human σ is "
+        "0, as the reference computed Table 2)",
     )
     parser.add_argument(
-        "--mauve-max-texts", type=opt.count, default=d.mauve_max_texts, help="paired subsample per bucket for C-MAUVE"
+        "--mauve-protocol",
+        choices=sorted(MAUVE_PROTOCOLS),
+        default=d.mauve_protocol,
+        help="polyalign (default: sentence encoder, paired subsamples, caps below) or reference (MAUVE as the "
+        "reference computed Table 2: GPT-2-style featurizer, default 'gpt2', 256 tokens, <= 1,000 texts drawn "
+        "independently with seed 42, mauve-text's k-means with seed 25); reports rank MAUVE within one protocol",
+    )
+    parser.add_argument(
+        "--mauve-max-texts",
+        type=opt.count,
+        default=None,
+        help=f"paired subsample per bucket for C-MAUVE (polyalign protocol; default {d.mauve_max_texts})",
     )
     parser.add_argument(
         "--mauve-global-max-texts",
         type=opt.count,
-        default=d.mauve_global_max_texts,
-        help="paired subsample for global MAUVE",
+        default=None,
+        help=f"paired subsample for global MAUVE (polyalign protocol; default {d.mauve_global_max_texts})",
     )
     parser.add_argument(
         "--skip-mauve", action="store_true", help="do not compute MAUVE (reported as skipped; Agg is then skipped)"
@@ -105,7 +117,14 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 def evaluate_main(args: argparse.Namespace) -> int:
     from polyalign_lf.core.embeddings import DEFAULT_MULTILINGUAL_ENCODER
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.metrics.evaluate import EvaluationConfig, Precomputed, align_predictions, evaluate
+    from polyalign_lf.metrics.evaluate import (
+        EvaluationConfig,
+        Precomputed,
+        align_predictions,
+        check_mauve_featurizer,
+        evaluate,
+    )
+    from polyalign_lf.metrics.mauve_score import REFERENCE_FEATURIZER
 
     records = read_records(args.records)
     if not records:
@@ -146,12 +165,22 @@ def evaluate_main(args: argparse.Namespace) -> int:
             args.references, pre.feature_names, pre.feature_schema_version, [r["bucket_id"] for r in records]
         )
         pre.extra["reference_keys"] = used
+    caps = {"--mauve-max-texts": args.mauve_max_texts, "--mauve-global-max-texts": args.mauve_global_max_texts}
+    given = [flag for flag, value in caps.items() if value is not None]
+    if args.mauve_protocol != "polyalign" and given:
+        raise ConfigError(
+            f"{', '.join(given)} cannot be combined with --mauve-protocol {args.mauve_protocol}: that protocol fixes "
+            "its subsample sizes (1,000 texts, as the reference); drop the option or use --mauve-protocol polyalign"
+        )
+    defaults = EvaluationConfig()
     config = EvaluationConfig(
         min_bucket_size=args.min_bucket_size,
         bng_scale=args.bng_scale,
-        mauve_featurizer=args.mauve_featurizer or DEFAULT_MULTILINGUAL_ENCODER,
-        mauve_max_texts=args.mauve_max_texts,
-        mauve_global_max_texts=args.mauve_global_max_texts,
+        mauve_protocol=args.mauve_protocol,
+        mauve_featurizer=args.mauve_featurizer
+        or (REFERENCE_FEATURIZER if args.mauve_protocol == "reference" else DEFAULT_MULTILINGUAL_ENCODER),
+        mauve_max_texts=args.mauve_max_texts or defaults.mauve_max_texts,
+        mauve_global_max_texts=args.mauve_global_max_texts or defaults.mauve_global_max_texts,
         skip_mauve=args.skip_mauve,
         seed=args.seed,
         num_threads=args.threads or None,
@@ -160,9 +189,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
     )
     log = lambda msg: print(f"polyalign evaluate: {msg}", file=sys.stderr)  # noqa: E731
     if not config.skip_mauve and (pre.human_embeddings is None or pre.prediction_embeddings is None):
-        from polyalign_lf.core.embeddings import load_encoder
-
-        load_encoder(config.mauve_featurizer, config.device)  # fail before the feature extraction, not after
+        check_mauve_featurizer(config)  # fail before the feature extraction, not after
     if args.cache_dir:
         fill_human_cache(args.cache_dir, records, pre, config, log)
     metrics = evaluate(records, predictions, config, pre, log=log)

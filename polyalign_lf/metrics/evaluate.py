@@ -18,7 +18,7 @@ import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import progress
 from polyalign_lf.metrics import bng as bng_lib
 from polyalign_lf.metrics import nuf as nuf_lib
-from polyalign_lf.metrics.mauve_score import MIN_TEXTS, mauve_between
+from polyalign_lf.metrics.mauve_score import MAUVE_PROTOCOLS, MIN_TEXTS, MauveProtocol, mauve_between
 from polyalign_lf.metrics.tdm import bucket_tdm, turn_quantities
 from polyalign_lf.metrics.utility import UTILITY_METRICS, distinct_n, utility_scores
 
@@ -46,11 +46,11 @@ class EvaluationConfig:
     # "robust" (default): IQR-based human scale, constant features left out; "paper": W1 / max(σ, ε) on every
     # feature, the paper's formula, for comparison with its Table 2
     bng_scale: str = "robust"
+    # "polyalign" (default) or "reference" (MAUVE as the reference computed Table 2): see metrics/mauve_score.py
+    mauve_protocol: str = "polyalign"
     mauve_featurizer: str = DEFAULT_MULTILINGUAL_ENCODER
-    mauve_max_texts: int = 1000  # per bucket, paired subsample (the reference's cap too)
-    mauve_global_max_texts: int = 5000
-    mauve_kmeans_num_redo: int = 5
-    mauve_kmeans_max_iter: int = 100  # k-means converges well before; 500 (mauve's default) only costs time
+    mauve_max_texts: int = 1000  # per bucket, paired subsample (the reference's cap too); polyalign protocol
+    mauve_global_max_texts: int = 5000  # polyalign protocol
     skip_mauve: bool = False
     tdm_eps: float = 1e-6
     distinct_ns: tuple[int, ...] = (1, 2, 3)
@@ -62,6 +62,20 @@ class EvaluationConfig:
     embed_batch_size: int = 64
     device: str | None = None
     show_progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mauve_protocol not in MAUVE_PROTOCOLS:
+            raise ConfigError(
+                f"mauve_protocol must be one of {', '.join(MAUVE_PROTOCOLS)}, got {self.mauve_protocol!r}"
+            )
+
+    @property
+    def mauve(self) -> MauveProtocol:
+        """The MAUVE protocol in force (the polyalign protocol's caps come from this config)."""
+        protocol = MAUVE_PROTOCOLS[self.mauve_protocol]
+        if protocol.name == "polyalign":
+            return replace(protocol, max_texts=self.mauve_max_texts, global_max_texts=self.mauve_global_max_texts)
+        return protocol
 
 
 @dataclass
@@ -201,6 +215,9 @@ def _evaluate(
         "nuf": nuf,
         "agg": agg,
         "agg_components": components,
+        # which NUF Agg used; agg_table2 is Agg with Table 2's NUF (Eq. 15 for every bucket, nuf.table2)
+        "agg_nuf": "nuf.hypervolume (Eq. 16 points for multi-turn buckets with TDM, Eq. 15 for the others)",
+        "agg_table2": _aggregate_table2(components, nuf),
         "skipped": skipped,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
@@ -303,14 +320,13 @@ def _bng_section(
     for b in eligible:
         rows = rows_by_bucket[b]
         if paper_scale:  # the paper's formula on the bucket's held-out human answers, every feature kept
-            gap = bng_lib.paper_bucket_bng(
-                pred_features[rows], human_features[rows], feature_names=names, eps=config.bng_eps
-            )
+            gap = bng_lib.paper_bucket_bng(pred_features[rows], human_features[rows], feature_names=names)
             bng_by_bucket[b] = {
                 "bng": _round(gap.bng),
                 "n": int(len(rows)),
                 "n_features": gap.n_features,
                 "excluded_features": [],
+                "unit_scale_features": gap.unit_scale_features,
             }
             continue
         if pre.reference_scales is not None:
@@ -346,7 +362,8 @@ def _bng_section(
         "skipped_buckets": bng_skipped,
         "scale": config.bng_scale,
         "scale_source": (
-            "held-out human answers: max(population std, eps), every feature (the paper's formula)"
+            "held-out human answers: population std, every feature, 1 where the std is <= 1e-12 "
+            "(the reference implementation's Table-2 rule; see unit_scale_features per bucket)"
             if paper_scale
             else "references (train split, robust IQR)"
             if pre.reference_scales is not None
@@ -371,15 +388,26 @@ def _mauve_section(
     rows_by_bucket = ts.rows_by_bucket
     eligible = ts.eligible
     too_small = ts.too_small
+    protocol = config.mauve
     mauve_section: dict[str, Any] = {
         "global": None,
         "conditional_macro": None,
         "by_bucket": {},
         "skipped_buckets": dict(too_small),
+        "protocol": protocol.name,
         "featurizer": None,
-        "max_texts": config.mauve_max_texts,
-        "global_max_texts": config.mauve_global_max_texts,
+        "max_text_tokens": protocol.max_text_tokens,
+        "max_texts": protocol.max_texts,
+        "global_max_texts": protocol.global_max_texts,
+        "sampling": "paired" if protocol.paired else "independent",
     }
+    settings = dict(
+        paired=protocol.paired,
+        seed=config.seed if protocol.sample_seed is None else protocol.sample_seed,
+        kmeans_seed=protocol.kmeans_seed,
+        kmeans_num_redo=protocol.kmeans_num_redo,
+        kmeans_max_iter=protocol.kmeans_max_iter,
+    )
     if config.skip_mauve:
         skipped["mauve.global"] = skipped["mauve.conditional_macro"] = "disabled (--skip-mauve)"
     else:
@@ -390,14 +418,7 @@ def _mauve_section(
         t0 = time.perf_counter()
         if n >= MIN_TEXTS:
             mauve_section["global"] = _round(
-                mauve_between(
-                    human_emb,
-                    pred_emb,
-                    max_texts=config.mauve_global_max_texts,
-                    seed=config.seed,
-                    kmeans_num_redo=config.mauve_kmeans_num_redo,
-                    kmeans_max_iter=config.mauve_kmeans_max_iter,
-                )
+                mauve_between(human_emb, pred_emb, max_texts=protocol.global_max_texts, **settings)
             )
         else:
             skipped["mauve.global"] = f"{n} examples < {MIN_TEXTS}"
@@ -407,14 +428,7 @@ def _mauve_section(
         iterator = progress(eligible, desc="conditional MAUVE", unit="bucket") if config.show_progress else eligible
         for b in iterator:
             rows = rows_by_bucket[b]
-            value = mauve_between(
-                human_emb[rows],
-                pred_emb[rows],
-                max_texts=config.mauve_max_texts,
-                seed=config.seed,
-                kmeans_num_redo=config.mauve_kmeans_num_redo,
-                kmeans_max_iter=config.mauve_kmeans_max_iter,
-            )
+            value = mauve_between(human_emb[rows], pred_emb[rows], max_texts=protocol.max_texts, **settings)
             mauve_section["by_bucket"][b] = {"mauve": _round(value), "n": int(len(rows))}
         if mauve_section["by_bucket"]:
             mauve_section["conditional_macro"] = _round(
@@ -469,33 +483,44 @@ def _tdm_section(ts: _TestSet, config: EvaluationConfig, skipped: dict) -> dict[
 def _nuf_section(
     ts: _TestSet, utility: dict, bng: dict, mauve_section: dict, tdm_section: dict, skipped: dict
 ) -> dict[str, Any]:
-    """The utility–naturalness frontier over buckets and its hypervolume."""
+    """The utility–naturalness frontier over buckets and its hypervolume: multi-turn buckets with a TDM value
+    at their Eq.-16 point (the paper's definition), and under ``table2`` every bucket at its Eq.-15 point
+    (what Table 2's NUF and Agg were computed with)."""
     rows_by_bucket = ts.rows_by_bucket
-    points = []
     nuf_skipped = {}
+    usable = []
     for b in rows_by_bucket:
         if b not in bng["by_bucket"] or b not in mauve_section["by_bucket"]:
             nuf_skipped[b] = "needs both BNG and C-MAUVE for this bucket"
-            continue
-        tdm_value = tdm_section["by_bucket"].get(b, {}).get("tdm")
-        u = nuf_lib.clip01(utility["by_bucket"][b]["f1"])
-        nat = nuf_lib.bucket_naturalness(bng["by_bucket"][b]["bng"], mauve_section["by_bucket"][b]["mauve"], tdm_value)
-        points.append(
-            {"bucket_id": b, "utility": _round(u), "naturalness": _round(nat), "multi_turn": tdm_value is not None}
-        )
-    frontier = nuf_lib.pareto_frontier([(p["utility"], p["naturalness"]) for p in points])
-    for k, p in enumerate(points):
-        p["on_frontier"] = k in frontier
-    nuf = {
-        "hypervolume": _round(nuf_lib.hypervolume_2d([(p["utility"], p["naturalness"]) for p in points]))
-        if points
-        else None,
-        "points": points,
-        "frontier": [points[k]["bucket_id"] for k in frontier],
-        "reference_point": [0.0, 0.0],
-        "skipped_buckets": nuf_skipped,
-    }
-    if not points:
+        else:
+            usable.append(b)
+
+    def frontier_of(with_tdm: bool) -> dict[str, Any]:
+        points = []
+        for b in usable:
+            tdm_value = tdm_section["by_bucket"].get(b, {}).get("tdm") if with_tdm else None
+            u = nuf_lib.clip01(utility["by_bucket"][b]["f1"])
+            nat = nuf_lib.bucket_naturalness(
+                bng["by_bucket"][b]["bng"], mauve_section["by_bucket"][b]["mauve"], tdm_value
+            )
+            points.append(
+                {"bucket_id": b, "utility": _round(u), "naturalness": _round(nat), "multi_turn": tdm_value is not None}
+            )
+        frontier = nuf_lib.pareto_frontier([(p["utility"], p["naturalness"]) for p in points])
+        for k, p in enumerate(points):
+            p["on_frontier"] = k in frontier
+        return {
+            "hypervolume": _round(nuf_lib.hypervolume_2d([(p["utility"], p["naturalness"]) for p in points]))
+            if points
+            else None,
+            "points": points,
+            "frontier": [points[k]["bucket_id"] for k in frontier],
+        }
+
+    nuf = frontier_of(with_tdm=True)
+    nuf.update({"reference_point": [0.0, 0.0], "skipped_buckets": nuf_skipped})
+    nuf["table2"] = frontier_of(with_tdm=False)
+    if not usable:
         skipped["nuf.hypervolume"] = "no bucket has both BNG and C-MAUVE"
     return nuf
 
@@ -515,16 +540,28 @@ def _aggregate(utility: dict, bng: dict, mauve_section: dict, nuf: dict, skipped
     else:
         agg = _round(
             nuf_lib.aggregate_score(
-                **{
-                    "f1": components["f1"],
-                    "bng_macro": components["bng_macro"],
-                    "g_mauve": components["mauve_global"],
-                    "nuf_hv": components["nuf_hypervolume"],
-                }
+                f1=components["f1"],
+                bng_macro=components["bng_macro"],
+                g_mauve=components["mauve_global"],
+                nuf_hv=components["nuf_hypervolume"],
             )
         )
-
     return agg, components
+
+
+def _aggregate_table2(components: dict, nuf: dict) -> float | None:
+    """Agg as Table 2 computed it: the same components with the Eq.-15 NUF of ``nuf.table2``."""
+    table2_hv = nuf["table2"]["hypervolume"]
+    if table2_hv is None or any(components[k] is None for k in ("f1", "bng_macro", "mauve_global")):
+        return None
+    return _round(
+        nuf_lib.aggregate_score(
+            f1=components["f1"],
+            bng_macro=components["bng_macro"],
+            g_mauve=components["mauve_global"],
+            nuf_hv=table2_hv,
+        )
+    )
 
 
 def _group(keys: Sequence[str]) -> dict[str, list[int]]:
@@ -582,26 +619,41 @@ def _embeddings(references, predictions, pre: Precomputed, config: EvaluationCon
         else config.mauve_featurizer
     )
     if human is None or pred is None:
-        from polyalign_lf.core.embeddings import embed_texts
-
+        check_mauve_featurizer(config)
         if human is None:
             say(f"embedding human answers with {config.mauve_featurizer}")
-            human = embed_texts(
-                references,
-                config.mauve_featurizer,
-                batch_size=config.embed_batch_size,
-                device=config.device,
-                show_progress=config.show_progress,
-            )
+            human = mauve_embeddings(references, config)
         if pred is None:
             say(f"embedding predictions with {config.mauve_featurizer}")
-            pred = embed_texts(
-                list(predictions),
-                config.mauve_featurizer,
-                batch_size=config.embed_batch_size,
-                device=config.device,
-                show_progress=config.show_progress,
-            )
+            pred = mauve_embeddings(list(predictions), config)
     if human.shape != pred.shape:
         raise InputError(f"human embeddings {human.shape} and prediction embeddings {pred.shape} differ in shape")
     return human, pred, featurizer
+
+
+def mauve_embeddings(texts: Sequence[str], config: EvaluationConfig) -> np.ndarray:
+    """MAUVE features of ``texts`` under the configured featurizer and protocol."""
+    from polyalign_lf.core.embeddings import embed_texts
+
+    return embed_texts(
+        texts,
+        config.mauve_featurizer,
+        batch_size=config.embed_batch_size,
+        device=config.device,
+        max_length=config.mauve.max_text_tokens,
+        show_progress=config.show_progress,
+    )
+
+
+def check_mauve_featurizer(config: EvaluationConfig) -> None:
+    """Load the featurizer now (fail before any feature extraction) and check the protocol accepts it."""
+    from polyalign_lf.core.embeddings import is_gpt2_style, load_encoder
+
+    _, model = load_encoder(config.mauve_featurizer, config.device)
+    if config.mauve.gpt2_featurizer and not is_gpt2_style(model):
+        raise ConfigError(
+            f"--mauve-protocol {config.mauve_protocol} featurizes with a GPT-2-style model (mauve-text's last-token "
+            f"features, as the reference did), but {config.mauve_featurizer!r} is a "
+            f"{getattr(model.config, 'model_type', '?')} model; pass --mauve-featurizer gpt2 or the folder of a "
+            "GPT-2 model, or use --mauve-protocol polyalign"
+        )

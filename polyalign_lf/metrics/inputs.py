@@ -5,6 +5,7 @@ by every method evaluated on one test set."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -107,19 +108,16 @@ def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any,
             _save_npy(path, pre.human_features)
         pre.feature_names, pre.feature_schema_version = list(feature_names()), FEATURE_SCHEMA_VERSION
     if not config.skip_mauve and pre.human_embeddings is None:
-        from polyalign_lf.core.embeddings import embed_texts, resolve_encoder
+        from polyalign_lf.core.embeddings import resolve_encoder
+        from polyalign_lf.metrics.evaluate import mauve_embeddings
 
-        tag = hashlib.sha1(resolve_encoder(config.mauve_featurizer).encode("utf-8")).hexdigest()[:12]
+        # the featurizer and the truncation decide the vectors (the protocol's sampling happens later)
+        featurizer = f"{resolve_encoder(config.mauve_featurizer)}|max_tokens={config.mauve.max_text_tokens}"
+        tag = hashlib.sha1(featurizer.encode("utf-8")).hexdigest()[:12]
         path = cache / f"human_embeddings.{key}.{tag}.npy"
         if path.is_file():
             pre.human_embeddings = load_npy(str(path), "cached human embeddings")
         else:
             log(f"embedding human answers with {config.mauve_featurizer} (cached for the next method)")
-            pre.human_embeddings = embed_texts(
-                answers,
-                config.mauve_featurizer,
-                batch_size=config.embed_batch_size,
-                device=config.device,
-                show_progress=True,
-            )
+            pre.human_embeddings = mauve_embeddings(answers, replace(config, show_progress=True))
             _save_npy(path, pre.human_embeddings)

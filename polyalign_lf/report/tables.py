@@ -58,6 +58,19 @@ class Run:
         scale = lookup(self.metrics, "bng.scale")
         return scale if scale in ("robust", "paper") else "robust"
 
+    @property
+    def mauve_protocol(self) -> str:
+        """``polyalign`` or ``reference`` (files written before the option existed are polyalign)."""
+        protocol = lookup(self.metrics, "mauve.protocol")
+        return protocol if isinstance(protocol, str) and protocol else "polyalign"
+
+    def comparable_as(self, key: str) -> tuple[str | None, str | None]:
+        """What two runs must share for their values of ``key`` to be ranked together: the BNG scale for
+        BNG and what is built from it (NUF, Agg), the MAUVE protocol for MAUVE and what is built from it."""
+        uses_bng = key in ("bng.macro", "nuf.hypervolume", "agg")
+        uses_mauve = key.startswith("mauve.") or key in ("nuf.hypervolume", "agg")
+        return (self.bng_scale if uses_bng else None, self.mauve_protocol if uses_mauve else None)
+
 
 def lookup(obj: Mapping[str, Any], dotted: str) -> Any:
     """``obj['a']['b']`` for ``'a.b'``; None when any part is missing."""
@@ -133,8 +146,9 @@ def rank_marks(runs: Sequence[Run]) -> dict[tuple[str, str], str]:
                 value = run.values[key]
                 if value is None:
                     continue
-                # BNG values on different scales are different quantities: rank each scale on its own
-                peers = [r for r in group if key != "bng.macro" or r.bng_scale == run.bng_scale]
+                # BNG on different scales, MAUVE under different protocols are different quantities: rank
+                # each on its own (and what is built from them, NUF and Agg)
+                peers = [r for r in group if r.comparable_as(key) == run.comparable_as(key)]
                 if len(peers) < 2:
                     continue
                 scored = sorted({r.values[key] for r in peers if r.values[key] is not None}, reverse=higher)
@@ -179,6 +193,14 @@ def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str
             0,
             "BNG-macro mixes scales (ranked within each scale only): "
             + "; ".join(f"{scale}: {names}" for scale, names in by_scale.items()),
+        )
+    protocols = {r.mauve_protocol for r in runs}
+    if len(protocols) > 1:
+        by_protocol = {p: ", ".join(r.name for r in runs if r.mauve_protocol == p) for p in sorted(protocols)}
+        notes.insert(
+            0,
+            "MAUVE mixes protocols (MAUVE, NUF and Agg ranked within each protocol only): "
+            + "; ".join(f"{p}: {names}" for p, names in by_protocol.items()),
         )
     return header, rows, notes
 

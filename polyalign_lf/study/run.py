@@ -234,6 +234,9 @@ def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
         if cfg.max_steps:
             recipe["max_steps"] = cfg.max_steps
         recipes[method] = recipe
+    # The study measures both ways to give buckets equal mass: its Bucket-SFT weights the loss (Eq. 1 literally,
+    # the grid's recipe without `bucket_sampling`) and "bucket_sampling" draws ∝ weight (the grid's recipe).
+    recipes["bucket_sft"].pop("bucket_sampling", None)
     sampling = dict(recipes["bucket_sft"], bucket_sampling=True)
     sampling["output_dir"] = recipes["bucket_sft"]["output_dir"].replace("/bucket_sft", "/bucket_sampling")
     recipes["bucket_sampling"] = sampling

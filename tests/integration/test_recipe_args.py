@@ -136,6 +136,14 @@ REFUSALS = [
     (dict(bucket_weighting=True, weight_normalization="global"), "is not one of dataset, step, micro_batch"),
     (dict(bucket_weighting="maybe"), "is not one of false, true, uniform"),
     (dict(bucket_weighting=True, bucket_sampling=True, disable_shuffling=True), "disable_shuffling"),
+    (
+        dict(bucket_weighting=True, bucket_sampling=True, train_sampling_strategy="group_by_length"),
+        "train_sampling_strategy: group_by_length",
+    ),
+    (
+        dict(bucket_weighting=True, bucket_sampling=True, train_sampling_strategy="sequential"),
+        "the sampler would silently override it",
+    ),
     (dict(bucket_weighting=True, bucket_sampling=True, streaming=True, max_steps=1), "bucket_sampling draws"),
     (dict(bucket_weighting="uniform", weight_clip_max=2.0), "bucket_weighting: uniform"),
     (dict(bucket_weighting=True, bucket_sampling="often"), "is not a valid bool"),

@@ -35,13 +35,13 @@ def test_recipe_keys_are_the_grid_recipes_keys():
     hdpo = polyalign_recipe_keys(
         "hdpo",
         {"bucket_weighting": "false", "hdpo_lambda": 0.1, "hdpo_critic": "saves/en/gemma2_2b/critic"}
-        | {"weight_normalization": "dataset", "bucket_sampling": False},
+        | {"weight_normalization": "dataset", "bucket_sampling": True},
     )
     assert hdpo == _grid_keys("gemma2_2b_hdpo.yaml")
     bucket_sft = polyalign_recipe_keys(
-        "sft", {"bucket_weighting": "true", "weight_normalization": "dataset", "bucket_sampling": False}
+        "sft", {"bucket_weighting": "true", "weight_normalization": "dataset", "bucket_sampling": True}
     )
-    assert bucket_sft == _grid_keys("gemma2_2b_bucket_sft.yaml") == {"bucket_weighting": True}
+    assert bucket_sft == _grid_keys("gemma2_2b_bucket_sft.yaml") == {"bucket_weighting": True, "bucket_sampling": True}
     # plain SFT and the other stages: nothing of ours
     assert polyalign_recipe_keys("sft", {"bucket_weighting": "false"}) == {}
     assert polyalign_recipe_keys("dpo", {"bucket_weighting": "true", "hdpo_lambda": 1.0}) == {}

@@ -58,28 +58,30 @@ def test_identical_distributions_have_zero_gap_and_bad_values_are_rejected():
         bucket_bng(bad, h)
 
 
-def _paper_bng_by_hand(generated, human, eps):
-    """The paper's Appendix D formula with loops: mean_k W1(G_k, H_k) / max(σ_k, ε), σ the population std."""
+def _reference_bng_by_hand(generated, human):
+    """Table 2's BNG as the reference computed it, with loops: mean_k W1(G_k, H_k) / σ_k, σ the population std,
+    replaced by 1 where σ ≤ 1e-12."""
     gaps = []
     for k in range(human.shape[1]):
         column = human[:, k]
         mean = sum(column) / len(column)
         sigma = (sum((x - mean) ** 2 for x in column) / len(column)) ** 0.5
-        gaps.append(wasserstein_distance(generated[:, k], column) / max(sigma, eps))
+        gaps.append(wasserstein_distance(generated[:, k], column) / (sigma if sigma > 1e-12 else 1.0))
     return sum(gaps) / len(gaps)
 
 
-def test_paper_scale_is_the_papers_formula_on_a_hand_made_case():
+def test_paper_scale_is_the_reference_rule_on_a_bucket_with_constant_features():
     from polyalign_lf.metrics.bng import paper_bucket_bng
 
-    human = np.array([[1.0, 5.0, 2.0], [2.0, 5.0, 4.0], [3.0, 5.0, 9.0], [6.0, 5.0, 1.0]])
-    generated = np.array([[2.0, 5.5, 2.0], [2.0, 5.0, 3.0], [4.0, 6.0, 8.0], [9.0, 5.0, 0.0]])
-    gap = paper_bucket_bng(generated, human, eps=1e-3)
-    assert gap.n_features == 3 and gap.excluded_features == []  # no feature dropped, the constant one included
-    assert gap.bng == pytest.approx(_paper_bng_by_hand(generated, human, 1e-3), rel=1e-12)
-    # feature 1 is constant among the humans: its gap is W1 / ε, as the paper's formula says
-    assert gap.gaps[1] == pytest.approx(wasserstein_distance(generated[:, 1], human[:, 1]) / 1e-3)
+    human = np.array([[1.0, 5.0, 2.0, 0.0], [2.0, 5.0, 4.0, 0.0], [3.0, 5.0, 9.0, 0.0], [6.0, 5.0, 1.0, 0.0]])
+    generated = np.array([[2.0, 5.5, 2.0, 1.0], [2.0, 5.0, 3.0, 0.0], [4.0, 6.0, 8.0, 0.0], [9.0, 5.0, 0.0, 2.0]])
+    gap = paper_bucket_bng(generated, human, feature_names=["a", "paragraphs", "c", "has_list"])
+    assert gap.n_features == 4 and gap.excluded_features == []  # no feature dropped, the constant ones included
+    assert gap.unit_scale_features == ["paragraphs", "has_list"]
+    assert gap.bng == pytest.approx(_reference_bng_by_hand(generated, human), rel=1e-12)
+    # features 1 and 3 are constant among the humans: divided by 1, their gap is the W1 in the feature's units
+    assert gap.gaps[1] == pytest.approx(wasserstein_distance(generated[:, 1], human[:, 1]))
+    assert gap.gaps[3] == pytest.approx(0.75)
+    assert gap.bng < 10  # max(σ, 1e-6) would give (0.125 + 0.75) / 1e-6 / 4 ≈ 2.2e5 here
     robust = bucket_bng(generated, human)
     assert robust.n_features == 2 and robust.bng != pytest.approx(gap.bng)  # the default differs on purpose
-    with pytest.raises(ValueError, match="ε > 0"):
-        paper_bucket_bng(generated, human, eps=0.0)

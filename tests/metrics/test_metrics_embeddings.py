@@ -98,3 +98,62 @@ def test_evaluate_with_a_local_gpt2_featurizer(tmp_path, tiny_model, make_record
     )
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert 0.0 < metrics["mauve"]["global"] <= 1.0 and metrics["mauve"]["featurizer"] == str(path)
+
+
+def test_mauve_reference_protocol_as_the_reference_computed_it(tmp_path, tiny_model, make_record):
+    """`--mauve-protocol reference`: GPT-2-style last-token features of texts cut at 256 tokens, human and
+    generated texts drawn independently (seed 42), mauve-text's k-means (seed 25, 500 iterations) — equal to
+    that computation done by hand with mauve-text; recorded in the metrics file; a sentence encoder refused."""
+    import json
+
+    import mauve
+    import torch
+
+    from polyalign_lf.cli import main
+    from polyalign_lf.data.schema import write_records
+    from polyalign_lf.io import write_jsonl
+
+    path = tmp_path / "gpt2-tiny"
+    model, tokenizer = _tiny_gpt2(path, tiny_model)
+    long_tail = " and then some more words" * 60  # > 256 tokens: the cut matters
+    records = [make_record(k, answer=f"answer {k} is {'short' if k % 3 else 'longer' + long_tail}") for k in range(40)]
+    predictions = [r["human_answer"][::-1] for r in records]
+    write_records(tmp_path / "test.jsonl", records)
+    write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": p} for r, p in zip(records, predictions)))
+    args = ["evaluate", "--records", str(tmp_path / "test.jsonl"), "--predictions", str(tmp_path / "pred.jsonl")]
+    args += ["--mauve-protocol", "reference", "--mauve-featurizer", str(path), "--device", "cpu"]
+    argv = [*args, "--out", str(tmp_path / "m.json")]
+    assert main(argv) == 0
+    mauve_section = json.loads((tmp_path / "m.json").read_text())["mauve"]
+    assert mauve_section["protocol"] == "reference" and mauve_section["sampling"] == "independent"
+    assert mauve_section["max_text_tokens"] == 256 and mauve_section["global_max_texts"] == 1000
+
+    def features(texts):
+        rows = []
+        for text in texts:
+            ids = tokenizer.encode(text, return_tensors="pt", truncation=True, max_length=256)
+            with torch.no_grad():
+                rows.append(model(input_ids=ids).last_hidden_state[0, -1].numpy())
+        return np.stack(rows)
+
+    human, generated = features([r["human_answer"] for r in records]), features(predictions)
+    # n = 40 < 1,000: every row on both sides (the order of rows does not change MAUVE's histograms)
+    expected = mauve.compute_mauve(
+        p_features=human, q_features=generated, device_id=-1, verbose=False, seed=25, kmeans_max_iter=500
+    ).mauve
+    assert mauve_section["global"] == pytest.approx(expected, abs=1e-6)
+
+    refused = main([*argv[:-1], str(tmp_path / "m2.json"), "--mauve-featurizer", "bundled-minilm"])
+    assert refused == 2 and not (tmp_path / "m2.json").exists()
+    capped = main([*argv[:-1], str(tmp_path / "m3.json"), "--mauve-max-texts", "50"])
+    assert capped == 2
+
+
+def test_independent_samples_draw_each_side_on_its_own():
+    from polyalign_lf.metrics.mauve_score import independent_samples, paired_sample
+
+    human, generated = independent_samples(3000, 2500, 1000, seed=42)
+    assert len(human) == len(generated) == 1000 and not np.array_equal(human, generated)
+    assert human.max() < 3000 and generated.max() < 2500
+    assert len(set(human.tolist())) == 1000  # without replacement
+    assert np.array_equal(paired_sample(3000, 1000, 42), paired_sample(3000, 1000, 42))

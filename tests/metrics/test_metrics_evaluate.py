@@ -135,13 +135,17 @@ def test_bng_scale_paper_in_evaluate_and_cli(tmp_path, make_record):
     records = _bilingual_records(make_record)
     predictions = [r["human_answer"] for r in records]
     pre = _precomputed(records, predictions, shift=0.5)
+    pre.human_features[:, 2] = 1.0  # constant among every bucket's human answers
+    pre.prediction_features[:, 2] = 1.5
     robust = evaluate(records, predictions, EvaluationConfig(skip_mauve=True), pre)
     paper = evaluate(records, predictions, EvaluationConfig(skip_mauve=True, bng_scale="paper"), pre)
     assert robust["bng"]["scale"] == "robust" and paper["bng"]["scale"] == "paper"
     for bucket, info in paper["bng"]["by_bucket"].items():
         rows = [i for i, r in enumerate(records) if r["bucket_id"] == bucket]
         sigma = pre.human_features[rows].std(axis=0)  # population std, as the paper's σ_{b,k}
-        assert info["bng"] == pytest.approx(float(np.mean(0.5 / np.maximum(sigma, 1e-6))), rel=1e-5)
+        scale = np.where(sigma <= 1e-12, 1.0, sigma)  # the reference's rule for constant features
+        assert info["bng"] == pytest.approx(float(np.mean(0.5 / scale)), rel=1e-5)
+        assert info["unit_scale_features"] == ["f2"]
         assert info["bng"] == pytest.approx(
             paper_bucket_bng(pre.prediction_features[rows], pre.human_features[rows]).bng, rel=1e-5
         )
@@ -297,3 +301,32 @@ def test_cli_cache_dir_reuses_human_features(tmp_path, make_record):
     np.save(cached[0], np.load(cached[0]) + 1.0)
     assert main(args + ["--out", str(tmp_path / "b.json")]) == 0
     assert json.loads((tmp_path / "b.json").read_text())["bng"]["macro"] > 0
+
+
+def test_nuf_table2_uses_eq15_for_every_bucket_and_agg_says_which_nuf(make_record):
+    """Table 2's NUF and Agg used Eq. 15 (no TDM) for every bucket: `nuf.table2` carries that frontier beside
+    the TDM-aware one, and `agg_table2` is Agg with it."""
+    records = _bilingual_records(make_record)
+    predictions = [r["human_answer"] + (" extra words here" if r["language"] == "zh" else "") for r in records]
+    m = evaluate(records, predictions, EvaluationConfig(), _precomputed(records, predictions, shift=0.3))
+    multi = "zh|multi|dialogue|medium"
+    tdm = m["tdm"]["by_bucket"][multi]["tdm"]
+    assert tdm < 1.0
+    for point in m["nuf"]["table2"]["points"]:
+        b = point["bucket_id"]
+        bng, c_mauve = m["bng"]["by_bucket"][b]["bng"], m["mauve"]["by_bucket"][b]["mauve"]
+        expected = ((1 / (1 + bng)) * min(max(c_mauve, 0.0), 1.0)) ** 0.5  # Eq. 15
+        assert point["naturalness"] == pytest.approx(expected, abs=1e-6) and point["multi_turn"] is False
+    tdm_point = next(p for p in m["nuf"]["points"] if p["bucket_id"] == multi)
+    bng, c_mauve = m["bng"]["by_bucket"][multi]["bng"], m["mauve"]["by_bucket"][multi]["mauve"]
+    assert tdm_point["multi_turn"] and tdm_point["naturalness"] == pytest.approx(
+        ((1 / (1 + bng)) * min(max(c_mauve, 0.0), 1.0) * tdm) ** (1 / 3), abs=1e-6
+    )
+    from polyalign_lf.metrics.nuf import aggregate_score
+
+    c = m["agg_components"]
+    assert m["agg_table2"] == pytest.approx(
+        aggregate_score(c["f1"], c["bng_macro"], c["mauve_global"], m["nuf"]["table2"]["hypervolume"]), abs=1e-6
+    )
+    assert m["agg"] == pytest.approx(aggregate_score(c["f1"], c["bng_macro"], c["mauve_global"], c["nuf_hypervolume"]))
+    assert m["agg_nuf"].startswith("nuf.hypervolume")

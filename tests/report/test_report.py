@@ -11,7 +11,7 @@ import pytest
 from polyalign_lf.cli import main
 from polyalign_lf.report.plots import frontier_steps
 from polyalign_lf.report.render import markdown_to_html
-from polyalign_lf.report.tables import comparison_markdown, load_run
+from polyalign_lf.report.tables import comparison_markdown, load_run, rank_marks
 
 BUCKETS = ["en|single|qa|short", "en|single|qa|medium", "en|multi|dialogue|short"]
 
@@ -281,3 +281,21 @@ def test_report_html_renders_in_chromium(tmp_path, runs):
         assert cells == 3
         png = browser.screenshot(shot_dir / "report.png")
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 20000
+
+
+def test_mauve_is_ranked_within_one_protocol(tmp_path):
+    reference = fake_metrics(0.4, 0.5, 0.95, 0.5, 0.6)
+    reference["mauve"]["protocol"] = "reference"
+    ours = fake_metrics(0.3, 0.6, 0.80, 0.4, 0.5)
+    ours["mauve"]["protocol"] = "polyalign"
+    paths = {}
+    for name, metrics in {"a_ref": reference, "b_ours": ours, "c_ours": dict(ours, agg=0.4)}.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(metrics))
+    runs = [load_run(n, p) for n, p in paths.items()]
+    marks = rank_marks(runs)
+    # G-MAUVE 0.95 (reference protocol) is not "best" against 0.80 under another protocol: nothing to rank it with
+    assert ("a_ref", "mauve.global") not in marks and ("a_ref", "agg") not in marks
+    assert marks[("b_ours", "agg")] == "best"
+    assert marks[("a_ref", "utility.overall.f1")] == "best"  # utility does not depend on the protocol
+    assert "MAUVE mixes protocols" in comparison_markdown(runs)
