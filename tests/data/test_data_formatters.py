@@ -17,7 +17,7 @@ def by_answer(records):
     return {r["human_answer"]: r for r in flat(records)}
 
 
-def test_registry_has_the_14_sources_and_custom():
+def test_registry_has_the_14_sources_custom_and_the_reference_release():
     names = set(all_formatters())
     assert names == {
         "dolly",
@@ -35,6 +35,7 @@ def test_registry_has_the_14_sources_and_custom():
         "drcd",
         "dureader",
         "custom",
+        "polyalign_reference",
     }
     assert get_formatter("eli5").name == "eli5_category" and get_formatter("NQ").name == "natural_questions"
     # Table 1 context of each source.

@@ -36,6 +36,8 @@ class Draft:
     track: str | None = None
     family: str | None = None
     style_bucket: str | None = None
+    # A released length bin to keep (sources that come bucketed, e.g. the reference's release); None = measure.
+    length_bin: str | None = None
 
 
 @dataclass

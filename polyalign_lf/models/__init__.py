@@ -1,0 +1,1 @@
+"""Real pretrained models installed offline from PyPI (GGUF → a verified transformers folder)."""
