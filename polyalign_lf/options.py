@@ -182,3 +182,31 @@ def add_deprecated_alias(parser, old: str, new: str, **kwargs) -> None:
             super().__call__(parser, namespace, values, option_string)
 
     parser.add_argument(old, action=_Deprecated, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
+
+
+def name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be used as one file or folder name (None when it can): a name never reaches
+    outside the folder it is written into."""
+    if not value or not value.strip():
+        return "is empty"
+    if value in (".", "..") or "/" in value or "\\" in value or os.sep in value or (os.altsep and os.altsep in value):
+        return "is not a single file or folder name (it contains a path separator or is '.'/'..')"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "contains control characters"
+    if value != value.strip():
+        return "starts or ends with whitespace"
+    return None
+
+
+def path_component(value: str) -> str:
+    """argparse type: a name that becomes one file or folder name under ``--out`` (no separators, no '..')."""
+    problem = name_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} {problem}; names become file or folder names inside --out, so use letters, digits, '-', "
+            "'_' and '.', e.g. my_faq"
+        )
+    return value
+
+
+path_component.__name__ = "name"

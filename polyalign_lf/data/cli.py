@@ -53,6 +53,7 @@ def prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--name",
         default=None,
+        type=opt.path_component,
         help="dataset name to write (default: the formatter name; useful for several custom datasets)",
     )
     parser.add_argument(

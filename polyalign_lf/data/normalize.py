@@ -18,7 +18,9 @@ Three different jobs, kept apart on purpose:
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,11 +76,27 @@ def normalize_text(text: str | None, language: str = "en") -> str:
     return _collapse_whitespace(text)
 
 
+@functools.lru_cache(maxsize=1)
+def _invisible_table() -> dict[int, None]:
+    """Code points a reader does not see: every format character (Unicode category Cf: zero-width space and
+    (non-)joiners, word joiner, BOM, soft hyphen, bidi marks, …), variation selectors and the combining
+    grapheme joiner. Dedup keys drop them, so a copy with invisible characters inserted is still a copy."""
+    invisible = {cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Cf"}
+    invisible |= set(range(0xFE00, 0xFE10)) | set(range(0xE0100, 0xE01F0)) | {0x034F}
+    return dict.fromkeys(invisible)
+
+
+def drop_invisible(text: str) -> str:
+    """``text`` without the characters of :func:`_invisible_table` (ASCII text is returned as is, fast)."""
+    return text if text.isascii() else text.translate(_invisible_table())
+
+
 def canonical_text(text: str | None) -> str:
-    """The dedup form of a text: NFKC, case-folded, every whitespace run collapsed to one space."""
+    """The dedup form of a text: invisible characters dropped, NFKC, case-folded, every whitespace run
+    collapsed to one space."""
     if not text:
         return ""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return " ".join(unicodedata.normalize("NFKC", drop_invisible(text)).casefold().split())
 
 
 def canonical_key(record: Mapping) -> str:
@@ -101,7 +119,7 @@ def canonical_key(record: Mapping) -> str:
     for turn in record.get("dialogue_history") or ():
         parts.append(f"{turn.get('role', '')}:\x01{turn.get('text') or ''}")
     parts.append(record.get("human_answer") or "")
-    folded = unicodedata.normalize("NFKC", "\x00".join(parts)).casefold().split("\x00")
+    folded = unicodedata.normalize("NFKC", drop_invisible("\x00".join(parts))).casefold().split("\x00")
     canonical = [" ".join(part.split()) for part in folded]
     # Drop history turns whose text is empty once canonical (``role:`` + separator only).
     canonical[5:-1] = [turn for turn in canonical[5:-1] if not turn.endswith("\x01")]

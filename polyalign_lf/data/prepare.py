@@ -33,6 +33,7 @@ from polyalign_lf.data.schema import RECORD_FIELDS, SPLITS, make_bucket_id, vali
 from polyalign_lf.data.sources import SourceRows, open_source
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import atomic_write, cleaned_up_on_error, progress, replace_folder, write_json
+from polyalign_lf.options import name_problem
 
 SPLIT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "validation": ("dev", "val", "valid", "validation1"),
@@ -332,6 +333,9 @@ def prepare_dataset(
         resolved[own] = [str(p) for p in path] if isinstance(path, (list, tuple)) else str(path)
     order = [s for s in spec.source_splits if s in resolved]  # deterministic, whatever the argument order
     dataset = name or spec.name
+    problem = name_problem(dataset)
+    if problem:  # the name becomes OUT/<name>/, which is replaced whole: it must stay inside OUT
+        raise ConfigError(f"dataset name {dataset!r} {problem}; choose a plain name such as my_faq")
     target = Path(out_dir) / dataset
     split_counts: Counter[str] = Counter()
     bucket_counts: Counter[tuple[str, str]] = Counter()

@@ -59,7 +59,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="which split's records to pair (default train)",
     )
     parser.add_argument("--lang", required=True, help="en, zh, or all (a bilingual file)")
-    parser.add_argument("--model", required=True, help="the SFT model's name (used in the dataset name)")
+    parser.add_argument(
+        "--model", required=True, type=opt.path_component, help="the SFT model's name (used in the dataset name)"
+    )
     parser.add_argument(
         "--out",
         dest="out_dir",
@@ -206,7 +208,9 @@ def weights_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset-info", type=Path, help="also merge an hdpo entry for the output into this dataset_info.json"
     )
-    parser.add_argument("--name", help="dataset name for --dataset-info (default: the output file's stem)")
+    parser.add_argument(
+        "--name", type=opt.path_component, help="dataset name for --dataset-info (default: the output file's stem)"
+    )
     parser.add_argument("--device", help="torch device of the critic (default cpu)")
     _weight_arguments(parser)
 

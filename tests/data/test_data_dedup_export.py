@@ -274,3 +274,37 @@ def test_dedup_and_export_name_the_bad_line_of_a_truncated_records_file(tmp_path
     with pytest.raises(InputError, match=r"train\.jsonl:3: invalid JSON"):
         export_records(root, tmp_path / "lf")
     assert not (tmp_path / "lf" / "dataset_info.json").exists()
+
+
+def test_a_test_row_copied_into_train_with_invisible_characters_is_still_a_leak(tmp_path):
+    """Zero-width spaces, a soft hyphen, a BOM and a variation selector inserted into a copy of a test row do
+    not change what a reader sees, so the train copy is removed like any exact duplicate."""
+    rows = [
+        custom_row(1, "Who wrote Hamlet?", "William Shakespeare wrote it.", "test"),
+        custom_row(2, "Who\u200b wrote Ham\u00adlet?", "William\u200d Shake\u200cspeare wrote it.\ufeff", "train"),
+        custom_row(3, "Who wrote Hamlet?\ufe0f", "William Shakespeare wrote it.\u2060", "train"),
+        custom_row(4, "Who wrote Macbeth?", "Shakespeare.", "train"),
+    ]
+    records = prepare_custom(tmp_path, rows)
+    dedup_records(records, tmp_path / "dedup")
+    assert [r["question"] for r in load(tmp_path / "dedup", "custom", "train")] == ["Who wrote Macbeth?"]
+    assert len(load(tmp_path / "dedup", "custom", "test")) == 1
+    assert canonical_key(load(records, "custom", "train")[0]) == canonical_key(load(records, "custom", "test")[0])
+
+
+@pytest.mark.parametrize("name", ["../mywork", "{abs}", "a/b", "..", "bad\nname", " x"])
+def test_a_dataset_name_never_reaches_outside_out(tmp_path, capsys, name):
+    """`prepare --name` becomes OUT/<name>/, replaced whole: a name that is a path would replace a user's folder."""
+    mywork = tmp_path / "mywork"
+    mywork.mkdir()
+    (mywork / "notes.txt").write_text("mine")
+    src = write(tmp_path / "src.jsonl", [custom_row(1, "Q?", "A.", "train")])
+    name = name.replace("{abs}", str(mywork))
+    out = tmp_path / "data"
+    with pytest.raises(SystemExit) as exited:
+        polyalign(["prepare", "custom", "--name", name, "--source", f"all={src}", "--out", str(out)])
+    assert exited.value.code == 2 and "names become file or folder names" in capsys.readouterr().err
+    assert (mywork / "notes.txt").read_text() == "mine" and not out.exists()
+    with pytest.raises(Exception, match="dataset name"):
+        prepare_dataset(get_formatter("custom"), {"all": str(src)}, out, name=name)
+    assert (mywork / "notes.txt").read_text() == "mine"
