@@ -71,8 +71,9 @@ class PolyAlignArguments:
         metadata={
             "help": "Draw training examples with probability ∝ weight (every bucket equally likely under "
             "Bucket-SFT weights, uniform inside a bucket), N draws per epoch, and average the loss "
-            "unweighted. The choice for extreme weights: no rare-bucket gradient spikes for clipping to "
-            "eat. Deterministic under `seed`, sharded across ranks, resumable."
+            "unweighted: every bucket gets N/|B| in expectation, and gradient clipping scales every bucket "
+            "alike (it removes most of a rare bucket's mass under weighting). The grid's Bucket-SFT and HDPO "
+            "use it. Deterministic under `seed`, sharded across ranks, resumable (also mid-epoch on 2+ ranks)."
         },
     )
     weight_clip_min: float | None = field(default=None, metadata={"help": "Clip example weights from below."})
@@ -195,6 +196,82 @@ def _coerce(key: str, value: Any) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{key}: {value!r} is not a valid {kind.replace('typing.', '')}") from None
+
+
+def _lf_keys() -> frozenset[str]:
+    """Every key LLaMA-Factory's training parser knows (empty when its layout is not the expected one)."""
+    try:
+        from llamafactory.hparams.parser import _TRAIN_ARGS
+    except ImportError:
+        return frozenset()
+    return frozenset(f.name for cls in _TRAIN_ARGS for f in fields(cls))
+
+
+def _near_polyalign_key(key: str) -> str | None:
+    """The PolyAlign key ``key`` was probably meant to be (hyphens, case, a letter or two off), or None."""
+    import difflib
+
+    if key in POLYALIGN_KEYS:
+        return None
+    normalized = key.strip().lower().replace("-", "_")
+    if normalized in POLYALIGN_KEYS:
+        return normalized
+    close = difflib.get_close_matches(normalized, sorted(POLYALIGN_KEYS), n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def check_key_spelling(keys: list[str], stage: Any) -> None:
+    """Refuse a recipe key or stage that is a misspelt PolyAlign one ("did you mean"), before LLaMA-Factory's
+    parser turns it into a traceback — or, worse, the recipe silently stops being a PolyAlign recipe."""
+    known = _lf_keys()
+    wrong = [(key, _near_polyalign_key(key)) for key in keys if key not in known]
+    wrong = [(key, meant) for key, meant in wrong if meant]
+    if wrong:
+        raise ConfigError(
+            "unknown recipe key(s) "
+            + ", ".join(f"`{key}` (did you mean `{meant}`?)" for key, meant in wrong)
+            + "; PolyAlign's keys are spelled with underscores: "
+            + ", ".join(sorted(POLYALIGN_KEYS))
+        )
+    text = str(stage or "").strip()
+    if text and text not in POLYALIGN_STAGES and text.lower() in POLYALIGN_STAGES:
+        raise ConfigError(
+            f"stage: {text} is not a stage (did you mean `stage: {text.lower()}`? stages are lower case)"
+        )
+
+
+class _DuplicateKeyLoader:
+    """A YAML safe loader that refuses a key given twice in one mapping (YAML loaders keep the last one)."""
+
+    @staticmethod
+    def load(text: str):
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            def construct_mapping(self, node, deep=False):
+                seen: dict[Any, int] = {}
+                for key_node, _ in node.value:
+                    key = self.construct_object(key_node, deep=deep)
+                    if key in seen:
+                        raise ConfigError(
+                            f"the recipe gives `{key}` twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
+                            "YAML would silently keep the last one: remove one of them"
+                        )
+                    seen[key] = key_node.start_mark.line
+                return super().construct_mapping(node, deep=deep)
+
+        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def check_recipe_file(path: str | Path) -> None:
+    """Refuse a YAML recipe with a duplicated key (a clear message instead of a parser traceback or a silent
+    last-one-wins)."""
+    import yaml
+
+    try:
+        _DuplicateKeyLoader.load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
 
 
 def split_cli_args(argv: list[str]) -> PolyAlignRecipe | None:

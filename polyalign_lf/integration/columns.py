@@ -82,6 +82,19 @@ def dataset_attr_class(ctx: RunContext):
 
         def join(self, attr: dict[str, Any]) -> None:
             super().join(attr)
+            pairwise = ctx.stage == "hdpo"
+            if bool(getattr(self, "ranking", False)) != pairwise:
+                kind = "preference pairs" if pairwise else "SFT rows"
+                raise ConfigError(
+                    f"stage: {ctx.stage} trains on {kind}, but dataset {str(self)!r} "
+                    + (
+                        'is not a preference dataset (its dataset_info.json entry has no "ranking": true)'
+                        if pairwise
+                        else 'is a preference dataset ("ranking": true)'
+                    )
+                    + "; point the recipe's `dataset` at "
+                    + ("the pairs `polyalign pairs hdpo` writes" if pairwise else "SFT rows (polyalign export)")
+                )
             columns = attr.get("columns") or {}
             self.pa_columns = {key: columns[key] for key in PA_COLUMNS if columns.get(key)}
             ctx.mapped[self.dataset_name] = dict(self.pa_columns)

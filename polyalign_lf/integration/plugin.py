@@ -77,11 +77,22 @@ def wrap_get_train_args(original):
 
         from polyalign_lf.integration import args as pa_args_mod
 
+        try:
+            if args is None and len(sys.argv) > 1 and sys.argv[1].endswith((".yaml", ".yml")):
+                pa_args_mod.check_recipe_file(sys.argv[1])
+        except PolyalignError as exc:
+            raise _fail(exc) from None
         raw = read_args(args)
         if isinstance(raw, list) and ("-h" in raw or "--help" in raw):
             print(pa_args_mod.help_text())
             return original(raw)
         try:
+            if isinstance(raw, dict):
+                pa_args_mod.check_key_spelling(list(raw), raw.get("stage"))
+            else:
+                flags = [t[2:].split("=", 1)[0] for t in raw if isinstance(t, str) and t.startswith("--")]
+                stage = next((raw[i + 1] for i, t in enumerate(raw[:-1]) if t == "--stage"), None)
+                pa_args_mod.check_key_spelling(flags, stage)
             recipe = (
                 pa_args_mod.split_dict_args(raw) if isinstance(raw, dict) else pa_args_mod.split_cli_args(list(raw))
             )

@@ -92,9 +92,13 @@ def test_typed_values_from_yaml(tiny_model, pa_data, tmp_path):
     assert finetuning_args.polyalign_args.weight_clip_max == 5.0
 
 
-def test_unknown_keys_still_rejected(tiny_model, pa_data, tmp_path):
-    with pytest.raises(ValueError, match="hdpo_lamda"):
+def test_unknown_keys_still_rejected(tiny_model, pa_data, tmp_path, capsys):
+    with pytest.raises(ValueError, match="no_such_key"):
+        parse_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref4", no_such_key=0.1))
+    # a misspelt PolyAlign key is named with its correction before LLaMA-Factory's parser sees it
+    with pytest.raises(SystemExit):
         parse_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref4", hdpo_lamda=0.1))
+    assert "`hdpo_lamda` (did you mean `hdpo_lambda`?)" in capsys.readouterr().err
 
 
 def test_plain_recipe_untouched(tiny_model, pa_data, tmp_path):
@@ -147,6 +151,11 @@ REFUSALS = [
     (dict(bucket_weighting=True, bucket_sampling=True, streaming=True, max_steps=1), "bucket_sampling draws"),
     (dict(bucket_weighting="uniform", weight_clip_max=2.0), "bucket_weighting: uniform"),
     (dict(bucket_weighting=True, bucket_sampling="often"), "is not a valid bool"),
+    # misspelt PolyAlign keys and stages: "did you mean", before LLaMA-Factory's parser sees them
+    (dict(stage="hdpo", dataset="pref4", **{"hdpo-lambda": 0.2}), "`hdpo-lambda` (did you mean `hdpo_lambda`?)"),
+    (dict(bucket_weightings=True), "`bucket_weightings` (did you mean `bucket_weighting`?)"),
+    (dict(Bucket_Sampling=True, bucket_weighting=True), "did you mean `bucket_sampling`"),
+    (dict(stage="HDPO", dataset="pref4"), "did you mean `stage: hdpo`"),
 ]
 
 
@@ -252,3 +261,27 @@ def test_explicit_bucket_weighting_false_is_plain_llamafactory(tiny_model, pa_da
         "none",
     ]
     assert not hasattr(parse_in_process(cli)[3], "polyalign_args")
+
+
+def test_duplicate_recipe_key_is_refused(tiny_model, pa_data, tmp_path, capsys, monkeypatch):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("stage: hdpo\nhdpo_lambda: 0.1\ndataset: pref4\nhdpo_lambda: 5.0\n", encoding="utf-8")
+    monkeypatch.setattr("sys.argv", ["llamafactory-cli", str(recipe)])
+    with pytest.raises(SystemExit) as exc:
+        parse_in_process(None)
+    assert exc.value.code == 2
+    assert "gives `hdpo_lambda` twice (lines 2 and 4)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "stage,dataset,message",
+    [("hdpo", "sft4", "is not a preference dataset"), ("sft", "pref4", "is a preference dataset")],
+)
+def test_stage_and_dataset_kind_must_agree(tiny_model, pa_data, tmp_path, capsys, stage, dataset, message):
+    from pa_integration_helpers import load_dataset_in_process
+
+    from polyalign_lf.errors import ConfigError
+
+    keys = {"stage": "hdpo"} if stage == "hdpo" else {"bucket_weighting": True}
+    with pytest.raises(ConfigError, match=message):  # `llamafactory-cli train` prints it as a polyalign-lf error
+        load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, dataset=dataset, **keys))
