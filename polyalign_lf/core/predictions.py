@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from polyalign_lf.core.text import unencodable_problem
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import iter_jsonl
 
@@ -64,6 +65,9 @@ def align_rows(
                 where=row_where,
                 hint=PREDICTION_ROW_HINT,
             )
+        problem = unencodable_problem(text)
+        if problem:
+            raise InputError(f"row {rid!r}: {field} {problem}", where=row_where)
         if rid in out:
             raise InputError(
                 f"duplicate prediction for id {rid!r} (first at {first_seen[rid]})",

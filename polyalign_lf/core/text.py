@@ -81,3 +81,20 @@ def f1_from_tokens(pred: Sequence[str], ref: Sequence[str]) -> float:
 def token_f1(prediction: str, reference: str, language: str) -> float:
     """SQuAD token F1 over :func:`answer_tokens` (bag-of-tokens overlap)."""
     return f1_from_tokens(answer_tokens(prediction, language), answer_tokens(reference, language))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unencodable_problem(text: str) -> str | None:
+    """Why ``text`` cannot be written as UTF-8 (None when it can): a lone surrogate, which JSON lets through as
+    an unpaired ``\\ud800`` escape but no file, tokenizer or segmenter accepts."""
+    if text.isascii():
+        return None
+    match = _SURROGATE.search(text)
+    if match is None:
+        return None
+    return (
+        f"contains the lone surrogate U+{ord(match.group()):04X} at character {match.start()} (an unpaired "
+        "\\ud800-\\udfff escape in the JSON); fix or drop the row"
+    )

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from polyalign_lf.core.records import BUCKET_SEP, coarser_bucket_ids, make_bucket_id, parse_bucket_id  # noqa: F401  re-exported: the record contract
+from polyalign_lf.core.text import unencodable_problem
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import iter_jsonl, write_jsonl
 
@@ -80,6 +81,12 @@ def validate_record(record: Any, where: str = "record") -> dict:
     for k, turn in enumerate(history):
         if not isinstance(turn, dict) or turn.get("role") not in ROLES or not isinstance(turn.get("text"), str):
             raise InputError(f"dialogue_history[{k}] must be {{'role': 'user'|'assistant', 'text': str}}", where=where)
+    for name, text in [(n, record[n]) for n in ("question", "context", "human_answer")] + [
+        (f"dialogue_history[{k}].text", turn["text"]) for k, turn in enumerate(history)
+    ]:
+        problem = unencodable_problem(text)
+        if problem:
+            raise InputError(f"field {name!r} {problem}", where=where)
     meta = record["meta"]
     if not isinstance(meta, dict):
         raise InputError("field 'meta' must be an object", where=where)

@@ -330,3 +330,44 @@ def test_nuf_table2_uses_eq15_for_every_bucket_and_agg_says_which_nuf(make_recor
     )
     assert m["agg"] == pytest.approx(aggregate_score(c["f1"], c["bng_macro"], c["mauve_global"], c["nuf_hypervolume"]))
     assert m["agg_nuf"].startswith("nuf.hypervolume")
+
+
+def test_a_lone_surrogate_is_a_clear_per_row_error(tmp_path, make_record, capsys):
+    """JSON lets an unpaired \\ud800 escape through; no tokenizer, segmenter or UTF-8 file accepts it."""
+    from polyalign_lf.cli import main
+
+    records = _bilingual_records(make_record)
+    good = tmp_path / "test.jsonl"
+    good.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    rows = [{"id": r["id"], "prediction": r["human_answer"]} for r in records]
+    rows[3]["prediction"] = "北京\ud800是首都"
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")  # ensure_ascii: "\\ud800"
+    args = ["evaluate", "--records", str(good), "--predictions", str(pred), "--out", str(tmp_path / "m.json")]
+    assert main([*args, "--skip-mauve"]) == 2
+    err = capsys.readouterr().err
+    assert f"{pred}:4" in err and "lone surrogate U+D800" in err and "Traceback" not in err
+    bad = [dict(r) for r in records]
+    bad[1]["human_answer"] = "answer \udc00"
+    (tmp_path / "bad.jsonl").write_text("".join(json.dumps(r) + "\n" for r in bad), encoding="utf-8")
+    ok_pred = tmp_path / "ok.jsonl"
+    ok_pred.write_text(
+        "".join(json.dumps({"id": r["id"], "prediction": "x"}) + "\n" for r in records), encoding="utf-8"
+    )
+    assert (
+        main(
+            [
+                "evaluate",
+                "--records",
+                str(tmp_path / "bad.jsonl"),
+                "--predictions",
+                str(ok_pred),
+                "--out",
+                str(tmp_path / "m2.json"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "bad.jsonl:2" in err and "'human_answer'" in err and "lone surrogate U+DC00" in err
+    assert not (tmp_path / "m.json").exists() and not (tmp_path / "m2.json").exists()
