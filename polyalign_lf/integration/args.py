@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from polyalign_lf.errors import ConfigError
 
-POLYALIGN_STAGES = {"hdpo": "dpo"}  # our stage → the LLaMA-Factory stage it is parsed and dispatched as
+POLYALIGN_STAGES = {"hdpo": "dpo"}
+MAX_HDPO_LAMBDA = 1e3  # our stage → the LLaMA-Factory stage it is parsed and dispatched as
 
 
 @dataclass
@@ -89,14 +90,19 @@ class PolyAlignArguments:
     def __post_init__(self) -> None:
         if isinstance(self.bucket_weighting, bool):  # Python callers may pass a bool
             self.bucket_weighting = "true" if self.bucket_weighting else "false"
-        if not math.isfinite(self.hdpo_lambda) or self.hdpo_lambda < 0:
-            raise ConfigError(f"hdpo_lambda must be a finite number >= 0, got {self.hdpo_lambda!r}")
+        if not math.isfinite(self.hdpo_lambda) or not 0 <= self.hdpo_lambda <= MAX_HDPO_LAMBDA:
+            raise ConfigError(
+                f"hdpo_lambda must be a finite number in [0, {MAX_HDPO_LAMBDA:g}], got {self.hdpo_lambda!r} "
+                "(the paper's λ_hd is 0.1; a regularizer 1,000 times the DPO loss is a mistake)"
+            )
         if self.hdpo_critic_batch_size < 1:
             raise ConfigError(f"hdpo_critic_batch_size must be >= 1, got {self.hdpo_critic_batch_size}")
+        from polyalign_lf.objectives.weighting import MAX_WEIGHT
+
         for name in ("weight_clip_min", "weight_clip_max"):
             value = getattr(self, name)
-            if value is not None and (not math.isfinite(value) or value < 0):
-                raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+            if value is not None and (not math.isfinite(value) or not 0 <= value <= MAX_WEIGHT):
+                raise ConfigError(f"{name} must be a finite number in [0, {MAX_WEIGHT:g}], got {value!r}")
         if (
             self.weight_clip_min is not None
             and self.weight_clip_max is not None

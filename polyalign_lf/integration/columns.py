@@ -114,15 +114,28 @@ def _float_or_nan(
                 ".json file is read as null); fix the row, or remove the column mapping to use bucket weights",
             )
         return NAN
+    from polyalign_lf.objectives.weighting import MAX_ABS_SCORE, MAX_WEIGHT
+
     number = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):  # never coerce strings or booleans
         number = float(value)
-    if number is None or not math.isfinite(number) or (nonnegative and number < 0):
-        problem = "not a number" if number is None else ("not finite" if not math.isfinite(number) else "negative")
+    limit = MAX_WEIGHT if nonnegative else MAX_ABS_SCORE
+    if number is None or not math.isfinite(number) or (nonnegative and number < 0) or abs(number) > limit:
+        problem = (
+            "not a number"
+            if number is None
+            else "not finite"
+            if not math.isfinite(number)
+            else "negative"
+            if nonnegative and number < 0
+            else f"beyond the plausible range (|{what}| <= {limit:g})"
+        )
         raise InputError(
             f"{what} {value!r} is {problem} (row starting {_row_snippet(example)})",
             where=f"dataset {dataset!r}",
-            hint=f"{what} values must be finite" + (" and >= 0" if nonnegative else "") + "; fix or drop the row",
+            hint=f"{what} values must be finite"
+            + (" and in [0, 1e6]" if nonnegative else ", |value| <= 1e6")
+            + "; fix or drop the row",
         )
     return number
 

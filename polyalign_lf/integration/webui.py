@@ -23,7 +23,7 @@ import math
 from dataclasses import MISSING, fields
 from typing import Any
 
-from polyalign_lf.integration.args import PolyAlignArguments
+from polyalign_lf.integration.args import MAX_HDPO_LAMBDA, PolyAlignArguments
 
 HDPO_LABEL = "HDPO"
 SFT_STAGE, HDPO_STAGE = "sft", "hdpo"
@@ -80,8 +80,8 @@ def check_values(stage: str, values: dict[str, Any]) -> str | None:
             lam = float(lam)
         except (TypeError, ValueError):
             return f"HDPO λ must be a number >= 0, got {values.get('hdpo_lambda')!r}"
-        if not math.isfinite(lam) or lam < 0:
-            return f"HDPO λ must be a finite number >= 0, got {lam!r}"
+        if not math.isfinite(lam) or not 0 <= lam <= MAX_HDPO_LAMBDA:
+            return f"HDPO λ must be a finite number >= 0 and <= {MAX_HDPO_LAMBDA:g}, got {lam!r}"
     bucket_weighting = str(values.get("bucket_weighting", "false"))
     if bucket_weighting not in ("false", "true", "uniform"):
         return f"Bucket weighting must be false, true or uniform, got {bucket_weighting!r}"

@@ -72,7 +72,7 @@ def _bucket_table(ctx: RunContext, train) -> dict[int, float]:
                 raise InputError(
                     f"bucket {bucket!r}: {problem}",
                     where=pa.bucket_table,
-                    hint="every bucket weight must be a finite number >= 0",
+                    hint="every bucket weight must be a finite number in [0, 1e6]",
                 )
             if str(bucket) in ctx.bucket_index:
                 table[ctx.bucket_index[str(bucket)]] = float(weight)

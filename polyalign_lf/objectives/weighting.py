@@ -60,8 +60,14 @@ def clip_weights(weights: torch.Tensor | list[float], minimum: float | None = No
     return out
 
 
+# Plausible ranges: a finite value beyond these is a mistake (a unit error, a corrupted file), not a setting —
+# a weight of 1e300 or a score of 1e300 overflows the loss long before it means anything.
+MAX_WEIGHT = 1e6
+MAX_ABS_SCORE = 1e6
+
+
 def check_weight(value: float) -> str | None:
-    """Why ``value`` is not a usable example weight (None when it is): weights must be finite and >= 0."""
+    """Why ``value`` is not a usable example weight (None when it is): weights are finite, in [0, 1e6]."""
     if isinstance(value, (bool, str)) or value is None:  # never coerced: "1.5" in a JSON file is a mistake
         return f"weight {value!r} is not a number"
     try:
@@ -72,6 +78,8 @@ def check_weight(value: float) -> str | None:
         return f"weight {value!r} is not finite"
     if value < 0:
         return f"weight {value!r} is negative"
+    if value > MAX_WEIGHT:
+        return f"weight {value!r} is above {MAX_WEIGHT:g} (weights are relative: rescale them)"
     return None
 
 

@@ -164,6 +164,8 @@ def build_pa_data(d: Path) -> Path:
         encoding="utf-8",
     )
     _write(d, "sft_eval_unknown", [dict(SFT_ROWS[0], bucket_id="fr|qa|wiki|short")])
+    _write(d, "pref_huge_weight", [dict(r, weight=1e300) if i == 1 else r for i, r in enumerate(PREF_ROWS)])
+    _write(d, "pref_huge_score", [dict(r, rejected_score=-1e300) if i == 2 else r for i, r in enumerate(PREF_ROWS)])
     _write(d, "pref_invalid", [dict(r, rejected=None) if i == 2 else r for i, r in enumerate(PREF_ROWS)])
     _write(
         d,
@@ -229,6 +231,20 @@ def build_pa_data(d: Path) -> Path:
             ),
         },
         "pref_plain": {"file_name": "pref4.json", "ranking": True, "columns": PREF_COLUMNS},
+        **{
+            name: {
+                "file_name": f"{name}.json",
+                "ranking": True,
+                "columns": dict(
+                    PREF_COLUMNS,
+                    bucket_id="bucket_id",
+                    weight="weight",
+                    chosen_score="chosen_score",
+                    rejected_score="rejected_score",
+                ),
+            }
+            for name in ("pref_huge_weight", "pref_huge_score")
+        },
         "pref_nan_weight": {
             "file_name": "pref_nan_weight.jsonl",
             "ranking": True,

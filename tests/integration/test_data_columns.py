@@ -181,6 +181,8 @@ DATA_REFUSALS = [
     (dict(bucket_weighting=True, dataset="sft_nan_weight"), "InputError", "weight is missing (null or empty)"),
     (dict(stage="hdpo", dataset="pref_nan_weight"), "InputError", "weight nan is not finite"),
     (dict(stage="hdpo", dataset="pref_string_weight"), "InputError", "weight '1.0' is not a number"),
+    (dict(stage="hdpo", dataset="pref_huge_weight"), "InputError", "weight 1e+300 is beyond the plausible range"),
+    (dict(stage="hdpo", dataset="pref_huge_score"), "InputError", "rejected_score -1e+300 is beyond the plausible"),
     (
         dict(stage="hdpo", dataset="pref_mixed_weight"),
         "ConfigError",

@@ -133,6 +133,8 @@ REFUSALS = [
     (dict(weight_normalization="micro_batch"), "bucket_weighting"),
     (dict(stage="hdpo", dataset="pref4", hdpo_lambda=-1.0), "hdpo_lambda must be"),
     (dict(stage="hdpo", dataset="pref4", hdpo_lambda=float("nan")), "hdpo_lambda must be"),
+    (dict(stage="hdpo", dataset="pref4", hdpo_lambda=1e308), "in [0, 1000]"),
+    (dict(bucket_weighting=True, weight_clip_max=1e300), "weight_clip_max must be a finite number in [0, 1e+06]"),
     (dict(bucket_weighting=True, weight_clip_min=3.0, weight_clip_max=1.0), "weight_clip_min"),
     (dict(stage="hdpo", dataset="pref4", hdpo_critic="/nonexistent/critic"), "not a critic bundle"),
     (dict(bucket_weighting=True, streaming=True, max_steps=1), "streaming"),
