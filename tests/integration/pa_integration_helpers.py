@@ -121,6 +121,9 @@ PREF16_ROWS = [
 ]
 SFT_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 PREF_COLUMNS = {"prompt": "instruction", "query": "input", "chosen": "chosen", "rejected": "rejected"}
+PREF_PA_COLUMNS = dict(
+    PREF_COLUMNS, bucket_id="bucket_id", weight="weight", chosen_score="chosen_score", rejected_score="rejected_score"
+)
 
 
 def _write(d: Path, name: str, rows: list[dict]) -> None:
@@ -184,13 +187,7 @@ def build_pa_data(d: Path) -> Path:
         "pref16": {
             "file_name": "pref16.json",
             "ranking": True,
-            "columns": dict(
-                PREF_COLUMNS,
-                bucket_id="bucket_id",
-                weight="weight",
-                chosen_score="chosen_score",
-                rejected_score="rejected_score",
-            ),
+            "columns": PREF_PA_COLUMNS,
         },
         "sft_plain": {"file_name": "sft4.json", "columns": SFT_COLUMNS},
         "sft_neg": {"file_name": "sft_neg.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id", weight="weight")},
@@ -211,24 +208,12 @@ def build_pa_data(d: Path) -> Path:
         "pref4": {
             "file_name": "pref4.json",
             "ranking": True,
-            "columns": dict(
-                PREF_COLUMNS,
-                bucket_id="bucket_id",
-                weight="weight",
-                chosen_score="chosen_score",
-                rejected_score="rejected_score",
-            ),
+            "columns": PREF_PA_COLUMNS,
         },
         "pref_invalid": {
             "file_name": "pref_invalid.json",
             "ranking": True,
-            "columns": dict(
-                PREF_COLUMNS,
-                bucket_id="bucket_id",
-                weight="weight",
-                chosen_score="chosen_score",
-                rejected_score="rejected_score",
-            ),
+            "columns": PREF_PA_COLUMNS,
         },
         "pref_plain": {"file_name": "pref4.json", "ranking": True, "columns": PREF_COLUMNS},
         **{
@@ -248,46 +233,22 @@ def build_pa_data(d: Path) -> Path:
         "pref_nan_weight": {
             "file_name": "pref_nan_weight.jsonl",
             "ranking": True,
-            "columns": dict(
-                PREF_COLUMNS,
-                bucket_id="bucket_id",
-                weight="weight",
-                chosen_score="chosen_score",
-                rejected_score="rejected_score",
-            ),
+            "columns": PREF_PA_COLUMNS,
         },
         "pref_string_weight": {
             "file_name": "pref_string_weight.json",
             "ranking": True,
-            "columns": dict(
-                PREF_COLUMNS,
-                bucket_id="bucket_id",
-                weight="weight",
-                chosen_score="chosen_score",
-                rejected_score="rejected_score",
-            ),
+            "columns": PREF_PA_COLUMNS,
         },
         "pref_mixed_weight": {
             "file_name": "pref_mixed_weight.jsonl",
             "ranking": True,
-            "columns": dict(
-                PREF_COLUMNS,
-                bucket_id="bucket_id",
-                weight="weight",
-                chosen_score="chosen_score",
-                rejected_score="rejected_score",
-            ),
+            "columns": PREF_PA_COLUMNS,
         },
         "pref_unscored": {
             "file_name": "pref_unscored.json",
             "ranking": True,
-            "columns": dict(
-                PREF_COLUMNS,
-                bucket_id="bucket_id",
-                weight="weight",
-                chosen_score="chosen_score",
-                rejected_score="rejected_score",
-            ),
+            "columns": PREF_PA_COLUMNS,
         },
     }
     (d / "dataset_info.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
@@ -327,14 +288,14 @@ def naive_bucket_weights(bucket_ids: list[str]) -> list[float]:
     return [n / (k * counts[b]) for b in bucket_ids]
 
 
-def naive_sft_losses(model_dir: Path, tokenized: Path) -> list[float]:
-    """ℓ_i (token-mean NLL of the answer) of every row of the tokenized training set, in dataset order."""
+def naive_sft_losses(model_dir: Path, tokenized: Path, split: str = "train", limit: int | None = None) -> list[float]:
+    """ℓ_i (token-mean NLL of the answer) of every row (or the first ``limit``) of a tokenized split, in order."""
     from datasets import load_from_disk
 
-    data = load_from_disk(str(tokenized))["train"]
+    data = load_from_disk(str(tokenized))[split]
     model = load_model(model_dir)
     losses = []
-    for row in data:
+    for row in data.select(range(min(limit, len(data)))) if limit is not None else data:
         logp, count = naive_sequence_logps(model, row["input_ids"], row["labels"])
         losses.append(-logp / count)
     return losses

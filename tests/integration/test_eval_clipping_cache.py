@@ -11,27 +11,14 @@ from collections import defaultdict
 import pytest
 from pa_integration_helpers import (
     SFT16_ROWS,
-    load_model,
     naive_bucket_weights,
-    naive_sequence_logps,
+    naive_sft_losses,
     read_coefficient_logs,
 )
 
 from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
 pytestmark = pytest.mark.slow
-
-
-def _naive_split_losses(model_dir, tokenized, split: str) -> list[float]:
-    from datasets import load_from_disk
-
-    data = load_from_disk(str(tokenized))[split]
-    model = load_model(model_dir)
-    losses = []
-    for row in data:
-        logp, count = naive_sequence_logps(model, row["input_ids"], row["labels"])
-        losses.append(-logp / count)
-    return losses
 
 
 @pytest.mark.parametrize("eval_batch_size", [1, 3])
@@ -52,7 +39,7 @@ def test_eval_loss_is_the_dataset_estimator_for_any_eval_batch_size(tiny_model, 
     )
     run = run_lf_train(config, tmp_path).check()
     metrics = json.loads((out / "all_results.json").read_text())
-    losses = _naive_split_losses(tiny_model, tokenized, "validation")
+    losses = naive_sft_losses(tiny_model, tokenized, "validation")
     assert len(losses) == 16  # 3 does not divide 16: the Trainer's own mean would over-count the last batch
     weights = naive_bucket_weights([r["bucket_id"] for r in SFT16_ROWS])
     weighted = sum(w * x for w, x in zip(weights, losses)) / sum(weights)

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from pa_integration_helpers import load_model, naive_bucket_weights, naive_sequence_logps
+from pa_integration_helpers import naive_bucket_weights, naive_sft_losses
 
 from polyalign_lf.cli import main as polyalign
 from polyalign_lf.io import read_json, read_jsonl, write_json
@@ -41,15 +41,6 @@ def _recipe(smollm2, registry, out, dataset="polyalign_en_train", **overrides):
     return tiny_train_config(smollm2, dataset, registry, out, **{**keys, **overrides})
 
 
-def _naive_losses(model_dir, rows) -> list[float]:
-    model = load_model(model_dir)
-    losses = []
-    for row in rows:
-        logp, count = naive_sequence_logps(model, row["input_ids"], row["labels"])
-        losses.append(-logp / count)
-    return losses
-
-
 def test_bucket_sft_on_real_answers_then_generate_and_evaluate(smollm2, registry, tmp_path):
     from datasets import load_from_disk
 
@@ -62,8 +53,7 @@ def test_bucket_sft_on_real_answers_then_generate_and_evaluate(smollm2, registry
     buckets = _training_buckets(registry)
     assert len(buckets) == len(train) >= 30
     weights = naive_bucket_weights(buckets)
-    first = [train[i] for i in range(4)]
-    losses = _naive_losses(smollm2, first)
+    losses = naive_sft_losses(smollm2, tokenized, limit=4)
     mean_weight = sum(weights) / len(weights)
     expected = sum(w * x for w, x in zip(weights[:4], losses)) / (4 * mean_weight)
     assert run.step_loss(1) == pytest.approx(expected, rel=1e-4, abs=1e-4), run.tail()
