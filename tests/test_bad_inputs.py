@@ -1820,9 +1820,15 @@ case(
     setup=lambda w, t: _write(t / ".r.json.999999999.k1ll.tmp", b"\0" * 4096),
 )
 case(
-    "prepare --from-dir without --all",
+    "prepare DATASET --from-dir holding none of its split files",
     lambda w, t: ["prepare", "dolly", "--from-dir", t, "--out", t / "p"],
-    r"--from-dir goes with --all",
+    r"dolly: no file names one of its splits \(train\).*--source SPLIT=PATH",
+    absent=("p",),
+)
+case(
+    "prepare --from-dir with --source",
+    lambda w, t: ["prepare", "dolly", "--from-dir", t, "--source", f"train={w / 'dolly.jsonl'}", "--out", t / "p"],
+    r"--from-dir goes with --all .* or with one DATASET",
     absent=("p",),
 )
 case(
