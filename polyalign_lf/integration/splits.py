@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ def finalize_split(ctx: RunContext, dataset, split_name: str):
     pa = ctx.pa_args
     if split_name == "training":
         _warn_unmasked_history(ctx, dataset)
+    if ctx.stage == "hdpo":
+        dataset = drop_identical_pairs(ctx, dataset, split_name)
     dataset = dataset.map(
         _index_rows(dict(ctx.bucket_index)),
         batched=True,
@@ -79,3 +82,32 @@ def finalize_split(ctx: RunContext, dataset, split_name: str):
             zero_missing_scores, batched=True, **_map_kwargs(ctx, f"PolyAlign columns ({split_name})")
         )
     return dataset
+
+
+def _distinct_pair(example: dict[str, Any]) -> bool:
+    from polyalign_lf.data.normalize import canonical_text
+
+    response = example.get("_response") or []
+    if len(response) != 2:
+        return True  # not a pair LLaMA-Factory built: its own checks handle it
+    return canonical_text(response[0].get("content")) != canonical_text(response[1].get("content"))
+
+
+def drop_identical_pairs(ctx: RunContext, dataset, split_name: str):
+    """Drop (and count) preference pairs whose chosen and rejected answers are the same text once normalized
+    (case, whitespace, invisible characters): their DPO margin is 0 whatever the model does, so they only add
+    a constant to the loss and dilute the step."""
+    kept = dataset.filter(_distinct_pair, **_map_kwargs(ctx, f"PolyAlign identical pairs ({split_name})"))
+    dropped = len(dataset) - len(kept)
+    ctx.report[f"{split_name}_identical_pairs_dropped"] = dropped
+    if dropped and getattr(ctx.training_args, "should_log", True):
+        sys.stderr.write(
+            f"polyalign-lf: dropped {dropped} of {len(dataset)} {split_name} preference pair(s) whose chosen and "
+            "rejected answers are the same text\n"
+        )
+    if not len(kept):
+        raise InputError(
+            f"every {split_name} preference pair has chosen == rejected",
+            hint="rebuild the pairs (`polyalign pairs hdpo`): a pair needs two different answers",
+        )
+    return kept

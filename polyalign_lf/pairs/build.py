@@ -165,6 +165,15 @@ def check_types(types: Sequence[str]) -> list[str]:
 PAIR_COLUMNS: tuple[str, ...] = ("chosen", "rejected", "id", "bucket_id", "language", "pair_type")
 
 
+def without_identical_pairs(rows: list[dict]) -> tuple[list[dict], int]:
+    """The pairs whose chosen and rejected differ once normalized (case, whitespace, invisible characters), and
+    how many were dropped: an identical pair has DPO margin 0 whatever the model does, so it cannot teach."""
+    from polyalign_lf.data.normalize import canonical_text
+
+    kept = [row for row in rows if canonical_text(row["chosen"]) != canonical_text(row["rejected"])]
+    return kept, len(rows) - len(kept)
+
+
 def check_pair_rows(rows: object, where: str) -> list[dict]:
     """A pair file's rows, checked: objects with every pair column, one pair per (id, pair_type), and critic
     scores that are finite numbers where given (null = not scored yet). Errors name the pair (1-based)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polyalign_lf.options as opt
 from polyalign_lf.core.predictions import prediction_path, read_candidates, read_predictions
-from polyalign_lf.errors import ConfigError
+from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import read_json, write_json
 
 
@@ -216,9 +216,13 @@ def weights_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def weights_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.pairs.build import check_pair_rows, score_and_weight
+    from polyalign_lf.pairs.build import check_pair_rows, score_and_weight, without_identical_pairs
 
-    rows = check_pair_rows(read_json(args.pairs), str(args.pairs))
+    rows, identical = without_identical_pairs(check_pair_rows(read_json(args.pairs), str(args.pairs)))
+    if not rows:
+        raise InputError(
+            f"every pair of {args.pairs} has chosen == rejected", hint="rebuild the pairs with `polyalign pairs hdpo`"
+        )
     critic = None
     if args.critic:
         from polyalign_lf.critic.interface import load_critic
@@ -231,5 +235,11 @@ def weights_main(args: argparse.Namespace) -> int:
         from polyalign_lf.pairs.registry import register_ranking_dataset
 
         register_ranking_dataset(args.dataset_info, args.name or out.stem, out, "hdpo")
-    print(json.dumps({"file": str(out), "pairs": len(rows), **summary}, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"file": str(out), "pairs": len(rows), "identical_pairs_dropped": identical, **summary},
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     return 0

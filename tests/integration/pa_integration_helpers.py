@@ -167,6 +167,11 @@ def build_pa_data(d: Path) -> Path:
         encoding="utf-8",
     )
     _write(d, "sft_eval_unknown", [dict(SFT_ROWS[0], bucket_id="fr|qa|wiki|short")])
+    _write(
+        d,
+        "pref_identical",
+        [dict(r, rejected=" " + r["chosen"].upper() + "\u200b") if i == 1 else r for i, r in enumerate(PREF_ROWS)],
+    )
     _write(d, "pref_huge_weight", [dict(r, weight=1e300) if i == 1 else r for i, r in enumerate(PREF_ROWS)])
     _write(d, "pref_huge_score", [dict(r, rejected_score=-1e300) if i == 2 else r for i, r in enumerate(PREF_ROWS)])
     _write(d, "pref_invalid", [dict(r, rejected=None) if i == 2 else r for i, r in enumerate(PREF_ROWS)])
@@ -228,7 +233,7 @@ def build_pa_data(d: Path) -> Path:
                     rejected_score="rejected_score",
                 ),
             }
-            for name in ("pref_huge_weight", "pref_huge_score")
+            for name in ("pref_huge_weight", "pref_huge_score", "pref_identical")
         },
         "pref_nan_weight": {
             "file_name": "pref_nan_weight.jsonl",

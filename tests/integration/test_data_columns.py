@@ -227,3 +227,15 @@ def test_parallel_preprocessing_keeps_the_columns(tiny_model, pa_data, tmp_path,
         results.append({name: data[name] for name in data.column_names})
     assert results[0] == results[1]
     assert any(name.startswith("pa_") for name in results[1])
+
+
+def test_hdpo_drops_pairs_whose_chosen_equals_rejected(tiny_model, pa_data, tmp_path, capsys):
+    """Pair 2 of 4 rejects its own chosen answer (upper-cased, a space and a zero-width space added): dropped and
+    counted before tokenization, never trained on."""
+    data = load_dataset_in_process(base_args(tiny_model, pa_data, tmp_path, stage="hdpo", dataset="pref_identical"))
+    train = data["train_dataset"]
+    assert len(train) == 3
+    assert sorted(train["pa_weight"]) == sorted(r["weight"] for i, r in enumerate(PREF_ROWS) if i != 1)
+    assert "dropped 1 of 4 training preference pair(s) whose chosen and rejected answers are the same" in (
+        capsys.readouterr().err
+    )

@@ -122,3 +122,24 @@ def test_theorem5_iii_no_scarcity_for_large_buckets(keys):
 
 def test_critic_gap_is_positive_part():
     assert critic_gap(np.array([1.0, 0.0]), np.array([0.0, 2.0])).tolist() == [0.0, 2.0]
+
+
+def test_weights_drops_pairs_whose_chosen_equals_rejected(tmp_path, capsys):
+    """A pair with the same answer on both sides (up to case, spaces and invisible characters) has a DPO margin
+    of 0 whatever the model does: `weights` drops and counts it instead of weighting it."""
+    import json
+
+    from polyalign_lf.cli import main
+
+    base = {"prompt": "Q?", "bucket_id": "en|single|qa|short", "language": "en", "chosen_score": 0.1}
+    rows = [
+        dict(base, id="a", pair_type="global", chosen="Paris.", rejected="It depends.", rejected_score=0.9),
+        dict(base, id="b", pair_type="global", chosen="Paris.", rejected=" paris\u200b. ", rejected_score=0.9),
+        dict(base, id="c", pair_type="local", chosen="Rome.", rejected="Maybe Rome?", rejected_score=0.8),
+    ]
+    path = tmp_path / "pairs.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    assert main(["weights", "--pairs", str(path), "--out", str(tmp_path / "w.json")]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["identical_pairs_dropped"] == 1 and summary["pairs"] == 2
+    assert [r["id"] for r in json.loads((tmp_path / "w.json").read_text())] == ["a", "c"]
