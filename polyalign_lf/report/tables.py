@@ -64,12 +64,29 @@ class Run:
         protocol = lookup(self.metrics, "mauve.protocol")
         return protocol if isinstance(protocol, str) and protocol else "polyalign"
 
-    def comparable_as(self, key: str) -> tuple[str | None, str | None]:
-        """What two runs must share for their values of ``key`` to be ranked together: the BNG scale for
-        BNG and what is built from it (NUF, Agg), the MAUVE protocol for MAUVE and what is built from it."""
+    @property
+    def bng_reference(self) -> str:
+        """Where BNG's scales came from (the held-out human answers, or a `--references` file)."""
+        source = lookup(self.metrics, "bng.scale_source")
+        return "references" if isinstance(source, str) and source.startswith("references") else "held-out"
+
+    @property
+    def min_bucket_size(self) -> int | None:
+        value = lookup(self.metrics, "config.min_bucket_size")
+        return value if isinstance(value, int) else None
+
+    def comparable_as(self, key: str) -> tuple:
+        """What two runs must share for their values of ``key`` to be ranked together: the BNG scale and its
+        reference statistics for BNG and what is built from it (NUF, Agg), the MAUVE protocol for MAUVE and what
+        is built from it, and the minimum bucket size for every per-bucket aggregate."""
         uses_bng = key in ("bng.macro", "nuf.hypervolume", "agg")
         uses_mauve = key.startswith("mauve.") or key in ("nuf.hypervolume", "agg")
-        return (self.bng_scale if uses_bng else None, self.mauve_protocol if uses_mauve else None)
+        per_bucket = key not in ("mauve.global",) and not key.startswith("utility.")
+        return (
+            (self.bng_scale, self.bng_reference) if uses_bng else None,
+            self.mauve_protocol if uses_mauve else None,
+            self.min_bucket_size if per_bucket else None,
+        )
 
 
 def lookup(obj: Mapping[str, Any], dotted: str) -> Any:
@@ -194,6 +211,15 @@ def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str
             "BNG-macro mixes scales (ranked within each scale only): "
             + "; ".join(f"{scale}: {names}" for scale, names in by_scale.items()),
         )
+    for label, attribute in (("BNG reference statistics", "bng_reference"), ("--min-bucket-size", "min_bucket_size")):
+        values = {getattr(r, attribute) for r in runs}
+        if len(values) > 1:
+            groups = {str(v): ", ".join(r.name for r in runs if getattr(r, attribute) == v) for v in values}
+            notes.insert(
+                0,
+                f"runs differ in {label} (per-bucket metrics ranked within each only): "
+                + "; ".join(f"{value}: {names}" for value, names in sorted(groups.items())),
+            )
     protocols = {r.mauve_protocol for r in runs}
     if len(protocols) > 1:
         by_protocol = {p: ", ".join(r.name for r in runs if r.mauve_protocol == p) for p in sorted(protocols)}

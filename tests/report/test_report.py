@@ -299,3 +299,32 @@ def test_mauve_is_ranked_within_one_protocol(tmp_path):
     assert marks[("b_ours", "agg")] == "best"
     assert marks[("a_ref", "utility.overall.f1")] == "best"  # utility does not depend on the protocol
     assert "MAUVE mixes protocols" in comparison_markdown(runs)
+
+
+def test_runs_with_other_references_or_bucket_sizes_are_ranked_apart(tmp_path):
+    """BNG against train references is another quantity than BNG against the held-out answers, and per-bucket
+    aggregates over buckets of >= 20 rows are not comparable with those over >= 5: such runs are set apart."""
+    base = fake_metrics(0.4, 0.5, 0.9, 0.5, 0.6)
+    refs = json.loads(json.dumps(base))
+    refs["bng"]["scale_source"] = "references (train split, robust IQR)"
+    refs["bng"]["macro"] = 0.1  # would be "best" if ranked with the others
+    small = json.loads(json.dumps(base))
+    small["config"] = {"min_bucket_size": 5}
+    small["tdm"]["macro"] = 0.99
+    base["config"] = {"min_bucket_size": 20}
+    refs["config"] = {"min_bucket_size": 20}
+    paths = {}
+    for name, metrics in {
+        "a_heldout": base,
+        "b_refs": refs,
+        "c_small": small,
+        "d_heldout": dict(base, agg=0.5),
+    }.items():
+        paths[name] = tmp_path / f"{name}.json"
+        paths[name].write_text(json.dumps(metrics))
+    runs = [load_run(n, p) for n, p in paths.items()]
+    marks = rank_marks(runs)
+    assert ("b_refs", "bng.macro") not in marks and ("c_small", "tdm.macro") not in marks
+    assert marks[("a_heldout", "utility.overall.f1")] == "best"  # utility does not depend on either
+    text = comparison_markdown(runs)
+    assert "runs differ in BNG reference statistics" in text and "runs differ in --min-bucket-size" in text
