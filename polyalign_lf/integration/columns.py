@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from dataclasses import dataclass as _dataclass
 from typing import Any
@@ -140,6 +141,23 @@ def _float_or_nan(
     return number
 
 
+_BUCKET_PART = re.compile(r"[a-z0-9][a-z0-9_\-]*")
+
+
+def bucket_id_problem(bucket: Any) -> str | None:
+    """Why ``bucket`` is not a bucket id (None when it is): a string of four lower-case words joined by '|'
+    (language|track|family|length_bin; any words, so users can add their own families or bins)."""
+    if not isinstance(bucket, str):
+        return f"is a {type(bucket).__name__}, not a string"
+    parts = bucket.split("|")
+    if len(parts) != 4:
+        return f"has {len(parts)} part(s), not 4"
+    bad = [part for part in parts if not _BUCKET_PART.fullmatch(part)]
+    if bad:
+        return f"has part(s) {', '.join(repr(p) for p in bad)} that are not lower-case words without spaces"
+    return None
+
+
 def _row_snippet(example: dict) -> str:
     text = json.dumps({k: v for k, v in list(example.items())[:3]}, ensure_ascii=False, default=str)
     return text[:120]
@@ -167,6 +185,15 @@ class PolyAlignConverter:
                 )
             values[key] = example[column]
         bucket = values.get("bucket_id")
+        if bucket is not None and bucket != "":
+            problem = bucket_id_problem(bucket)
+            if problem:
+                raise InputError(
+                    f"bucket_id {bucket!r} {problem} (row starting {_row_snippet(example)})",
+                    where=f"dataset {self.dataset_name!r}",
+                    hint="a bucket id is language|track|family|length_bin: four lower-case words (letters, digits, "
+                    "'_' or '-') joined by '|', e.g. en|single|qa|short",
+                )
         output["_pa_bucket_id"] = "" if bucket is None else str(bucket)
         output["_pa_weight"] = _float_or_nan(
             values.get("weight"),

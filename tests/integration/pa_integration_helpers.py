@@ -166,6 +166,8 @@ def build_pa_data(d: Path) -> Path:
         ),
         encoding="utf-8",
     )
+    _write(d, "sft_bad_bucket", [dict(r, bucket_id="hello world") if i == 2 else r for i, r in enumerate(SFT_ROWS)])
+    _write(d, "sft_int_bucket", [dict(r, bucket_id=7) for r in SFT_ROWS])
     _write(d, "sft_eval_unknown", [dict(SFT_ROWS[0], bucket_id="fr|qa|wiki|short")])
     _write(
         d,
@@ -210,6 +212,8 @@ def build_pa_data(d: Path) -> Path:
             "columns": dict(SFT_COLUMNS, bucket_id="bucket_id"),
         },
         "sft_typo": {"file_name": "sft4.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket")},
+        "sft_bad_bucket": {"file_name": "sft_bad_bucket.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
+        "sft_int_bucket": {"file_name": "sft_int_bucket.json", "columns": dict(SFT_COLUMNS, bucket_id="bucket_id")},
         "pref4": {
             "file_name": "pref4.json",
             "ranking": True,

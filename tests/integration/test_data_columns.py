@@ -189,6 +189,8 @@ DATA_REFUSALS = [
         "dataset 'pref_mixed_weight.jsonl' cannot be read by `datasets`: JSON parse error: Column(/weight) changed",
     ),
     (dict(bucket_weighting=True, dataset="sft_typo"), "InputError", "column 'bucket' (mapped as 'bucket_id'"),
+    (dict(bucket_weighting=True, dataset="sft_bad_bucket"), "InputError", "bucket_id 'hello world' has 1 part(s)"),
+    (dict(bucket_weighting=True, dataset="sft_int_bucket"), "InputError", "bucket_id 7 is a int, not a string"),
     (
         dict(
             bucket_weighting=True, eval_dataset="sft_eval_unknown", do_eval=True, eval_strategy="steps", eval_steps=1
