@@ -96,7 +96,7 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "--cache-dir",
         default=None,
         help="reuse the human answers' features and embeddings across methods: they are stored here, "
-        "keyed by the test set's id fingerprint, the feature schema and the encoder",
+        "keyed by the human answers' content (ids, languages, texts), the feature schema and the encoder",
     )
     parser.add_argument("--allow-any-split", action="store_true", help="accept records whose split is not 'test'")
     parser.add_argument(

@@ -84,17 +84,29 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(handle, array)
 
 
+def human_side_fingerprint(records: list[dict]) -> str:
+    """sha256 of every record's (id, language, human answer), in id order: the cache key of the human side.
+
+    Keyed by content, not by ids alone: a test file whose answers changed under the same ids (a fixed typo, a
+    re-normalized release) gets new features and embeddings instead of the stale ones."""
+    digest = hashlib.sha256()
+    for record in sorted(records, key=lambda r: r["id"]):
+        for part in (record["id"], record["language"], record["human_answer"]):
+            digest.update(part.encode("utf-8") + b"\x00")
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
 def fill_human_cache(cache_dir: str, records: list[dict], pre: Any, config: Any, log) -> None:
     """Load (or compute and store) the human answers' features and embeddings for this test set.
 
-    They do not depend on the method, so evaluating N methods on one test set computes them once.
+    They do not depend on the method, so evaluating N methods on one test set computes them once. Files are
+    keyed by the human answers' content (:func:`human_side_fingerprint`), the feature schema and the encoder.
     """
-
-    from polyalign_lf.metrics.evaluate import test_set_fingerprint
 
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    key = test_set_fingerprint(records)[:16]
+    key = human_side_fingerprint(records)[:16]
     answers = [r["human_answer"] for r in records]
     if pre.human_features is None:
         from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features, feature_names

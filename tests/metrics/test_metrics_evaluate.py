@@ -371,3 +371,31 @@ def test_a_lone_surrogate_is_a_clear_per_row_error(tmp_path, make_record, capsys
     err = capsys.readouterr().err
     assert "bad.jsonl:2" in err and "'human_answer'" in err and "lone surrogate U+DC00" in err
     assert not (tmp_path / "m.json").exists() and not (tmp_path / "m2.json").exists()
+
+
+def test_cache_dir_is_keyed_by_the_human_answers_not_just_their_ids(tmp_path, make_record):
+    """Same ids, changed answers: the cached human side of the old answers must not be reused."""
+    from polyalign_lf.cli import main
+    from polyalign_lf.data.schema import write_records
+    from polyalign_lf.io import write_jsonl
+
+    records = _bilingual_records(make_record)
+    write_records(tmp_path / "test.jsonl", records)
+    write_jsonl(tmp_path / "pred.jsonl", ({"id": r["id"], "prediction": r["human_answer"]} for r in records))
+    args = [
+        "evaluate",
+        "--predictions",
+        str(tmp_path / "pred.jsonl"),
+        "--skip-mauve",
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
+    assert main([*args, "--records", str(tmp_path / "test.jsonl"), "--out", str(tmp_path / "a.json")]) == 0
+    changed = [dict(r, human_answer=r["human_answer"] + " and a much longer tail of words " * 3) for r in records]
+    write_records(tmp_path / "changed.jsonl", changed)
+    assert main([*args, "--records", str(tmp_path / "changed.jsonl"), "--out", str(tmp_path / "b.json")]) == 0
+    assert len(list((tmp_path / "c").glob("human_features.*.npy"))) == 2
+    fresh = tmp_path / "fresh.json"
+    assert main([*args[:-2], "--records", str(tmp_path / "changed.jsonl"), "--out", str(fresh)]) == 0
+    bng = lambda path: json.loads(path.read_text())["bng"]["macro"]  # noqa: E731
+    assert bng(tmp_path / "b.json") == pytest.approx(bng(fresh)) and bng(fresh) > 0.5
