@@ -95,6 +95,65 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+LOCK_SUFFIX = ".lock"
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}{LOCK_SUFFIX}")
+
+
+def _lock_holder(lock: Path) -> tuple[int, str] | None:
+    """(pid, start time) written in a lock file, or None when it cannot be read (being written, or garbage)."""
+    try:
+        pid_text, _, started = lock.read_text(encoding="utf-8").partition(" ")
+    except OSError:
+        return None
+    return (int(pid_text), started.strip()) if pid_text.isdigit() else None
+
+
+@contextlib.contextmanager
+def output_lock(path: str | os.PathLike, *, wait_s: float = 0.0) -> Iterator[Path]:
+    """One writer per output: hold ``.NAME.lock`` beside ``path`` (pid and start time) while writing it.
+
+    A second writer waits up to ``wait_s`` seconds (short read-modify-write steps, e.g. merging a
+    dataset_info.json), then is refused naming the holder's pid. A lock whose process is gone (killed) is
+    stale and taken over. Best effort against races between two processes both cleaning the same stale lock.
+    """
+    path = Path(path)
+    lock = _lock_path(path)
+    make_dirs(lock.parent)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(lock)
+            # our own pid holds it too when another thread or an outer call of this process writes the output
+            if holder is not None and holder[0] != os.getpid() and not _process_alive(holder[0]):
+                with contextlib.suppress(OSError):  # stale: its writer was killed
+                    os.replace(lock, lock.with_name(f"{lock.name}.{os.getpid()}.stale.tmp"))
+                    os.unlink(lock.with_name(f"{lock.name}.{os.getpid()}.stale.tmp"))
+                continue
+            if time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            who = f"pid {holder[0]}, started {holder[1]}" if holder else "another process"
+            raise InputError(
+                f"another polyalign process ({who}) is writing this output right now",
+                where=str(path),
+                hint="wait for it to finish (or stop it), or write to another --out; a lock left behind by a killed "
+                f"process is cleaned up automatically ({lock.name})",
+            ) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
+        break
+    try:
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+
+
 def check_output_file(path: str | os.PathLike) -> Path:
     """Refuse an output file path that is a folder or lies under a file (call it before long work)."""
     path = Path(path)
@@ -142,6 +201,11 @@ def replace_folder(folder: str | os.PathLike, *, overwrite: bool = False) -> Ite
     """
     folder = check_output_folder(folder, overwrite=overwrite)
     make_dirs(folder.parent)
+    with output_lock(folder):  # a second writer of the same folder is refused, not mixed in
+        yield from _replace_folder_locked(folder)
+
+
+def _replace_folder_locked(folder: Path) -> Iterator[Path]:
     remove_stale_temp_files(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{os.getpid()}.", suffix=".tmp", dir=folder.parent))
     try:

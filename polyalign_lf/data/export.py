@@ -21,7 +21,16 @@ from polyalign_lf.data.dedup import find_datasets
 from polyalign_lf.data.lf_format import record_to_alpaca
 from polyalign_lf.data.schema import LANGUAGES, SPLITS, validate_record
 from polyalign_lf.errors import InputError
-from polyalign_lf.io import UniqueKeys, atomic_write, cleaned_up_on_error, iter_jsonl, progress, read_json, write_json
+from polyalign_lf.io import (
+    UniqueKeys,
+    atomic_write,
+    cleaned_up_on_error,
+    iter_jsonl,
+    output_lock,
+    progress,
+    read_json,
+    write_json,
+)
 
 # One encoder for every row (``json.dumps(..., ensure_ascii=False)`` builds a new one per call; same bytes).
 _encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -64,11 +73,12 @@ def read_dataset_info(path: str | Path) -> dict:
 def merge_dataset_info(path: str | Path, entries: Mapping[str, dict], remove: tuple[str, ...] = ()) -> dict:
     """Read ``dataset_info.json`` (if any), set ``entries`` (drop ``remove``), write it back atomically."""
     path = Path(path)
-    info = read_dataset_info(path)
-    for name in remove:
-        info.pop(name, None)
-    info.update(entries)
-    write_json(path, info)
+    with output_lock(path, wait_s=60):  # concurrent merges (several `pairs` runs) would lose each other's entries
+        info = read_dataset_info(path)
+        for name in remove:
+            info.pop(name, None)
+        info.update(entries)
+        write_json(path, info)
     return info
 
 

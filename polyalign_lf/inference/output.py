@@ -10,6 +10,7 @@ mixing two runs in one predictions file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.io import recover_jsonl, write_json, write_jsonl
+from polyalign_lf.io import output_lock, recover_jsonl, write_json, write_jsonl
 
 
 class PredictionWriter:
@@ -35,12 +36,19 @@ class PredictionWriter:
         self.torn_lines = 0
         self.stray_rows = 0
         self._last_progress = 0.0
-        if overwrite:
-            for path in (self.partial, self.progress_path, self.failed_path, self.out):
-                path.unlink(missing_ok=True)
-        self._resume()
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.partial, "a", encoding="utf-8")
+        # one writer per predictions file: a second run on the same --out is refused, never interleaved
+        self._lock = contextlib.ExitStack()
+        self._lock.enter_context(output_lock(self.out))
+        try:
+            if overwrite:
+                for path in (self.partial, self.progress_path, self.failed_path, self.out):
+                    path.unlink(missing_ok=True)
+            self._resume()
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.partial, "a", encoding="utf-8")
+        except BaseException:
+            self._lock.close()
+            raise
 
     def _resume(self) -> None:
         if self.out.exists() and not self.partial.exists():
@@ -105,11 +113,13 @@ class PredictionWriter:
             write_jsonl(self.failed_path, self.failed.values())
         if len(self.done) != len(self.record_ids):
             write_json(self.progress_path, self.progress())
+            self._lock.close()
             return False
         write_jsonl(self.out, (self.done[rid] for rid in self.record_ids))
         self.partial.unlink(missing_ok=True)
         self.failed_path.unlink(missing_ok=True)
         write_json(self.progress_path, self.progress())
+        self._lock.close()
         return True
 
     def close(self) -> None:
@@ -117,3 +127,4 @@ class PredictionWriter:
             self._handle.flush()
             self._handle.close()
             write_json(self.progress_path, self.progress())
+        self._lock.close()
