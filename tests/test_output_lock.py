@@ -12,7 +12,7 @@ import time
 import pytest
 
 from polyalign_lf.errors import InputError
-from polyalign_lf.io import output_lock, replace_folder
+from polyalign_lf.io import replace_folder
 
 
 def _hold_lock(path, seconds: float) -> subprocess.Popen:
