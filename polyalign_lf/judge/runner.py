@@ -12,7 +12,7 @@ from typing import Any
 
 from polyalign_lf.core.records import bucket_language
 from polyalign_lf.errors import InputError
-from polyalign_lf.io import iter_jsonl, progress, recover_jsonl, write_jsonl
+from polyalign_lf.io import iter_jsonl, output_lock, progress, recover_jsonl, write_jsonl
 from polyalign_lf.judge.caps import EMPTY_SCORES, apply_caps, is_wrong_language
 from polyalign_lf.judge.client import JudgeEndpoint, JudgeTransportError, chat_completion
 from polyalign_lf.judge.prompts import ANSWER_SCHEMA, JudgeAnswerError, build_judge_messages, parse_judge_answer
@@ -146,6 +146,15 @@ def run_judge(
             f"method {method!r} has no prediction for {len(missing)} selected record(s), e.g. {missing[0]!r}",
             hint="every method must be judged on the same records; regenerate the missing rows",
         )
+    with output_lock(out_path):  # one writer per judgment file: a second run is refused, not interleaved
+        return _judge_locked(
+            endpoint, method, records_by_id, ids, predictions, out_path, concurrency, max_retries, chat, run, blind
+        )
+
+
+def _judge_locked(
+    endpoint, method, records_by_id, ids, predictions, out_path, concurrency, max_retries, chat, run, blind
+):
     done = _read_done(out_path, endpoint.model, predictions)
     todo = [rid for rid in ids if rid not in done]
     partial = out_path.with_name(out_path.name + ".partial")
