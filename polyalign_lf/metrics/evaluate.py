@@ -43,7 +43,7 @@ class EvaluationConfig:
 
     min_bucket_size: int = 20
     bng_eps: float = bng_lib.DEFAULT_EPS
-    # "robust" (default): IQR-based human scale, constant features left out; "paper": W1 / max(σ, ε) on every
+    # "robust" (default): IQR-based human scale, constant features left out; "paper": W1 / σ on every
     # feature, the paper's formula, for comparison with its Table 2
     bng_scale: str = "robust"
     # "polyalign" (default) or "reference" (MAUVE as the reference computed Table 2): see metrics/mauve_score.py
