@@ -681,6 +681,8 @@ for opt, value in (
     ("--heldout-fraction", "nan"),
     ("--lambda-reg", "-2"),
     ("--threads", "-1"),
+    ("--learning-rate", "1e308"),  # finite but absurd
+    ("--lambda-rank", "1e308"),
 ):
     case(
         f"critic train {opt} {value}",
@@ -884,6 +886,22 @@ def _pairs_file(edit):
     return setup
 
 
+for flag, value in (("--w-max", "1e308"), ("--scarcity", "1e308")):
+    case(
+        f"weights {flag} {value}",
+        lambda w, t, flag=flag, value=value: [
+            "weights",
+            "--pairs",
+            t / "p.json",
+            "--out",
+            t / "out.json",
+            flag,
+            value,
+        ],
+        r"(w_max|alpha)( \(Theorem 5\))? must be a finite number (in \[0, 1000\]|> 0 and <= 1e\+06), got 1e\+308",
+        setup=_pairs_file(lambda rows: rows),
+        absent=("out.json",),
+    )
 case(
     "pairs file NaN chosen_score",
     lambda w, t: ["weights", "--pairs", t / "p.json", "--out", t / "out.json"],

@@ -60,13 +60,14 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
     )
     train.add_argument(
         "--learning-rate",
-        type=opt.positive,
+        type=opt.number(0.0, 1.0, above=True),
         default=d.learning_rate,
         help=f"AdamW learning rate (default {d.learning_rate})",
     )
-    train.add_argument("--kappa", type=opt.non_negative, default=d.kappa, help="ranking margin κ (Theorem 4)")
-    train.add_argument("--lambda-reg", type=opt.non_negative, default=d.lambda_reg, help="λ_reg (Theorem 4)")
-    train.add_argument("--lambda-rank", type=opt.non_negative, default=d.lambda_rank, help="λ_rank (Theorem 4)")
+    coefficient = opt.number(0.0, 1e3)  # Theorem 4's are ~0.1 … 1: beyond 1,000 the loss is one term alone
+    train.add_argument("--kappa", type=coefficient, default=d.kappa, help="ranking margin κ (Theorem 4)")
+    train.add_argument("--lambda-reg", type=coefficient, default=d.lambda_reg, help="λ_reg (Theorem 4)")
+    train.add_argument("--lambda-rank", type=coefficient, default=d.lambda_rank, help="λ_rank (Theorem 4)")
     train.add_argument(
         "--seed", type=opt.integer(), default=d.seed, help=f"seed of the split and the init (default {d.seed})"
     )

@@ -90,4 +90,22 @@ def load_critic(bundle_dir: str | os.PathLike, device: str | None = None) -> Cri
         )
     module_name, _, class_name = CRITIC_TYPES[kind].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls.load(Path(bundle_dir), config, device)
+    critic = cls.load(Path(bundle_dir), config, device)
+    _check_finite_weights(critic, bundle_dir)
+    return critic
+
+
+def _check_finite_weights(critic: Critic, bundle_dir: str | os.PathLike) -> None:
+    """A critic whose weights hold NaN or inf would score every text NaN (and the scores would train HDPO)."""
+    net = getattr(critic, "net", None)
+    if net is None or not hasattr(net, "named_parameters"):
+        return
+    import torch
+
+    for name, tensor in net.state_dict().items():
+        if torch.is_floating_point(tensor) and not torch.isfinite(tensor).all():
+            raise InputError(
+                f"the critic's weights hold NaN or infinite values ({name})",
+                where=str(bundle_dir),
+                hint="the bundle is corrupted or its training diverged: retrain it with `polyalign critic train`",
+            )

@@ -34,10 +34,12 @@ class WeightConfig:
     w_max: float = 3.0
 
     def validate(self) -> WeightConfig:
-        for name in ("alpha", "beta", "gamma", "eta"):
-            check_number(f"HDPO weight coefficient {name} (Theorem 5)", getattr(self, name), 0.0)
-        check_number("w_min", self.w_min, 0.0, above=True)
-        check_number("w_max", self.w_max, 0.0, above=True)
+        from polyalign_lf.objectives.weighting import MAX_WEIGHT
+
+        for name in ("alpha", "beta", "gamma", "eta"):  # the paper's are 0.25 … 1: 1,000 is a mistake
+            check_number(f"HDPO weight coefficient {name} (Theorem 5)", getattr(self, name), 0.0, 1e3)
+        check_number("w_min", self.w_min, 0.0, MAX_WEIGHT, above=True)
+        check_number("w_max", self.w_max, 0.0, MAX_WEIGHT, above=True)
         if not 0 < self.w_min <= self.w_max:
             raise ConfigError(f"HDPO clip bounds need 0 < w_min <= w_max, got [{self.w_min}, {self.w_max}]")
         return self

@@ -125,3 +125,22 @@ def test_mlp_scores_an_empty_answer_by_its_exact_support_distance(trained_mlp, s
     scores = critic.score(["", "   ", "A real answer."], [bucket] * 3)
     exact = SupportDistanceCritic(critic.references).score(["", "   "], [bucket] * 2)
     assert scores[2] == 0.0 and scores[:2] == pytest.approx(exact) and min(exact) > 0.5
+
+
+def test_a_critic_with_nan_weights_is_refused_at_load(trained_mlp, tmp_path):
+    """A corrupted or diverged bundle would score every text NaN, and the NaN scores would train HDPO."""
+    import torch
+
+    from polyalign_lf.critic.interface import load_critic
+    from polyalign_lf.errors import InputError
+
+    critic, _ = trained_mlp
+    bundle = tmp_path / "critic"
+    critic.save(bundle)
+    load_critic(bundle)  # the healthy bundle loads
+    state = torch.load(bundle / "critic.pt", weights_only=True)
+    name = next(k for k, v in state.items() if torch.is_floating_point(v))
+    state[name] = state[name].clone().fill_(float("nan"))
+    torch.save(state, bundle / "critic.pt")
+    with pytest.raises(InputError, match=f"NaN or infinite values \\({name}\\)"):
+        load_critic(bundle)
