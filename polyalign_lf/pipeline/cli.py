@@ -370,7 +370,7 @@ def recipes_main(args: argparse.Namespace) -> int:
         f"dataset_info.json entries merged into {args.dir / 'data_registry' / 'dataset_info.json'}"
     )
     print(
-        f"train one with: cd {args.dir} && llamafactory-cli train recipes/en/gemma2_2b_hdpo.yaml "
+        f"train one with: cd {args.dir} && FORCE_TORCHRUN=1 llamafactory-cli train recipes/en/gemma2_2b_hdpo.yaml "
         "(after building its data: README, First steps)"
     )
     return 0
