@@ -246,27 +246,24 @@ def check_key_spelling(keys: list[str], stage: Any) -> None:
         )
 
 
-class _DuplicateKeyLoader:
-    """A YAML safe loader that refuses a key given twice in one mapping (YAML loaders keep the last one)."""
+def _load_yaml_refusing_duplicates(text: str):
+    """YAML safe-loading that refuses a key given twice in one mapping (YAML loaders keep the last one)."""
+    import yaml
 
-    @staticmethod
-    def load(text: str):
-        import yaml
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if key in seen:
+                    raise ConfigError(
+                        f"the recipe gives `{key}` twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
+                        "YAML would silently keep the last one: remove one of them"
+                    )
+                seen[key] = key_node.start_mark.line
+            return super().construct_mapping(node, deep=deep)
 
-        class Loader(yaml.SafeLoader):
-            def construct_mapping(self, node, deep=False):
-                seen: dict[Any, int] = {}
-                for key_node, _ in node.value:
-                    key = self.construct_object(key_node, deep=deep)
-                    if key in seen:
-                        raise ConfigError(
-                            f"the recipe gives `{key}` twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
-                            "YAML would silently keep the last one: remove one of them"
-                        )
-                    seen[key] = key_node.start_mark.line
-                return super().construct_mapping(node, deep=deep)
-
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def check_recipe_file(path: str | Path) -> None:
@@ -275,7 +272,7 @@ def check_recipe_file(path: str | Path) -> None:
     import yaml
 
     try:
-        _DuplicateKeyLoader.load(Path(path).read_text(encoding="utf-8"))
+        _load_yaml_refusing_duplicates(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
 

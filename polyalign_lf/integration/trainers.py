@@ -215,7 +215,7 @@ class StepWeightMixin:
             self._pa_mass[1][k] += factor * value
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
-        if "loss" in logs and self._pa_mass is not None:  # a training log: how often clipping hit a weighted step
+        if "loss" in logs:  # a training log: how often clipping hit a weighted step
             logs["pa/clipped_weighted_steps"] = self._pa_clipping["clipped_weighted_steps"]
         return super().log(logs, *args, **kwargs)
 

@@ -12,6 +12,7 @@ fixed set of strings before the folder is kept.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,11 +170,17 @@ def write_tokenizer(info: GGUFTokenizerInfo, folder: Path) -> None:
     fast.save_pretrained(str(folder))
 
 
+def template_sha256(chat_template: str | None) -> str:
+    """The fingerprint under which a model card records its chat template."""
+    return hashlib.sha256((chat_template or "").encode("utf-8")).hexdigest()
+
+
 def check_tokenizer(
-    folder: str | Path, expected: dict[str, list[int]], specials: dict[str, int | None], chat_template
+    folder: str | Path, expected: dict[str, list[int]], specials: dict[str, int | None], chat_template_sha256: str
 ):
     """Reload ``folder`` with ``AutoTokenizer`` and list every way it differs from the GGUF's tokenizer (empty:
-    it is the same). ``specials``: expected ``bos_token_id`` / ``eos_token_id`` / ``pad_token_id``."""
+    it is the same). ``specials``: expected ``bos_token_id`` / ``eos_token_id`` / ``pad_token_id``;
+    ``chat_template_sha256``: :func:`template_sha256` of the expected chat template."""
     from transformers import AutoTokenizer
 
     try:
@@ -193,6 +200,6 @@ def check_tokenizer(
     for name, value in specials.items():
         if value is not None and getattr(tokenizer, name, None) != value:
             problems.append(f"{name} is {getattr(tokenizer, name, None)} but the GGUF says {value}")
-    if chat_template and getattr(tokenizer, "chat_template", None) != chat_template:
+    if template_sha256(getattr(tokenizer, "chat_template", None)) != chat_template_sha256:
         problems.append("the chat template differs from the GGUF's")
     return problems

@@ -104,9 +104,8 @@ def _from_record(row: Mapping[str, Any], assigned: str | None) -> Draft | Skip:
     history = _record_history(row.get("dialogue_history"))
     if isinstance(history, str):
         return Skip(history, row_id)
-    split = SPLITS.get(get_text(row, "split", default=""), None) or (
-        get_text(row, "split", default="") if get_text(row, "split", default="") in SPLITS.values() else assigned
-    )
+    row_split = get_text(row, "split", default="")  # a record's own split (train/val/test) wins over the file's
+    split = SPLITS.get(row_split) or (row_split if row_split in SPLITS.values() else assigned)
     return Draft(
         source_id=row_id,
         question=get_text(row, "question"),
