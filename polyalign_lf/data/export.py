@@ -49,9 +49,13 @@ def entry_name(language: str, split: str) -> str:
     return f"polyalign_{language}_{split}"
 
 
-def dataset_info_entry(file_name: str) -> dict:
-    """A LLaMA-Factory ``dataset_info.json`` entry for an exported alpaca file."""
-    return {"file_name": file_name, "formatting": "alpaca", "columns": dict(ALPACA_COLUMNS)}
+def dataset_info_entry(file_name: str, *, with_system: bool = False) -> dict:
+    """A LLaMA-Factory ``dataset_info.json`` entry for an exported alpaca file (``with_system``: the rows carry
+    a per-row ``system`` prompt, the profile prompt)."""
+    columns = dict(ALPACA_COLUMNS)
+    if with_system:
+        columns["system"] = "system"
+    return {"file_name": file_name, "formatting": "alpaca", "columns": columns}
 
 
 def read_dataset_info(path: str | Path) -> dict:
@@ -82,24 +86,32 @@ def merge_dataset_info(path: str | Path, entries: Mapping[str, dict], remove: tu
     return info
 
 
-def alpaca_row(record: dict) -> dict:
-    row = record_to_alpaca(record)
+def alpaca_row(record: dict, profile: str = "none") -> dict:
+    row = record_to_alpaca(record, profile=profile)
     row.setdefault("history", [])  # every row carries the column, so LF's loader sees one schema
     for column in METADATA_COLUMNS:
         row[column] = record[column]
     return row
 
 
-def export_records(in_dir: str | Path, out_dir: str | Path) -> dict:
-    """Write the LLaMA-Factory files and merge their entries; returns a summary (also ``export_manifest.json``)."""
+def export_records(in_dir: str | Path, out_dir: str | Path, *, profile: str = "none") -> dict:
+    """Write the LLaMA-Factory files and merge their entries; returns a summary (also ``export_manifest.json``).
+
+    ``profile`` puts a per-row profile system prompt into every row
+    (:func:`polyalign_lf.data.lf_format.profile_system_prompt`); the manifest records it, and a model trained on
+    it must be prompted the same way (``polyalign generate --profile-prompt``)."""
+    from polyalign_lf.data.lf_format import PROFILE_PROMPTS
+
+    if profile not in PROFILE_PROMPTS:
+        raise InputError(f"unknown profile prompt {profile!r}", hint=f"choose from {', '.join(PROFILE_PROMPTS)}")
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     datasets = find_datasets(in_dir)
     read_dataset_info(out_dir / "dataset_info.json")  # a broken registry is refused before any file is written
     with cleaned_up_on_error(out_dir):
-        return _export_into(in_dir, out_dir, datasets)
+        return _export_into(in_dir, out_dir, datasets, profile)
 
 
-def _export_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
+def _export_into(in_dir: Path, out_dir: Path, datasets: list[str], profile: str) -> dict:
     ids = UniqueKeys("id")
     counts: Counter[tuple[str, str]] = Counter()
     buckets: Counter[tuple[str, str, str]] = Counter()
@@ -119,7 +131,7 @@ def _export_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
                 validate_record(record, where=f"{path}:{lineno}")
                 ids.add(record["id"], lineno, path)
                 handle = outputs[(record["language"], record["split"])]
-                handle.write(_encode(alpaca_row(record)))
+                handle.write(_encode(alpaca_row(record, profile)))
                 handle.write("\n")
                 counts[(record["language"], record["split"])] += 1
                 buckets[(record["language"], record["split"], record["bucket_id"])] += 1
@@ -134,11 +146,12 @@ def _export_into(in_dir: Path, out_dir: Path, datasets: list[str]) -> dict:
                 file_path.unlink(missing_ok=True)
                 stale.append(entry_name(language, split))  # an older export's entry would point at nothing
                 continue
-            written[entry_name(language, split)] = dataset_info_entry(file_path.name)
+            written[entry_name(language, split)] = dataset_info_entry(file_path.name, with_system=profile != "none")
     merge_dataset_info(out_dir / "dataset_info.json", written, remove=tuple(stale))
     summary = {
         "source": str(in_dir),
         "datasets": datasets,
+        "profile_prompt": profile,
         "entries": {
             name: {"file_name": entry["file_name"], "rows": counts[tuple(name.split("_")[1:3])]}
             for name, entry in written.items()

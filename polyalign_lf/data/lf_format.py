@@ -1,7 +1,9 @@
 """One record → one LLaMA-Factory alpaca example. Training export, preference pairs and inference prompts
 all go through :func:`record_to_alpaca`, so the model is always prompted exactly as it was trained.
 
-Nothing derived from the gold answer (its length bin, style or text) enters the prompt side.
+Nothing derived from the gold answer (its length bin, style or text) enters the prompt side, with one
+deliberate exception kept for parity with the reference implementation: the ``oracle`` profile prompt names
+the gold length bin (see :func:`profile_system_prompt`); it exists to measure that leakage, never by default.
 """
 
 from __future__ import annotations
@@ -35,8 +37,32 @@ def history_to_pairs(history: list[dict]) -> tuple[list[list[str]], str]:
     return pairs, pending_user
 
 
-def record_prompt(record: dict) -> dict[str, Any]:
-    """The prompt side of a record in alpaca form: ``instruction``, ``input``, ``history``."""
+# Which interaction profile a system prompt names: "none" (the template's default system prompt), "situation"
+# (family, track and style: what a deployed system knows before it answers) or "oracle" (the situation plus
+# the gold answer's length bin, as the reference implementation's Bucket-SFT views did in training and test).
+PROFILE_PROMPTS: tuple[str, ...] = ("none", "situation", "oracle")
+_PROFILE_PREAMBLE = "You are a helpful assistant. Answer in this response profile:"
+
+
+def profile_system_prompt(record: dict, profile: str) -> str | None:
+    """The per-record system prompt of ``profile`` (None for ``none``: the template's default applies).
+
+    ``oracle`` names the record's gold length bin, which is derived from the human answer: a model prompted
+    with it is told how long the answer must be, at training and at test time. It exists only to measure how
+    much of a gain that leakage explains."""
+    if profile not in PROFILE_PROMPTS:
+        raise ValueError(f"unknown profile prompt {profile!r}; choose from {', '.join(PROFILE_PROMPTS)}")
+    if profile == "none":
+        return None
+    fields = [f"family={record['family']}", f"track={record['track']}", f"style={record['style_bucket']}"]
+    if profile == "oracle":
+        fields.append(f"length={record['length_bin']}")
+    return f"{_PROFILE_PREAMBLE} {'; '.join(fields)}."
+
+
+def record_prompt(record: dict, profile: str = "none") -> dict[str, Any]:
+    """The prompt side of a record in alpaca form: ``instruction``, ``input``, ``history`` (and ``system``
+    when a profile prompt is asked for)."""
     pairs, pending_user = history_to_pairs(record.get("dialogue_history") or [])
     question = record["question"]
     if pending_user:
@@ -44,12 +70,15 @@ def record_prompt(record: dict) -> dict[str, Any]:
     example: dict[str, Any] = {"instruction": question, "input": record.get("context") or ""}
     if pairs:
         example["history"] = pairs
+    system = profile_system_prompt(record, profile)
+    if system is not None:
+        example["system"] = system
     return example
 
 
-def record_to_alpaca(record: dict, *, with_answer: bool = True) -> dict[str, Any]:
+def record_to_alpaca(record: dict, *, with_answer: bool = True, profile: str = "none") -> dict[str, Any]:
     """Alpaca example for SFT: prompt fields, ``output`` = human answer, plus ``id`` and ``bucket_id``."""
-    example = record_prompt(record)
+    example = record_prompt(record, profile)
     if with_answer:
         example["output"] = record["human_answer"]
     example["id"] = record["id"]

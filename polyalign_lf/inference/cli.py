@@ -46,6 +46,9 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cot-chat", action="store_true", help="cot mode: put the CoT instruction into the chat template"
     )
+    from polyalign_lf.data.cli import profile_prompt_argument
+
+    profile_prompt_argument(parser, "chat mode: the system prompt of every record (as the model's training export); ")
     parser.add_argument("--method", default=None, help="method label stored with the predictions (e.g. bucket_sft)")
     parser.add_argument(
         "--limit",

@@ -34,6 +34,7 @@ class GenerateJob:
     recipe: str | None = None
     template: str | None = None
     default_system: str | None = None
+    profile_prompt: str = "none"  # per-record profile system prompt; must match the training export's
     cot_chat: bool = False
     method: str | None = None
     limit: int | None = None
@@ -122,6 +123,16 @@ def resolve_template(job: GenerateJob) -> tuple[str | None, str | None]:
         )
     if job.cot_chat and not template:
         raise ConfigError("--cot-chat needs --template or --recipe")
+    if job.recipe:
+        from polyalign_lf.integration.prompting import recipe_profile_prompt
+
+        trained = recipe_profile_prompt(job.recipe)
+        if trained is not None and trained != job.profile_prompt:
+            raise ConfigError(
+                f"the recipe's training rows carry profile prompt {trained!r} (export_manifest.json of its "
+                f"dataset_dir) but this run prompts with {job.profile_prompt!r}: the model would be prompted "
+                f"otherwise than it was trained\n  hint: pass --profile-prompt {trained}"
+            )
     return template, default_system
 
 
@@ -206,7 +217,11 @@ def generate_predictions(job: GenerateJob) -> GenerateResult:
             f"--max-new-tokens {decoding.max_new_tokens} leaves no room for the prompt in a {max_len}-token context"
         )
     builder = PromptBuilder(
-        job.mode, tokenizer, renderer, max_prompt_tokens=(max_len - decoding.max_new_tokens) if max_len else None
+        job.mode,
+        tokenizer,
+        renderer,
+        max_prompt_tokens=(max_len - decoding.max_new_tokens) if max_len else None,
+        profile=job.profile_prompt,
     )
     settings = {
         "model": os.path.abspath(job.model),
@@ -215,6 +230,7 @@ def generate_predictions(job: GenerateJob) -> GenerateResult:
         "mode": job.mode,
         "template": template,
         "default_system": default_system,
+        "profile_prompt": job.profile_prompt,
         "cot_chat": bool(job.cot_chat),
         "decoding": decoding.to_dict(),
         "max_model_len": max_len,

@@ -166,12 +166,22 @@ class PromptBuilder:
     the system prompt). Each shortening is recorded on the output row.
     """
 
-    def __init__(self, mode: str, tokenizer: Any, renderer: Any | None = None, max_prompt_tokens: int | None = None):
+    def __init__(
+        self,
+        mode: str,
+        tokenizer: Any,
+        renderer: Any | None = None,
+        max_prompt_tokens: int | None = None,
+        profile: str = "none",
+    ):
         if mode not in MODES:
             raise ConfigError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
         if mode == "chat" and renderer is None:
             raise ConfigError("mode 'chat' needs a LLaMA-Factory template (--template or --recipe)")
+        if profile != "none" and mode != "chat":
+            raise ConfigError(f"--profile-prompt {profile} is a chat system prompt: it needs --mode chat")
         self.mode, self.tokenizer, self.renderer, self.max_prompt_tokens = mode, tokenizer, renderer, max_prompt_tokens
+        self.profile = profile
         self.cot_chat = renderer is not None and mode == "cot"
 
     def stop_strings(self, language: str) -> list[str]:
@@ -187,7 +197,7 @@ class PromptBuilder:
 
     def build(self, record: dict) -> BuiltPrompt:
         """Prompt for ``record`` (reads only the prompt side: :func:`record_prompt` and the language)."""
-        return self.build_from_example(record_prompt(record), record["language"])
+        return self.build_from_example(record_prompt(record, self.profile), record["language"])
 
     def build_from_example(self, example: dict[str, Any], language: str) -> BuiltPrompt:
         example = {k: (list(v) if isinstance(v, list) else v) for k, v in example.items()}

@@ -14,6 +14,7 @@ This is the only module of the inference stage that touches LLaMA-Factory.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,25 @@ def read_recipe_template(recipe: str | os.PathLike) -> tuple[str | None, str | N
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a recipe must be a YAML mapping")
     return config.get("template"), config.get("default_system")
+
+
+def recipe_profile_prompt(recipe: str | os.PathLike) -> str | None:
+    """The profile prompt the recipe's training rows carry: ``profile_prompt`` of the ``export_manifest.json``
+    in its ``dataset_dir`` (relative to the working directory, as LLaMA-Factory reads it); None when unknown."""
+    import yaml
+
+    with open(recipe, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle) or {}
+    if not isinstance(config, dict):
+        return None
+    manifest = Path(str(config.get("dataset_dir") or "data")) / "export_manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        with open(manifest, encoding="utf-8") as handle:
+            return json.load(handle).get("profile_prompt", "none")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def alpaca_to_messages(example: dict[str, Any]) -> list[dict[str, str]]:
@@ -65,8 +85,11 @@ class ChatPromptRenderer:
         return alpaca_to_messages(example)
 
     def prompt_ids(self, example: dict[str, Any]) -> list[int]:
+        """Token ids of the prompt; a per-example ``system`` (the profile prompt) replaces the default one, as
+        LLaMA-Factory's ``system`` column does in training."""
         paired = self.messages(example) + [{"role": "assistant", "content": ""}]
-        prompt_ids, _ = self.template.encode_oneturn(self.tokenizer, paired, self.system or None, None)
+        system = example.get("system") or self.system or None
+        prompt_ids, _ = self.template.encode_oneturn(self.tokenizer, paired, system, None)
         return list(prompt_ids)
 
     def stop_token_ids(self) -> list[int]:

@@ -1,5 +1,7 @@
-"""``polyalign study``: the miniature PolyAlign study on CPU (corpus with known ground truth, a 1M-parameter
-BaseLM, every method through ``llamafactory-cli train``, metrics over seeds with CIs)."""
+"""``polyalign study``: the PolyAlign study on CPU, every method through ``llamafactory-cli train`` with metrics
+over seeds and CIs — the miniature study (corpus with known ground truth, a 1M-parameter BaseLM) or, with
+``--model`` and ``--data``, the study on real human text with a real instruct model and the profile-prompt
+ablation."""
 
 from __future__ import annotations
 
@@ -29,6 +31,29 @@ def study_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="fraction of every bucket's rows to use, in (0, 1] (reduced runs; default 1)",
     )
+    real = parser.add_argument_group("the real-data study (both --model and --data)")
+    real.add_argument(
+        "--model",
+        default=None,
+        help="a real instruct model: a name of `polyalign models list` (the study installs it) or a folder "
+        "`polyalign models install` wrote",
+    )
+    real.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="records prepared from real human text (`polyalign prepare … --out DIR`), with a test split",
+    )
+    real.add_argument(
+        "--test-per-bucket", type=opt.count, default=8, help="balanced test rows per bucket (default 8)"
+    )
+    real.add_argument(
+        "--largest", type=opt.count, default=32, help="training rows of the most frequent bucket (default 32)"
+    )
+    real.add_argument(
+        "--smallest", type=opt.count, default=4, help="training rows of the rarest bucket (default 4)"
+    )
+    real.add_argument("--device", default="cpu", help="device of training and generation: cpu (default) or cuda")
     parser.add_argument("--stages", default=None, help="comma-separated stage names to run (see --dry-run)")
     parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and exit")
@@ -56,13 +81,54 @@ def study_config(args: argparse.Namespace, *, seeds: int, cell_reports: bool = F
     if not 0 < args.corpus_scale <= 1:
         raise ConfigError(f"--corpus-scale must be in (0, 1], got {args.corpus_scale}")
     _check_sizes(args.max_steps, args.max_new_tokens)
-    return StudyConfig(
+    if getattr(args, "model", None) is None and getattr(args, "data", None) is None:
+        return StudyConfig(
+            out=args.out.resolve(),
+            seeds=tuple(range(1, seeds + 1)),
+            max_new_tokens=args.max_new_tokens,
+            max_steps=args.max_steps,
+            corpus_scale=args.corpus_scale,
+            cell_reports=cell_reports,
+        )
+    return real_study_config(args, seeds)
+
+
+def real_study_config(args: argparse.Namespace, seeds: int):
+    """The real-data study's configuration: --model and --data checked before anything runs."""
+    from polyalign_lf.study import run
+    from polyalign_lf.study.design import DesignRule
+
+    if args.model is None or args.data is None:
+        raise ConfigError("the real-data study needs both --model (an instruct model) and --data (prepared records)")
+    if args.corpus_scale != 1.0:
+        raise ConfigError("--corpus-scale sizes the miniature study's corpus; the real-data study sizes with --largest")
+    if not args.data.is_dir():
+        raise ConfigError(f"--data {args.data}: not a folder (run `polyalign prepare … --out DIR` first)")
+    if args.smallest > args.largest:
+        raise ConfigError(f"--smallest {args.smallest} is above --largest {args.largest}")
+    if args.device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be cpu or cuda, got {args.device!r}")
+    model = args.model
+    if Path(model).is_dir() or "/" in model:
+        from polyalign_lf.models.install import verify_model
+
+        verify_model(model)  # a folder `polyalign models verify` rejects is refused before anything runs
+        model = str(Path(model).resolve())
+    else:
+        from polyalign_lf.models.registry import model_source
+
+        model_source(model)  # an unknown name is refused with the list of known ones
+    return run.StudyConfig(
         out=args.out.resolve(),
         seeds=tuple(range(1, seeds + 1)),
+        model=model,
+        data=args.data.resolve(),
+        rule=DesignRule(test_per_bucket=args.test_per_bucket, largest=args.largest, smallest=args.smallest),
+        device=args.device,
         max_new_tokens=args.max_new_tokens,
+        sft_epochs=run.REAL_SFT_EPOCHS,
+        pref_max_steps=run.REAL_PREF_MAX_STEPS,
         max_steps=args.max_steps,
-        corpus_scale=args.corpus_scale,
-        cell_reports=cell_reports,
     )
 
 

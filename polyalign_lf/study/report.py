@@ -59,6 +59,40 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("HDPO refines naturalness beyond Bucket-SFT (BNG-macro)", "hdpo", "bucket_sft", "bng.macro"),
     Claim("Bucket-SFT keeps utility: QA-F1 at least Full-SFT's", "bucket_sft", "sft", "utility.overall.f1"),
 )
+# The real-data study's profile-prompt ablation: what the paper's Bucket-SFT gain is made of.
+ABLATION_CLAIMS: tuple[Claim, ...] = (
+    Claim("The situation profile brings Full-SFT closer to the human answers", "sft_situation", "sft", "bng.macro"),
+    Claim(
+        "The situation profile brings the grid's Bucket-SFT closer to the human answers",
+        "bucket_sampling_situation",
+        "bucket_sampling",
+        "bng.macro",
+    ),
+    Claim(
+        "Leakage: the oracle profile (gold length) adds to the situation profile, Full-SFT",
+        "sft_oracle",
+        "sft_situation",
+        "bng.macro",
+    ),
+    Claim(
+        "Leakage: the oracle profile (gold length) adds to the situation profile, grid's Bucket-SFT",
+        "bucket_sampling_oracle",
+        "bucket_sampling_situation",
+        "bng.macro",
+    ),
+    Claim(
+        "The paper's comparison: Bucket-SFT with the oracle profile vs Full-SFT without one",
+        "bucket_sampling_oracle",
+        "sft",
+        "bng.macro",
+    ),
+    Claim(
+        "Bucket-SFT's own share: the grid's Bucket-SFT vs Full-SFT, both with the situation profile",
+        "bucket_sampling_situation",
+        "sft_situation",
+        "bng.macro",
+    ),
+)
 
 
 def lookup(metrics: Mapping[str, Any], dotted: str) -> float | None:
@@ -110,7 +144,10 @@ def verdict(diff: Mapping[str, Any], higher_is_better: bool) -> str:
 
 
 def summarize(
-    metrics_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]], rare_buckets: Sequence[str], methods: Sequence[str]
+    metrics_by_seed: Mapping[int, Mapping[str, Mapping[str, Any]]],
+    rare_buckets: Sequence[str],
+    methods: Sequence[str],
+    claims_to_check: Sequence[Claim] = CLAIMS,
 ) -> dict[str, Any]:
     """The study's numbers: per method × metric mean ± CI over seeds, claims as paired differences."""
     fingerprints = {
@@ -137,7 +174,7 @@ def summarize(
     table = {m: {key: mean_ci(v) for key, v in values[m].items()} for m in methods}
     higher = {key: h for _, key, h in METRICS}
     claims = []
-    for claim in CLAIMS:
+    for claim in claims_to_check:
         diffs = [
             per_seed[s][claim.better][claim.metric] - per_seed[s][claim.worse][claim.metric]
             for s in per_seed
@@ -223,34 +260,74 @@ def rare_bucket_ids() -> list[str]:
     return sorted(spec.bucket_id for spec in BUCKETS if spec.train < 10)
 
 
+def regularizer_activity(trainer_state: Path) -> dict[str, float | int] | None:
+    """Mean of ``hdpo/regularizer_active`` over an HDPO run's logged steps (its ``trainer_state.json``): the
+    fraction of pairs on which the critic regularizer's hinge is active."""
+    if not trainer_state.is_file():
+        return None
+    values = [
+        float(entry["hdpo/regularizer_active"])
+        for entry in read_json(trainer_state).get("log_history", [])
+        if isinstance(entry.get("hdpo/regularizer_active"), (int, float))
+    ]
+    return {"mean": sum(values) / len(values), "logged_steps": len(values)} if values else None
+
+
 def write_report(cfg, *, timings: Mapping[str, float] | None = None, elapsed_s: float | None = None) -> Path:
     """study.md / study.html / study.json and the per-bucket BNG figure under ``cfg.report_dir``."""
 
     from polyalign_lf.report import plots
     from polyalign_lf.report.render import write_report_files
-    from polyalign_lf.study.corpus import BUCKETS
-    from polyalign_lf.study.run import METHOD_LABELS, METHODS, metrics_paths
+    from polyalign_lf.study.run import METHOD_LABELS, cell_config, metrics_paths
 
+    methods = cfg.methods
     metrics = {
         seed: {m: read_json(path) for m, path in by_method.items()} for seed, by_method in metrics_paths(cfg).items()
     }
-    summary = summarize(metrics, rare_bucket_ids(), METHODS)
+    if cfg.real:
+        design = read_json(cfg.prepared / "design.json")
+        summary = summarize(metrics, design["rare_buckets"], methods, CLAIMS + ABLATION_CLAIMS)
+        title = f"PolyAlign study on real human text with {cfg.model}"
+        inventory = ", ".join(f"`{b}` {n['train']}" for b, n in design["buckets"].items())
+        setup = (
+            f"Training rows per bucket (from the data's {design['pool_split']} split, imbalance "
+            f"{design['imbalance']}×): {inventory}; {design['rule']['test_per_bucket']} test rows per bucket. BaseLM: "
+            f"{cfg.model} as installed; every other method through `llamafactory-cli train` on the grid's recipes "
+            "resized for the CPU. Methods marked *oracle* see the gold answer's length bin in their system prompt at "
+            "training and test time (the reference implementation's Bucket-SFT views): leakage, kept for parity."
+        )
+    else:
+        from polyalign_lf.study.corpus import BUCKETS
+
+        summary = summarize(metrics, rare_bucket_ids(), methods)
+        title = "PolyAlign miniature study"
+        inventory = ", ".join(f"`{spec.bucket_id}` {spec.train}" for spec in BUCKETS)
+        setup = (
+            f"Training rows per bucket: {inventory}; validation 4 and test 20 per bucket. BaseLM: a 1M-parameter "
+            "Qwen2 trained on one uniform assistant style; every other method through `llamafactory-cli train` on "
+            "the grid's recipes resized for it"
+        )
+    summary["hdpo_regularizer_active"] = {
+        seed: regularizer_activity(cell_config(cfg, cfg.seed_root(seed)).model_dir("hdpo") / "trainer_state.json")
+        for seed in cfg.seeds
+    }
     out = cfg.report_dir
     figures_dir = out / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     figure = plots.plot_bng_by_bucket(
-        bucket_bng_runs(metrics, METHODS, METHOD_LABELS), figures_dir / "bng_by_bucket.png"
+        bucket_bng_runs(metrics, methods, METHOD_LABELS), figures_dir / "bng_by_bucket.png"
     )
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    inventory = ", ".join(f"`{spec.bucket_id}` {spec.train}" for spec in BUCKETS)
     machine = f"{platform.machine()}, {os.cpu_count()} CPU core(s), {platform.python_version()}"
+    active = ", ".join(
+        f"seed {seed}: {a['mean']:.3f} over {a['logged_steps']} logged steps" if a else f"seed {seed}: not logged"
+        for seed, a in summary["hdpo_regularizer_active"].items()
+    )
     sections = [
-        "# PolyAlign miniature study",
+        f"# {title}",
         f"Generated {stamp} on {machine}" + (f" in {elapsed_s / 60:.1f} min" if elapsed_s else "") + ".",
-        "## Results\n\n" + markdown(summary, METHOD_LABELS),
-        "## Setup\n\n" + f"Training rows per bucket: {inventory}; validation 4 and test 20 per bucket. BaseLM: a "
-        "1M-parameter Qwen2 trained on one uniform assistant style; every other method through `llamafactory-cli "
-        "train` on the grid's recipes resized for it; metrics from `polyalign evaluate` on the same test set "
+        "## Results\n\n" + markdown(summary, METHOD_LABELS) + f"\nHDPO `hdpo/regularizer_active` (mean): {active}.\n",
+        "## Setup\n\n" + setup + "; metrics from `polyalign evaluate` on the same test set "
         f"(fingerprint `{str(summary['test_set'])[:16]}`).",
     ]
     if timings:
@@ -261,7 +338,7 @@ def write_report(cfg, *, timings: Mapping[str, float] | None = None, elapsed_s: 
     figures = (
         [(figure, "Mean BNG per bucket over seeds (lower = closer to the bucket's human answers).")] if figure else []
     )
-    write_report_files(out / "study.md", "PolyAlign miniature study", sections, figures)
+    write_report_files(out / "study.md", title, sections, figures)
     write_json(
         out / "study.json",
         {**summary, "timings_s": dict(timings or {}), "elapsed_s": elapsed_s, "generated": stamp, "machine": machine},

@@ -1,4 +1,10 @@
-"""The miniature study as pipeline stages: shared data and base model once, then every method per seed.
+"""The study as pipeline stages: shared data and base model once, then every method per seed.
+
+Two studies share this code: the *miniature* study (a generated corpus with known ground truth and a
+1M-parameter BaseLM, the default) and the *real-data* study (``--model`` a real instruct model installed by
+``polyalign models install``, ``--data`` records prepared from real human text, sampled by the pre-registered
+design of :mod:`polyalign_lf.study.design`), which adds the profile-prompt ablation: Full-SFT and the grid's
+Bucket-SFT trained and prompted with the *situation* profile and with the reference's *oracle* profile.
 
 Layout under ``--out``::
 
@@ -41,16 +47,47 @@ METHOD_LABELS = {
     "dpo": "DPO",
     "hdpo": "HDPO",
 }
+# The profile-prompt ablation of the real-data study: (method, profile) → method key. The grid's Bucket-SFT is
+# the balanced-sampling recipe, so the ablation trains Full-SFT and "bucket_sampling" with each profile.
+ABLATION: dict[tuple[str, str], str] = {
+    (method, profile): f"{method}_{profile}"
+    for method in ("sft", "bucket_sampling")
+    for profile in ("situation", "oracle")
+}
+PROFILE_LABELS = {"situation": "situation profile", "oracle": "oracle profile, leaks gold length"}
+METHOD_LABELS.update(
+    {key: f"{METHOD_LABELS[method]} + {PROFILE_LABELS[profile]}" for (method, profile), key in ABLATION.items()}
+)
+REAL_METHODS = METHODS + tuple(ABLATION.values())
 # Study sizes: SFT epochs, preference steps and generation length of the 1M-parameter model on 2 cores.
 SFT_EPOCHS = 3.0
 PREF_MAX_STEPS = 40
 STUDY_LEARNING_RATES = {"sft": 2.0e-3, "bucket_sft": 2.0e-3, "dpo": 1.0e-4, "hdpo": 1.0e-4}
+# The real-data study's sizes for a ~135M-parameter instruct model on a 2-core CPU (docs/study.md: chosen by
+# measured throughput so one seed of the whole design fits the time budget). Full fine-tuning, fp32 (bf16
+# autocast is slower on CPUs without AMX), effective batch 8 as in the grid's recipes.
+REAL_RECIPE_KEYS: dict[str, Any] = {
+    "cutoff_len": 512,
+    "per_device_train_batch_size": 4,
+    "gradient_accumulation_steps": 2,
+    "logging_steps": 2,
+}
+REAL_PREF_RECIPE_KEYS: dict[str, Any] = {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 4}
+REAL_SFT_EPOCHS = 1.0
+REAL_PREF_MAX_STEPS = 12
+REAL_LEARNING_RATES = {"sft": 5.0e-5, "bucket_sft": 5.0e-5, "dpo": 5.0e-6, "hdpo": 5.0e-6}
 
 
 @dataclass
 class StudyConfig:
     out: Path
     seeds: tuple[int, ...] = (1, 2, 3)
+    # the real-data study: a model of `polyalign models list` (installed by the study) or an installed folder,
+    # and a folder of records prepared from real human text
+    model: str | None = None
+    data: Path | None = None
+    rule: Any = None  # polyalign_lf.study.design.DesignRule of the real-data study
+    device: str = "cpu"
     max_new_tokens: int = 96
     sft_epochs: float = SFT_EPOCHS
     pref_max_steps: int = PREF_MAX_STEPS
@@ -71,8 +108,41 @@ class StudyConfig:
         return self.shared / "corpus.jsonl"
 
     @property
+    def real(self) -> bool:
+        return self.model is not None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return REAL_METHODS if self.real else METHODS
+
+    @property
+    def model_folder(self) -> Path | None:
+        """The installed folder ``--model`` names (None: a model name the study installs itself)."""
+        if self.model is not None and (Path(self.model).is_dir() or "/" in self.model):
+            return Path(self.model).resolve()
+        return None
+
+    @property
     def base_model(self) -> Path:
-        return self.shared / "models" / "base"
+        return self.model_folder or self.shared / "models" / "base"
+
+    @property
+    def prepared(self) -> Path:
+        return self.shared / "data" / "prepared"
+
+    def profile_registry(self, profile: str) -> Path:
+        return self.shared / f"data_registry_{profile}"
+
+    @property
+    def template(self) -> str:
+        if not self.real:
+            return "qwen"
+        card = self.base_model / "polyalign_model.json"
+        if card.is_file():
+            return read_json(card)["template"]
+        from polyalign_lf.models.registry import model_source
+
+        return model_source(str(self.model)).template
 
     @property
     def report_dir(self) -> Path:
@@ -107,6 +177,29 @@ def cell_config(cfg: StudyConfig, root: Path):
 
     critic = critic_config(LABEL, MODEL)
     critic.update({"epochs": 40, "batch_size": 64, "heldout_fraction": 0.2})
+    if cfg.real:
+        return CellConfig(
+            root=root,
+            label=LABEL,
+            languages=("en", "zh"),
+            model=MODEL,
+            base_model=str(cfg.base_model.resolve()),
+            template=cfg.template,
+            recipe_dir=root / "recipes" / LABEL,
+            prepared=cfg.prepared,
+            min_bucket_size=cfg.rule.smallest,
+            critic_config=critic,
+            num_candidates=2,
+            base_prompt="template",  # an instruct model: BaseLM answers through its chat template
+            generate_args=["--max-new-tokens", str(cfg.max_new_tokens), "--batch-size", "32", "--device", cfg.device],
+            evaluate_args=[
+                "--mauve-featurizer",
+                "bundled-minilm",
+                "--cache-dir",
+                str((cfg.shared / "eval_cache").resolve()),
+            ],
+            report_args=["--embedding-model", "bundled-minilm"],
+        )
     return CellConfig(
         root=root,
         label=LABEL,
@@ -147,8 +240,99 @@ def cell_config(cfg: StudyConfig, root: Path):
 DATA_STAGES = ("prepare", "dedup", "export", "records", "features", "references")
 
 
+def real_shared_stages(cfg: StudyConfig) -> list[Stage]:
+    """The real-data study's shared stages: the design's rows, the data stages, the two profile exports of the
+    ablation and the instruct model (installed and verified; every design prompt rendered by its template)."""
+    from polyalign_lf.pipeline.plan import build_stages
+    from polyalign_lf.study.design import write_design
+
+    cell = cell_config(cfg, cfg.shared)
+    stages = [
+        Stage(
+            "design",
+            "the pre-registered design: imbalanced training rows, balanced test rows",
+            [],
+            [cfg.prepared / "design.json"],
+            action=lambda: print_design(write_design(cfg.data, cfg.rule, cfg.prepared)),
+            action_label=f"design rule over {cfg.data} → {cfg.prepared.relative_to(cfg.out)}/",
+        )
+    ]
+    stages += [s for s in build_stages(cell) if s.name in DATA_STAGES]
+    stages.append(
+        Stage(
+            "export-profiles",
+            "the ablation's training files: every row with its situation / oracle profile system prompt",
+            [
+                polyalign_command(
+                    "export", cell.dedup_dir, "--out", cfg.profile_registry(profile), "--profile-prompt", profile
+                )
+                for profile in PROFILE_LABELS
+            ],
+            [cfg.profile_registry(profile) / "dataset_info.json" for profile in PROFILE_LABELS],
+        )
+    )
+    install = []
+    if cfg.model_folder is None:
+        install = [polyalign_command("models", "install", str(cfg.model), "--out", cfg.base_model, "--overwrite")]
+    stages.append(
+        Stage(
+            "base-model",
+            f"BaseLM: {cfg.model} as installed (verified; every design prompt rendered by its template)",
+            install,
+            [],
+            action=lambda: check_base_model(cfg, cell),
+            action_label=f"polyalign models verify {cfg.base_model}; render every record with template "
+            f"{cfg.template if cfg.model_folder is None or cfg.model_folder.is_dir() else '?'}",
+        )
+    )
+    for stage in stages:
+        stage.marker_dir = cfg.shared / ".stages"
+    return stages
+
+
+def print_design(summary: dict[str, Any]) -> None:
+    print(
+        f"design: {summary['train_rows']} training rows (from the {summary['pool_split']} split, imbalance "
+        f"{summary['imbalance']}x), {summary['test_rows']} test rows; rare buckets {', '.join(summary['rare_buckets'])}"
+    )
+    for bucket, sizes in summary["buckets"].items():
+        print(f"  {bucket:<32} train {sizes['train']:>4} (of {sizes['pool']:>5})  test {sizes['test']:>3}")
+    for bucket, sizes in summary["excluded"].items():
+        print(f"  {bucket:<32} excluded: {sizes['pool']} pool row(s), {sizes['test']} test row(s)")
+
+
+def check_base_model(cfg: StudyConfig, cell) -> None:
+    """The base model verifies (`polyalign models verify`) and its template renders every design record, with
+    and without each profile prompt, before anything is trained."""
+    from polyalign_lf.data.lf_format import PROFILE_PROMPTS, record_prompt
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.integration.prompting import load_chat_renderer
+    from polyalign_lf.models.install import verify_model
+    from polyalign_lf.pipeline.stages import StageFailed
+
+    verify_model(cfg.base_model)
+    from transformers import AutoTokenizer
+
+    renderer = load_chat_renderer(AutoTokenizer.from_pretrained(str(cfg.base_model)), cfg.template)
+    failures = []
+    for split in ("train", "test"):
+        for record in read_records(cell.records(split)):
+            for profile in PROFILE_PROMPTS:
+                try:
+                    renderer.prompt_ids(record_prompt(record, profile))
+                except Exception as exc:  # noqa: BLE001 - every failure is listed below, then refused
+                    failures.append(f"{record['id']} ({profile}): {type(exc).__name__}: {exc}")
+    if failures:
+        raise StageFailed(
+            f"template {cfg.template!r} cannot render {len(failures)} design record(s): " + "; ".join(failures[:5]),
+            hint="fix or drop these records in --data, or use a model whose template accepts them",
+        )
+
+
 def shared_stages(cfg: StudyConfig) -> list[Stage]:
     """Corpus, data stages and the base model (once for every seed)."""
+    if cfg.real:
+        return real_shared_stages(cfg)
 
     from polyalign_lf.pipeline.plan import build_stages
     from polyalign_lf.pipeline.stages import write_text_atomic
@@ -226,7 +410,14 @@ def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
             method, str(cfg.base_model.resolve()), languages=("en", "zh"), max_steps=None, label=LABEL, model=MODEL
         )
         recipe["seed"] = seed
-        recipe["learning_rate"] = STUDY_LEARNING_RATES[method]
+        recipe["learning_rate"] = (REAL_LEARNING_RATES if cfg.real else STUDY_LEARNING_RATES)[method]
+        if cfg.real:
+            recipe.update(REAL_RECIPE_KEYS, template=cfg.template)
+            recipe.pop("disable_gradient_checkpointing", None)  # LF's default for a real model
+            if method in ("dpo", "hdpo"):
+                recipe.update(REAL_PREF_RECIPE_KEYS)
+            if cfg.device == "cpu":
+                recipe["use_cpu"] = True
         if method in ("sft", "bucket_sft"):
             recipe["num_train_epochs"] = cfg.sft_epochs
         else:
@@ -240,6 +431,13 @@ def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
     sampling = dict(recipes["bucket_sft"], bucket_sampling=True)
     sampling["output_dir"] = recipes["bucket_sft"]["output_dir"].replace("/bucket_sft", "/bucket_sampling")
     recipes["bucket_sampling"] = sampling
+    if cfg.real:  # the ablation: the same recipes on the profile exports
+        for (method, profile), key in ABLATION.items():
+            recipes[key] = dict(
+                recipes[method],
+                dataset_dir=str(cfg.profile_registry(profile).resolve()),
+                output_dir=recipes[method]["output_dir"].replace(f"/{method}", f"/{key}"),
+            )
     return recipes
 
 
@@ -280,44 +478,50 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
     # the study's report (over seeds) replaces the cell's own report stage, unless asked for (the demo)
     skipped = DATA_STAGES if cfg.cell_reports else DATA_STAGES + ("report",)
     pipeline = [s for s in build_stages(cell) if s.name not in skipped]
-    sampling = Stage(
-        "bucket_sampling",
-        "Bucket-SFT with balanced bucket sampling — llamafactory-cli train",
-        [llamafactory_train(cell.recipe("bucket_sampling"))],
-        [cell.model_dir("bucket_sampling") / "config.json"],
-    )
-    evaluate = [
-        polyalign_command(
+    def train(method: str, title: str) -> Stage:
+        return Stage(method, f"{title} — llamafactory-cli train", [llamafactory_train(cell.recipe(method))], [
+            cell.model_dir(method) / "config.json"
+        ])
+
+    def test_and_evaluate(name: str, method: str, profile: str = "none") -> Stage:
+        generate = generate_command(cell, method, "test")
+        if profile != "none":
+            generate.argv += ["--profile-prompt", profile]
+        evaluate = polyalign_command(
             "evaluate",
             "--records",
             cell.records("test"),
             "--predictions",
-            cell.predictions("bucket_sampling", "test"),
+            cell.predictions(method, "test"),
             "--out",
-            cell.metrics("bucket_sampling"),
+            cell.metrics(method),
             "--references",
             cell.references,
             "--method",
-            METHOD_LABELS["bucket_sampling"],
+            METHOD_LABELS[method],
             "--model",
             MODEL,
             "--min-bucket-size",
             str(cell.min_bucket_size),
             *cell.evaluate_args,
         )
-    ]
-    sampling_eval = Stage(
-        "sampling-eval",
-        "Bucket-SFT (sampling): test answers and metrics",
-        [generate_command(cell, "bucket_sampling", "test"), *evaluate],
-        [cell.metrics("bucket_sampling")],
-    )
+        return Stage(name, f"{METHOD_LABELS[method]}: test answers and metrics", [generate, evaluate], [
+            cell.metrics(method)
+        ])
+
+    sampling = train("bucket_sampling", "Bucket-SFT with balanced bucket sampling")
+    extra_evals = [test_and_evaluate("sampling-eval", "bucket_sampling")]
+    ablation_training = []
+    if cfg.real:
+        for (method, profile), key in ABLATION.items():
+            ablation_training.append(train(key, METHOD_LABELS[key]))
+            extra_evals.append(test_and_evaluate(f"{key}-eval", key, profile))
     for stage in pipeline:
         stages.append(stage)
         if stage.name == "bucket_sft":
             stages.append(sampling)
         if stage.name == "evaluate":
-            stages.append(sampling_eval)
+            stages += ablation_training + extra_evals
     return stages
 
 
@@ -326,13 +530,13 @@ def metrics_paths(cfg: StudyConfig) -> dict[int, dict[str, Path]]:
     out = {}
     for seed in cfg.seeds:
         cell = cell_config(cfg, cfg.seed_root(seed))
-        out[seed] = {method: cell.metrics(method) for method in METHODS}
+        out[seed] = {method: cell.metrics(method) for method in cfg.methods}
     return out
 
 
-def offline_env() -> dict[str, str]:
-    """The environment of every stage: offline, no trackers, one BLAS thread (a 1M-parameter model gains
-    nothing from threads on 2 cores)."""
+def offline_env(threads: int = 1) -> dict[str, str]:
+    """The environment of every stage: offline, no trackers, ``threads`` BLAS threads (one for the 1M-parameter
+    model, which gains nothing from threads on 2 cores; every core for a real model)."""
     return {
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
@@ -340,7 +544,7 @@ def offline_env() -> dict[str, str]:
         "WANDB_DISABLED": "true",
         "TOKENIZERS_PARALLELISM": "false",
         "DISABLE_VERSION_CHECK": "1",
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads)),
     }
 
 
@@ -349,6 +553,9 @@ def check_options(cfg: StudyConfig) -> None:
     with the new ones); record the sizes on first use."""
 
     options = {
+        "model": cfg.model,
+        "data": str(cfg.data) if cfg.data else None,
+        "design": dict(vars(cfg.rule)) if cfg.rule else None,
         "corpus_scale": cfg.corpus_scale,
         "max_steps": cfg.max_steps,
         "max_new_tokens": cfg.max_new_tokens,
@@ -387,7 +594,7 @@ def run_study(
 
     if not dry_run:
         check_options(cfg)
-    env = {**offline_env(), **cfg.env}
+    env = {**offline_env((os.cpu_count() or 1) if cfg.real else 1), **cfg.env}
     plans = [
         ("shared", StageRunner(cfg.shared, cfg.shared / "pipeline", env=env, verbose=verbose), shared_stages(cfg))
     ]
