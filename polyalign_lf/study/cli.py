@@ -44,15 +44,11 @@ def study_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="records prepared from real human text (`polyalign prepare … --out DIR`), with a test split",
     )
-    real.add_argument(
-        "--test-per-bucket", type=opt.count, default=8, help="balanced test rows per bucket (default 8)"
-    )
+    real.add_argument("--test-per-bucket", type=opt.count, default=8, help="balanced test rows per bucket (default 8)")
     real.add_argument(
         "--largest", type=opt.count, default=32, help="training rows of the most frequent bucket (default 32)"
     )
-    real.add_argument(
-        "--smallest", type=opt.count, default=4, help="training rows of the rarest bucket (default 4)"
-    )
+    real.add_argument("--smallest", type=opt.count, default=4, help="training rows of the rarest bucket (default 4)")
     real.add_argument("--device", default="cpu", help="device of training and generation: cpu (default) or cuda")
     parser.add_argument("--stages", default=None, help="comma-separated stage names to run (see --dry-run)")
     parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")
@@ -101,7 +97,9 @@ def real_study_config(args: argparse.Namespace, seeds: int):
     if args.model is None or args.data is None:
         raise ConfigError("the real-data study needs both --model (an instruct model) and --data (prepared records)")
     if args.corpus_scale != 1.0:
-        raise ConfigError("--corpus-scale sizes the miniature study's corpus; the real-data study sizes with --largest")
+        raise ConfigError(
+            "--corpus-scale sizes the miniature study's corpus; the real-data study sizes with --largest"
+        )
     if not args.data.is_dir():
         raise ConfigError(f"--data {args.data}: not a folder (run `polyalign prepare … --out DIR` first)")
     if args.smallest > args.largest:

@@ -107,12 +107,9 @@ def design_rows(records: Iterable[dict], rule: DesignRule, *, where: str = "--da
     return {"train": train, "test": test_rows, "summary": summary}
 
 
-def write_design(records_dir: Path, rule: DesignRule, out: Path) -> dict[str, Any]:
-    """Read a prepared folder (``DATASET/{train,val,test}.jsonl``), apply the rule and write the chosen rows as
-    a prepared folder (``out/DATASET/{train,test}.jsonl``) plus ``out/design.json``; returns the summary."""
+def _records_of(records_dir: Path) -> list[dict]:
     from polyalign_lf.data.dedup import find_datasets
     from polyalign_lf.data.schema import SPLITS, iter_records
-    from polyalign_lf.io import replace_folder, write_json, write_jsonl
 
     records = []
     for dataset in find_datasets(records_dir):
@@ -120,7 +117,20 @@ def write_design(records_dir: Path, rule: DesignRule, out: Path) -> dict[str, An
             path = records_dir / dataset / f"{split}.jsonl"
             if path.exists():
                 records += list(iter_records(path))
-    design = design_rows(records, rule, where=str(records_dir))
+    return records
+
+
+def data_buckets(records_dir: Path) -> list[str]:
+    """The bucket ids of a prepared folder (every split)."""
+    return sorted({record["bucket_id"] for record in _records_of(records_dir)})
+
+
+def write_design(records_dir: Path, rule: DesignRule, out: Path) -> dict[str, Any]:
+    """Read a prepared folder (``DATASET/{train,val,test}.jsonl``), apply the rule and write the chosen rows as
+    a prepared folder (``out/DATASET/{train,test}.jsonl``) plus ``out/design.json``; returns the summary."""
+    from polyalign_lf.io import replace_folder, write_json, write_jsonl
+
+    design = design_rows(_records_of(records_dir), rule, where=str(records_dir))
     with replace_folder(out, overwrite=True) as staging:
         for split in ("train", "test"):
             by_dataset: dict[str, list[dict]] = defaultdict(list)

@@ -134,6 +134,20 @@ class StudyConfig:
         return self.shared / f"data_registry_{profile}"
 
     @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages of the study's records: the design's buckets (or, before the design exists, --data's)."""
+        if not self.real:
+            return ("en", "zh")
+        design = self.prepared / "design.json"
+        if design.is_file():
+            buckets = read_json(design)["buckets"]
+        else:
+            from polyalign_lf.study.design import data_buckets
+
+            buckets = data_buckets(self.data)
+        return tuple(sorted({bucket.split("|", 1)[0] for bucket in buckets}))
+
+    @property
     def template(self) -> str:
         if not self.real:
             return "qwen"
@@ -181,7 +195,7 @@ def cell_config(cfg: StudyConfig, root: Path):
         return CellConfig(
             root=root,
             label=LABEL,
-            languages=("en", "zh"),
+            languages=cfg.languages,
             model=MODEL,
             base_model=str(cfg.base_model.resolve()),
             template=cfg.template,
@@ -407,7 +421,7 @@ def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
     recipes = {}
     for method in ("sft", "bucket_sft", "dpo", "hdpo"):
         recipe = demo_recipe(
-            method, str(cfg.base_model.resolve()), languages=("en", "zh"), max_steps=None, label=LABEL, model=MODEL
+            method, str(cfg.base_model.resolve()), languages=cfg.languages, max_steps=None, label=LABEL, model=MODEL
         )
         recipe["seed"] = seed
         recipe["learning_rate"] = (REAL_LEARNING_RATES if cfg.real else STUDY_LEARNING_RATES)[method]
@@ -461,8 +475,10 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
         for method, recipe in seed_recipes(cfg, seed).items():
             write_text_atomic(
                 cell.recipe(method),
-                f"# polyalign study recipe (seed {seed}): the grid's recipe "
-                "resized for the study's 1M-parameter model\n" + dump_recipe(recipe),
+                f"# polyalign study recipe (seed {seed}): the grid's recipe resized for the study's "
+                + (f"{cfg.model} on CPU" if cfg.real else "1M-parameter model")
+                + "\n"
+                + dump_recipe(recipe),
             )
 
     stages = [
@@ -478,10 +494,14 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
     # the study's report (over seeds) replaces the cell's own report stage, unless asked for (the demo)
     skipped = DATA_STAGES if cfg.cell_reports else DATA_STAGES + ("report",)
     pipeline = [s for s in build_stages(cell) if s.name not in skipped]
+
     def train(method: str, title: str) -> Stage:
-        return Stage(method, f"{title} — llamafactory-cli train", [llamafactory_train(cell.recipe(method))], [
-            cell.model_dir(method) / "config.json"
-        ])
+        return Stage(
+            method,
+            f"{title} — llamafactory-cli train",
+            [llamafactory_train(cell.recipe(method))],
+            [cell.model_dir(method) / "config.json"],
+        )
 
     def test_and_evaluate(name: str, method: str, profile: str = "none") -> Stage:
         generate = generate_command(cell, method, "test")
@@ -505,9 +525,9 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
             str(cell.min_bucket_size),
             *cell.evaluate_args,
         )
-        return Stage(name, f"{METHOD_LABELS[method]}: test answers and metrics", [generate, evaluate], [
-            cell.metrics(method)
-        ])
+        return Stage(
+            name, f"{METHOD_LABELS[method]}: test answers and metrics", [generate, evaluate], [cell.metrics(method)]
+        )
 
     sampling = train("bucket_sampling", "Bucket-SFT with balanced bucket sampling")
     extra_evals = [test_and_evaluate("sampling-eval", "bucket_sampling")]

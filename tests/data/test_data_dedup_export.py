@@ -308,3 +308,25 @@ def test_a_dataset_name_never_reaches_outside_out(tmp_path, capsys, name):
     with pytest.raises(Exception, match="dataset name"):
         prepare_dataset(get_formatter("custom"), {"all": str(src)}, out, name=name)
     assert (mywork / "notes.txt").read_text() == "mine"
+
+
+def test_export_profile_prompt_writes_a_system_column(tmp_path, make_record):
+    """`polyalign export --profile-prompt situation`: every row has its profile system prompt, the dataset_info
+    entry maps the `system` column (LLaMA-Factory reads it) and the manifest records the profile."""
+    from polyalign_lf.cli import main
+    from polyalign_lf.io import read_json, write_jsonl
+
+    prepared = tmp_path / "prepared" / "unit"
+    write_jsonl(prepared / "train.jsonl", [make_record(k, split="train", length_bin="short") for k in range(3)])
+    assert (
+        main(["export", str(tmp_path / "prepared"), "--out", str(tmp_path / "reg"), "--profile-prompt", "situation"])
+        == 0
+    )
+    rows = [json.loads(line) for line in (tmp_path / "reg" / "polyalign_en_train.jsonl").read_text().splitlines()]
+    assert all(row["system"].endswith("family=qa; track=single; style=plain.") for row in rows)
+    assert read_json(tmp_path / "reg" / "dataset_info.json")["polyalign_en_train"]["columns"]["system"] == "system"
+    assert read_json(tmp_path / "reg" / "export_manifest.json")["profile_prompt"] == "situation"
+    # the default export has no system column at all
+    assert main(["export", str(tmp_path / "prepared"), "--out", str(tmp_path / "plain")]) == 0
+    assert "system" not in (tmp_path / "plain" / "polyalign_en_train.jsonl").read_text()
+    assert "system" not in read_json(tmp_path / "plain" / "dataset_info.json")["polyalign_en_train"]["columns"]

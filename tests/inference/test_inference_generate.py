@@ -423,3 +423,23 @@ def test_vllm_client_refuses_a_server_for_another_model(tmp_path, tiny_model, ma
     assert main(args) == 2
     assert "serves fake-model, not saves/en/hdpo" in capsys.readouterr().err
     assert _FakeOpenAI.requests == []
+
+
+def test_profile_prompt_must_match_the_training_export(tmp_path, tiny_model, make_record, capsys, monkeypatch):
+    """A model trained on rows with a profile system prompt (export --profile-prompt) is refused a generation run
+    that prompts without it, naming the option; with the same profile it runs and records the profile."""
+    from polyalign_lf.io import read_json, write_json, write_jsonl
+
+    records = tmp_path / "test.jsonl"
+    write_jsonl(records, [make_record(k) for k in range(3)])
+    registry = tmp_path / "reg"
+    write_json(registry / "export_manifest.json", {"profile_prompt": "situation"})
+    recipe = tmp_path / "sft.yaml"
+    recipe.write_text(f"stage: sft\ntemplate: qwen\ndataset_dir: {registry}\n", encoding="utf-8")
+    args = ["--recipe", str(recipe), "--max-new-tokens", "4"]
+    common = ["generate", "--records", str(records), "--model", str(tiny_model), *args]
+    assert main([*common, "--out", str(tmp_path / "a.jsonl")]) == 2
+    assert "--profile-prompt situation" in capsys.readouterr().err
+    assert not (tmp_path / "a.jsonl").exists()
+    assert main([*common, "--out", str(tmp_path / "b.jsonl"), "--profile-prompt", "situation"]) == 0
+    assert read_json(tmp_path / "b.jsonl.progress.json")["settings"]["profile_prompt"] == "situation"

@@ -138,3 +138,38 @@ def test_truncation_drops_history_then_context_and_keeps_the_question(make_recor
     assert built.dropped_history_turns == 3 and built.context_truncated and not built.question_truncated
     text = tiny_tokenizer.decode(built.ids)
     assert "What is the final question here?" in text and "You are Qwen" in text and "turn 0" not in text
+
+
+def test_profile_prompt_is_the_system_llamafactory_trains_on(make_record, qwen_renderer):
+    """With --profile-prompt the generation prompt equals the prefix LLaMA-Factory trains on for the exported row
+    with its `system` column; the situation profile names no gold-derived field, the oracle names the length."""
+    from llamafactory.data.converter import AlpacaDatasetConverter
+    from llamafactory.data.parser import DatasetAttr
+    from llamafactory.data.processor.supervised import SupervisedDatasetProcessor
+    from llamafactory.hparams import DataArguments
+
+    record = make_record(1, context="France is a country in Europe.", history=HISTORY, length_bin="medium")
+    processor = SupervisedDatasetProcessor(
+        template=qwen_renderer.template,
+        tokenizer=qwen_renderer.tokenizer,
+        processor=None,
+        data_args=DataArguments(template="qwen", cutoff_len=4096),
+    )
+    texts = {}
+    for profile in ("situation", "oracle"):
+        example = record_to_alpaca(record, profile=profile)
+        attr = DatasetAttr("file", "x", history="history", system="system")
+        converted = AlpacaDatasetConverter(attr, None)(example)
+        train_ids = processor.preprocess_dataset({k: [v] for k, v in converted.items()})["input_ids"][0]
+        prompt_ids = PromptBuilder("chat", qwen_renderer.tokenizer, qwen_renderer, profile=profile).build(record).ids
+        assert train_ids[: len(prompt_ids)] == prompt_ids, profile
+        texts[profile] = qwen_renderer.tokenizer.decode(prompt_ids)
+    assert "family=qa; track=single; style=plain." in texts["situation"] and "You are Qwen" not in texts["situation"]
+    assert "length" not in texts["situation"]
+    assert "style=plain; length=medium." in texts["oracle"]
+    # the situation profile is the same whatever the gold answer's length bin
+    other = dict(record, length_bin="xlong", bucket_id="en|single|qa|xlong")
+    situation = PromptBuilder("chat", qwen_renderer.tokenizer, qwen_renderer, profile="situation")
+    assert situation.build(other).ids == situation.build(record).ids
+    with pytest.raises(Exception, match="needs --mode chat"):
+        PromptBuilder("base", qwen_renderer.tokenizer, profile="oracle")
