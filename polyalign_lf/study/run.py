@@ -533,7 +533,7 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
     extra_evals = [test_and_evaluate("sampling-eval", "bucket_sampling")]
     ablation_training = []
     if cfg.real:
-        for (method, profile), key in ABLATION.items():
+        for (_, profile), key in ABLATION.items():
             ablation_training.append(train(key, METHOD_LABELS[key]))
             extra_evals.append(test_and_evaluate(f"{key}-eval", key, profile))
     for stage in pipeline:
