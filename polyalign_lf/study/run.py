@@ -67,6 +67,7 @@ STUDY_LEARNING_RATES = {"sft": 2.0e-3, "bucket_sft": 2.0e-3, "dpo": 1.0e-4, "hdp
 # measured throughput so one seed of the whole design fits the time budget). Full fine-tuning, fp32 (bf16
 # autocast is slower on CPUs without AMX), effective batch 8 as in the grid's recipes.
 REAL_RECIPE_KEYS: dict[str, Any] = {
+    "disable_gradient_checkpointing": True,  # activations of a 135M model fit; recomputing them costs a third
     "cutoff_len": 512,
     "per_device_train_batch_size": 4,
     "gradient_accumulation_steps": 2,
@@ -427,7 +428,6 @@ def seed_recipes(cfg: StudyConfig, seed: int) -> dict[str, dict[str, Any]]:
         recipe["learning_rate"] = (REAL_LEARNING_RATES if cfg.real else STUDY_LEARNING_RATES)[method]
         if cfg.real:
             recipe.update(REAL_RECIPE_KEYS, template=cfg.template)
-            recipe.pop("disable_gradient_checkpointing", None)  # LF's default for a real model
             if method in ("dpo", "hdpo"):
                 recipe.update(REAL_PREF_RECIPE_KEYS)
             if cfg.device == "cpu":
