@@ -46,7 +46,7 @@ def study_arguments(parser: argparse.ArgumentParser) -> None:
     )
     real.add_argument("--test-per-bucket", type=opt.count, default=8, help="balanced test rows per bucket (default 8)")
     real.add_argument(
-        "--largest", type=opt.count, default=32, help="training rows of the most frequent bucket (default 32)"
+        "--largest", type=opt.count, default=24, help="training rows of the most frequent bucket (default 24)"
     )
     real.add_argument("--smallest", type=opt.count, default=4, help="training rows of the rarest bucket (default 4)")
     real.add_argument("--device", default="cpu", help="device of training and generation: cpu (default) or cuda")

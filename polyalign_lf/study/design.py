@@ -32,7 +32,7 @@ DESIGN_SEED = 20261206
 @dataclass(frozen=True)
 class DesignRule:
     test_per_bucket: int = 8
-    largest: int = 32  # training rows of the most frequent design bucket
+    largest: int = 24  # training rows of the most frequent design bucket
     smallest: int = 4  # training rows of the rarest design bucket (largest / smallest = the imbalance)
     seed: int = DESIGN_SEED
 
