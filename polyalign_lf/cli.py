@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     attr = name.replace("-", "_")
     try:
         module = importlib.import_module(module_name)
+    except KeyboardInterrupt:  # Ctrl-C while the command's modules load (torch can take seconds)
+        print(f"polyalign {name}: interrupted", file=sys.stderr)
+        return 130
     except ModuleNotFoundError as exc:
         if (exc.name or "").startswith("polyalign_lf"):
             raise  # a broken installation of this package itself: a bug to see, not a missing extra

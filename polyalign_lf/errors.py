@@ -31,6 +31,19 @@ class ConfigError(PolyalignError):
     """An invalid or unsupported combination of options."""
 
 
+class Interrupted(PolyalignError):
+    """A signal (SIGINT, SIGTERM) stopped the command; finished work is kept and a rerun resumes. Exits with
+    the shell's convention for a signal, 128 + its number (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, signum: int, message: str = ""):
+        import signal
+
+        self.signum = signum
+        self.exit_code = 128 + signum
+        name = signal.Signals(signum).name
+        super().__init__(message or f"stopped by {name}; finished outputs are kept, rerun the same command to resume")
+
+
 class AllFailed(PolyalignError):
     """Every unit of work of a command failed (e.g. every judge request): nothing usable was produced."""
 

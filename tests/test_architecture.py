@@ -32,6 +32,7 @@ RANKS: dict[str, int] = {
     "pipeline": 12,
     "study": 13,
     "cli": 14,
+    "_entry": 15,  # the console script: imports the CLI under a Ctrl-C guard
 }
 DEV_ONLY = {"testing"}  # helpers of the suite and the benchmarks: no module of the package imports them
 

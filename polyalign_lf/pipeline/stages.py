@@ -10,18 +10,21 @@ the console gets one progress line per stage (and the log's tail if a stage fail
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from shutil import which
 
-from polyalign_lf.errors import ConfigError, PolyalignError
+from polyalign_lf.errors import ConfigError, Interrupted, PolyalignError
 from polyalign_lf.io import atomic_write, write_json
 
 
@@ -142,6 +145,12 @@ class StageRunner:
                 self.print(f"    → {_short(str(output), self.root)}")
 
     def run(self, stages: Sequence[Stage], *, redo: Sequence[str] = ()) -> None:
+        """Run ``stages`` in order. SIGTERM (like Ctrl-C's SIGINT) stops the running stage's process group,
+        records the stage as interrupted in its log and raises :class:`Interrupted`; a rerun resumes."""
+        with _terminate_as_exception():
+            self._run_all(stages, redo)
+
+    def _run_all(self, stages: Sequence[Stage], redo: Sequence[str]) -> None:
         total = len(stages)
         for k, stage in enumerate(stages, 1):
             prefix = f"[{k}/{total}] {stage.name:<18}"
@@ -182,7 +191,7 @@ class StageRunner:
     def _run_stage(self, stage: Stage) -> None:
         log = self.log_path(stage)
         log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w", encoding="utf-8") as handle:
+        with open(log, "w", encoding="utf-8", buffering=1) as handle:  # line-buffered: `tail -f` shows progress
             for command in stage.commands:
                 handle.write(f"$ {command.display(self.root)}\n")
                 handle.flush()
@@ -199,6 +208,9 @@ class StageRunner:
                         encoding="utf-8",
                         errors="replace",
                         bufsize=1,
+                        # its own process group: a signal reaches the whole tree (torchrun's workers too)
+                        # through us, and we wait for it instead of leaving it behind
+                        start_new_session=True,
                     )
                 except FileNotFoundError as exc:
                     raise StageFailed(
@@ -206,12 +218,27 @@ class StageRunner:
                         hint="is LLaMA-Factory installed in this environment? `polyalign doctor` checks",
                     ) from None
                 assert proc.stdout is not None
-                for line in proc.stdout:
-                    handle.write(line)
-                    if self.verbose:
-                        self.out.write("    " + line)
-                        self.out.flush()
-                code = proc.wait()
+                try:
+                    for line in proc.stdout:
+                        handle.write(line)
+                        if self.verbose:
+                            self.out.write("    " + line)
+                            self.out.flush()
+                    code = proc.wait()
+                except (KeyboardInterrupt, Interrupted) as exc:
+                    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+                    self.status[stage.name] = "interrupted"
+                    _stop_process_group(proc, signum, handle)
+                    handle.write(
+                        f"[polyalign] stage {stage.name!r} interrupted by {signal.Signals(signum).name} at "
+                        f"{time.strftime('%Y-%m-%dT%H:%M:%S')}; rerun the same command to run it again\n"
+                    )
+                    handle.flush()
+                    raise Interrupted(
+                        signum,
+                        f"stage {stage.name!r} interrupted by {signal.Signals(signum).name} (its log: {log}); "
+                        "finished stages are kept: rerun the same command to resume from this one",
+                    ) from None
                 handle.flush()
                 if code != 0:
                     raise StageFailed(
@@ -222,6 +249,49 @@ class StageRunner:
             if stage.action is not None:
                 handle.write(f"· {stage.action_label or stage.name}\n")
                 stage.action()
+
+
+# How long a stopped stage's processes get to exit after the signal is forwarded before they are killed.
+STOP_GRACE_S = 20.0
+
+
+def _stop_process_group(proc: subprocess.Popen, signum: int, handle) -> None:
+    """Forward ``signum`` to the child's process group, keep its last output in the log, wait up to
+    :data:`STOP_GRACE_S`, then kill what is left: no training process outlives the stage."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signum)
+    deadline = time.monotonic() + STOP_GRACE_S
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        if proc.stdout is not None:
+            with contextlib.suppress(OSError, ValueError):
+                handle.write(proc.stdout.read())
+    except (KeyboardInterrupt, Interrupted):  # a second signal: stop waiting, kill now
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _terminate_as_exception():
+    """While stages run, SIGTERM raises :class:`Interrupted` (Python's default would end the process on the
+    spot, leaving the child running and its stage unrecorded). Only the main thread can install handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _cpu_seconds() -> float:
