@@ -46,7 +46,12 @@ def judge_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-json-schema", action="store_true", help="do not send response_format (servers without structured output)"
     )
     parser.add_argument("--api-key-env", default=None, help="environment variable holding the API key (for --judge)")
-    parser.add_argument("--timeout", type=opt.positive, default=120.0, help="seconds per request")
+    parser.add_argument(
+        "--timeout",
+        type=opt.positive,
+        default=120.0,
+        help="seconds per request, all told: connect, status, headers, body",
+    )
     parser.add_argument(
         "--model-key",
         default=None,
