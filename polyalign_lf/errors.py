@@ -89,4 +89,4 @@ def describe_os_error(exc: OSError) -> str:
 
 def debug_enabled() -> bool:
     """``POLYALIGN_DEBUG=1`` (or ``--debug``) lets tracebacks through, for bug reports."""
-    return os.environ.get("POLYALIGN_DEBUG", "0") not in ("", "0", "false", "False")
+    return os.environ.get("POLYALIGN_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")

@@ -147,6 +147,16 @@ def config_defaults(parser: argparse.ArgumentParser, config_path: str | os.PathL
         action = actions.get(dest)
         if action is None:
             raise ConfigError(f"{path}: unknown option {key!r}; known: {', '.join(sorted(actions))}")
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            if not isinstance(value, bool):  # the string "false" would read as true
+                raise ConfigError(f"{path}: {key} must be true or false (a YAML boolean), got {value!r}")
+            defaults[dest] = value if isinstance(action, argparse._StoreTrueAction) else not value
+            continue
+        single = action.nargs is None and not isinstance(action, argparse._AppendAction)
+        if isinstance(value, dict) or (single and isinstance(value, list)):
+            raise ConfigError(f"{path}: {key} takes a single value, got {type(value).__name__} {value!r}")
+        if action.type is None and value is not None and not isinstance(value, list):
+            value = str(value)  # as the command line would pass it
         if action.type is not None and value is not None:
             try:
                 value = [action.type(v) for v in value] if isinstance(value, list) else action.type(value)

@@ -1906,11 +1906,85 @@ def _wrong_split(w: Path, t: Path) -> None:
     _copy_rows(train, train, _edit_row(0, split="test"))
 
 
+# --- the environment, --config files and the judge's server settings (second hardening round) -----------
+case(
+    "POLYALIGN_SEGMENTER is not a segmenter",
+    lambda w, t: ["features", "--records", w / "records.jsonl", "--out", t / "f.npz"],
+    r"POLYALIGN_SEGMENTER='bogus'.*rjieba or jieba",
+    env={"POLYALIGN_SEGMENTER": "bogus"},
+    absent=("f.npz",),
+)
+case(
+    "POLYALIGN_DEBUG=off means no traceback",
+    lambda w, t: ["features", "--records", t / "nope.jsonl", "--out", t / "f.npz"],
+    r"nope\.jsonl",
+    env={"POLYALIGN_DEBUG": "off"},
+    absent=("f.npz",),
+)
+
+
+def _critic_config_case(name: str, yaml_text: str, message: str) -> None:
+    case(
+        name,
+        lambda w, t: ["critic", "train", "--config", t / "c.yaml"],
+        message,
+        setup=lambda w, t: _write(t / "c.yaml", yaml_text),
+    )
+
+
+_critic_config_case("critic --config out is a list", "out: [a, b]\n", r"c\.yaml: out takes a single value")
+_critic_config_case(
+    "critic --config overwrite is a string", 'overwrite: "false"\n', r"c\.yaml: overwrite must be true or false"
+)
+
+
+def _judge_config_case(name: str, entry: str, message: str) -> None:
+    case(
+        name,
+        lambda w, t: [
+            "judge",
+            "--records",
+            w / "test.jsonl",
+            "--predictions",
+            f"sft={w / 'pred_test.jsonl'}",
+            "--judges-config",
+            t / "j.yaml",
+            "--out",
+            t / "j",
+        ],
+        message,
+        setup=lambda w, t: _write(t / "j.yaml", f"- name: a\n  model: m\n  base_url: http://127.0.0.1:9/v1\n{entry}"),
+        absent=("j",),
+    )
+
+
+_judge_config_case("judge config negative timeout", "  timeout_s: -5\n", r"timeout_s = -5 is outside")
+_judge_config_case("judge config timeout is a word", "  timeout_s: soon\n", r"timeout_s must be a number")
+_judge_config_case("judge config absurd backoff", "  backoff_s: 1.0e+308\n", r"backoff_s = 1e\+308 is outside")
+for _url, _why in (("http://[::1/v1", "not a valid URL"), ("http://127.0.0.1:99999/v1", "not a valid URL")):
+    case(
+        f"judge URL {_url}",
+        lambda w, t, url=_url: [
+            "judge",
+            "--records",
+            w / "test.jsonl",
+            "--predictions",
+            f"sft={w / 'pred_test.jsonl'}",
+            "--judge",
+            f"j=m@{url}",
+            "--out",
+            t / "j",
+        ],
+        _why,
+        absent=("j",),
+    )
+
+
 @pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
 def test_bad_input(c: Case, ws: Path, tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.delenv("POLYALIGN_DEBUG", raising=False)  # a case may set it (after this)
     for key, value in c.env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("POLYALIGN_DEBUG", raising=False)
     if c.setup:
         c.setup(ws, tmp_path)
     before = {rel: (tmp_path / rel).read_bytes() for rel in c.unchanged}
