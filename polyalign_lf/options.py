@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -192,6 +193,35 @@ def add_deprecated_alias(parser, old: str, new: str, **kwargs) -> None:
             super().__call__(parser, namespace, values, option_string)
 
     parser.add_argument(old, action=_Deprecated, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
+
+
+_DEVICE_RE = re.compile(r"^(cpu|cuda|mps|xpu)(:\d+)?$")
+
+
+def torch_device(value: str, *, allow_auto: bool = False) -> str:
+    """argparse type: a torch device that exists here (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``xpu``; ``auto``
+    where the command picks one). A GPU device is checked against ``torch.cuda`` before any work starts."""
+    value = value.strip()
+    if allow_auto and value == "auto":
+        return value
+    if not _DEVICE_RE.match(value):
+        choices = "cpu, cuda, cuda:N, mps or xpu" + (" (or auto)" if allow_auto else "")
+        raise argparse.ArgumentTypeError(f"{value!r} is not a torch device: use {choices}")
+    if value.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(
+                f"{value}: this PyTorch sees no CUDA GPU (torch.cuda.is_available() is False); use --device cpu"
+            )
+        index = int(value.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise argparse.ArgumentTypeError(f"{value}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    return value
+
+
+def torch_device_or_auto(value: str) -> str:
+    return torch_device(value, allow_auto=True)
 
 
 def name_problem(value: str) -> str | None:

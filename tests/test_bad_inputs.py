@@ -995,6 +995,46 @@ case(
     absent=("s.json",),
 )
 
+# (a null score is an unrated dimension: a counted skip, see the human-eval tests)
+for _label, _value in (("a list", [3]), ("an object", {"x": 3}), ("a string", "4")):
+    case(
+        f"human rating that is {_label}",
+        lambda w, t: ["human-eval", "summarize", "--key", w / "key.json", "--out", t / "s.json", t / "r.json"],
+        r"r\.json: rating #1: usefulness = .* is not an integer 1-5",
+        setup=lambda w, t, value=_value: _ratings(w, t, score=value),
+        absent=("s.json",),
+    )
+case(
+    "human rating item id that is a list",
+    lambda w, t: ["human-eval", "summarize", "--key", w / "key.json", "--out", t / "s.json", t / "r.json"],
+    r"r\.json: rating #1: item_id",
+    setup=lambda w, t: _ratings(w, t, score=3, item_id=["x"]),
+    absent=("s.json",),
+)
+for _device, _why in (("bogus", r"--device: 'bogus' is not a torch device"), ("cuda", r"--device: cuda.*CUDA")):
+    case(
+        f"critic score --device {_device}",
+        lambda w, t, device=_device: [
+            "critic",
+            "score",
+            "--critic",
+            w / "critic",
+            "--records",
+            w / "records.jsonl",
+            "--split",
+            "train",
+            "--predictions",
+            w / "sft_train.jsonl",
+            "--out",
+            t / "s.jsonl",
+            "--device",
+            device,
+        ],
+        _why,
+        absent=("s.jsonl",),
+        patch=lambda mp: mp.setattr("torch.cuda.is_available", lambda: False),  # as on a machine without a GPU
+    )
+
 
 def _nan_features(src: Path, dst: Path) -> None:
     import numpy as np

@@ -77,7 +77,7 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.num_threads,
         help="torch threads while training the MLP (0 = torch default)",
     )
-    train.add_argument("--device", help="torch device (default cpu)")
+    train.add_argument("--device", type=opt.torch_device, help="torch device (default cpu)")
     train.add_argument(
         "--lm-model", help="the causal LM used for the LM features (needed when the references include them)"
     )
@@ -109,7 +109,7 @@ def critic_arguments(parser: argparse.ArgumentParser) -> None:
     )
     score.add_argument("--out", required=True, type=Path, help='output JSONL {"id", "bucket_id", "score"}')
     score.add_argument("--batch-size", type=opt.count, default=2048, help="texts per scoring batch (default 2048)")
-    score.add_argument("--device", help="torch device (default cpu)")
+    score.add_argument("--device", type=opt.torch_device, help="torch device (default cpu)")
 
     report = sub.add_parser(
         "report", help="held-out report: Spearman with D_b and chosen-vs-rejected ranking accuracy"

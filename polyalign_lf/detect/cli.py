@@ -85,7 +85,10 @@ def detect_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-length", type=opt.count, default=512, help="tokens per text (longer texts are truncated)"
     )
     parser.add_argument(
-        "--device", default="auto", help="auto (cuda when available, one model per GPU) | cpu | cuda:N"
+        "--device",
+        type=opt.torch_device_or_auto,
+        default="auto",
+        help="auto (cuda when available, one model per GPU) | cpu | cuda:N",
     )
     parser.add_argument(
         "--dtype",

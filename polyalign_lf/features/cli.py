@@ -26,7 +26,7 @@ def features_arguments(parser: argparse.ArgumentParser) -> None:
         "--lm-model", help="also append LM log-prob features from this causal LM (path or name, offline)"
     )
     parser.add_argument("--lm-batch-size", type=opt.count, default=16, help="texts per LM-feature batch (default 16)")
-    parser.add_argument("--device", help="device for --lm-model (default: cuda if available)")
+    parser.add_argument("--device", type=opt.torch_device, help="device for --lm-model (default: cuda if available)")
 
 
 def features_main(args: argparse.Namespace) -> int:

@@ -60,7 +60,11 @@ def load_ratings(paths: Sequence[str | Path], key: Mapping[str, Any]) -> tuple[l
             per_rater = {str(data.get("rater") or Path(path).stem): data.get("ratings", [])}
         for rater, rows in per_rater.items():
             for k, row in enumerate(rows):
+                if not isinstance(row, dict):
+                    raise InputError(f"rating #{k + 1} is {type(row).__name__}, expected an object", where=where)
                 item_id = row.get("item_id")
+                if not isinstance(item_id, str):
+                    raise InputError(f"rating #{k + 1}: item_id must be a string, got {item_id!r}", where=where)
                 if item_id not in items:
                     raise InputError(f"rating #{k + 1}: unknown item {item_id!r}", where=where)
                 if (rater, item_id) in seen:

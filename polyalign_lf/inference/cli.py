@@ -99,7 +99,9 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     h.add_argument(
         "--batch-size", type=opt.count, default=8, help="hf engine: prompts per generation batch (default 8)"
     )
-    h.add_argument("--device", default=None, help="cpu | cuda | cuda:1 … (default: cuda if available)")
+    h.add_argument(
+        "--device", type=opt.torch_device, default=None, help="cpu | cuda | cuda:1 … (default: cuda if available)"
+    )
     h.add_argument(
         "--dtype",
         choices=("auto", "float32", "bfloat16", "float16"),

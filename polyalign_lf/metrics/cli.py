@@ -111,7 +111,12 @@ def evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         default=d.num_threads,
         help="BLAS/OpenMP threads for PCA, k-means and SVD (default 1: fastest on shared or small machines; 0 = library default)",
     )
-    parser.add_argument("--device", default=None, help="device for the MAUVE encoder (default: cuda if available)")
+    parser.add_argument(
+        "--device",
+        type=opt.torch_device,
+        default=None,
+        help="device for the MAUVE encoder (default: cuda if available)",
+    )
 
 
 def evaluate_main(args: argparse.Namespace) -> int:

@@ -105,7 +105,7 @@ def pairs_arguments(parser: argparse.ArgumentParser) -> None:
     hdpo.add_argument(
         "--local-min-utility", type=opt.probability, default=0.3, help="local pairs: min F1 of the nearest miss"
     )
-    hdpo.add_argument("--device", help="torch device of the critic (default cpu)")
+    hdpo.add_argument("--device", type=opt.torch_device, help="torch device of the critic (default cpu)")
     _weight_arguments(hdpo)
 
 
@@ -211,7 +211,7 @@ def weights_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--name", type=opt.path_component, help="dataset name for --dataset-info (default: the output file's stem)"
     )
-    parser.add_argument("--device", help="torch device of the critic (default cpu)")
+    parser.add_argument("--device", type=opt.torch_device, help="torch device of the critic (default cpu)")
     _weight_arguments(parser)
 
 
