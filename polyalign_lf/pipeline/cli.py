@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -161,11 +162,12 @@ def run_main(args: argparse.Namespace) -> int:
     missing = [m for m in CELL_FILES if not (recipe_dir / f"{args.model}_{m}.yaml").is_file()]
     if missing:
         raise ConfigError(f"{recipe_dir} lacks {', '.join(f'{args.model}_{m}.yaml' for m in missing)}")
-    _check_recipe_outputs(recipe_dir, lang, args.model)
+    spec = MODELS[args.model]
+    for warning in _check_recipe_outputs(recipe_dir, lang, args.model, spec.hub_id):
+        print(f"polyalign run: warning: {warning}", file=sys.stderr)
     env = {"FORCE_TORCHRUN": "1"}
     if args.nproc_per_node:
         env["NPROC_PER_NODE"] = str(args.nproc_per_node)
-    spec = MODELS[args.model]
     cfg = CellConfig(
         root=root,
         label=lang,
@@ -203,13 +205,15 @@ def run_engine(args: argparse.Namespace) -> str:
     return "vllm" if args.vllm_url else (args.engine or "hf")
 
 
-def _check_recipe_outputs(recipe_dir: Path, lang: str, model: str) -> None:
+def _check_recipe_outputs(recipe_dir: Path, lang: str, model: str, base_model: str) -> list[str]:
     """The pipeline finds each stage's model where the grid puts it; a recipe edited to write elsewhere is
-    reported here instead of failing hours later."""
+    reported here instead of failing hours later. Returns warnings: an SFT recipe that starts from another
+    model than the cell's BaseLM (the report would compare methods that do not share a starting point)."""
     import yaml
 
     from polyalign_lf.pipeline.recipes import output_dir
 
+    warnings = []
     for method in ("sft", "bucket_sft", "dpo", "hdpo"):
         path = recipe_dir / f"{model}_{method}.yaml"
         try:
@@ -222,6 +226,14 @@ def _check_recipe_outputs(recipe_dir: Path, lang: str, model: str) -> None:
                 f"{path}: output_dir is {recipe.get('output_dir')!r}; the pipeline expects {expected!r} "
                 "(later stages start from it)"
             )
+        start = str(recipe.get("model_name_or_path", ""))
+        if method in ("sft", "bucket_sft") and start.rstrip("/") != base_model:
+            warnings.append(
+                f"{path.name} trains from {start!r}, but this cell's BaseLM (evaluated as the baseline) is "
+                f"{base_model!r}: the report would compare methods with different starting points; restore "
+                f"model_name_or_path: {base_model}, or add a model to the grid for the new one"
+            )
+    return warnings
 
 
 # --- polyalign demo --------------------------------------------------------------------------------

@@ -152,6 +152,14 @@ def test_run_without_recipe_dir_exports_the_cells_recipes(tmp_path, capsys, monk
     # the human side of evaluation is computed once per test set, for every method
     evaluate = [line for line in plan.splitlines() if "polyalign evaluate" in line]
     assert len(evaluate) == 5 and all("--cache-dir data/en/eval_cache" in line for line in evaluate)
+    sft_plan = ["run", "--lang", "en", "--model", "gemma2_2b", "--dry-run", "--stages", "sft"]
+    assert polyalign(sft_plan) == 0
+    assert "warning" not in capsys.readouterr().err  # the committed recipes start from the cell's BaseLM
+    sft = tmp_path / "recipes" / "en" / "gemma2_2b_sft.yaml"
+    sft.write_text(sft.read_text().replace("model_name_or_path: google/gemma-2-2b", "model_name_or_path: my/other"))
+    assert polyalign(sft_plan) == 0
+    err = capsys.readouterr().err
+    assert "warning: gemma2_2b_sft.yaml trains from 'my/other'" in err and "'google/gemma-2-2b'" in err
     edited = tmp_path / "recipes" / "en" / "gemma2_2b_hdpo.yaml"
     edited.write_text(edited.read_text().replace("hdpo_lambda: 0.1", "hdpo_lambda: 0.2"))
     plan = _plan(capsys, ["run", "--lang", "en", "--model", "gemma2_2b", "--dry-run", "--stages", "hdpo"])
