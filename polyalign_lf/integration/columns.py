@@ -65,7 +65,9 @@ class RunContext:
     stage: str  # "sft" or "hdpo"
     data_args: Any
     training_args: Any
-    mapped: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (dataset file, PolyAlign columns) per dataset_info.json entry the recipe uses: a list, because two entries
+    # may name one file with different `columns` and both must be checked
+    mapped: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     bucket_index: dict[str, int] = field(default_factory=dict)  # every bucket id seen in any split → int
     bucket_weights: dict[int, float] = field(default_factory=dict)  # bucket index → weight, from the kept rows
     bucket_table_fixed: bool = False
@@ -98,7 +100,7 @@ def dataset_attr_class(ctx: RunContext):
                 )
             columns = attr.get("columns") or {}
             self.pa_columns = {key: columns[key] for key in PA_COLUMNS if columns.get(key)}
-            ctx.mapped[self.dataset_name] = dict(self.pa_columns)
+            ctx.mapped.append((self.dataset_name, dict(self.pa_columns)))
 
     return PolyAlignDatasetAttr
 
@@ -300,15 +302,23 @@ def _map_kwargs(ctx: RunContext, desc: str) -> dict[str, Any]:
 def check_columns_mapped(ctx: RunContext) -> None:
     """Refuse a weighted recipe whose datasets map none of the columns it needs (it would train unweighted)."""
     mapped: set[str] = set()
-    for columns in ctx.mapped.values():
+    for _, columns in ctx.mapped:
         mapped.update(columns)
     pa = ctx.pa_args
-    names = ", ".join(sorted(ctx.mapped)) or "(none)"
+    names = ", ".join(sorted({name for name, _ in ctx.mapped})) or "(none)"
     if ctx.stage == "sft" and pa.weights_from_buckets and not ({"bucket_id", "weight"} & mapped):
         raise ConfigError(
             f"bucket_weighting is on but no dataset ({names}) maps a `bucket_id` or `weight` column in "
             "dataset_info.json, so every example would weigh the same; add e.g. "
             '"columns": {..., "bucket_id": "bucket_id"} to the entry'
+        )
+    unmapped = sorted({name for name, columns in ctx.mapped if not ({"bucket_id", "weight"} & set(columns))})
+    if ctx.stage == "sft" and pa.weights_from_buckets and unmapped:
+        raise ConfigError(
+            f"bucket_weighting is on but the dataset_info.json entry for {', '.join(unmapped)} maps neither a "
+            "`bucket_id` nor a `weight` column while another dataset of the recipe does: its rows would have no "
+            'bucket; add "bucket_id": "bucket_id" to that entry\'s `columns` (entries that share one file each '
+            "need their own mapping)"
         )
     if ctx.stage == "hdpo":
         has_scores = {"chosen_score", "rejected_score"} <= mapped

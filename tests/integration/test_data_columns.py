@@ -173,6 +173,9 @@ def test_critic_scores_unscored_pairs_once_and_caches_with_tokenized_path(tiny_m
 
 DATA_REFUSALS = [
     (dict(bucket_weighting=True, dataset="sft_plain"), "ConfigError", "no dataset (sft4.json) maps a `bucket_id`"),
+    # two entries on one file, one mapping bucket_id: the unmapped one is named, whichever comes first
+    (dict(bucket_weighting=True, dataset="sft4,sft_plain"), "ConfigError", "entry for sft4.json maps neither"),
+    (dict(bucket_weighting=True, dataset="sft_plain,sft4"), "ConfigError", "entry for sft4.json maps neither"),
     (dict(stage="hdpo", dataset="pref_plain"), "ConfigError", "needs critic scores"),
     (dict(stage="hdpo", dataset="pref_plain", hdpo_lambda=0.0), "ConfigError", "is plain DPO"),
     (dict(stage="hdpo", dataset="pref_unscored"), "InputError", "2 training preference pair(s) have no chosen_score"),
