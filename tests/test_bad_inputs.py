@@ -2020,6 +2020,41 @@ for _url, _why in (("http://[::1/v1", "not a valid URL"), ("http://127.0.0.1:999
     )
 
 
+# names that become files or folders under --out: a method label, a judge's name
+for _command, _spec in (("judge", "../escape"), ("detect", "/tmp/abs")):
+    case(
+        f"{_command} method name that is a path",
+        lambda w, t, command=_command, spec=_spec: [
+            command,
+            "--records",
+            w / "test.jsonl",
+            "--predictions",
+            f"{spec}={w / 'pred_test.jsonl'}",
+            *(["--judge", "j=m@http://127.0.0.1:9/v1"] if command == "judge" else ["--detectors", "radar"]),
+            "--out",
+            t / "o",
+        ],
+        r"method name .* is not a single file or folder name",
+        absent=("o",),
+    )
+case(
+    "judge name that is a path",
+    lambda w, t: [
+        "judge",
+        "--records",
+        w / "test.jsonl",
+        "--predictions",
+        f"sft={w / 'pred_test.jsonl'}",
+        "--judge",
+        "../up=m@http://127.0.0.1:9/v1",
+        "--out",
+        t / "o",
+    ],
+    r"judge name '\.\./up' is not a single file or folder name",
+    absent=("o",),
+)
+
+
 @pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
 def test_bad_input(c: Case, ws: Path, tmp_path: Path, capsys, monkeypatch):
     monkeypatch.delenv("POLYALIGN_DEBUG", raising=False)  # a case may set it (after this)

@@ -155,8 +155,11 @@ def read_candidates(
     return out
 
 
-def parse_named_paths(specs: list[str], option: str) -> dict[str, Path]:
-    """``NAME=PATH`` pairs of a command line (a bare PATH is named after its file stem); a repeated name is an error."""
+def parse_named_paths(specs: list[str], option: str, *, file_names: bool = False) -> dict[str, Path]:
+    """``NAME=PATH`` pairs of a command line (a bare PATH is named after its file stem); a repeated name is an
+    error. ``file_names``: the command writes a file per NAME, so each must be one plain file name."""
+    from polyalign_lf.options import name_problem
+
     named: dict[str, Path] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
@@ -164,6 +167,12 @@ def parse_named_paths(specs: list[str], option: str) -> dict[str, Path]:
             path, name = spec, Path(spec).stem
         if not name or not path:
             raise ConfigError(f"{option} {spec!r}: expected NAME=PATH or PATH")
+        problem = name_problem(name) if file_names else None
+        if problem:
+            raise ConfigError(
+                f"{option} {spec!r}: the method name {name!r} {problem}; it names a file under --out, so use a plain "
+                "name such as sft or bucket_sft"
+            )
         if name in named:
             raise ConfigError(f"{option}: method name {name!r} given twice")
         named[name] = Path(path)

@@ -197,7 +197,7 @@ def detect_main(args) -> int:
         raise ConfigError("--calibrate-fpr needs the human answers: drop --no-human")
     records = read_records(args.records)
     by_id = {r["id"]: r for r in records}
-    methods = parse_named_paths(args.predictions, "--predictions")
+    methods = parse_named_paths(args.predictions, "--predictions", file_names=True)
     if "human" in methods:
         raise ConfigError("'human' is reserved for the records' human answers; rename that method")
     predictions = {

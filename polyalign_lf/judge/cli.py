@@ -101,7 +101,7 @@ def judge_main(args) -> int:
     endpoints = _load_endpoints(args)
     records = list(read_records(args.records))
     records_by_id = {r["id"]: r for r in records}
-    methods = parse_named_paths(args.predictions, "--predictions")
+    methods = parse_named_paths(args.predictions, "--predictions", file_names=True)
     predictions = {
         m: read_predictions(p, records_by_id.values(), require_all=False, check_question=True)
         for m, p in methods.items()

@@ -44,6 +44,16 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 
+def check_judge_name(name: str, where: str) -> str:
+    """A judge's name names its folder of judgments under --out: one plain file name."""
+    from polyalign_lf.options import name_problem
+
+    problem = name_problem(name)
+    if problem:
+        raise ConfigError(f"{where}: judge name {name!r} {problem}; it names a folder under --out")
+    return name
+
+
 def check_base_url(base_url: Any, where: str) -> str:
     """An http(s) URL with a host and a valid port, checked before any request is sent."""
     if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
@@ -88,7 +98,11 @@ class JudgeEndpoint:
             raise ConfigError(
                 f"--judge {spec!r}: expected NAME=MODEL@BASE_URL, e.g. qwen3_8b=Qwen/Qwen3-8B@http://127.0.0.1:8000/v1"
             )
-        return cls(name=name, model=model, base_url=check_base_url(base_url, f"--judge {spec!r}"))
+        return cls(
+            name=check_judge_name(name, f"--judge {spec!r}"),
+            model=model,
+            base_url=check_base_url(base_url, f"--judge {spec!r}"),
+        )
 
     @classmethod
     def from_dict(cls, obj: dict[str, Any], where: str) -> JudgeEndpoint:
@@ -110,6 +124,7 @@ class JudgeEndpoint:
         for key in ("name", "model"):
             if not isinstance(getattr(self, key), str) or not getattr(self, key):
                 raise ConfigError(f"{where}: {key} must be a non-empty string, got {getattr(self, key)!r}")
+        check_judge_name(self.name, where)
         if self.api_key_env is not None and not isinstance(self.api_key_env, str):
             raise ConfigError(f"{where}: api_key_env must be a string (a variable name), got {self.api_key_env!r}")
         if not isinstance(self.json_schema, bool):
