@@ -128,6 +128,9 @@ def _write(rows: list[dict], args, kind: str, summary: dict) -> Path:
     if not rows:
         raise ConfigError(f"no {kind} pairs were built; skips: {summary.get('skipped')}")
     name = dataset_name(kind, args.lang, args.model)
+    if args.split != "train":
+        # pairs of held-out records must never take the training pairs' name (a recipe would train on them)
+        name = f"{name}_{args.split}"
     data_file = args.out_dir / f"{name}.json"
     write_json(data_file, rows, indent=None)
     info = args.dataset_info or args.out_dir / "dataset_info.json"

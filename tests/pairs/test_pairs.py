@@ -236,3 +236,31 @@ def test_cli_pairs_dpo_hdpo_and_weights(tmp_path, capsys):
         == 2
     )
     assert "have no prediction" in capsys.readouterr().err
+
+
+def test_pairs_of_a_held_out_split_never_take_the_training_name(tmp_path):
+    """`pairs dpo --split test` into the folder of the training pairs writes `…_test`, beside them: the training
+    pairs and their dataset_info entry stay as they were (a recipe naming the contract name trains on train)."""
+    records, outputs = synthetic_corpus(60, seed=2, split_fractions=(0.5, 0, 0.5))
+    write_records(tmp_path / "records.jsonl", records)
+    en = [r for r in records if r["language"] == "en"]
+    for split in ("train", "test"):
+        rows = [{"id": r["id"], "prediction": outputs[r["id"]][0][0]} for r in en if r["split"] == split]
+        write_jsonl(tmp_path / f"preds_{split}.jsonl", rows)
+    out = tmp_path / "lf_data"
+
+    def pairs(split):
+        argv = ["pairs", "dpo", "--records", str(tmp_path / "records.jsonl")]
+        argv += ["--predictions", str(tmp_path / f"preds_{split}.jsonl"), "--split", split]
+        return cli_main([*argv, "--lang", "en", "--model", "tiny", "--out", str(out)])
+
+    assert pairs("train") == 0
+    train_file = out / "polyalign_en_dpo_tiny.json"
+    before = train_file.read_bytes()
+    assert pairs("test") == 0
+    assert train_file.read_bytes() == before
+    info = json.loads((out / "dataset_info.json").read_text())
+    assert info["polyalign_en_dpo_tiny"]["file_name"] == "polyalign_en_dpo_tiny.json"
+    assert info["polyalign_en_dpo_tiny_test"]["file_name"] == "polyalign_en_dpo_tiny_test.json"
+    test_ids = {r["id"] for r in en if r["split"] == "test"}
+    assert {row["id"] for row in json.loads((out / "polyalign_en_dpo_tiny_test.json").read_text())} <= test_ids
