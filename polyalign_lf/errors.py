@@ -27,6 +27,10 @@ class InputError(PolyalignError):
         super().__init__(text)
 
 
+class UnsupportedLanguage(InputError, ValueError):
+    """Text of a language the features do not cover (a ValueError too, for callers that catch that)."""
+
+
 class ConfigError(PolyalignError):
     """An invalid or unsupported combination of options."""
 

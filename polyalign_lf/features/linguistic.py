@@ -584,7 +584,13 @@ def _normalize_languages(languages: str | Sequence[str], n: int) -> list[str]:
             raise ValueError(f"got {n} texts but {len(langs)} languages")
     bad = sorted({lang for lang in langs if lang not in _MARKERS})
     if bad:
-        raise ValueError(f"unsupported language(s) {bad}; expected 'en' or 'zh'")
+        from polyalign_lf.errors import UnsupportedLanguage
+
+        # a row of another language is the user's data, not a bug: a clear error wherever features are taken
+        raise UnsupportedLanguage(
+            f"unsupported language(s) {bad}: the features (and every critic built on them) cover 'en' and 'zh'",
+            hint="drop those rows or keep them out of the run (their bucket ids start with the language)",
+        )
     return langs
 
 

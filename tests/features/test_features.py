@@ -58,6 +58,12 @@ def test_bad_input_is_reported():
         extract_features(["a", "b"], ["en"])
     with pytest.raises(ValueError, match="unsupported language"):
         extract_features(["a"], "fr")
+    # a row of another language is the user's data: a clear InputError (every command prints it, the plugin's
+    # critic scoring of an HDPO dataset included), never an internal error
+    from polyalign_lf.errors import InputError
+
+    with pytest.raises(InputError, match=r"unsupported language\(s\) \['fr'\].*cover 'en' and 'zh'"):
+        extract_features(["a", "b"], ["en", "fr"])
 
 
 def _f(text: str, lang: str = "zh") -> dict[str, float]:
