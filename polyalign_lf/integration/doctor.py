@@ -54,7 +54,21 @@ class Check:
     fatal: bool = True
 
 
+# What `pip install 'polyalign-lf[deepspeed]'` installs: transformers needs >= 0.9.3, LLaMA-Factory documents
+# 0.10.0 to 0.16.x. DeepSpeed builds from source: torch, wheel and setuptools must be installed first and pip run
+# with --no-build-isolation (its ops compile on first use, so no CUDA toolkit is needed to install it).
+DEEPSPEED_REQUIREMENT = "deepspeed>=0.10.0,<=0.16.9"
+DEEPSPEED_INSTALL = "pip install wheel setuptools && pip install --no-build-isolation 'polyalign-lf[deepspeed]'"
+
+
 def doctor_arguments(parser) -> None:
+    parser.add_argument(
+        "--recipe",
+        action="append",
+        default=[],
+        metavar="RECIPE.yaml",
+        help="also check what this recipe needs here: DeepSpeed for a `deepspeed:` config, bf16 support (repeatable)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only failed checks (and a one-line summary)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
@@ -161,7 +175,73 @@ def _webui_check(webui: dict) -> Check:
     )
 
 
-def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
+def deepspeed_check(required: bool) -> Check:
+    """DeepSpeed installed (fatal when a recipe needs it, a warning otherwise: the grid's recipes use ZeRO-3)."""
+    version = _version("deepspeed")
+    if version is not None:
+        return Check("DeepSpeed installed", True, f"{version} (the grid's recipes use ZeRO-3)", fatal=required)
+    return Check(
+        "DeepSpeed installed",
+        False,
+        "not installed; every grid recipe trains with ZeRO-3 (`deepspeed: recipes/deepspeed/ds_z3_config.json`) "
+        f"and LLaMA-Factory stops without it: {DEEPSPEED_INSTALL}",
+        fatal=required,
+    )
+
+
+def recipe_checks(recipes, torch_info: dict | None = None) -> list[Check]:
+    """What the given LLaMA-Factory recipes need from this machine: DeepSpeed (and its config file) for a
+    ``deepspeed:`` recipe (fatal), bf16 where the recipe asks for it (a warning: LLaMA-Factory would refuse)."""
+    import yaml
+
+    torch_info = torch_info if torch_info is not None else torch_build()
+    checks: list[Check] = []
+    needs_deepspeed = []
+    for recipe in recipes:
+        try:
+            config = yaml.safe_load(open(recipe, encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            checks.append(Check(f"recipe {recipe}", False, f"cannot be read: {exc}"))
+            continue
+        if not isinstance(config, dict):
+            checks.append(Check(f"recipe {recipe}", False, "is not a YAML mapping"))
+            continue
+        deepspeed = config.get("deepspeed")
+        if deepspeed:
+            needs_deepspeed.append(str(recipe))
+            if not os.path.isfile(str(deepspeed)):
+                checks.append(
+                    Check(
+                        f"recipe {recipe}: DeepSpeed config",
+                        False,
+                        f"{deepspeed} not found (paths are relative to the directory you train in)",
+                    )
+                )
+        if config.get("bf16"):
+            gpu_bf16 = torch_info.get("gpu_available") and torch_info.get("bf16")
+            cpu_bf16_ok = config.get("use_cpu") and torch_info.get("cpu_bf16")
+            if not (gpu_bf16 or cpu_bf16_ok):
+                where = (
+                    "this GPU has no bf16"
+                    if torch_info.get("gpu_available")
+                    else "no GPU here"
+                    + ("" if config.get("use_cpu") else " and the recipe lacks `use_cpu: true`")
+                    + ("" if torch_info.get("cpu_bf16") else "; this CPU has no native bf16")
+                )
+                checks.append(
+                    Check(
+                        f"recipe {recipe}: bf16",
+                        False,
+                        f"asks for bf16: true but {where}; use bf16: false here",
+                        fatal=False,
+                    )
+                )
+    if needs_deepspeed:
+        checks.append(deepspeed_check(required=True))
+    return checks
+
+
+def run_checks(subprocess_probe: bool = True, recipes=()) -> tuple[dict, list[Check]]:
     from polyalign_lf import _bootstrap
     from polyalign_lf.integration.compat import SUPPORTED_LF, version_supported
 
@@ -234,6 +314,10 @@ def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
             "yes" if info["hook_active_here"] else "no (python -S? call polyalign_lf.activate())",
         )
     )
+    recipe_results = recipe_checks(recipes, t) if recipes else []
+    if not any(c.name == "DeepSpeed installed" for c in recipe_results):
+        checks.append(deepspeed_check(required=False))
+    checks += recipe_results
     for env in ("USE_MCA", "USE_MEGATRON_BRIDGE"):
         if _env_on(env):
             checks.append(Check(f"{env} not set", False, f"{env}=1: PolyAlign recipes refuse the MCA/Megatron paths"))
@@ -275,7 +359,9 @@ def run_checks(subprocess_probe: bool = True) -> tuple[dict, list[Check]]:
 
 
 def doctor_main(args) -> int:
-    info, checks = run_checks(subprocess_probe=not getattr(args, "no_subprocess", False))
+    info, checks = run_checks(
+        subprocess_probe=not getattr(args, "no_subprocess", False), recipes=getattr(args, "recipe", []) or []
+    )
     failed = [c for c in checks if not c.ok and c.fatal]
     if getattr(args, "json", False):
         print(json.dumps({"info": info, "checks": [c.__dict__ for c in checks], "ok": not failed}, indent=2))

@@ -189,11 +189,34 @@ def run_main(args: argparse.Namespace) -> int:
     warning = engine_warning(cfg)
     if warning:
         print(warning)
+    from polyalign_lf.pipeline.stages import select_stages
+
+    chosen = {stage.name for stage in select_stages(stages, _split(args.stages))}  # unknown names refused first
+    _check_machine(cfg, [m for m in ("sft", "bucket_sft", "dpo", "hdpo") if m in chosen], dry_run=args.dry_run)
     start = time.perf_counter()
     _execute(stages, cfg, args, env={}, banner=f"PolyAlign pipeline: {spec.display} · {lang} (root {root})")
     if not args.dry_run:
         print(f"\nfinished in {time.perf_counter() - start:.0f} s; report: {cfg.report_dir / 'report.md'}")
     return 0
+
+
+def _check_machine(cfg: CellConfig, methods: list[str], *, dry_run: bool) -> None:
+    """What the recipes of the training stages to run need from this machine (`polyalign doctor --recipe`):
+    DeepSpeed for a ZeRO recipe, bf16 support. A real run refuses before its first stage; a dry run shows the
+    plan and says what would stop it."""
+    from polyalign_lf.integration.doctor import recipe_checks
+
+    checks = recipe_checks([cfg.recipe(m) for m in methods])
+    for check in checks:
+        if not check.ok and not check.fatal:
+            print(f"polyalign run: warning: {check.name}: {check.detail}", file=sys.stderr)
+    fatal = [c for c in checks if not c.ok and c.fatal]
+    if not fatal:
+        return
+    text = "; ".join(f"{c.name}: {c.detail}" for c in fatal)
+    if not dry_run:
+        raise ConfigError(f"this machine cannot run the cell's recipes: {text}")
+    print(f"polyalign run: this plan would stop before its first stage here: {text}", file=sys.stderr)
 
 
 def run_engine(args: argparse.Namespace) -> str:

@@ -68,3 +68,56 @@ def test_doctor_says_whether_llamaboard_offers_hdpo():
     broken = _webui_check({"gradio": True, "registered": False, "reason": "this LlamaBoard has no Runner._initialize"})
     assert not broken.ok and not broken.fatal and "cannot be extended safely" in broken.detail
     assert "Runner._initialize" in broken.detail
+
+
+def _no_deepspeed(monkeypatch):
+    import polyalign_lf.integration.doctor as doctor
+
+    real = doctor._version
+    monkeypatch.setattr(doctor, "_version", lambda dist: None if dist == "deepspeed" else real(dist))
+
+
+CPU_ONLY = {"gpu_available": False, "bf16": False, "cpu_bf16": None}
+
+
+def test_doctor_checks_what_a_recipe_needs(monkeypatch, capsys, tmp_path):
+    """A ZeRO recipe without DeepSpeed installed fails doctor with the install command (a warning without a
+    recipe); bf16 on a machine without it is a warning, not `[ok]`."""
+    from polyalign_lf.integration import doctor
+
+    _no_deepspeed(monkeypatch)
+    monkeypatch.setattr(doctor, "torch_build", lambda: {"version": "x", "build": "cpu", **CPU_ONLY})
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ds.json").write_text("{}")
+    (tmp_path / "zero.yaml").write_text("deepspeed: ds.json\nbf16: true\n")
+    (tmp_path / "plain.yaml").write_text("bf16: false\n")
+    assert doctor_main(_args("--no-subprocess", "--recipe", "plain.yaml")) == 0
+    out = capsys.readouterr().out
+    assert "[warn] DeepSpeed installed: not installed" in out and "--no-build-isolation" in out
+    assert doctor_main(_args("--no-subprocess", "--recipe", "zero.yaml")) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] DeepSpeed installed: not installed" in out
+    assert "[warn] recipe zero.yaml: bf16: asks for bf16: true but no GPU here" in out
+    (tmp_path / "missing.yaml").write_text("deepspeed: nowhere.json\n")
+    assert doctor_main(_args("--no-subprocess", "--quiet", "--recipe", "missing.yaml")) == 1
+    assert "nowhere.json not found" in capsys.readouterr().out
+
+
+def test_run_refuses_a_zero_recipe_without_deepspeed(monkeypatch, capsys, tmp_path):
+    """`polyalign run` stops before its first stage (a dry run shows the plan and says so)."""
+    from polyalign_lf.cli import main
+
+    _no_deepspeed(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "--lang", "en", "--model", "gemma2_2b", "--stages", "sft"]
+    assert main([*argv, "--dry-run"]) == 0
+    captured = capsys.readouterr()
+    assert "llamafactory-cli train" in captured.out
+    assert "would stop before its first stage here: DeepSpeed installed: not installed" in captured.err
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot run the cell's recipes: DeepSpeed installed: not installed" in err
+    assert not (tmp_path / "saves").exists()
+    # a stage that trains nothing needs no DeepSpeed
+    assert main(["run", "--lang", "en", "--model", "gemma2_2b", "--stages", "evaluate", "--dry-run"]) == 0
+    assert "would stop" not in capsys.readouterr().err

@@ -154,7 +154,7 @@ def test_run_without_recipe_dir_exports_the_cells_recipes(tmp_path, capsys, monk
     assert len(evaluate) == 5 and all("--cache-dir data/en/eval_cache" in line for line in evaluate)
     sft_plan = ["run", "--lang", "en", "--model", "gemma2_2b", "--dry-run", "--stages", "sft"]
     assert polyalign(sft_plan) == 0
-    assert "warning" not in capsys.readouterr().err  # the committed recipes start from the cell's BaseLM
+    assert "trains from" not in capsys.readouterr().err  # the committed recipes start from the cell's BaseLM
     sft = tmp_path / "recipes" / "en" / "gemma2_2b_sft.yaml"
     sft.write_text(sft.read_text().replace("model_name_or_path: google/gemma-2-2b", "model_name_or_path: my/other"))
     assert polyalign(sft_plan) == 0
