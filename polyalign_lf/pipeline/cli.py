@@ -200,7 +200,7 @@ def run_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_machine(cfg: CellConfig, methods: list[str], *, dry_run: bool) -> None:
+def _check_machine(cfg, methods: list[str], *, dry_run: bool) -> None:
     """What the recipes of the training stages to run need from this machine (`polyalign doctor --recipe`):
     DeepSpeed for a ZeRO recipe, bf16 support. A real run refuses before its first stage; a dry run shows the
     plan and says what would stop it."""
