@@ -39,8 +39,9 @@ class DecodingConfig:
         """Body fields of an OpenAI-compatible ``/v1/completions`` request to ``vllm serve``.
 
         ``repetition_penalty``, ``top_k`` and ``min_p`` are vLLM extensions of the OpenAI schema. ``top_k`` and
-        ``min_p`` are sent explicitly (disabled) because ``vllm serve`` otherwise takes them from the model's
-        ``generation_config.json`` (Qwen2.5 ships top_k 20), which would silently change the decoding.
+        ``min_p`` are sent explicitly (disabled: ``top_k`` 0, vLLM's spelling of "off" since -1 was deprecated)
+        because ``vllm serve`` otherwise takes them from the model's ``generation_config.json`` (Qwen2.5 ships
+        top_k 20), which would silently change the decoding.
         """
         params: dict[str, Any] = {
             "max_tokens": self.max_new_tokens,
@@ -49,7 +50,7 @@ class DecodingConfig:
             "frequency_penalty": self.frequency_penalty,
             "presence_penalty": self.presence_penalty,
             "repetition_penalty": self.repetition_penalty,
-            "top_k": -1,
+            "top_k": 0,
             "min_p": 0.0,
             "seed": self.seed,
             "n": 1,

@@ -163,6 +163,7 @@ def make_engine(job: GenerateJob, tokenizer, decoding: DecodingConfig, stop_toke
                 max_retries=job.max_retries,
             ),
             decoding,
+            stop_token_ids=stop_token_ids,
         )
     raise ConfigError(f"unknown engine {job.engine!r}; choose hf or vllm")
 

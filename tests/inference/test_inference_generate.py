@@ -246,7 +246,10 @@ def test_vllm_client_against_fake_server(tmp_path, tiny_model, make_record, fake
     body = _FakeOpenAI.requests[0]
     assert body["model"] == "fake-model" and body["temperature"] == 0.1 and body["top_p"] == 0.9
     assert body["repetition_penalty"] == 1.1 and body["frequency_penalty"] == 0.1 and body["presence_penalty"] == 0.0
-    assert body["top_k"] == -1 and body["min_p"] == 0.0  # not the model's generation_config defaults
+    assert body["top_k"] == 0 and body["min_p"] == 0.0  # not the model's generation_config defaults
+    # the chat template's stop tokens travel with every chat request (qwen: <|im_end|>, and the eos)
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert im_end in body["stop_token_ids"]
     assert sorted(map(tuple, (b["prompt"] for b in _FakeOpenAI.requests))) == sorted(
         [tuple(v) for v in expected.values()] + [tuple(expected[records[0]["id"]])] * 2
     )

@@ -143,14 +143,19 @@ class VLLMEngine:
 
     name = "vllm"
 
-    def __init__(self, config: VLLMClientConfig, decoding):
+    def __init__(self, config: VLLMClientConfig, decoding, stop_token_ids=()):
         self.client = VLLMClient(config)
         self.decoding = decoding
+        # the chat template's stop tokens, as the transformers engine uses them: a template's end-of-turn token
+        # that is not the tokenizer's eos (llama3's <|eom_id|>, say) would otherwise run on to max_tokens
+        self.stop_token_ids = sorted(set(stop_token_ids))
 
     def generate(self, requests, on_done, on_fail) -> None:
         jobs = []
         for request in requests:
             params = self.decoding.openai_params()
+            if self.stop_token_ids:
+                params["stop_token_ids"] = list(self.stop_token_ids)
             if request.stop:
                 params["stop"] = list(request.stop)
             jobs.append((request.key, list(request.prompt_ids), params))
