@@ -152,10 +152,10 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
     import llamafactory.data.loader as loader_mod
     import llamafactory.data.parser as parser_mod
 
-    from polyalign_lf.integration import columns, splits, tokenized_cache, weights
+    from polyalign_lf.integration import columns, model_card, splits, tokenized_cache, weights
 
     spec = _stage_registry()[stage]
-    collator_module = importlib.import_module(spec.collator_target[0])
+    collator_module = importlib.import_module(spec.collator_target[0])  # the stage's workflow module
     trainer_module = importlib.import_module(spec.trainer_target[0])
     # One context per run, handed to each wrapper: nothing of one run leaks into another.
     ctx = columns.RunContext(finetuning_args.polyalign_args, stage, data_args, training_args)
@@ -186,10 +186,24 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
             tokenized_cache.wrap_get_dataset_module(loader_mod.get_dataset_module, ctx),
         ),
         (collator_module, spec.collator_target[1], spec.collator()),
+        (
+            collator_module,
+            "create_modelcard_and_push",
+            model_card.wrap_create_modelcard_and_push(collator_module.create_modelcard_and_push, stage),
+        ),
         (trainer_module, spec.trainer_target[1], spec.trainer()),
     ]
     with _swapped(targets):
         yield ctx
+
+
+def _recipe_types(args: dict) -> dict:
+    """The arguments as a recipe writes them: ``bucket_weighting`` is a switch (true/false) that also takes
+    ``uniform``, kept internally as a string."""
+    weighting = args.get("bucket_weighting")
+    if weighting in ("true", "false"):
+        args = {**args, "bucket_weighting": weighting == "true"}
+    return args
 
 
 def _write_run_config(stage: str, training_args, finetuning_args) -> None:
@@ -206,7 +220,7 @@ def _write_run_config(stage: str, training_args, finetuning_args) -> None:
         {
             "stage": stage,
             "lf_stage": finetuning_args.stage,
-            "polyalign_args": asdict(finetuning_args.polyalign_args),
+            "polyalign_args": _recipe_types(asdict(finetuning_args.polyalign_args)),
             "pref_beta": finetuning_args.pref_beta,
             "polyalign_lf_version": __version__,
             "llamafactory_version": lf_version(),

@@ -81,6 +81,20 @@ def _sampler_epoch_callback_class():
 class StepWeightMixin:
     """The step estimator and balanced sampling shared by the Bucket-SFT and HDPO trainers."""
 
+    _pa_stage = "sft"  # which PolyAlign stage the trainer runs (its model card names it)
+
+    def create_model_card(self, *args, **kwargs):
+        """``push_to_hub`` writes the card here before the upload: add the PolyAlign tags and settings."""
+        from polyalign_lf.integration.model_card import add_to_model_card, card_settings
+
+        settings = card_settings(self._pa_stage, self.finetuning_args)
+        tags = kwargs.get("tags") or []
+        kwargs["tags"] = [*([tags] if isinstance(tags, str) else tags), "polyalign", settings["method"]]
+        result = super().create_model_card(*args, **kwargs)
+        if self.is_world_process_zero():
+            add_to_model_card(os.path.join(self.args.output_dir, "README.md"), settings)
+        return result
+
     def _pa_setup(self, pa_args: Any) -> None:
         self.pa_args = pa_args
         self.model_accepts_loss_kwargs = False  # the Trainer divides by the micro-batch count; see module doc
@@ -405,6 +419,8 @@ def hdpo_trainer_class():
         The sigmoid DPO term is computed here (not with trl's ``dpo_loss``, whose signature drifted between
         trl versions), from LLaMA-Factory's own summed log-probs of policy and reference.
         """
+
+        _pa_stage = "hdpo"
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)

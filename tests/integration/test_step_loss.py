@@ -14,6 +14,7 @@ epoch of an imbalanced set and checks that every bucket receives exactly N/|B| u
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 
@@ -75,6 +76,21 @@ def test_bucket_sft_step1_loss(tiny_model, pa_data, tmp_path, distributed):
     run.check()
     expected, unweighted = expected_bucket_sft_loss(tiny_model, tokenized, [r["bucket_id"] for r in SFT_ROWS])
     _check(run, expected, unweighted)
+    _check_model_card(tmp_path / "out", "bucket-sft", "| `bucket_weighting` | `true` |")
+    assert (
+        json.loads((tmp_path / "out" / "polyalign_config.json").read_text())["polyalign_args"]["bucket_weighting"]
+        is True
+    )
+
+
+def _check_model_card(out, method, setting):
+    """The card LLaMA-Factory writes names the method: tags `polyalign` and the method, the settings, the paper."""
+    import yaml
+
+    card = (out / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert {"llama-factory", "polyalign", method} <= set(meta["tags"]), meta
+    assert card.count("<!-- polyalign-lf -->") == 1 and setting in card and "arxiv.org/abs/2606.13227" in card
 
 
 @pytest.mark.parametrize("distributed", [False, True], ids=["single", "torchrun2"])
@@ -107,6 +123,7 @@ def test_hdpo_step1_loss(tiny_model, tiny_ref_model, pa_data, tmp_path, distribu
     assert 0.0 <= logged["hdpo/regularizer_active"] <= 1.0
     config_json = (tmp_path / "out" / "polyalign_config.json").read_text()
     assert '"stage": "hdpo"' in config_json
+    _check_model_card(tmp_path / "out", "hdpo", f"| `hdpo_lambda` | `{lam}` |")
 
 
 # ------------------------------------------------------------------ partial steps: the unbiased estimator
