@@ -206,7 +206,18 @@ def cell_config(cfg: StudyConfig, root: Path):
             critic_config=critic,
             num_candidates=2,
             base_prompt="template",  # an instruct model: BaseLM answers through its chat template
-            generate_args=["--max-new-tokens", str(cfg.max_new_tokens), "--batch-size", "32", "--device", cfg.device],
+            # prompts are cut (oldest history turns, then the context's end) to the training cutoff, as the
+            # models saw them in training; uncut, the 1,000+-token conversational-QA prompts dominate the time
+            generate_args=[
+                "--max-new-tokens",
+                str(cfg.max_new_tokens),
+                "--max-model-len",
+                str(REAL_RECIPE_KEYS["cutoff_len"] + cfg.max_new_tokens),
+                "--batch-size",
+                "32",
+                "--device",
+                cfg.device,
+            ],
             evaluate_args=[
                 "--mauve-featurizer",
                 "bundled-minilm",
