@@ -56,7 +56,12 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
         "collected can still be summarized with it)",
     )
     summ = sub.add_parser("summarize", help="turn exported ratings into Table 8 (mean ± 95%% CI)")
-    summ.add_argument("ratings", nargs="+", help="ratings JSON files exported from the page (one per rater)")
+    summ.add_argument(
+        "ratings",
+        nargs="+",
+        help="ratings JSON files: the page's exports (one per rater) and/or Label Studio JSON exports of the "
+        "project `human-eval build --format label-studio` wrote (raters named by annotator)",
+    )
     summ.add_argument("--key", required=True, help="the key file written by `human-eval build`")
     summ.add_argument("--by", choices=["language", "length_bin"], default=None, help="also split by this field")
     summ.add_argument("--out", required=True, help="output directory (table8.json, table8.md)")
