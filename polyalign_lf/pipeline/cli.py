@@ -192,12 +192,25 @@ def run_main(args: argparse.Namespace) -> int:
     from polyalign_lf.pipeline.stages import select_stages
 
     chosen = {stage.name for stage in select_stages(stages, _split(args.stages))}  # unknown names refused first
-    _check_machine(cfg, [m for m in ("sft", "bucket_sft", "dpo", "hdpo") if m in chosen], dry_run=args.dry_run)
+    training = [m for m in ("sft", "bucket_sft", "dpo", "hdpo") if m in chosen]
+    _check_machine(cfg, training, dry_run=args.dry_run)
+    if training:
+        _print_resource_plan(cfg, training, args.nproc_per_node)
     start = time.perf_counter()
     _execute(stages, cfg, args, env={}, banner=f"PolyAlign pipeline: {spec.display} · {lang} (root {root})")
     if not args.dry_run:
         print(f"\nfinished in {time.perf_counter() - start:.0f} s; report: {cfg.report_dir / 'report.md'}")
     return 0
+
+
+def _print_resource_plan(cfg, methods: list[str], nproc: int | None) -> None:
+    import yaml
+
+    from polyalign_lf.pipeline.resources import gpus_per_node, resource_plan
+
+    recipes = {m: yaml.safe_load(cfg.recipe(m).read_text(encoding="utf-8")) or {} for m in methods}
+    lines = resource_plan(recipes, cfg.model, cfg.label, cfg.records("train"), gpus_per_node(nproc))
+    print("\n".join(lines))
 
 
 def _check_machine(cfg, methods: list[str], *, dry_run: bool) -> None:

@@ -300,3 +300,28 @@ def test_demo_recipes_are_the_grid_recipes_resized():
             assert demo.get(key) == grid.get(key), (method, key)
         assert "deepspeed" not in demo
         assert demo.get("mask_history") is (True if method in ("sft", "bucket_sft") else None), method
+
+
+def test_run_dry_run_prints_a_resource_plan(tmp_path, capsys, monkeypatch):
+    """Examples per step against the paper's 64 (with the override that restores it), and per training stage
+    memory, disk and time estimates from the documented formulas."""
+    from polyalign_lf.pipeline.resources import MODEL_PARAMETERS
+
+    monkeypatch.chdir(tmp_path)
+    base = ["run", "--lang", "en", "--model", "qwen25_3b", "--dry-run", "--stages", "sft,dpo"]
+    plan = _plan(capsys, [*base, "--nproc-per-node", "8"])
+    assert "resource plan (estimates" in plan and "for 8 GPU(s) per node" in plan
+    assert "sft: 64 examples/step" in plan and "not the paper's" not in plan
+    params = MODEL_PARAMETERS["qwen25_3b"]
+    assert f"sft: 64 examples/step; GPU memory ~{16 * params / 8 / 1e9:,.1f} GB per GPU (ZeRO-3 over 8)" in plan
+    assert f"dpo: 64 examples/step; GPU memory ~{18 * params / 8 / 1e9:,.1f} GB per GPU" in plan  # + reference model
+    assert "time: records not built yet" in plan
+    plan = _plan(capsys, [*base, "--nproc-per-node", "4"])
+    assert "warning: sft: 32 examples per optimizer step (4 GPU(s) × 1 × 8), not the paper's 64" in plan
+    assert "gradient_accumulation_steps=16" in plan
+    records = tmp_path / "data" / "en"
+    records.mkdir(parents=True)
+    row = {"question": "q" * 400, "context": "", "human_answer": "a" * 400}  # 800 characters ≈ 200 tokens (+16)
+    (records / "records_train.jsonl").write_text((json.dumps(row) + "\n") * 1000)
+    plan = _plan(capsys, [*base, "--nproc-per-node", "8"])
+    assert "for ~216,000 tokens/epoch" in plan
