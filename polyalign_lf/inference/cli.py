@@ -127,7 +127,8 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     v.add_argument(
         "--vllm-serve",
         action="store_true",
-        help="vllm engine: start `vllm serve --model` for this job on a free loopback port and stop it afterwards "
+        help="vllm engine: start `vllm serve MODEL` (the model as its positional argument) for this job on a free "
+        "loopback port and stop it afterwards "
         "(instead of --server-url); its log is OUT.vllm.log",
     )
     v.add_argument(
