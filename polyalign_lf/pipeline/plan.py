@@ -27,7 +27,7 @@ from typing import Any
 from polyalign_lf.io import atomic_write, iter_jsonl, write_jsonl
 from polyalign_lf.pipeline import recipes as layout
 from polyalign_lf.pipeline.recipes import METHODS, output_dir, pref_dataset
-from polyalign_lf.pipeline.stages import Stage, llamafactory_train, polyalign_command
+from polyalign_lf.pipeline.stages import Stage, VllmServer, llamafactory_train, polyalign_command
 
 # Methods evaluated on the test split: the paper's grid plus the BaseLM baseline (the untrained base model).
 EVAL_METHODS: tuple[str, ...] = ("base", "sft", "bucket_sft", "dpo", "hdpo")
@@ -483,17 +483,21 @@ def generate_command(cfg: CellConfig, method: str, split: str, *, sample_seed: i
         args += ["--recipe", cfg.recipe("sft" if method == "base" else method)]
     if sample_seed is not None:
         args += ["--temperature", "0.9", "--top-p", "0.95", "--seed", str(sample_seed)]
-    return polyalign_command(*args, *cfg.generate_args)
+    command = polyalign_command(*args, *cfg.generate_args)
+    if cfg.engine == "vllm" and not cfg.vllm_url:
+        # the runner serves the model once for all of the stage's commands that use it (not once per command)
+        command.server = VllmServer(str(model), cfg.vllm_serve_cmd, cfg.vllm_serve_args)
+    return command
 
 
 def engine_args(cfg: CellConfig, model: str) -> list[str]:
-    """`polyalign generate`'s engine options for one model of the cell."""
+    """`polyalign generate`'s engine options for one model of the cell (without a --vllm-url the stage runner
+    starts one `vllm serve` per model and stage and adds its URL: :class:`~polyalign_lf.pipeline.stages.VllmServer`)."""
     if cfg.engine == "hf":
         return ["--engine", "hf"]
     if cfg.vllm_url:
         return ["--engine", "vllm", "--server-url", cfg.vllm_url, "--served-model-name", str(model)]
-    args = ["--engine", "vllm", "--vllm-serve", "--vllm-serve-cmd", cfg.vllm_serve_cmd]
-    return args + ([f"--vllm-serve-args={cfg.vllm_serve_args}"] if cfg.vllm_serve_args else [])
+    return ["--engine", "vllm"]
 
 
 def count_records(path: Path) -> int | None:

@@ -35,14 +35,27 @@ class StageFailed(PolyalignError):
         super().__init__(message + (f"\n  hint: {hint}" if hint else ""))
 
 
+@dataclass(frozen=True)
+class VllmServer:
+    """A ``vllm serve MODEL`` the runner starts for a command (``polyalign generate --engine vllm``) and keeps for
+    the stage's next commands of the same model: a stage starts each model's server once."""
+
+    model: str
+    command: str = "vllm serve"
+    extra_args: str = ""
+
+
 @dataclass
 class Command:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    server: VllmServer | None = None  # the runner serves the model and adds --server-url/--served-model-name
 
     def display(self, root: Path) -> str:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
         argv = list(self.argv)
+        if self.server is not None:
+            argv += ["--server-url", f"<{self.server.command} {self.server.model}, one per model and stage>"]
         if argv[:3] == [sys.executable, "-m", "polyalign_lf.cli"]:
             argv = ["polyalign", *argv[3:]]
         elif argv and Path(argv[0]).name == "llamafactory-cli":
@@ -191,15 +204,22 @@ class StageRunner:
     def _run_stage(self, stage: Stage) -> None:
         log = self.log_path(stage)
         log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w", encoding="utf-8", buffering=1) as handle:  # line-buffered: `tail -f` shows progress
+        with (
+            open(log, "w", encoding="utf-8", buffering=1) as handle,  # line-buffered: `tail -f` shows progress
+            _ServerPool(log) as servers,
+        ):
             for command in stage.commands:
                 handle.write(f"$ {command.display(self.root)}\n")
                 handle.flush()
+                argv = list(command.argv)
+                if command.server is not None:
+                    url = servers.url(command.server)
+                    argv += ["--server-url", url, "--served-model-name", command.server.model]
                 # unbuffered: the log shows progress live (Python block-buffers stdout into a pipe)
                 env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env, **command.env}
                 try:
                     proc = subprocess.Popen(
-                        command.argv,
+                        argv,
                         cwd=self.root,
                         env=env,
                         stdout=subprocess.PIPE,
@@ -249,6 +269,38 @@ class StageRunner:
             if stage.action is not None:
                 handle.write(f"· {stage.action_label or stage.name}\n")
                 stage.action()
+
+
+class _ServerPool:
+    """The vLLM server of the stage's current model: started on first use, kept while the next commands use the
+    same model, stopped when another model's turn comes and when the stage ends (or fails)."""
+
+    def __init__(self, log: Path):
+        self.log = log
+        self.current: VllmServer | None = None
+        self.stack = contextlib.ExitStack()
+        self.started = 0
+        self._url = ""
+
+    def __enter__(self) -> _ServerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stack.close()
+
+    def url(self, server: VllmServer) -> str:
+        from polyalign_lf.inference.engines.vllm_server import managed_vllm_server
+
+        if server != self.current:
+            self.stack.close()
+            self.stack = contextlib.ExitStack()
+            self.started += 1
+            log = self.log.with_name(f"{self.log.stem}.vllm{self.started}.log")
+            self._url = self.stack.enter_context(
+                managed_vllm_server(server.model, command=server.command, extra_args=server.extra_args, log_path=log)
+            )
+            self.current = server
+        return self._url
 
 
 # How long a stopped stage's processes get to exit after the signal is forwarded before they are killed.

@@ -446,3 +446,37 @@ def test_profile_prompt_must_match_the_training_export(tmp_path, tiny_model, mak
     assert not (tmp_path / "a.jsonl").exists()
     assert main([*common, "--out", str(tmp_path / "b.jsonl"), "--profile-prompt", "situation"]) == 0
     assert read_json(tmp_path / "b.jsonl.progress.json")["settings"]["profile_prompt"] == "situation"
+
+
+def test_a_stage_starts_each_models_vllm_server_once(tmp_path, tiny_model, tiny_ref_model, make_record):
+    """The pipeline's generation stages (`--engine vllm` without a URL): one `vllm serve` per model and stage,
+    reused by every command of that model (greedy and sampled candidates), stopped when the stage ends."""
+    from polyalign_lf.data.schema import write_records
+    from polyalign_lf.io import read_jsonl
+    from polyalign_lf.pipeline.stages import Stage, StageRunner, VllmServer, polyalign_command
+
+    fake = tmp_path / "fake_vllm.py"
+    fake.write_text(_FAKE_VLLM)
+    write_records(tmp_path / "test.jsonl", _bilingual_records(make_record, n=2))
+    serve = f"{sys.executable} {fake} serve"
+
+    def generate(model, out, *extra):
+        command = polyalign_command(
+            "generate", "--engine", "vllm", "--records", tmp_path / "test.jsonl", "--model", model,
+            "--template", "qwen", "--out", tmp_path / out, *extra,
+        )  # fmt: skip
+        command.server = VllmServer(str(model), serve)
+        return command
+
+    commands = [
+        generate(tiny_model, "a.jsonl"),
+        generate(tiny_model, "a_sample.jsonl", "--temperature", "0.9", "--seed", "1"),
+        generate(tiny_ref_model, "b.jsonl"),
+    ]
+    stage = Stage("predict", "three generations, two models", commands, [tmp_path / "b.jsonl"])
+    StageRunner(tmp_path, tmp_path / "work").run([stage])
+    calls = [json.loads(line)[0] for line in (tmp_path / "fake_vllm.py.calls").read_text().splitlines()]
+    assert calls == [str(tiny_model), str(tiny_ref_model)]  # each model served once
+    assert all(r["prediction"] == f"served by {tiny_model}" for r in read_jsonl(tmp_path / "a_sample.jsonl"))
+    assert all(r["prediction"] == f"served by {tiny_ref_model}" for r in read_jsonl(tmp_path / "b.jsonl"))
+    assert "one per model and stage" in (tmp_path / "work" / "logs" / "predict.log").read_text()

@@ -179,8 +179,8 @@ def test_run_engine_choice_and_prompt_counts(tmp_path, capsys, monkeypatch):
     assert "prompts: 5 run(s) × the test records (not built yet) · hf engine" in plan
     plan = _plan(capsys, [*base, "--engine", "vllm", "--vllm-serve-cmd", "/opt/vllm/bin/vllm serve"])
     generate = [line for line in plan.splitlines() if "polyalign generate" in line]
-    assert len(generate) == 10 and all("--engine vllm --vllm-serve --vllm-serve-cmd" in g for g in generate)
-    assert "/opt/vllm/bin/vllm serve" in plan and "warning" not in plan
+    assert len(generate) == 10 and all("--engine vllm" in g and "one per model and stage>" in g for g in generate)
+    assert "/opt/vllm/bin/vllm serve saves/en/gemma2_2b/hdpo" in plan and "warning" not in plan
     plan = _plan(capsys, [*base, "--vllm-url", "http://gpu:8000", "--stages", "predict-test"])
     assert (
         "--server-url http://gpu:8000 --served-model-name saves/en/gemma2_2b/hdpo --model saves/en/gemma2_2b/hdpo"
