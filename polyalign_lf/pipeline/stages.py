@@ -55,7 +55,8 @@ class Command:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
         argv = list(self.argv)
         if self.server is not None:
-            argv += ["--server-url", f"<{self.server.command} {self.server.model}, one per model and stage>"]
+            served = f"{self.server.command} {_short(self.server.model, root)}"
+            argv += ["--server-url", f"<{served}, one per model and stage>"]
         if argv[:3] == [sys.executable, "-m", "polyalign_lf.cli"]:
             argv = ["polyalign", *argv[3:]]
         elif argv and Path(argv[0]).name == "llamafactory-cli":
