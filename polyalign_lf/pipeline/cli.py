@@ -96,8 +96,9 @@ def run_arguments(parser: argparse.ArgumentParser) -> None:
         "--engine",
         choices=["hf", "vllm"],
         default=None,
-        help="generation engine: hf (transformers; the default) or vllm, which starts `vllm serve MODEL` for each "
-        "method's generation and stops it afterwards (the practical choice for a real cell); see --vllm-url",
+        help="generation engine: hf (transformers; the default) or vllm, which starts one `vllm serve MODEL` per "
+        "model and stage (reused by that model's candidates) and stops it afterwards (the practical choice for a "
+        "real cell); see --vllm-url",
     )
     parser.add_argument(
         "--vllm-url",
