@@ -41,6 +41,7 @@ def test_dry_run_runs_every_section(tmp_path):
         "environment",
         "train_overhead",
         "step1_loss",
+        "zero3_step1_loss",
         "lm_features",
         "detectors",
         "embeddings",
@@ -55,6 +56,12 @@ def test_dry_run_runs_every_section(tmp_path):
     for name in ("lm_features", "detectors", "embeddings"):
         assert results[name]["result"]["tokens_per_s"] > 0
     assert "skipped" in results["vllm"]["result"]
+    zero3 = results["zero3_step1_loss"]["result"]  # runs where DeepSpeed is installed, else says why not
+    assert (
+        "DeepSpeed is not installed" in zero3["skipped"]
+        if "skipped" in zero3
+        else all(c["ok"] for c in zero3["checks"].values())
+    )
     table = (out / "results.md").read_text()
     assert "| train_overhead | ratio.hdpo_vs_dpo |" in table and "equal (rel 1e-4): yes" in table
 

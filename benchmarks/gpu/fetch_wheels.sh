@@ -19,4 +19,10 @@ for name in $PACKAGES; do
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     --platform manylinux_2_5_x86_64 --platform manylinux1_x86_64 -d .whl "$spec"
 done
+# DeepSpeed ships no wheel: build a pure-Python one here (its ops compile on first use on the GPU machine) for
+# the ZeRO-3 section of validate.py; skip it with NO_DEEPSPEED=1.
+if [ -z "${NO_DEEPSPEED:-}" ]; then
+  DS_BUILD_OPS=0 "$VENV_PY" -m pip wheel -q --no-deps --no-build-isolation -w .whl "deepspeed>=0.10.0,<=0.16.9" ||
+    echo "fetch_wheels: building the DeepSpeed wheel failed (needs torch, wheel and setuptools in $VENV_PY); ZeRO-3 will be skipped"
+fi
 echo "fetch_wheels: $(ls .whl/*.whl | wc -l) wheels, $(du -sh .whl | cut -f1) in .whl/ (the device tool carries at most 64 MiB)"

@@ -153,6 +153,48 @@ def section_step1_loss(ctx: dict) -> dict:
     return {"checks": checks, "ok": all(c["ok"] for c in checks.values())}
 
 
+def section_zero3_step1_loss(ctx: dict) -> dict:
+    """The grid's ZeRO-3 path with the plugin (never run before a GPU was lent): Bucket-SFT and HDPO step-1
+    losses under `deepspeed: recipes/deepspeed/ds_z3_config.json` (FORCE_TORCHRUN=1, one rank) equal the
+    float64 recomputation. Skipped, with the reason, where DeepSpeed is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("deepspeed") is None:
+        return {"skipped": "DeepSpeed is not installed (fetch_wheels.sh builds its wheel where PyPI is reachable)"}
+    import pa_integration_helpers as helpers
+
+    from polyalign_lf.core.tiny_models import build_tiny_causal_lm, perturb_weights
+    from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
+
+    work = Path(tempfile.mkdtemp(prefix="pa_zero3_", dir=ctx["tmp"]))
+    model = build_tiny_causal_lm(work / "model")
+    ref = perturb_weights(model, work / "ref")
+    (work / "data").mkdir()
+    data = helpers.build_pa_data(work / "data")
+    zero3 = {"deepspeed": str(REPO / "recipes" / "deepspeed" / "ds_z3_config.json")}
+    zero3.update({} if ctx["dry_run"] else {"use_cpu": False})
+    env = {"FORCE_TORCHRUN": "1", "NPROC_PER_NODE": "1"}
+    checks = {}
+    for method, dataset, extra in (
+        ("bucket_sft", "sft4", {"bucket_weighting": True}),
+        ("hdpo", "pref4", {"stage": "hdpo", "hdpo_lambda": 0.3, "ref_model": str(ref), "pref_beta": 0.1}),
+    ):
+        tokenized = work / f"tok_{method}"
+        config = tiny_train_config(
+            model, dataset, data, work / f"out_{method}", max_steps=1, gradient_accumulation_steps=4,
+            disable_shuffling=True, tokenized_path=str(tokenized), **extra, **zero3,
+        )  # fmt: skip
+        run = run_lf_train(config, work / f"run_{method}", env=env).check()
+        if method == "bucket_sft":
+            expected, _ = helpers.expected_bucket_sft_loss(
+                model, tokenized, [r["bucket_id"] for r in helpers.SFT_ROWS]
+            )
+        else:
+            expected, _ = helpers.expected_hdpo_loss(model, ref, tokenized, helpers.PREF_ROWS, beta=0.1, lam=0.3)
+        checks[method] = _compare(run.step_loss(1), expected)
+    return {"checks": checks, "ok": all(c["ok"] for c in checks.values())}
+
+
 def _compare(logged: float, expected: float, rel: float = 1e-4) -> dict:
     return {
         "logged": logged,
@@ -275,6 +317,7 @@ SECTIONS = {
     "environment": section_environment,
     "train_overhead": section_train_overhead,
     "step1_loss": section_step1_loss,
+    "zero3_step1_loss": section_zero3_step1_loss,
     "lm_features": section_lm_features,
     "detectors": section_detectors,
     "embeddings": section_embeddings,
@@ -306,7 +349,7 @@ def markdown(results: dict) -> str:
             for key, value in result["figures"].items():
                 if key.startswith(("ratio.", "mfu.", "step_time_s.")):
                     lines.append(f"| {name} | {key} | {value} | {goals.get(key, '')} |")
-        elif name == "step1_loss":
+        elif name in ("step1_loss", "zero3_step1_loss") and "checks" in result:
             for mode, check in result["checks"].items():
                 lines.append(
                     f"| {name} | {mode} logged vs float64 | {check['logged']:.6f} vs {check['expected_float64']:.6f} | "
@@ -357,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     print((args.out / "results.md").read_text())
     failed = [name for name, entry in results.items() if "error" in entry]
     step1 = results.get("step1_loss", {}).get("result", {})
-    if failed or step1.get("ok") is False:
+    zero3 = results.get("zero3_step1_loss", {}).get("result", {})
+    if failed or step1.get("ok") is False or zero3.get("ok") is False:
         print(
             f"validate: {len(failed)} section(s) failed: {', '.join(failed) or '-'}; step-1 check ok: {step1.get('ok')}"
         )
