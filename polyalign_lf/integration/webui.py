@@ -148,9 +148,8 @@ def _build_components(gr) -> dict[str, Any]:
         "bucket_weighting": gr.Dropdown(
             choices=["false", "true", "uniform"], value="false", render=False, elem_id="polyalign-bucket-weighting"
         ),
-        "hdpo_lambda": gr.Number(
-            value=defaults["hdpo_lambda"], minimum=0, render=False, elem_id="polyalign-hdpo-lambda"
-        ),
+        # no `minimum`: gradio's own range message names no field; check_values says "HDPO λ must be …"
+        "hdpo_lambda": gr.Number(value=defaults["hdpo_lambda"], render=False, elem_id="polyalign-hdpo-lambda"),
         "hdpo_critic": gr.Textbox(value="", render=False, elem_id="polyalign-hdpo-critic"),
         "weight_normalization": gr.Dropdown(
             choices=["dataset", "step", "micro_batch"],
@@ -166,6 +165,18 @@ def _stage_of(label: str) -> str | None:
     from llamafactory.extras.constants import TRAINING_STAGES
 
     return TRAINING_STAGES.get(label)
+
+
+def _place_after(block, anchor) -> None:
+    """Move ``block`` right after ``anchor`` among their parent's children (before the page is rendered): the
+    PolyAlign panel sits with the configuration panels, after RLHF, above Start. Left where it is (the end of
+    the tab) if the layout is not the one expected."""
+    parent = getattr(block, "parent", None)
+    children = getattr(parent, "children", None)
+    if anchor is None or not isinstance(children, list) or getattr(anchor, "parent", None) is not parent:
+        return
+    children.remove(block)
+    children.insert(children.index(anchor) + 1, block)
 
 
 def wrap_create_train_tab(original):
@@ -186,6 +197,7 @@ def wrap_create_train_tab(original):
             with gr.Row():
                 for component in components.values():
                     component.render()
+        _place_after(polyalign_tab, elem_dict.get("rlhf_tab"))
 
         def show_for_stage(label):
             stage = _stage_of(label)

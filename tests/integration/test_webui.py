@@ -120,6 +120,36 @@ def _train_tab(stage_label: str, **values):
 
 
 @needs_gradio
+def test_polyalign_panel_sits_after_rlhf_above_start():
+    """The panel is among the configuration panels (right after RLHF), above the Start button, not below the
+    run controls; and a negative λ is refused by PolyAlign's message (gradio's range check would name no field)."""
+    import gradio as gr
+    from llamafactory.webui import interface
+    from llamafactory.webui.components import create_top
+    from llamafactory.webui.engine import Engine
+
+    engine = Engine()
+    with gr.Blocks() as demo:
+        engine.manager.add_elems("top", create_top())
+        elems = interface.create_train_tab(engine)
+    order = []
+
+    def walk(block):
+        for child in getattr(block, "children", []) or []:
+            order.append(child)
+            walk(child)
+
+    walk(demo)
+    position = {id(block): k for k, block in enumerate(order)}
+    rlhf, panel, start = (position[id(elems[name])] for name in ("rlhf_tab", "polyalign_tab", "start_btn"))
+    assert rlhf < panel < start
+    siblings = elems["polyalign_tab"].parent.children
+    assert siblings.index(elems["polyalign_tab"]) == siblings.index(elems["rlhf_tab"]) + 1
+    assert getattr(elems["hdpo_lambda"], "minimum", None) is None
+    assert "HDPO λ must be" in check_values("hdpo", {"hdpo_lambda": -1})
+
+
+@needs_gradio
 def test_llamaboard_runner_writes_hdpo_recipe_keys(tmp_path, monkeypatch):
     import llamafactory.webui.interface  # noqa: F401 (the import LlamaBoard starts with fires the hook)
     from llamafactory.extras.constants import STAGES_USE_PAIR_DATA, TRAINING_STAGES
@@ -307,6 +337,12 @@ def test_llamaboard_hdpo_in_chromium(tmp_path, tiny_model, pa_data):
                 "[...document.querySelectorAll('#polyalign-tab [data-testid=\"block-info\"]')].map(e => e.textContent.trim())"
             )
             assert labels[:3] == ["Bucket weighting", "HDPO λ", "Critic bundle"]
+            # the panel is drawn above the Start button (with the configuration panels, not below the run controls)
+            panel_top = browser.evaluate("document.querySelector('#polyalign-tab').getBoundingClientRect().top")
+            start_top = browser.evaluate(
+                f"document.querySelector({json.dumps(_button(browser, 'Start'))}).getBoundingClientRect().top"
+            )
+            assert panel_top < start_top, (panel_top, start_top)
             _fill(browser, _block(browser, "Data dir") + " textarea", str(pa_data))
             _fill(browser, _block(browser, "Dataset") + " input", "pref4", enter=True)
             _choose(browser, _block(browser, "Compute type"), "fp32")
