@@ -90,3 +90,38 @@ def test_data_the_design_cannot_use_is_refused(make_record):
         design_rows(_rows(make_record, TEST, "test"), DesignRule())
     with pytest.raises(InputError, match=r"only 0 bucket\(s\)"):
         design_rows(_rows(make_record, POOL, "val") + _rows(make_record, TEST, "test"), DesignRule(test_per_bucket=10))
+
+
+def test_records_the_template_cannot_render_stop_the_study_before_training(tmp_path, monkeypatch, make_record):
+    """The base-model stage renders every design record with and without each profile prompt; one that fails is
+    named (with the profile) before any model is trained."""
+    import transformers
+
+    import polyalign_lf.integration.prompting as prompting
+    import polyalign_lf.models.install as install
+    from polyalign_lf.data.schema import write_records
+    from polyalign_lf.pipeline.stages import StageFailed
+    from polyalign_lf.study.run import StudyConfig, cell_config, check_base_model
+
+    cfg = StudyConfig(out=tmp_path, model=str(tmp_path / "model"), data=tmp_path, rule=DesignRule(), device="cpu")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "polyalign_model.json").write_text('{"template": "smollm2"}')
+    (tmp_path / "shared" / "data" / "prepared").mkdir(parents=True)
+    (tmp_path / "shared" / "data" / "prepared" / "design.json").write_text('{"buckets": {"en|single|qa|short": {}}}')
+    cell = cell_config(cfg, cfg.shared)
+    write_records(
+        cell.records("train"), [make_record(1, split="train"), make_record(2, split="train", question="BAD")]
+    )
+    write_records(cell.records("test"), [make_record(3)])
+
+    class Renderer:
+        def prompt_ids(self, example):
+            if example["instruction"] == "BAD" and "system" in example:
+                raise ValueError("the template has no system role")
+            return [1, 2, 3]
+
+    monkeypatch.setattr(install, "verify_model", lambda folder: {})
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: object())
+    monkeypatch.setattr(prompting, "load_chat_renderer", lambda tokenizer, template: Renderer())
+    with pytest.raises(StageFailed, match=r"cannot render 2 design record\(s\): en-2 \(situation\).*en-2 \(oracle\)"):
+        check_base_model(cfg, cell)
