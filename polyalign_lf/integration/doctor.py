@@ -179,6 +179,16 @@ def deepspeed_check(required: bool) -> Check:
     """DeepSpeed installed (fatal when a recipe needs it, a warning otherwise: the grid's recipes use ZeRO-3)."""
     version = _version("deepspeed")
     if version is not None:
+        from packaging.requirements import Requirement
+
+        if not Requirement(DEEPSPEED_REQUIREMENT).specifier.contains(version, prereleases=True):
+            return Check(
+                "DeepSpeed version",
+                False,
+                f"{version} is outside {DEEPSPEED_REQUIREMENT} (the range LLaMA-Factory documents); ZeRO may fail or "
+                f"differ: {DEEPSPEED_INSTALL}",
+                fatal=False,
+            )
         return Check("DeepSpeed installed", True, f"{version} (the grid's recipes use ZeRO-3)", fatal=required)
     return Check(
         "DeepSpeed installed",

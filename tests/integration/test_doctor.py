@@ -103,6 +103,17 @@ def test_doctor_checks_what_a_recipe_needs(monkeypatch, capsys, tmp_path):
     assert "nowhere.json not found" in capsys.readouterr().out
 
 
+def test_doctor_warns_about_a_deepspeed_outside_the_documented_range(monkeypatch):
+    import polyalign_lf.integration.doctor as doctor
+
+    real = doctor._version
+    monkeypatch.setattr(doctor, "_version", lambda dist: "0.19.8" if dist == "deepspeed" else real(dist))
+    check = doctor.deepspeed_check(required=True)
+    assert not check.ok and not check.fatal and "0.19.8 is outside deepspeed>=0.10.0,<=0.16.9" in check.detail
+    monkeypatch.setattr(doctor, "_version", lambda dist: "0.16.4" if dist == "deepspeed" else real(dist))
+    assert doctor.deepspeed_check(required=True).ok
+
+
 def test_run_refuses_a_zero_recipe_without_deepspeed(monkeypatch, capsys, tmp_path):
     """`polyalign run` stops before its first stage (a dry run shows the plan and says so)."""
     from polyalign_lf.cli import main
