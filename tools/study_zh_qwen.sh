@@ -2,7 +2,8 @@
 # The Chinese arm of the real-data study (docs/study.md): Qwen2.5-Coder-0.5B-Instruct on real CMRC2018 rows —
 # BaseLM generation and evaluation, then a short Bucket-SFT and its evaluation — through the same commands as
 # every other run (`polyalign prepare/dedup/export/features/references/generate/evaluate`, `llamafactory-cli
-# train`). CPU-sized (32 training rows, 32 test rows) and not part of CI: about 4-5x SmolLM2's cost.
+# train`). CPU-sized (N_TRAIN=32 training rows, N_TEST=32 test rows, MAX_NEW=64 new tokens by default) and not
+# part of CI: about 4-5x SmolLM2's cost.
 #
 #   bash tools/study_zh_qwen.sh CMRC_DIR OUT      # CMRC_DIR holds cmrc2018_trial.json and cmrc2018_dev.json
 #
@@ -17,6 +18,7 @@ PY=${PYTHON:-python}
 LF=${LLAMAFACTORY_CLI:-llamafactory-cli}
 N_TRAIN=${N_TRAIN:-32}
 N_TEST=${N_TEST:-32}
+MAX_NEW=${MAX_NEW:-64}
 mkdir -p "$OUT"
 MODEL=${QWEN_DIR:-$OUT/model}  # an installed folder to reuse (`polyalign models verify` checks it)
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_DISABLED=true DISABLE_VERSION_CHECK=1
@@ -52,7 +54,7 @@ fi
 [ -f "$OUT/registry/dataset_info.json" ] || $PA export "$OUT/dedup" --out "$OUT/registry"
 [ -f "$OUT/features.npz" ] || $PA features --records "$OUT/dedup/cmrc2018/train.jsonl" --out "$OUT/features.npz"
 [ -f "$OUT/references.json" ] || $PA references --features "$OUT/features.npz" --out "$OUT/references.json" --min-bucket-size 2
-GEN=(--max-new-tokens 64 --max-model-len 448 --batch-size 16 --device cpu)
+GEN=(--max-new-tokens "$MAX_NEW" --max-model-len $((384 + MAX_NEW)) --batch-size 16 --device cpu)
 EVAL=(--records "$OUT/dedup/cmrc2018/test.jsonl" --references "$OUT/references.json" --min-bucket-size 2
       --mauve-featurizer bundled-minilm --cache-dir "$OUT/eval_cache" --model qwen05)
 cat > "$OUT/bucket_sft.yaml" <<EOF
