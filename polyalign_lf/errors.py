@@ -48,6 +48,10 @@ class Interrupted(PolyalignError):
         super().__init__(message or f"stopped by {name}; finished outputs are kept, rerun the same command to resume")
 
 
+class SegmenterError(ConfigError, ValueError):
+    """A Chinese segmenter that cannot be used: unknown name, or not installed (a ValueError too, for callers)."""
+
+
 class AllFailed(PolyalignError):
     """Every unit of work of a command failed (e.g. every judge request): nothing usable was produced."""
 

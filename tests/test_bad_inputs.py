@@ -1950,7 +1950,7 @@ def _wrong_split(w: Path, t: Path) -> None:
 case(
     "POLYALIGN_SEGMENTER is not a segmenter",
     lambda w, t: ["features", "--records", w / "records.jsonl", "--out", t / "f.npz"],
-    r"POLYALIGN_SEGMENTER='bogus'.*rjieba or jieba",
+    r"unknown Chinese segmenter 'bogus' \(from POLYALIGN_SEGMENTER\); expected rjieba or jieba",
     env={"POLYALIGN_SEGMENTER": "bogus"},
     absent=("f.npz",),
 )

@@ -255,19 +255,18 @@ def chinese_segmenter(name: str | None = None) -> tuple[str, Callable[[str], lis
     global _SEGMENTER
     wanted = name or os.environ.get("POLYALIGN_SEGMENTER", "").strip().lower() or None
     if wanted not in (None, "rjieba", "jieba"):
-        from polyalign_lf.errors import ConfigError
+        from polyalign_lf.errors import SegmenterError
 
-        raise ConfigError(
-            f"POLYALIGN_SEGMENTER={wanted!r} is not a Chinese segmenter: set it to rjieba or jieba, or unset it"
-        )
+        source = "" if name else " (from POLYALIGN_SEGMENTER)"
+        raise SegmenterError(f"unknown Chinese segmenter {wanted!r}{source}; expected rjieba or jieba (or unset it)")
     if wanted is None and _SEGMENTER is not None:
         return _SEGMENTER
     with _SEGMENTER_LOCK:
         cut = _rjieba_cut() if wanted in (None, "rjieba") else None
         if wanted == "rjieba" and cut is None:
-            from polyalign_lf.errors import ConfigError
+            from polyalign_lf.errors import SegmenterError
 
-            raise ConfigError("POLYALIGN_SEGMENTER=rjieba but rjieba is not installed (pip install rjieba)")
+            raise SegmenterError("POLYALIGN_SEGMENTER=rjieba but rjieba is not installed (pip install rjieba)")
         chosen = ("rjieba", cut) if cut is not None else ("jieba", _jieba_cut())
         if wanted is None:
             _SEGMENTER = chosen
