@@ -122,6 +122,9 @@ def test_ctrl_c_stops_a_parallel_prepare_cleanly(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # SIGINT back to its default: a suite started in the background of a non-interactive shell inherits it
+        # ignored, and Python then installs no KeyboardInterrupt handler
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not list(out.rglob(".*.tmp")) and proc.poll() is None and time.monotonic() < deadline:

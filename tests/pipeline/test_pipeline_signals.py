@@ -40,6 +40,12 @@ ORCHESTRATOR = textwrap.dedent(
 )
 
 
+def _interruptible() -> None:
+    """In the child before exec: SIGINT back to its default. A suite started in the background of a non-interactive
+    shell inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler (Ctrl-C would do nothing)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -55,7 +61,11 @@ def test_signal_stops_the_stage_tree_and_a_rerun_resumes(tmp_path, signum, code)
     script = tmp_path / "orchestrator.py"
     script.write_text(ORCHESTRATOR, encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_interruptible,
     )
     log = tmp_path / "work" / "logs" / "slow.log"
     deadline = time.monotonic() + 60
@@ -77,7 +87,11 @@ def test_signal_stops_the_stage_tree_and_a_rerun_resumes(tmp_path, signum, code)
     assert not (tmp_path / "work" / ".stages" / "slow.done.json").exists()
     # a rerun skips the finished stage and starts the interrupted one again
     rerun = subprocess.Popen(
-        [sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_interruptible,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # the rerun's own log of the stage (the old one ends "interrupted")
