@@ -204,17 +204,17 @@ def recipe_checks(recipes, torch_info: dict | None = None) -> list[Check]:
     ``deepspeed:`` recipe (fatal), bf16 where the recipe asks for it (a warning: LLaMA-Factory would refuse)."""
     import yaml
 
+    from polyalign_lf.errors import ConfigError
+    from polyalign_lf.integration.prompting import read_recipe
+
     torch_info = torch_info if torch_info is not None else torch_build()
     checks: list[Check] = []
     needs_deepspeed = []
     for recipe in recipes:
         try:
-            config = yaml.safe_load(open(recipe, encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
+            config = read_recipe(recipe)
+        except (OSError, yaml.YAMLError, ConfigError) as exc:
             checks.append(Check(f"recipe {recipe}", False, f"cannot be read: {exc}"))
-            continue
-        if not isinstance(config, dict):
-            checks.append(Check(f"recipe {recipe}", False, "is not a YAML mapping"))
             continue
         deepspeed = config.get("deepspeed")
         if deepspeed:

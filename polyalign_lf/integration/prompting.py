@@ -23,8 +23,8 @@ from typing import Any
 from polyalign_lf.errors import ConfigError
 
 
-def read_recipe_template(recipe: str | os.PathLike) -> tuple[str | None, str | None]:
-    """``template`` and ``default_system`` of a LLaMA-Factory recipe YAML (the model's training recipe)."""
+def read_recipe(recipe: str | os.PathLike) -> dict[str, Any]:
+    """A LLaMA-Factory recipe YAML as a mapping (the model's training recipe)."""
     import yaml
 
     path = Path(recipe)
@@ -34,19 +34,19 @@ def read_recipe_template(recipe: str | os.PathLike) -> tuple[str | None, str | N
         config = yaml.safe_load(handle) or {}
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: a recipe must be a YAML mapping")
+    return config
+
+
+def read_recipe_template(recipe: str | os.PathLike) -> tuple[str | None, str | None]:
+    """``template`` and ``default_system`` of a recipe."""
+    config = read_recipe(recipe)
     return config.get("template"), config.get("default_system")
 
 
 def recipe_profile_prompt(recipe: str | os.PathLike) -> str | None:
     """The profile prompt the recipe's training rows carry: ``profile_prompt`` of the ``export_manifest.json``
     in its ``dataset_dir`` (relative to the working directory, as LLaMA-Factory reads it); None when unknown."""
-    import yaml
-
-    with open(recipe, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle) or {}
-    if not isinstance(config, dict):
-        return None
-    manifest = Path(str(config.get("dataset_dir") or "data")) / "export_manifest.json"
+    manifest = Path(str(read_recipe(recipe).get("dataset_dir") or "data")) / "export_manifest.json"
     if not manifest.is_file():
         return None
     try:

@@ -205,11 +205,10 @@ def run_main(args: argparse.Namespace) -> int:
 
 
 def _print_resource_plan(cfg, methods: list[str], nproc: int | None) -> None:
-    import yaml
-
+    from polyalign_lf.integration.prompting import read_recipe
     from polyalign_lf.pipeline.resources import gpus_per_node, resource_plan
 
-    recipes = {m: yaml.safe_load(cfg.recipe(m).read_text(encoding="utf-8")) or {} for m in methods}
+    recipes = {m: read_recipe(cfg.recipe(m)) for m in methods}
     lines = resource_plan(recipes, cfg.model, cfg.label, cfg.records("train"), gpus_per_node(nproc))
     print("\n".join(lines))
 
