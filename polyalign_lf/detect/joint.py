@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from polyalign_lf.errors import InputError
 from polyalign_lf.options import number_problem
@@ -45,3 +46,58 @@ def agg_from_metrics(metrics: Mapping, where: str = "metrics") -> tuple[float | 
             f"agg {problem}", where=where, hint="metrics files are written by `polyalign evaluate`; recompute this one"
         )
     return float(value), None
+
+
+def add_table4(
+    summary: dict[str, Any], detectors: list[str], aggs: Mapping[str, tuple[float | None, str | None]]
+) -> None:
+    """Add ``h`` (H = 1 − mean AI rate), ``joint``, ``detectors_used`` and ``h_label`` to each method (in place).
+
+    ``H`` is kept as an alias of ``h`` for files written by earlier versions' readers."""
+    from polyalign_lf.detect.runner import h_label
+
+    for method, entry in summary.items():
+        rates = [entry[d]["ai_rate"] for d in detectors if isinstance(entry.get(d), dict) and "ai_rate" in entry[d]]
+        entry["detectors_used"] = list(detectors)
+        entry["h_label"] = h_label(detectors)
+        entry["h"] = human_likeness(rates) if len(rates) == len(detectors) else None
+        entry["H"] = entry["h"]
+        agg, reason = aggs.get(method, (None, "no --metrics file for this method"))
+        entry["agg"] = agg
+        if entry["h"] is None:
+            entry["joint"], entry["joint_skip_reason"] = None, "a detector could not score this method"
+        elif agg is None:
+            entry["joint"], entry["joint_skip_reason"] = None, reason
+        else:
+            entry["joint"] = joint_score(agg, entry["h"])
+
+
+def table4_markdown(summary: Mapping[str, Any], detectors: list[str]) -> str:
+    from polyalign_lf.detect.detectors import DETECTORS
+    from polyalign_lf.detect.runner import h_label
+
+    names = {name: cls.label for name, cls in DETECTORS.items()}
+    names["classifier"] = names["radar"]  # summaries written before radar had its name
+    label = h_label([{"classifier": "radar"}.get(d, d) for d in detectors])
+    joint = "Joint" if label == "H" else f"Joint[{label}]"
+    header = ["Method", "Agg"] + [names.get(d, d) for d in detectors] + [label, joint]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method, entry in summary.items():
+        cells = [method, "–" if entry.get("agg") is None else f"{entry['agg']:.3f}"]
+        for d in detectors:
+            det = entry.get(d, {})
+            cells.append(f"{100 * det['ai_rate']:.1f}" if "ai_rate" in det else "skipped")
+        h = entry.get("h", entry.get("H"))
+        cells.append("–" if h is None else f"{h:.3f}")
+        cells.append("–" if entry.get("joint") is None else f"{entry['joint']:.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    note = (
+        ""
+        if label == "H"
+        else f"\n\n**{label} is not the paper's H**, which averages three detectors "
+        "(binoculars, fast_detectgpt, radar); its Joint cannot be placed in Table 4's column."
+    )
+    return (
+        "\n".join(lines) + "\n\nAI% = share of texts a detector classifies as machine-written (lower is better); "
+        f"{label} = 1 − mean AI rate of the detectors used; Joint = 100·2·Agg·H/(Agg+H)." + note + "\n"
+    )

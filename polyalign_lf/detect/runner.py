@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from polyalign_lf.detect.detectors import DETECTORS, LMPairDetector, get_detector
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import progress
 
-DETECTORS = ("binoculars", "fast_detectgpt", "radar")
-PAPER_DETECTORS = DETECTORS  # §5: H averages these three detectors' AI rates
+PAPER_DETECTORS = ("binoculars", "fast_detectgpt", "radar")  # §5: H averages these three detectors' AI rates
 LM_DETECTORS = ("binoculars", "fast_detectgpt")
 DETECTOR_ALIASES = {"classifier": "radar", "fast-detectgpt": "fast_detectgpt"}  # earlier spellings still work
 MIN_TOKENS = 2  # one scored position needs two tokens
@@ -33,7 +33,7 @@ def parse_detectors(text: str) -> list[str]:
     unknown = [n for n in names if n not in DETECTORS]
     if unknown or not names:
         raise ConfigError(
-            f"--detectors: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(DETECTORS)}"
+            f"--detectors: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(DETECTORS.names())}"
         )
     return names
 
@@ -182,7 +182,7 @@ class DetectorModels:
         return self._loaded["radar"], self._tokenizers["radar"]
 
 
-def _batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list[int]]:
+def length_batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list[int]]:
     # Longest first, so batches hold similar lengths (little padding) and memory peaks show up at once.
     order = sorted((k for k, n in enumerate(lengths) if n >= minimum), key=lambda k: -lengths[k])
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
@@ -191,92 +191,70 @@ def _batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list
 def score_texts(
     texts: Sequence[str], models: DetectorModels, detectors: Sequence[str] = LM_DETECTORS, desc: str = "detect"
 ) -> list[dict[str, Any]]:
-    """Raw detector statistics per text: ``{"n_tokens", "binoculars", "fast_detectgpt", "radar"}``.
+    """Raw detector statistics per text: ``{"n_tokens", DETECTOR: value, ...}`` for each of ``detectors``.
 
     A text too short to score (fewer than two tokens; an empty answer) gets None, which the summary counts
-    and reports as skipped.
+    and reports as skipped. Detectors over two causal LMs share one forward pass per model and batch.
     """
+    chosen = {name: get_detector(name) for name in detectors}  # unknown names are refused here
+    results: list[dict[str, Any]] = [{d: None for d in detectors} for _ in texts]
+    pairs = {name: d for name, d in chosen.items() if isinstance(d, LMPairDetector)}
+    if pairs:
+        _score_lm_pairs(texts, models, pairs, results, desc)
+    for name, detector in chosen.items():
+        if name not in pairs:
+            for row, value in zip(results, detector.score(texts, models, desc)):
+                row[name] = value
+    return results
+
+
+def _score_lm_pairs(
+    texts: Sequence[str], models: DetectorModels, pairs: dict[str, LMPairDetector], results: list[dict], desc: str
+) -> None:
     import torch
 
-    from polyalign_lf.detect.scores import binoculars_score, fast_detectgpt_criterion
+    by_role = models.load(list(pairs))
+    tokenizer = models.tokenizer
+    lengths = [
+        len(tokenizer(t, add_special_tokens=True, truncation=True, max_length=models.max_length)["input_ids"])
+        for t in texts
+    ]
+    for row, n in zip(results, lengths):
+        row["n_tokens"] = n
+    with torch.inference_mode():
+        for batch in progress(length_batches(lengths, models.batch_size, MIN_TOKENS), desc=desc, unit="batch"):
+            encoded = tokenizer(
+                [texts[k] for k in batch],
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=models.max_length,
+                add_special_tokens=True,
+            )
+            cache: dict[int, torch.Tensor] = {}  # one forward pass per model and batch, shared by the detectors
 
-    unknown = set(detectors) - set(DETECTORS)
-    if unknown:
-        raise ConfigError(f"unknown detector(s) {sorted(unknown)}; choose from {', '.join(DETECTORS)}")
-    results: list[dict[str, Any]] = [{d: None for d in detectors} for _ in texts]
-    lm = [d for d in detectors if d in LM_DETECTORS]
-    if lm:
-        by_role = models.load(lm)
-        tokenizer = models.tokenizer
-        lengths = [
-            len(tokenizer(t, add_special_tokens=True, truncation=True, max_length=models.max_length)["input_ids"])
-            for t in texts
-        ]
-        for row, n in zip(results, lengths):
-            row["n_tokens"] = n
-        with torch.inference_mode():
-            for batch in progress(_batches(lengths, models.batch_size, MIN_TOKENS), desc=desc, unit="batch"):
-                encoded = tokenizer(
-                    [texts[k] for k in batch],
-                    return_tensors="pt",
-                    padding=True,
-                    truncation=True,
-                    max_length=models.max_length,
-                    add_special_tokens=True,
-                )
-                cache: dict[int, torch.Tensor] = {}
+            def logits_of(role: str, device: torch.device | None = None, encoded=encoded, cache=cache):
+                # Bound to this batch's `encoded`/`cache` (defaults): a later batch never sees them.
+                model = by_role[role]
+                if id(model) not in cache:
+                    own = next(model.parameters()).device
+                    cache[id(model)] = model(
+                        input_ids=encoded["input_ids"].to(own), attention_mask=encoded["attention_mask"].to(own)
+                    ).logits
+                return cache[id(model)] if device is None else cache[id(model)].to(device)
 
-                # Both helpers are called within this iteration only: binding the batch's `encoded`/`cache`
-                # as defaults says so (and keeps a later batch from ever seeing them).
-                def logits_of(
-                    role: str, device: torch.device | None = None, encoded=encoded, cache=cache
-                ) -> torch.Tensor:
-                    model = by_role[role]
-                    if id(model) not in cache:
-                        own = next(model.parameters()).device
-                        cache[id(model)] = model(
-                            input_ids=encoded["input_ids"].to(own), attention_mask=encoded["attention_mask"].to(own)
-                        ).logits
-                    return cache[id(model)] if device is None else cache[id(model)].to(device)
-
-                def pair(first: str, second: str, encoded=encoded, logits_of=logits_of):
-                    # Compute on the first model's device (GPU when there is one): no [B, T, V] copies to the CPU.
-                    a = logits_of(first)
-                    return (
-                        a,
-                        logits_of(second, a.device),
-                        encoded["input_ids"].to(a.device),
-                        encoded["attention_mask"].to(a.device),
-                    )
-
-                if "binoculars" in lm:
-                    values = binoculars_score(*pair("observer", "performer")).tolist()
-                    for k, v in zip(batch, values):
-                        results[k]["binoculars"] = v
-                if "fast_detectgpt" in lm:
-                    values = fast_detectgpt_criterion(*pair("sampling", "scoring")).tolist()
-                    for k, v in zip(batch, values):
-                        results[k]["fast_detectgpt"] = v
-    if "radar" in detectors:
-        model, tokenizer = models.load_radar()
-        lengths = [
-            len(tokenizer(t, truncation=True, max_length=models.max_length)["input_ids"]) if t.strip() else 0
-            for t in texts
-        ]
-        device = next(model.parameters()).device
-        with torch.inference_mode():
-            for batch in progress(_batches(lengths, models.batch_size, 1), desc=f"{desc} (radar)", unit="batch"):
-                encoded = tokenizer(
-                    [texts[k] for k in batch],
-                    return_tensors="pt",
-                    padding=True,
-                    truncation=True,
-                    max_length=models.max_length,
-                ).to(device)
-                probs = torch.softmax(model(**encoded).logits.float(), dim=-1)[:, models.radar_ai_label]
-                for k, v in zip(batch, probs.tolist()):
-                    results[k]["radar"] = v
-    return results
+            for name, detector in pairs.items():
+                first, second = detector.roles
+                # Computed on the first model's device (GPU when there is one): no [B, T, V] copies to the CPU.
+                a = logits_of(first)
+                values = detector.statistic(
+                    a,
+                    logits_of(second, a.device),
+                    encoded["input_ids"].to(a.device),
+                    encoded["attention_mask"].to(a.device),
+                ).tolist()
+                for k, v in zip(batch, values):
+                    results[k][name] = v
 
 
 @dataclass
@@ -291,7 +269,7 @@ class DecisionRule:
 
     def score_ai(self, raw: float) -> float:
         # A common orientation: higher = more machine-like (Binoculars is low for machine text).
-        return -raw if self.detector == "binoculars" else raw
+        return raw if DETECTORS.get(self.detector).higher_is_ai else -raw
 
     def is_ai(self, raw: float) -> bool:
         from polyalign_lf.detect.scores import fast_detectgpt_probability
@@ -307,29 +285,8 @@ class DecisionRule:
 
 
 def default_rule(detector: str, binoculars_mode: str = "low-fpr") -> DecisionRule:
-    from polyalign_lf.detect.scores import BINOCULARS_THRESHOLDS, FAST_DETECTGPT_GAUSSIANS
-
-    if detector == "radar":
-        return DecisionRule(
-            "radar",
-            "classifier_probability",
-            threshold=0.5,
-            note="AI when RADAR's probability of the AI label is at least 0.5",
-        )
-    if detector == "binoculars":
-        return DecisionRule(
-            "binoculars",
-            "binoculars_threshold",
-            threshold=-BINOCULARS_THRESHOLDS[binoculars_mode],
-            note=f"published {binoculars_mode} threshold for Falcon-7B/-instruct; not calibrated for "
-            "other model pairs",
-        )
-    return DecisionRule(
-        "fast_detectgpt",
-        "fast_detectgpt_gaussians",
-        params=dict(FAST_DETECTGPT_GAUSSIANS),
-        note="reference two-Gaussian constants; not calibrated for this model pair",
-    )
+    """The detector's decision rule without calibration (its published threshold or constants)."""
+    return get_detector(detector).default_rule(binoculars_mode)
 
 
 def calibrated_rule(detector: str, human_raw: Sequence[float], target_fpr: float) -> DecisionRule:

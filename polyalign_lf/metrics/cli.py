@@ -207,13 +207,10 @@ def evaluate_main(args: argparse.Namespace) -> int:
         **metrics,
     }
     write_json(args.out, metrics)
-    u = metrics["utility"]["overall"]
+    from polyalign_lf.metrics.registry import lookup, metric_specs
+
     print(f"polyalign evaluate: {len(records)} predictions → {args.out}")
-    print(
-        f"  F1 {u['f1']}  EM {u['em']}  nEM {u['nem']}  ROUGE-L {u['rouge_l']}  BNG-macro {metrics['bng']['macro']}  "
-        f"G-MAUVE {metrics['mauve']['global']}  C-MAUVE {metrics['mauve']['conditional_macro']}  TDM {metrics['tdm']['macro']}  "
-        f"NUF-HV {metrics['nuf']['hypervolume']}  Agg {metrics['agg']}"
-    )
+    print("  " + "  ".join(f"{spec.label} {lookup(metrics, spec.key)}" for spec in metric_specs()))
     for key, reason in metrics["skipped"].items():
         print(f"  skipped {key}: {reason}")
     return 0

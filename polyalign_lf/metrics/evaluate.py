@@ -196,7 +196,7 @@ def _evaluate(
     agg, components = _aggregate(utility, bng, mauve_section, nuf, skipped)
     n, languages, rows_by_bucket = ts.n, ts.languages, ts.rows_by_bucket
 
-    return {
+    result = {
         "schema": METRICS_SCHEMA,
         "test_set": {
             "n": n,
@@ -219,8 +219,31 @@ def _evaluate(
         "agg_nuf": "nuf.hypervolume (Eq. 16 points for multi-turn buckets with TDM, Eq. 15 for the others)",
         "agg_table2": _aggregate_table2(components, nuf),
         "skipped": skipped,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
+    _registered_metrics(result, records, predictions, config, skipped, timings)
+    result["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    return result
+
+
+def _registered_metrics(
+    result: dict, records: Sequence[dict], predictions: Sequence[str], config: EvaluationConfig, skipped, timings
+) -> None:
+    """Every metric registered beyond the built-in suite (metrics/registry.py), written at its key; one that
+    returns None is skipped with the reason, one that returns a value outside its domain is an error."""
+    from polyalign_lf.metrics.registry import computed_metrics, lookup, place
+    from polyalign_lf.options import number_problem
+
+    for spec in computed_metrics():
+        if lookup(result, spec.key) is not None:
+            raise ConfigError(f"the registered metric {spec.key!r} would overwrite a built-in value; rename its key")
+        t0 = time.perf_counter()
+        value = spec.compute(records, predictions, config)
+        timings[spec.key] = time.perf_counter() - t0
+        if value is None:
+            skipped[spec.key] = "the metric returned no value for this test set"
+        elif problem := number_problem(value, *spec.domain):
+            raise ConfigError(f"the registered metric {spec.key!r} {problem}")
+        place(result, spec.key, None if value is None else float(value))
 
 
 @dataclass

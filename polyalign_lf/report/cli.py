@@ -165,7 +165,7 @@ def _write_report(args, runs, out: Path) -> dict:
 
         sections.append("## LLM-as-a-judge (Table 3 style)\n\n" + summary_markdown(read_json(args.judge)))
     if args.detect:
-        from polyalign_lf.detect.cli import table4_markdown
+        from polyalign_lf.detect.joint import table4_markdown
 
         detect = read_json(args.detect)
         sections.append(

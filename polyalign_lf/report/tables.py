@@ -9,35 +9,22 @@ from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import read_json
+from polyalign_lf.metrics.registry import lookup
 from polyalign_lf.options import number_problem
 
-# (column label, dotted key in METRICS.json, higher is better, format)
-COLUMNS: tuple[tuple[str, str, bool, str], ...] = (
-    ("QA-F1", "utility.overall.f1", True, "{:.3f}"),
-    ("EM", "utility.overall.em", True, "{:.3f}"),
-    ("nEM", "utility.overall.nem", True, "{:.3f}"),
-    ("ROUGE-L", "utility.overall.rouge_l", True, "{:.3f}"),
-    ("BNG-macro", "bng.macro", False, "{:.3f}"),
-    ("G-MAUVE", "mauve.global", True, "{:.3f}"),
-    ("C-MAUVE", "mauve.conditional_macro", True, "{:.3f}"),
-    ("TDM", "tdm.macro", True, "{:.3f}"),
-    ("NUF", "nuf.hypervolume", True, "{:.3f}"),
-    ("Agg", "agg", True, "{:.3f}"),
-)
 
-# The values each metric can take (a value outside is a corrupted or hand-edited file, never ranked).
-DOMAINS: dict[str, tuple[float | None, float | None]] = {
-    "utility.overall.f1": (0.0, 1.0),
-    "utility.overall.em": (0.0, 1.0),
-    "utility.overall.nem": (0.0, 1.0),
-    "utility.overall.rouge_l": (0.0, 1.0),
-    "bng.macro": (0.0, None),
-    "mauve.global": (0.0, 1.0),
-    "mauve.conditional_macro": (0.0, 1.0),
-    "tdm.macro": (0.0, 1.0),
-    "nuf.hypervolume": (0.0, 1.0),
-    "agg": (None, None),
-}
+def columns() -> tuple[tuple[str, str, bool, str], ...]:
+    """(column label, dotted key in METRICS.json, higher is better, format) of every registered metric."""
+    from polyalign_lf.metrics.registry import metric_specs
+
+    return tuple((m.label, m.key, m.higher_is_better, m.fmt) for m in metric_specs())
+
+
+def _domain(key: str) -> tuple[float | None, float | None]:
+    """The values a metric can take (a value outside is a corrupted or hand-edited file, never ranked)."""
+    from polyalign_lf.metrics.registry import METRICS
+
+    return METRICS.get(key).domain if key in METRICS else (None, None)
 
 
 @dataclass
@@ -89,16 +76,6 @@ class Run:
         )
 
 
-def lookup(obj: Mapping[str, Any], dotted: str) -> Any:
-    """``obj['a']['b']`` for ``'a.b'``; None when any part is missing."""
-    current: Any = obj
-    for part in dotted.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return None
-        current = current[part]
-    return current
-
-
 def _metric_value(metrics: Mapping[str, Any], key: str, where: str) -> float | None:
     """The value of ``key`` (None when absent or null: a skipped metric); anything else that is not a number
     in the metric's domain is an error naming the file and key."""
@@ -107,7 +84,7 @@ def _metric_value(metrics: Mapping[str, Any], key: str, where: str) -> float | N
         value = value.get("value")
     if value is None:
         return None
-    problem = number_problem(value, *DOMAINS.get(key, (None, None)))
+    problem = number_problem(value, *_domain(key))
     if problem:
         raise InputError(
             f"{key} {problem}",
@@ -132,7 +109,7 @@ def load_run(name: str, path: Path) -> Run:
         fingerprint=test_set.get("ids_sha256"),
     )
     reasons = metrics.get("skipped") or {}
-    for _, key, _, _ in COLUMNS:
+    for _, key, _, _ in columns():
         run.values[key] = _metric_value(metrics, key, str(path))
         if run.values[key] is None:
             run.skipped[key] = reasons.get(key, "not in the metrics file")
@@ -158,7 +135,7 @@ def rank_marks(runs: Sequence[Run]) -> dict[tuple[str, str], str]:
     for group in groups.values():
         if len(group) < 2:
             continue
-        for _, key, higher, _ in COLUMNS:
+        for _, key, higher, _ in columns():
             for run in group:
                 value = run.values[key]
                 if value is None:
@@ -183,13 +160,13 @@ def comparison_rows(runs: Sequence[Run]) -> tuple[list[str], list[list[tuple[str
     header = (
         ["Method"]
         + (["Test set"] if show_test_set else [])
-        + [f"{label} {'↑' if higher else '↓'}" for label, _, higher, _ in COLUMNS]
+        + [f"{label} {'↑' if higher else '↓'}" for label, _, higher, _ in columns()]
     )
     rows: list[list[tuple[str, str]]] = []
     reasons: dict[tuple[str, str], list[str]] = {}
     for run in runs:
         row = [(run.name, "")] + ([(run.test_set, "")] if show_test_set else [])
-        for label, key, _, fmt in COLUMNS:
+        for label, key, _, fmt in columns():
             value = run.values[key]
             if value is None:
                 reasons.setdefault((label, run.skipped[key]), []).append(run.name)

@@ -21,15 +21,27 @@ from typing import Any
 from polyalign_lf.io import read_json, write_json
 
 # (label, dotted metrics key, higher is better)
-METRICS: tuple[tuple[str, str, bool], ...] = (
-    ("QA-F1", "utility.overall.f1", True),
-    ("BNG-macro", "bng.macro", False),
-    ("rare-bucket BNG", "rare_bng", False),
-    ("C-MAUVE", "mauve.conditional_macro", True),
-    ("G-MAUVE", "mauve.global", True),
-    ("NUF", "nuf.hypervolume", True),
-    ("Agg", "agg", True),
+# The study's columns: the registered metrics' labels and directions (metrics/registry.py), the paper's
+# headline ones first and every metric registered beyond the built-in suite after them, plus the study's own
+# rare-bucket BNG.
+STUDY_KEYS = (
+    "utility.overall.f1",
+    "bng.macro",
+    "rare_bng",
+    "mauve.conditional_macro",
+    "mauve.global",
+    "nuf.hypervolume",
+    "agg",
 )
+
+
+def study_metrics() -> tuple[tuple[str, str, bool], ...]:
+    """(label, key, higher is better) of every study column."""
+    from polyalign_lf.metrics.registry import METRICS, computed_metrics
+
+    own = {"rare_bng": ("rare-bucket BNG", "rare_bng", False)}
+    columns = [own[k] if k in own else (METRICS.get(k).label, k, METRICS.get(k).higher_is_better) for k in STUDY_KEYS]
+    return tuple(columns) + tuple((m.label, m.key, m.higher_is_better) for m in computed_metrics())
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,7 @@ class Claim:
     text: str
     better: str  # the method the paper says is better
     worse: str
-    metric: str  # dotted key of METRICS
+    metric: str  # dotted key of a study column (study_metrics)
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -96,11 +108,10 @@ ABLATION_CLAIMS: tuple[Claim, ...] = (
 
 
 def lookup(metrics: Mapping[str, Any], dotted: str) -> float | None:
-    current: Any = metrics
-    for part in dotted.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return None
-        current = current[part]
+    """The finite number at ``dotted`` (None when it is absent, null or not a finite number)."""
+    from polyalign_lf.metrics.registry import lookup as value_at
+
+    current = value_at(metrics, dotted)
     if isinstance(current, bool) or not isinstance(current, (int, float)) or not math.isfinite(current):
         return None
     return float(current)
@@ -157,7 +168,7 @@ def summarize(
         raise ValueError(
             f"the study's runs were not evaluated on one test set (fingerprints {sorted(map(str, fingerprints))})"
         )
-    values: dict[str, dict[str, list[float]]] = {m: {key: [] for _, key, _ in METRICS} for m in methods}
+    values: dict[str, dict[str, list[float]]] = {m: {key: [] for _, key, _ in study_metrics()} for m in methods}
     per_seed: dict[int, dict[str, dict[str, float | None]]] = {}
     for seed, by_method in metrics_by_seed.items():
         per_seed[seed] = {}
@@ -165,14 +176,14 @@ def summarize(
             metrics = by_method[method]
             row = {
                 key: (rare_bng(metrics, rare_buckets) if key == "rare_bng" else lookup(metrics, key))
-                for _, key, _ in METRICS
+                for _, key, _ in study_metrics()
             }
             per_seed[seed][method] = row
             for key, value in row.items():
                 if value is not None:
                     values[method][key].append(value)
     table = {m: {key: mean_ci(v) for key, v in values[m].items()} for m in methods}
-    higher = {key: h for _, key, h in METRICS}
+    higher = {key: h for _, key, h in study_metrics()}
     claims = []
     for claim in claims_to_check:
         diffs = [
@@ -211,11 +222,12 @@ def _fmt(cell: Mapping[str, Any], digits: int = 3) -> str:
 
 def markdown(summary: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     seeds = summary["seeds"]
-    header = ["Method"] + [f"{label} {'↑' if higher else '↓'}" for label, _, higher in METRICS]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * len(METRICS)]
+    columns = study_metrics()
+    header = ["Method"] + [f"{label} {'↑' if higher else '↓'}" for label, _, higher in columns]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * len(columns)]
     for method, row in summary["table"].items():
         lines.append(
-            "| " + " | ".join([labels.get(method, method)] + [_fmt(row[key]) for _, key, _ in METRICS]) + " |"
+            "| " + " | ".join([labels.get(method, method)] + [_fmt(row[key]) for _, key, _ in columns]) + " |"
         )
     text = (
         f"Mean ± half-width of the 95% CI (t) over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}); rare-bucket "

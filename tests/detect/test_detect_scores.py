@@ -165,7 +165,7 @@ TABLE4 = """0.235 62.2 44.5 98.5 27.0 0.293 28.1 27.2 58.1 39.8
 def test_table4_arithmetic_with_three_detectors():
     """The paper's rates in, its Joint out (inputs are rounded to 0.1 points and 3 decimals, hence 0.06);
     `add_table4` — what `polyalign detect` runs — gives the same numbers."""
-    from polyalign_lf.detect.cli import add_table4
+    from polyalign_lf.detect.joint import add_table4
 
     checked = 0
     for line in TABLE4.splitlines():
@@ -194,7 +194,7 @@ def test_table4_arithmetic_with_three_detectors():
 
 
 def test_table4_markdown_labels_h_with_the_detectors_used():
-    from polyalign_lf.detect.cli import table4_markdown
+    from polyalign_lf.detect.joint import table4_markdown
 
     entry = {"agg": 0.6, "h": 0.5, "joint": 54.5, "binoculars": {"ai_rate": 0.4}, "fast_detectgpt": {"ai_rate": 0.6}}
     two = table4_markdown({"m": entry}, ["binoculars", "fast_detectgpt"])

@@ -1,0 +1,162 @@
+"""``polyalign detect`` as a library call: :func:`detect` with a :class:`DetectConfig`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from polyalign_lf.core.predictions import parse_named_paths, read_predictions
+from polyalign_lf.core.records import select_ids
+from polyalign_lf.errors import AllFailed, ConfigError, InputError
+from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
+
+
+@dataclass
+class DetectConfig:
+    """Everything one ``polyalign detect`` run needs (the command's options)."""
+
+    records: str
+    predictions: list[str]
+    out: str
+    metrics: list[str] = field(default_factory=list)
+    detectors: str = "binoculars,fast_detectgpt,radar"
+    observer: str | None = None
+    performer: str | None = None
+    sampling: str | None = None
+    scoring: str | None = None
+    radar_model: str | None = None
+    radar_ai_label: int | None = None
+    binoculars_mode: str = "low-fpr"
+    calibrate_fpr: float | None = None
+    no_human: bool = False
+    sample: int | None = None
+    seed: int = 42
+    batch_size: int = 8
+    max_length: int = 512
+    device: str = "auto"
+    dtype: str = "auto"
+
+
+def _report_unscored(raw: Mapping[str, list[dict]], detectors: list[str]) -> None:
+    """Rows a detector could not score (e.g. empty answers) are counted on stderr; if no detector scored any
+    row at all, nothing usable was produced and the command fails."""
+
+    total = sum(len(rows) for rows in raw.values())
+    scored = {d: sum(1 for rows in raw.values() for row in rows if row[d] is not None) for d in detectors}
+    if total and not any(scored.values()):
+        raise AllFailed(f"no detector could score any of the {total} texts (are they all empty?); nothing was written")
+    for d, n in scored.items():
+        if n < total:
+            print(
+                f"polyalign detect: {d} scored {n} of {total} texts; the rest (e.g. empty answers) are left out of "
+                "its rates",
+                file=sys.stderr,
+            )
+
+
+def detect(config: DetectConfig) -> str:
+    """Score every method's predictions (and the human answers) with the chosen detectors; write
+    ``scores/<method>.jsonl``, ``summary.json`` and ``summary.md`` (Table 4) under ``config.out``; return the
+    Markdown table."""
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.detect.detectors import get_detector
+    from polyalign_lf.detect.joint import add_table4, agg_from_metrics, table4_markdown
+    from polyalign_lf.detect.runner import (
+        RADAR_AI_LABEL,
+        RADAR_MODEL,
+        DetectorModels,
+        calibrated_rule,
+        default_rule,
+        h_label,
+        parse_detectors,
+        score_texts,
+        summarize_detection,
+    )
+
+    detectors = parse_detectors(config.detectors)
+    if config.calibrate_fpr is not None and config.no_human:
+        raise ConfigError("--calibrate-fpr needs the human answers: drop --no-human")
+    records = read_records(config.records)
+    by_id = {r["id"]: r for r in records}
+    methods = parse_named_paths(config.predictions, "--predictions", file_names=True)
+    if "human" in methods:
+        raise ConfigError("'human' is reserved for the records' human answers; rename that method")
+    predictions = {
+        m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in methods.items()
+    }
+    ids = select_ids(records, config.sample, config.seed)
+    for method, preds in predictions.items():
+        missing = [rid for rid in ids if rid not in preds]
+        if missing:
+            raise InputError(
+                f"{len(missing)} record(s) have no prediction, e.g. {missing[0]!r}",
+                where=str(methods[method]),
+                hint="every method is scored on the same records; use --sample for a common subset",
+            )
+    named_metrics = parse_named_paths(config.metrics, "--metrics") if config.metrics else {}
+    aggs = {
+        m: agg_from_metrics(read_json(p), where=str(p)) for m, p in named_metrics.items()
+    }  # checked before any scoring
+    models = DetectorModels(
+        observer=config.observer,
+        performer=config.performer,
+        sampling=config.sampling,
+        scoring=config.scoring,
+        radar=config.radar_model or RADAR_MODEL,
+        radar_ai_label=RADAR_AI_LABEL if config.radar_ai_label is None else config.radar_ai_label,
+        device=config.device,
+        dtype=config.dtype,
+        max_length=config.max_length,
+        batch_size=config.batch_size,
+    )
+    for name in detectors:  # a missing or unloadable detector model is refused before any scoring
+        get_detector(name).check(models)
+    sources = {} if config.no_human else {"human": [by_id[rid]["human_answer"] for rid in ids]}
+    sources.update({m: [preds[rid] for rid in ids] for m, preds in predictions.items()})
+    raw = {name: score_texts(texts, models, detectors, desc=f"detect {name}") for name, texts in sources.items()}
+    _report_unscored(raw, detectors)
+    if config.calibrate_fpr is not None:
+        rules = {
+            d: calibrated_rule(d, [r[d] for r in raw["human"] if r[d] is not None], config.calibrate_fpr)
+            for d in detectors
+        }
+    else:
+        rules = {d: default_rule(d, config.binoculars_mode) for d in detectors}
+    out = Path(config.out)
+    for name, rows in raw.items():
+        write_jsonl(
+            out / "scores" / f"{name}.jsonl",
+            (
+                {
+                    "id": rid,
+                    "n_tokens": row.get("n_tokens"),
+                    **{
+                        d: (
+                            None
+                            if row[d] is None
+                            else {"raw": row[d], "score_ai": rules[d].score_ai(row[d]), "ai": rules[d].is_ai(row[d])}
+                        )
+                        for d in detectors
+                    },
+                }
+                for rid, row in zip(ids, rows)
+            ),
+        )
+    summary = summarize_detection(raw, rules, human_method=None if config.no_human else "human")
+    add_table4(summary, detectors, aggs)
+    result = {
+        "detectors": detectors,
+        "detectors_used": detectors,
+        "h_label": h_label(detectors),
+        "rules": {d: r.describe() for d, r in rules.items()},
+        "models": {**models.roles(detectors), **({"radar": models.radar} if "radar" in detectors else {})},
+        "n_records": len(ids),
+        "methods": summary,
+    }
+    write_json(out / "summary.json", result)
+    markdown = table4_markdown(summary, detectors)
+    with atomic_write(out / "summary.md") as handle:
+        handle.write(markdown)
+    return markdown
