@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from polyalign_lf.errors import ConfigError
@@ -22,10 +22,17 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Named entries of one extension family."""
 
-    def __init__(self, family: str, builtins: tuple[str, ...] = (), entry_point_group: str | None = None) -> None:
+    def __init__(
+        self,
+        family: str,
+        builtins: tuple[str, ...] = (),
+        entry_point_group: str | None = None,
+        discover: Callable[[Registry[T]], None] | None = None,
+    ) -> None:
         self.family = family  # what one entry is, for messages: "detector", "metric"
         self._builtins = builtins  # modules whose import registers the built-in entries
         self._entry_point_group = entry_point_group
+        self._discover = discover  # registers built-ins found another way (e.g. every module of a package)
         self._entries: dict[str, T] = {}
         self._loaded = False
 
@@ -64,12 +71,17 @@ class Registry(Generic[T]):
         self._load()
         return name in self._entries
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
     def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True  # first, so a built-in module that reads the registry while loading does not recurse
         for module in self._builtins:
             importlib.import_module(module)
+        if self._discover is not None:
+            self._discover(self)
         if self._entry_point_group:
             _load_entry_points(self._entry_point_group, self.family)
 

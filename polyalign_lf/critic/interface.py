@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from polyalign_lf.core.registry import Registry
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import read_json
 
@@ -31,16 +32,19 @@ class Critic(Protocol):
 
 
 # type name -> "module:Class"; the class provides ``load(bundle_dir: Path, config: dict, device: str | None)``.
-CRITIC_TYPES: dict[str, str] = {
-    "support_distance": "polyalign_lf.critic.support:SupportDistanceCritic",
-    "mlp": "polyalign_lf.critic.mlp:MLPCritic",
-    "encoder": "polyalign_lf.critic.encoder:EncoderCritic",
-}
+# Other packages add types with register_critic_type or the entry-point group ``polyalign_lf.critics``.
+CRITIC_TYPES: Registry[str] = Registry("critic type", entry_point_group="polyalign_lf.critics")
+for _name, _target in (
+    ("support_distance", "polyalign_lf.critic.support:SupportDistanceCritic"),
+    ("mlp", "polyalign_lf.critic.mlp:MLPCritic"),
+    ("encoder", "polyalign_lf.critic.encoder:EncoderCritic"),
+):
+    CRITIC_TYPES.register(_name, _target)
 
 
 def register_critic_type(name: str, target: str) -> None:
     """Register another critic type (``"package.module:Class"``) so bundles of that type load."""
-    CRITIC_TYPES[name] = target
+    CRITIC_TYPES.register(name, target, replace=True)
 
 
 def read_critic_config(bundle_dir: str | os.PathLike) -> dict[str, Any]:
@@ -88,7 +92,7 @@ def load_critic(bundle_dir: str | os.PathLike, device: str | None = None) -> Cri
             f"unknown critic type {kind!r}; known: {', '.join(sorted(CRITIC_TYPES))}",
             where=str(Path(bundle_dir) / CONFIG_NAME),
         )
-    module_name, _, class_name = CRITIC_TYPES[kind].partition(":")
+    module_name, _, class_name = CRITIC_TYPES.get(kind).partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     critic = cls.load(Path(bundle_dir), config, device)
     _check_finite_weights(critic, bundle_dir)

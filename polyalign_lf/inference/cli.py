@@ -23,9 +23,11 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
         help="model directory (its tokenizer renders the prompts; the hf engine loads its weights)",
     )
     parser.add_argument("--tokenizer", default=None, help="tokenizer directory if it differs from --model")
+    from polyalign_lf.inference.generate import ENGINES
+
     parser.add_argument(
         "--engine",
-        choices=("hf", "vllm"),
+        choices=ENGINES.names(),
         default="hf",
         help="hf: batched transformers generate; vllm: client of a running `vllm serve`",
     )

@@ -11,9 +11,11 @@ import dataclasses
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from polyalign_lf.core.registry import Registry
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.inference.decoding import DecodingConfig
 from polyalign_lf.io import check_output_file, progress
@@ -136,36 +138,48 @@ def resolve_template(job: GenerateJob) -> tuple[str | None, str | None]:
     return template, default_system
 
 
+# Generation engines: name -> factory(job, tokenizer, decoding, stop_token_ids) returning an engine with
+# ``generate(requests)`` (inference/engines/__init__.py); another package adds one through the entry-point group
+# ``polyalign_lf.engines``. Factories import their engine only when used (hf loads torch and the weights).
+ENGINES: Registry[Callable[..., Any]] = Registry("generation engine", entry_point_group="polyalign_lf.engines")
+
+
+@ENGINES.register("hf")
+def _hf_engine(job: GenerateJob, tokenizer, decoding: DecodingConfig, stop_token_ids):
+    from polyalign_lf.inference.engines.hf import HFEngine
+
+    return HFEngine(
+        job.model,
+        tokenizer,
+        decoding,
+        stop_token_ids=stop_token_ids,
+        device=job.device,
+        dtype=job.dtype,
+        batch_size=job.batch_size,
+    )
+
+
+@ENGINES.register("vllm")
+def _vllm_engine(job: GenerateJob, tokenizer, decoding: DecodingConfig, stop_token_ids):
+    from polyalign_lf.inference.engines.vllm_client import VLLMClientConfig, VLLMEngine
+
+    return VLLMEngine(
+        VLLMClientConfig(
+            base_url=job.server_url,
+            model=job.served_model_name,
+            api_key=job.api_key or os.environ.get("VLLM_API_KEY"),
+            concurrency=job.concurrency,
+            timeout_s=job.timeout,
+            max_retries=job.max_retries,
+        ),
+        decoding,
+        stop_token_ids=stop_token_ids,
+    )
+
+
 def make_engine(job: GenerateJob, tokenizer, decoding: DecodingConfig, stop_token_ids):
-    """The engine ``job.engine`` names (imported only when used: the hf engine loads torch and the weights)."""
-    if job.engine == "hf":
-        from polyalign_lf.inference.engines.hf import HFEngine
-
-        return HFEngine(
-            job.model,
-            tokenizer,
-            decoding,
-            stop_token_ids=stop_token_ids,
-            device=job.device,
-            dtype=job.dtype,
-            batch_size=job.batch_size,
-        )
-    if job.engine == "vllm":
-        from polyalign_lf.inference.engines.vllm_client import VLLMClientConfig, VLLMEngine
-
-        return VLLMEngine(
-            VLLMClientConfig(
-                base_url=job.server_url,
-                model=job.served_model_name,
-                api_key=job.api_key or os.environ.get("VLLM_API_KEY"),
-                concurrency=job.concurrency,
-                timeout_s=job.timeout,
-                max_retries=job.max_retries,
-            ),
-            decoding,
-            stop_token_ids=stop_token_ids,
-        )
-    raise ConfigError(f"unknown engine {job.engine!r}; choose hf or vllm")
+    """The engine ``job.engine`` names."""
+    return ENGINES.get(job.engine)(job, tokenizer, decoding, stop_token_ids)
 
 
 @contextlib.contextmanager

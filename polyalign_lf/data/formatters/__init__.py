@@ -1,27 +1,47 @@
-"""Registry of source-dataset formatters: ``polyalign datasets`` lists them."""
+"""Registry of source-dataset formatters: ``polyalign datasets`` lists them.
+
+Every module of this package that defines a ``FORMATTER`` is registered on first use; another package adds
+one through the entry-point group ``polyalign_lf.formatters`` (its module calls
+``FORMATTERS.register(spec.name, spec)``)."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 
+from polyalign_lf.core.registry import Registry
 from polyalign_lf.data.formatters.base import Draft, FormatterSpec, Skip, hashed_split, stable_fraction
 from polyalign_lf.errors import ConfigError
 
-__all__ = ["Draft", "FormatterSpec", "Skip", "hashed_split", "stable_fraction", "all_formatters", "get_formatter"]
+__all__ = [
+    "FORMATTERS",
+    "Draft",
+    "FormatterSpec",
+    "Skip",
+    "hashed_split",
+    "stable_fraction",
+    "all_formatters",
+    "get_formatter",
+]
 
 
-def all_formatters() -> dict[str, FormatterSpec]:
-    """Every ``FORMATTER`` defined by a module of this package, by name."""
-    found: dict[str, FormatterSpec] = {}
+def _discover(registry: Registry[FormatterSpec]) -> None:
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_") or info.name == "base":
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        spec = getattr(module, "FORMATTER", None)
+        spec = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FORMATTER", None)
         if isinstance(spec, FormatterSpec):
-            found[spec.name] = spec
-    return dict(sorted(found.items()))
+            registry.register(spec.name, spec)
+
+
+FORMATTERS: Registry[FormatterSpec] = Registry(
+    "source dataset", entry_point_group="polyalign_lf.formatters", discover=_discover
+)
+
+
+def all_formatters() -> dict[str, FormatterSpec]:
+    """Every registered formatter, by name."""
+    return dict(sorted(FORMATTERS.items()))
 
 
 def get_formatter(name: str) -> FormatterSpec:
