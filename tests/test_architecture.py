@@ -4,6 +4,7 @@ what several stages share lives in a layer below them (``core``, plus ``errors``
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "polyalign_lf"
@@ -78,3 +79,94 @@ def test_nothing_at_run_time_imports_the_test_helpers():
         f"{where}: {src} imports {dst}" for src, dst, where in _imports() if dst in DEV_ONLY and src not in DEV_ONLY
     ]
     assert not bad, "\n".join(bad)
+
+
+# ------------------------------------------------------------------ thin commands
+
+
+REPO = PACKAGE.parent
+COMMAND_MODULES = sorted(p for p in PACKAGE.glob("*/cli.py"))  # polyalign_lf/cli.py is the dispatcher
+
+
+def _top_level_functions(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+
+
+def test_command_modules_only_parse_and_call():
+    """A `*/cli.py` defines `NAME_arguments` and `NAME_main` (and private helpers of its own): what other code
+    could reuse is a library function of the stage, not of its command."""
+    bad = [
+        f"{path.relative_to(REPO)}: {name}"
+        for path in COMMAND_MODULES
+        for name in _top_level_functions(path)
+        if not name.startswith("_") and not name.endswith(("_arguments", "_main"))
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def _command_imports(root: Path) -> list[tuple[str, str, list[str]]]:
+    """(file:line, command module, imported names) for every import of a `polyalign_lf.*.cli` module."""
+    found = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and re.fullmatch(r"polyalign_lf\.\w+\.cli", node.module)
+            ):
+                found.append((f"{path.relative_to(REPO)}:{node.lineno}", node.module, [a.name for a in node.names]))
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if re.fullmatch(r"polyalign_lf\.\w+\.cli", alias.name):
+                        found.append((f"{path.relative_to(REPO)}:{node.lineno}", alias.name, ["*"]))
+    return found
+
+
+def test_no_module_of_the_package_imports_a_command_module():
+    """Commands never import each other (nor does the library import a command): the dispatcher loads them
+    by name."""
+    bad = [f"{where}: imports {module}" for where, module, _ in _command_imports(PACKAGE)]
+    assert not bad, "\n".join(bad)
+
+
+def test_tests_and_benchmarks_import_only_what_the_dispatcher_calls_from_commands():
+    bad = [
+        f"{where}: {module} {names}"
+        for root in (REPO / "tests", REPO / "benchmarks")
+        for where, module, names in _command_imports(root)
+        if any(not n.endswith(("_arguments", "_main")) for n in names)
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_command_table_of_docs_architecture_is_the_dispatchers():
+    """docs/architecture.md maps every command to its code; the table is generated from the dispatcher."""
+    from polyalign_lf.cli import command_table_markdown
+
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert command_table_markdown() in text, (
+        "regenerate the table: python -c 'from polyalign_lf.cli import command_table_markdown as t; print(t())'"
+    )
+
+
+def test_every_command_module_defines_its_commands():
+    from polyalign_lf.cli import COMMANDS
+
+    for name, (module, _) in COMMANDS.items():
+        path = REPO / (module.replace(".", "/") + ".py")
+        functions = set(_top_level_functions(path))
+        attr = name.replace("-", "_")
+        assert {f"{attr}_arguments", f"{attr}_main"} <= functions, (name, module)
+
+
+def test_every_library_entry_of_the_command_table_exists():
+    import importlib
+
+    from polyalign_lf.cli import COMMANDS, LIBRARY
+
+    assert set(LIBRARY) == set(COMMANDS)
+    for name, targets in LIBRARY.items():
+        for target in targets:
+            module, _, attr = f"polyalign_lf.{target}".rpartition(".")
+            assert hasattr(importlib.import_module(module), attr), (name, target)

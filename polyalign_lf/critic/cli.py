@@ -156,7 +156,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"support_distance critic bundle -> {args.out}")
         return 0
     if args.type == "encoder":
-        return train_encoder_critic_cli(args, refs)
+        return _train_encoder_critic(args, refs)
     if not args.features:
         raise ConfigError("--features is required for --type mlp (human answers and model outputs)")
     from polyalign_lf.critic.mlp import MLPCritic
@@ -165,7 +165,7 @@ def _train(args: argparse.Namespace) -> int:
     data = critic_data_from_tables(
         tables, refs, split=args.split, heldout_fraction=args.heldout_fraction, seed=args.seed
     )
-    cfg = training_config(args)
+    cfg = _training_config(args)
     critic = MLPCritic.train(
         refs, data, cfg, device=args.device, show_progress=True, extra_config=_lm_config(args, refs)
     )
@@ -240,7 +240,7 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def training_config(args: argparse.Namespace):
+def _training_config(args: argparse.Namespace):
     """The Theorem-4 training options of `critic train` (the MLP and the encoder head train alike)."""
     from polyalign_lf.critic.mlp import MLPCriticConfig
 
@@ -256,29 +256,18 @@ def training_config(args: argparse.Namespace):
     )
 
 
-def train_encoder_critic_cli(args, refs) -> int:
+def _train_encoder_critic(args, refs) -> int:
     """``polyalign critic train --type encoder``: texts = the split's human answers + every --predictions file."""
 
     from polyalign_lf.critic.encoder import EncoderCritic
-    from polyalign_lf.critic.train import heldout_mask
-    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.critic.train import encoder_training_texts, heldout_mask
 
     if not args.records or not args.predictions or not args.encoder:
         raise ConfigError(
             "--type encoder needs --records, at least one --predictions file and --encoder (e.g. bundled-minilm)"
         )
-    records = [r for r in read_records(args.records) if r["split"] == args.split]
-    if not records:
-        raise ConfigError(f"no records of split {args.split!r} in {args.records}")
-    texts = [r["human_answer"] for r in records]
-    buckets = [r["bucket_id"] for r in records]
-    groups = [r["id"] for r in records]
-    for path in args.predictions:
-        preds = read_predictions(path, [r["id"] for r in records])
-        texts += [preds[r["id"]] for r in records]
-        buckets += [r["bucket_id"] for r in records]
-        groups += [r["id"] for r in records]
-    cfg = training_config(args)
+    texts, buckets, groups = encoder_training_texts(args.records, args.split, args.predictions)
+    cfg = _training_config(args)
     critic = EncoderCritic.train(
         refs,
         texts,

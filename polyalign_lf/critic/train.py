@@ -160,3 +160,27 @@ def critic_data_from_tables(
     matrix = np.concatenate(mats, axis=0)
     targets = references.distance(matrix, buckets)
     return CriticData(matrix, buckets, groups, targets, heldout_mask(groups, heldout_fraction, seed))
+
+
+def encoder_training_texts(
+    records_path: str, split: str, prediction_paths: list[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The encoder critic's training texts: the split's human answers, then every predictions file's answers to
+    the same records, with their bucket ids and groups (the record id: a record's answers never straddle the
+    held-out split)."""
+    from polyalign_lf.core.predictions import read_predictions
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.errors import ConfigError
+
+    records = [r for r in read_records(records_path) if r["split"] == split]
+    if not records:
+        raise ConfigError(f"no records of split {split!r} in {records_path}")
+    texts = [r["human_answer"] for r in records]
+    buckets = [r["bucket_id"] for r in records]
+    groups = [r["id"] for r in records]
+    for path in prediction_paths:
+        predictions = read_predictions(path, [r["id"] for r in records])
+        texts += [predictions[r["id"]] for r in records]
+        buckets += [r["bucket_id"] for r in records]
+        groups += [r["id"] for r in records]
+    return texts, buckets, groups

@@ -177,21 +177,9 @@ def export_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR3",
         help="LLaMA-Factory dataset_dir (e.g. data_registry); its dataset_info.json is merged, not replaced",
     )
-    profile_prompt_argument(parser, "every row carries this profile system prompt; ")
+    from polyalign_lf.data.lf_format import add_profile_prompt_option
 
-
-def profile_prompt_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--profile-prompt``, shared by `export` (training rows) and `generate` (prompts): both must agree."""
-    from polyalign_lf.data.lf_format import PROFILE_PROMPTS
-
-    parser.add_argument(
-        "--profile-prompt",
-        choices=PROFILE_PROMPTS,
-        default="none",
-        help=what + "none (default): the template's system prompt; situation: family, track and style of the "
-        "interaction; oracle: the situation plus the gold answer's length bin (leaks the answer length: for "
-        "parity with the reference implementation only)",
-    )
+    add_profile_prompt_option(parser, "every row carries this profile system prompt; ")
 
 
 def export_main(args: argparse.Namespace) -> int:

@@ -44,6 +44,18 @@ PROFILE_PROMPTS: tuple[str, ...] = ("none", "situation", "oracle")
 _PROFILE_PREAMBLE = "You are a helpful assistant. Answer in this response profile:"
 
 
+def add_profile_prompt_option(parser: Any, what: str) -> None:
+    """``--profile-prompt``, shared by `export` (training rows) and `generate` (prompts): both must agree."""
+    parser.add_argument(
+        "--profile-prompt",
+        choices=PROFILE_PROMPTS,
+        default="none",
+        help=what + "none (default): the template's system prompt; situation: family, track and style of the "
+        "interaction; oracle: the situation plus the gold answer's length bin (leaks the answer length: for "
+        "parity with the reference implementation only)",
+    )
+
+
 def profile_system_prompt(record: dict, profile: str) -> str | None:
     """The per-record system prompt of ``profile`` (None for ``none``: the template's default applies).
 

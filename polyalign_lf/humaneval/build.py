@@ -127,3 +127,71 @@ def write_key(
             "items": key,
         },
     )
+
+
+def build_evaluation(args: Any) -> list[str]:
+    """`human-eval build`: the blind page (and Label Studio project) in ``args.out``, the private key beside
+    it; returns the lines to show the user. ``args`` carries the command's options."""
+    messages: list[str] = []
+    from polyalign_lf.core.predictions import parse_named_paths, read_predictions
+    from polyalign_lf.data.schema import read_records
+    from polyalign_lf.errors import InputError
+    from polyalign_lf.io import backup_file, check_output_folder, replace_folder
+
+    out = Path(args.out)
+    key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
+    if out.resolve() in key_path.resolve().parents:
+        raise ConfigError(f"--key {key_path} is inside the page directory {out}: raters could read it")
+    if key_path.exists() and not args.overwrite:
+        raise InputError(
+            "a key file already exists: replacing it would orphan every rating collected against it",
+            where=str(key_path),
+            hint="choose another --key/--out for a new sample, or pass --overwrite (the old key is kept as a backup)",
+        )
+    check_output_folder(out, overwrite=args.overwrite)
+    records = read_records(args.records)
+    by_id = {r["id"]: r for r in records}
+    methods = parse_named_paths(args.predictions, "--predictions")
+    if args.include_human and "human" in methods:
+        raise ConfigError("'human' is reserved for --include-human; rename that method")
+    predictions = {
+        m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in methods.items()
+    }
+    eligible = set.intersection(*(set(p) for p in predictions.values()))
+    if len(eligible) < len(records):
+        messages.append(
+            f"note: {len(records) - len(eligible)} of {len(records)} records lack a prediction from some method "
+            "and cannot be sampled"
+        )
+    languages = [x.strip() for x in args.languages.split(",")] if args.languages else None
+    chosen, strata = stratified_sample(records, eligible, args.per_stratum, args.seed, languages)
+    items, key = build_items(chosen, predictions, args.seed, include_human=args.include_human)
+    with replace_folder(out, overwrite=args.overwrite) as building:
+        sample_id = write_page(building, items)
+        if args.format == "label-studio":
+            from polyalign_lf.humaneval.label_studio import write_project
+
+            write_project(building / "label_studio", items, sample_id)
+    if key_path.exists():
+        backup = backup_file(key_path)
+        messages.append(f"the previous key was kept as {backup}")
+    write_key(key_path, sample_id, key, strata, list(methods) + (["human"] if args.include_human else []), args.seed)
+    short = [s for s, info in strata.items() if info["short"]]
+    messages.append(
+        f"sample {sample_id}: {len(items)} items ({len(chosen)} records × {len(items) // max(1, len(chosen))} methods)"
+    )
+    for stratum, info in strata.items():
+        messages.append(
+            f"  {stratum:<14} {info['sampled']}/{args.per_stratum} sampled ({info['available']} available)"
+        )
+    if short:
+        messages.append(f"  short strata (fewer records than --per-stratum): {', '.join(short)}")
+    messages.append(
+        f"page: {out}/index.html (serve it, e.g. `python -m http.server -d {out}`)\nkey (keep private): {key_path}"
+    )
+    if args.format == "label-studio":
+        messages.append(
+            f"Label Studio: paste {out}/label_studio/label_config.xml as the labeling interface, import "
+            f"{out}/label_studio/tasks.json; summarize its JSON export with the page's files"
+        )
+    return messages

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import polyalign_lf.options as opt
-from polyalign_lf.core.predictions import parse_named_paths, read_predictions
-from polyalign_lf.errors import ConfigError, InputError
-from polyalign_lf.io import atomic_write, backup_file, check_output_folder, read_json, replace_folder, write_json
 
 
 def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,105 +63,13 @@ def human_eval_arguments(parser: argparse.ArgumentParser) -> None:
     summ.add_argument("--out", required=True, help="output directory (table8.json, table8.md)")
 
 
-def _build(args) -> int:
-    from polyalign_lf.data.schema import read_records
-    from polyalign_lf.humaneval.build import build_items, stratified_sample, write_key, write_page
+def human_eval_main(args: argparse.Namespace) -> int:
+    if args.human_eval_command == "build":
+        from polyalign_lf.humaneval.build import build_evaluation
 
-    out = Path(args.out)
-    key_path = Path(args.key) if args.key else out.parent / f"{out.name}.key.json"
-    if out.resolve() in key_path.resolve().parents:
-        raise ConfigError(f"--key {key_path} is inside the page directory {out}: raters could read it")
-    if key_path.exists() and not args.overwrite:
-        raise InputError(
-            "a key file already exists: replacing it would orphan every rating collected against it",
-            where=str(key_path),
-            hint="choose another --key/--out for a new sample, or pass --overwrite (the old key is kept as a backup)",
-        )
-    check_output_folder(out, overwrite=args.overwrite)
-    records = read_records(args.records)
-    by_id = {r["id"]: r for r in records}
-    methods = parse_named_paths(args.predictions, "--predictions")
-    if args.include_human and "human" in methods:
-        raise ConfigError("'human' is reserved for --include-human; rename that method")
-    predictions = {
-        m: read_predictions(p, by_id.values(), require_all=False, check_question=True) for m, p in methods.items()
-    }
-    eligible = set.intersection(*(set(p) for p in predictions.values()))
-    if len(eligible) < len(records):
-        print(
-            f"note: {len(records) - len(eligible)} of {len(records)} records lack a prediction from some method "
-            "and cannot be sampled"
-        )
-    languages = [x.strip() for x in args.languages.split(",")] if args.languages else None
-    chosen, strata = stratified_sample(records, eligible, args.per_stratum, args.seed, languages)
-    items, key = build_items(chosen, predictions, args.seed, include_human=args.include_human)
-    with replace_folder(out, overwrite=args.overwrite) as building:
-        sample_id = write_page(building, items)
-        if args.format == "label-studio":
-            from polyalign_lf.humaneval.label_studio import write_project
+        print("\n".join(build_evaluation(args)))
+    else:
+        from polyalign_lf.humaneval.summarize import summarize_evaluation
 
-            write_project(building / "label_studio", items, sample_id)
-    if key_path.exists():
-        backup = backup_file(key_path)
-        print(f"the previous key was kept as {backup}")
-    write_key(key_path, sample_id, key, strata, list(methods) + (["human"] if args.include_human else []), args.seed)
-    short = [s for s, info in strata.items() if info["short"]]
-    print(
-        f"sample {sample_id}: {len(items)} items ({len(chosen)} records × {len(items) // max(1, len(chosen))} methods)"
-    )
-    for stratum, info in strata.items():
-        print(f"  {stratum:<14} {info['sampled']}/{args.per_stratum} sampled ({info['available']} available)")
-    if short:
-        print(f"  short strata (fewer records than --per-stratum): {', '.join(short)}")
-    print(f"page: {out}/index.html (serve it, e.g. `python -m http.server -d {out}`)\nkey (keep private): {key_path}")
-    if args.format == "label-studio":
-        print(
-            f"Label Studio: paste {out}/label_studio/label_config.xml as the labeling interface, import "
-            f"{out}/label_studio/tasks.json; summarize its JSON export with the page's files"
-        )
+        print(summarize_evaluation(args))
     return 0
-
-
-def _summarize(args) -> int:
-    from polyalign_lf.humaneval.summarize import agreement, check_key, load_ratings, table8, table8_markdown
-
-    key = read_json(args.key)
-    check_key(key, args.key)
-    ratings, skipped = load_ratings(args.ratings, key)
-    overall = table8(ratings, key["methods"])
-    result = {
-        "sample_id": key["sample_id"],
-        "n_ratings": len(ratings),
-        "skipped": skipped,
-        "raters": sorted({r["rater"] for r in ratings}),
-        "n_items": len({r["item_id"] for r in ratings}),
-        "agreement": agreement(ratings),
-        "table": overall,
-    }
-    markdown = table8_markdown(overall)
-    alpha = result["agreement"]
-    if "skipped" not in alpha:
-        markdown += (
-            f"\nInter-annotator agreement (Krippendorff's α, ordinal; {alpha['n_raters']} raters, "
-            f"{alpha['n_items_rated_by_two_or_more']} items rated by two or more): "
-            + ", ".join(
-                f"{d} {alpha[d]['alpha']:.3f}" if alpha[d].get("alpha") is not None else f"{d} –"
-                for d in ("usefulness", "answerability", "naturalness")
-            )
-            + "\n"
-        )
-    if args.by:
-        result["by_" + args.by] = table8(ratings, key["methods"], group_by=args.by)
-        markdown += "\n" + table8_markdown(result["by_" + args.by])
-    if skipped["incomplete"]:
-        markdown += f"\n{skipped['incomplete']} incomplete rating(s) (not every dimension scored) were left out.\n"
-    out = Path(args.out)
-    write_json(out / "table8.json", result)
-    with atomic_write(out / "table8.md") as handle:
-        handle.write(markdown)
-    print(markdown)
-    return 0
-
-
-def human_eval_main(args) -> int:
-    return _build(args) if args.human_eval_command == "build" else _summarize(args)

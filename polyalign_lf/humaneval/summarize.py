@@ -167,3 +167,45 @@ def table8_markdown(table: Mapping[str, Any]) -> str:
 def check_key(key: Any, where: str) -> None:
     if not isinstance(key, dict) or key.get("format") != KEY_FORMAT:
         raise InputError(f"not a human-eval key file (format must be {KEY_FORMAT!r})", where=where)
+
+
+def summarize_evaluation(args: Any) -> str:
+    """`human-eval summarize`: Table 8 (and agreement) from the ratings and the key, written to
+    ``args.out/table8.{json,md}``; returns the Markdown."""
+    from polyalign_lf.io import atomic_write, write_json
+
+    key = read_json(args.key)
+    check_key(key, args.key)
+    ratings, skipped = load_ratings(args.ratings, key)
+    overall = table8(ratings, key["methods"])
+    result = {
+        "sample_id": key["sample_id"],
+        "n_ratings": len(ratings),
+        "skipped": skipped,
+        "raters": sorted({r["rater"] for r in ratings}),
+        "n_items": len({r["item_id"] for r in ratings}),
+        "agreement": agreement(ratings),
+        "table": overall,
+    }
+    markdown = table8_markdown(overall)
+    alpha = result["agreement"]
+    if "skipped" not in alpha:
+        markdown += (
+            f"\nInter-annotator agreement (Krippendorff's α, ordinal; {alpha['n_raters']} raters, "
+            f"{alpha['n_items_rated_by_two_or_more']} items rated by two or more): "
+            + ", ".join(
+                f"{d} {alpha[d]['alpha']:.3f}" if alpha[d].get("alpha") is not None else f"{d} –"
+                for d in ("usefulness", "answerability", "naturalness")
+            )
+            + "\n"
+        )
+    if args.by:
+        result["by_" + args.by] = table8(ratings, key["methods"], group_by=args.by)
+        markdown += "\n" + table8_markdown(result["by_" + args.by])
+    if skipped["incomplete"]:
+        markdown += f"\n{skipped['incomplete']} incomplete rating(s) (not every dimension scored) were left out.\n"
+    out = Path(args.out)
+    write_json(out / "table8.json", result)
+    with atomic_write(out / "table8.md") as handle:
+        handle.write(markdown)
+    return markdown

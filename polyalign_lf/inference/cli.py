@@ -48,9 +48,11 @@ def generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cot-chat", action="store_true", help="cot mode: put the CoT instruction into the chat template"
     )
-    from polyalign_lf.data.cli import profile_prompt_argument
+    from polyalign_lf.data.lf_format import add_profile_prompt_option
 
-    profile_prompt_argument(parser, "chat mode: the system prompt of every record (as the model's training export); ")
+    add_profile_prompt_option(
+        parser, "chat mode: the system prompt of every record (as the model's training export); "
+    )
     parser.add_argument("--method", default=None, help="method label stored with the predictions (e.g. bucket_sft)")
     parser.add_argument(
         "--limit",

@@ -61,23 +61,6 @@ DEEPSPEED_REQUIREMENT = "deepspeed>=0.10.0,<=0.16.9"
 DEEPSPEED_INSTALL = "pip install wheel setuptools && pip install --no-build-isolation 'polyalign-lf[deepspeed]'"
 
 
-def doctor_arguments(parser) -> None:
-    parser.add_argument(
-        "--recipe",
-        action="append",
-        default=[],
-        metavar="RECIPE.yaml",
-        help="also check what this recipe needs here: DeepSpeed for a `deepspeed:` config, bf16 support (repeatable)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="print only failed checks (and a one-line summary)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument(
-        "--no-subprocess",
-        action="store_true",
-        help="skip the fresh-interpreter probe (which imports LLaMA-Factory, a few seconds)",
-    )
-
-
 def _version(dist: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -366,29 +349,3 @@ def run_checks(subprocess_probe: bool = True, recipes=()) -> tuple[dict, list[Ch
             for error in probe.get("errors", []):
                 checks.append(Check("plugin load", False, error, fatal=False))
     return info, checks
-
-
-def doctor_main(args) -> int:
-    info, checks = run_checks(
-        subprocess_probe=not getattr(args, "no_subprocess", False), recipes=getattr(args, "recipe", []) or []
-    )
-    failed = [c for c in checks if not c.ok and c.fatal]
-    if getattr(args, "json", False):
-        print(json.dumps({"info": info, "checks": [c.__dict__ for c in checks], "ok": not failed}, indent=2))
-        return 1 if failed else 0
-    if not args.quiet:
-        print(f"polyalign-lf {info['versions']['polyalign-lf']}  python {info['python']}  ({info['executable']})")
-        print("versions: " + ", ".join(f"{k} {v or '-'}" for k, v in info["versions"].items() if k != "polyalign-lf"))
-    for check in checks:
-        if args.quiet and check.ok:
-            continue
-        mark = "ok  " if check.ok else ("FAIL" if check.fatal else "warn")
-        print(f"[{mark}] {check.name}: {check.detail}")
-    if failed:
-        print(f"polyalign doctor: {len(failed)} check(s) failed; PolyAlign recipes would be refused here.")
-        return 1
-    print(
-        "polyalign doctor: all checks passed"
-        + (" (llamafactory-cli train accepts PolyAlign recipes)" if not getattr(args, "no_subprocess", False) else "")
-    )
-    return 0

@@ -3,8 +3,12 @@ configuration."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from typing import Any
+
+from polyalign_lf.errors import ConfigError
 
 SAMPLE_DATA = Path(__file__).with_name("sample_data") / "polyalign_sample.jsonl"
 DEMO_LABEL = "all"  # the demo's cell holds both languages (`polyalign pairs --lang all`)
@@ -130,3 +134,77 @@ def demo_config(out: Path, data: Path, languages: tuple[str, ...]):
         evaluate_args=["--mauve-featurizer", "bundled-minilm"],
         report_args=["--embedding-model", "bundled-minilm"],
     ), model_path
+
+
+def run_sample_demo(args) -> int:
+    """`polyalign demo --data …`: the pipeline on other rows (the shipped sample by default) with a random tiny
+    model and CPU-sized recipes; ``args`` carries the demo command's options."""
+    from polyalign_lf.pipeline.plan import build_stages
+    from polyalign_lf.pipeline.stages import Stage, comma_names, run_stages
+
+    # `polyalign demo` without --data is the one-seed study; called without data, this runs the shipped sample
+    data = SAMPLE_DATA if args.data is None or str(args.data) == "sample" else args.data
+    languages = tuple(comma_names(args.languages))
+    bad = [lang for lang in languages if lang not in ("en", "zh")]
+    if not languages or bad:
+        raise ConfigError(f"--lang must list en and/or zh, got {args.languages!r}")
+    if not data.is_file():
+        raise ConfigError(f"sample data not found: {data}")
+    cfg, model_path = demo_config(args.out, data, languages)
+    cfg.generate_args = ["--max-new-tokens", str(args.max_new_tokens or 32), "--batch-size", "64", "--device", "cpu"]
+    cfg.num_candidates = args.num_candidates
+    model_dir = cfg.root / model_path
+
+    def make_model() -> None:
+        from polyalign_lf.core.tiny_models import build_tiny_causal_lm
+
+        build_tiny_causal_lm(model_dir)
+        write_demo_recipes(cfg, model_path, max_steps=args.max_steps)
+
+    setup = Stage(
+        "setup",
+        "tiny offline model (random Qwen2 + bilingual tokenizer) and the demo recipes",
+        [],
+        [model_dir / "config.json", cfg.recipe("hdpo")],
+        action=make_model,
+        action_label=f"build_tiny_causal_lm({model_path}); recipes → {cfg.recipe_dir.relative_to(cfg.root)}/",
+    )
+    stages = [setup, *build_stages(cfg)]
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "WANDB_DISABLED": "true",
+        "TOKENIZERS_PARALLELISM": "false",
+        "DISABLE_VERSION_CHECK": "1",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),  # a 0.1M-parameter model gains nothing from threads
+    }
+    start = time.perf_counter()
+    runner = run_stages(
+        stages,
+        cfg.root,
+        cfg.cell_dir / "pipeline",
+        only=args.stages,
+        redo=args.redo,
+        dry_run=args.dry_run,
+        verbose=args.verbose,
+        env=env,
+        banner=f"PolyAlign demo: {len(languages)} language(s), tiny model, CPU — output in {cfg.root}",
+    )
+    if args.dry_run:
+        return 0
+    elapsed = time.perf_counter() - start
+    report = cfg.report_dir / "report.md"
+    ran = [name for name, status in runner.status.items() if status == "ran"]
+    runner.print(
+        f"\ndemo finished in {elapsed:.0f} s ({elapsed / 60:.1f} min; CPU {sum(runner.cpu.values()):.0f} s); "
+        f"stages run: {len(ran)}, skipped (already done): {len(runner.status) - len(ran)}."
+    )
+    if report.exists():
+        runner.print(f"report: {report}")
+        html = cfg.report_dir / "report.html"
+        if html.exists():
+            runner.print(f"        {html}")
+    else:
+        runner.print(f"no report yet (the report stage has not run); rerun without --stages to finish: {report}")
+    return 0

@@ -390,3 +390,49 @@ __all__ = [
     "select_stages",
     "write_text_atomic",
 ]
+
+
+def add_stage_options(parser) -> None:
+    """The options of every staged command (`run`, `demo`, `study`): which stages, which again, plan only, logs."""
+    parser.add_argument(
+        "--stages",
+        default=None,
+        help="comma-separated stages to run (default: all, in order); see --dry-run for the names",
+    )
+    parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the plan (stages, exact commands, outputs) and exit"
+    )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="stream every command's output (default: logs only)"
+    )
+
+
+def comma_names(text: str | None) -> list[str]:
+    """``"a, b,,c"`` → ``["a", "b", "c"]`` (a comma-separated option such as --stages)."""
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def run_stages(
+    stages: Sequence[Stage],
+    root: Path,
+    log_dir: Path,
+    *,
+    only: str | None,
+    redo: str | None,
+    dry_run: bool,
+    verbose: bool,
+    env: dict[str, str],
+    banner: str,
+) -> StageRunner:
+    """Run the ``only`` stages (all when None), ``redo`` ones again, resuming the others; ``dry_run`` describes."""
+    chosen = select_stages(stages, comma_names(only))
+    again = comma_names(redo)
+    select_stages(stages, again)  # validates the names
+    runner = StageRunner(root, log_dir, env=env, verbose=verbose)
+    if dry_run:
+        runner.describe(chosen)
+        return runner
+    runner.print(banner)
+    runner.run(chosen, redo=again)
+    return runner

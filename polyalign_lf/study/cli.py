@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
+from polyalign_lf.pipeline.stages import comma_names
 
 
 def study_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,10 +51,9 @@ def study_arguments(parser: argparse.ArgumentParser) -> None:
     )
     real.add_argument("--smallest", type=opt.count, default=4, help="training rows of the rarest bucket (default 4)")
     real.add_argument("--device", default="cpu", help="device of training and generation: cpu (default) or cuda")
-    parser.add_argument("--stages", default=None, help="comma-separated stage names to run (see --dry-run)")
-    parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan and exit")
-    parser.add_argument("--verbose", "-v", action="store_true", help="stream every command's output")
+    from polyalign_lf.pipeline.stages import add_stage_options
+
+    add_stage_options(parser)
 
 
 def _check_sizes(max_steps: int | None, max_new_tokens: int | None) -> None:
@@ -64,11 +64,7 @@ def _check_sizes(max_steps: int | None, max_new_tokens: int | None) -> None:
         raise ConfigError(f"--max-new-tokens must be >= 1, got {max_new_tokens}")
 
 
-def _names(text: str | None) -> list[str]:
-    return [s.strip() for s in (text or "").split(",") if s.strip()]
-
-
-def study_config(args: argparse.Namespace, *, seeds: int, cell_reports: bool = False):
+def _study_config(args: argparse.Namespace, *, seeds: int, cell_reports: bool = False):
     """The :class:`~polyalign_lf.study.run.StudyConfig` of validated command-line options."""
     from polyalign_lf.study.run import StudyConfig
 
@@ -86,10 +82,10 @@ def study_config(args: argparse.Namespace, *, seeds: int, cell_reports: bool = F
             corpus_scale=args.corpus_scale,
             cell_reports=cell_reports,
         )
-    return real_study_config(args, seeds)
+    return _real_study_config(args, seeds)
 
 
-def real_study_config(args: argparse.Namespace, seeds: int):
+def _real_study_config(args: argparse.Namespace, seeds: int):
     """The real-data study's configuration: --model and --data checked before anything runs."""
     from polyalign_lf.study import run
     from polyalign_lf.study.design import DesignRule
@@ -133,9 +129,9 @@ def real_study_config(args: argparse.Namespace, seeds: int):
 def study_main(args: argparse.Namespace) -> int:
     from polyalign_lf.study.run import run_study
 
-    cfg = study_config(args, seeds=1 if args.quick else args.seeds)
+    cfg = _study_config(args, seeds=1 if args.quick else args.seeds)
     report = run_study(
-        cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose
+        cfg, stages=comma_names(args.stages), redo=comma_names(args.redo), dry_run=args.dry_run, verbose=args.verbose
     )
     if report:
         print(f"report: {report} and {report.with_suffix('.html')}")
@@ -146,17 +142,53 @@ def study_main(args: argparse.Namespace) -> int:
 
 
 def demo_arguments(parser: argparse.ArgumentParser) -> None:
-    from polyalign_lf.pipeline.cli import demo_arguments as pipeline_demo_arguments
+    parser.add_argument("--out", type=Path, default=Path("demo_out"), help="output folder (default demo_out)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="rows in the `custom` formatter layout to run the pipeline on with a random tiny model "
+        "('sample' = the shipped bilingual sample, every bucket present). Without --data the "
+        "demo runs the one-seed miniature study (`polyalign study --quick`): a generated corpus "
+        "with known per-bucket styles and a trained BaseLM, so its numbers mean something",
+    )
+    parser.add_argument(
+        "--lang",
+        dest="languages",
+        default="en,zh",
+        help="languages of the demo cell (default en,zh: one bilingual cell)",
+    )
+    opt.add_deprecated_alias(parser, "--languages", "--lang", dest="languages")
+    parser.add_argument(
+        "--max-steps",
+        type=opt.count,
+        default=None,
+        help="cap every training run at this many optimizer steps (quick checks)",
+    )
+    parser.add_argument(
+        "--max-new-tokens",
+        type=opt.count,
+        default=None,
+        help="generation length (default 96 for the study, 32 for --data)",
+    )
+    parser.add_argument(
+        "--num-candidates",
+        type=opt.integer(2),
+        default=2,
+        help="Bucket-SFT candidates per training prompt for distribution/local HDPO pairs: the greedy "
+        "output + K-1 sampled ones (default 2)",
+    )
+    from polyalign_lf.pipeline.stages import add_stage_options
 
-    pipeline_demo_arguments(parser)
+    add_stage_options(parser)
 
 
 def demo_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.pipeline.cli import demo_main as pipeline_demo_main
+    from polyalign_lf.pipeline.demo import run_sample_demo
     from polyalign_lf.study.run import StudyConfig, run_study
 
     if args.data is not None:
-        return pipeline_demo_main(args)
+        return run_sample_demo(args)
     if args.languages != "en,zh":
         raise ConfigError("--lang applies to --data runs; the study's corpus is bilingual")
     _check_sizes(args.max_steps, args.max_new_tokens)
@@ -169,7 +201,7 @@ def demo_main(args: argparse.Namespace) -> int:
         cell_reports=True,
     )
     report = run_study(
-        cfg, stages=_names(args.stages), redo=_names(args.redo), dry_run=args.dry_run, verbose=args.verbose
+        cfg, stages=comma_names(args.stages), redo=comma_names(args.redo), dry_run=args.dry_run, verbose=args.verbose
     )
     if report:
         print(f"report: {report}\n        {report.with_suffix('.html')}")

@@ -6,7 +6,8 @@ import argparse
 
 import pytest
 
-from polyalign_lf.integration.doctor import doctor_arguments, doctor_main, run_checks
+from polyalign_lf.integration.cli import doctor_arguments, doctor_main
+from polyalign_lf.integration.doctor import run_checks
 
 
 def _args(*argv):
