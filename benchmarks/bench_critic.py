@@ -2,7 +2,7 @@
 with the held-out ranking accuracy and Spearman correlation with D_b.
 
 The matrix: 200k prompts × (human answer + 2 model outputs) = 600k rows. Rows are drawn from the features
-of a real synthetic bilingual text corpus (polyalign_lf.critic.synthetic: in-support and off-support
+of a real synthetic bilingual text corpus (polyalign_testing.synthetic_corpus: in-support and off-support
 outputs) plus small Gaussian jitter, so the feature distribution is realistic but the build is fast.
 Writes benchmarks/results/critic.json (``--quick``: benchmarks/results/quick/critic.json).
 """
@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the suite's helpers (polyalign_testing)
 
 from _results import write_result  # noqa: E402
 
 
 def build_matrix(n_prompts: int, seed: int = 0):
-    from polyalign_lf.critic.synthetic import synthetic_corpus
+    from polyalign_testing.synthetic_corpus import synthetic_corpus
+
     from polyalign_lf.features import extract_features
 
     records, outputs = synthetic_corpus(3000, seed=seed, split_fractions=(1.0, 0.0, 0.0))

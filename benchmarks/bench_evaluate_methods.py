@@ -4,7 +4,7 @@ A cell evaluates five methods (BaseLM, Full-SFT, Bucket-SFT, DPO, HDPO) on the s
 of every metric (the human answers' features and embeddings) does not depend on the method; with
 ``--cache-dir`` (what ``polyalign run`` and the study pass) it is computed once. This runs the real command
 (features, embeddings with the bundled MiniLM encoder, utility, BNG, MAUVE, TDM, NUF, Agg) on 2,000 test rows of
-realistic answers (``polyalign_lf.testing.realistic_corpus``) and five prediction files (each a differently
+realistic answers (``polyalign_testing.realistic_corpus``) and five prediction files (each a differently
 perturbed copy of the answers), and reports
 
 * one method, cold (no cache): the baseline;
@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the suite's helpers (polyalign_testing)
 
 from _results import write_result  # noqa: E402
 
@@ -37,10 +38,11 @@ METHODS = ("base", "sft", "bucket_sft", "dpo", "hdpo")
 
 def build_inputs(folder: Path, n: int) -> tuple[Path, list[Path]]:
     """Test records of realistic English answers and one prediction file per method."""
+    from polyalign_testing.realistic_corpus import realistic_corpus
+
     from polyalign_lf.data.normalize import length_bin
     from polyalign_lf.data.schema import make_bucket_id, write_records
     from polyalign_lf.io import write_jsonl
-    from polyalign_lf.testing.realistic_corpus import realistic_corpus
 
     answers = realistic_corpus("en", n, seed=7)
     records = []

@@ -2,7 +2,7 @@
 
 * ``realistic`` (the goal's corpus): 5,000 answers per language from QA spans to multi-paragraph answers with
   headings, lists and markdown; Chinese with full-width punctuation, enumerations and Latin terms
-  (``polyalign_lf.testing.realistic_corpus``). Goal: >= 5,000 en and >= 3,000 zh responses/s per core
+  (``polyalign_testing.realistic_corpus``). Goal: >= 5,000 en and >= 3,000 zh responses/s per core
   (the reference implementation's NLTK extractor did 144 en / 262 zh on such a corpus: 35x / 11x).
 * ``synthetic``: the project's earlier benchmark texts (shorter, more regular), reported for continuity.
 
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the suite's helpers (polyalign_testing)
 
 from _results import write_result  # noqa: E402
 
@@ -75,8 +76,9 @@ def main() -> int:
     n = 1000 if args.quick else args.n
     repeats = 1 if args.quick else 3
     os.environ.setdefault("POLYALIGN_NO_PROGRESS", "1")
+    from polyalign_testing.realistic_corpus import corpus_stats, realistic_corpus, synthetic_corpus
+
     from polyalign_lf.features.linguistic import chinese_segmenter
-    from polyalign_lf.testing.realistic_corpus import corpus_stats, realistic_corpus, synthetic_corpus
 
     figures: dict = {"texts_per_language": n, "segmenter": chinese_segmenter()[0]}
     corpora = {"realistic": realistic_corpus, "synthetic": synthetic_corpus}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the suite's helpers (polyalign_testing)
 
 from _results import write_result  # noqa: E402
 
@@ -114,7 +115,7 @@ MODES = {
 
 
 def run_mode(mode: str, model: Path, ref: Path, data: Path, work: Path, steps: int, batch: int, gpu: bool) -> float:
-    from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
+    from polyalign_testing.lf import run_lf_train, tiny_train_config
 
     spec = dict(MODES[mode])
     dataset = spec.pop("dataset")

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from polyalign_testing.synthetic_corpus import synthetic_corpus
 
 from polyalign_lf.cli import main as polyalign
-from polyalign_lf.critic.synthetic import synthetic_corpus
 from polyalign_lf.data.schema import write_records
 from polyalign_lf.io import write_jsonl
 

@@ -9,6 +9,7 @@ BIN=$(cd "$(dirname "$1")" && pwd)   # absolute, but not through the venv's pyth
 PY=$BIN/$(basename "$1")
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$WORK"   # away from the source tree: only the installed wheel can be imported
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DISABLE_VERSION_CHECK=1 WANDB_MODE=disabled
 step() { printf '\n== %s\n' "$*"; }
@@ -38,11 +39,12 @@ grep -q "Failed to load tokenizer" grid.log && grep -Eq "LocalEntryNotFoundError
 echo "ok: parsed by LLaMA-Factory with the plugin, stopped at the model download (rc=$rc)"
 
 step "stage: hdpo trains on a tiny local model"
-"$PY" - <<'PYEOF'
+# the suite's LLaMA-Factory runner (tests/polyalign_testing: not part of the wheel); tests/ holds no polyalign_lf
+PYTHONPATH="$REPO/tests" "$PY" - <<'PYEOF'
 import json, os, subprocess, sys
 from pathlib import Path
 from polyalign_lf.core.tiny_models import build_tiny_causal_lm
-from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
+from polyalign_testing.lf import run_lf_train, tiny_train_config
 model = build_tiny_causal_lm(Path("tiny") / "model")
 rows = [{"instruction": f"q{i}", "input": "", "chosen": "short.", "rejected": "a much longer answer " * 3,
          "bucket_id": "en|qa|wiki|short", "chosen_score": 0.1, "rejected_score": 0.9} for i in range(4)]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO), str(REPO / "benchmarks"), str(REPO / "tests" / "integration")]
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks"), str(REPO / "tests"), str(REPO / "tests" / "integration")]
 
 # bf16 dense peak of the cards this is meant for (FLOP/s), for the MFU; None elsewhere.
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
@@ -100,9 +100,9 @@ def _decoder_params(shape: dict, vocab: int) -> int:
 
 def section_step1_loss(ctx: dict) -> dict:
     import pa_integration_helpers as helpers
+    from polyalign_testing.lf import run_lf_train, tiny_train_config
 
     from polyalign_lf.core.tiny_models import build_tiny_causal_lm, perturb_weights
-    from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
     work = Path(tempfile.mkdtemp(prefix="pa_step1_", dir=ctx["tmp"]))
     model = build_tiny_causal_lm(work / "model")
@@ -162,9 +162,9 @@ def section_zero3_step1_loss(ctx: dict) -> dict:
     if importlib.util.find_spec("deepspeed") is None:
         return {"skipped": "DeepSpeed is not installed (fetch_wheels.sh builds its wheel where PyPI is reachable)"}
     import pa_integration_helpers as helpers
+    from polyalign_testing.lf import run_lf_train, tiny_train_config
 
     from polyalign_lf.core.tiny_models import build_tiny_causal_lm, perturb_weights
-    from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
     work = Path(tempfile.mkdtemp(prefix="pa_zero3_", dir=ctx["tmp"]))
     model = build_tiny_causal_lm(work / "model")
@@ -205,7 +205,7 @@ def _compare(logged: float, expected: float, rel: float = 1e-4) -> dict:
 
 
 def _texts(n: int) -> list[str]:
-    from polyalign_lf.testing.realistic_corpus import realistic_corpus
+    from polyalign_testing.realistic_corpus import realistic_corpus
 
     return realistic_corpus("en", n, seed=3)
 

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from polyalign_testing.synthetic_corpus import synthetic_corpus
 
-from polyalign_lf.critic.synthetic import synthetic_corpus
 from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features, feature_names
 from polyalign_lf.features.store import FeatureTable
 from polyalign_lf.references import build_references

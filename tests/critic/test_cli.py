@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from polyalign_testing.synthetic_corpus import synthetic_corpus
 
 from polyalign_lf.cli import main as cli_main
-from polyalign_lf.critic.synthetic import synthetic_corpus
 from polyalign_lf.data.schema import write_records
 from polyalign_lf.features.store import load_feature_table
 from polyalign_lf.io import write_jsonl

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+from polyalign_testing.lf import run_lf_train, tiny_train_config
+
 from polyalign_lf.cli import main as polyalign
 from polyalign_lf.io import read_json, write_json
-from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
 
 def test_source_files_to_llamafactory_train_with_a_user_added_bucket(tmp_path, tiny_model, write_rows, capsys):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from polyalign_testing.realistic_corpus import corpus_stats, realistic_corpus, synthetic_corpus
 
 from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features, linguistic
 from polyalign_lf.features.linguistic import chinese_segmenter, split_sentences, tokenize_words
-from polyalign_lf.testing.realistic_corpus import corpus_stats, realistic_corpus, synthetic_corpus
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden_features_pa-ling-1.0.npz"

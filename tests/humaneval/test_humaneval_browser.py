@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from polyalign_testing.headless import find_chromium
 
 from polyalign_lf.cli import main
-from polyalign_lf.humaneval.headless import find_chromium
 
 pytestmark = [
     pytest.mark.skipif(
@@ -24,7 +24,7 @@ websockets = pytest.importorskip("websockets", reason="the websockets package dr
 
 
 def test_page_rates_persists_and_exports(tmp_path, toy_records, write_rows):
-    from polyalign_lf.humaneval.headless import Browser, serve_directory
+    from polyalign_testing.headless import Browser, serve_directory
 
     records = write_rows(tmp_path / "test.jsonl", toy_records)
     a = write_rows(

@@ -364,7 +364,7 @@ def read_coefficient_logs(prefix: Path) -> list[dict]:
 
 
 def base_args(model_dir: Path, data_dir: Path, out_dir: Path, **overrides) -> dict:
-    from polyalign_lf.testing.lf import tiny_train_config
+    from polyalign_testing.lf import tiny_train_config
 
     dataset = overrides.pop("dataset", "sft4")
     return tiny_train_config(model_dir, dataset, data_dir, out_dir, **overrides)

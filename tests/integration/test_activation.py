@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-
-from polyalign_lf.testing.lf import OFFLINE_ENV, run_lf_train, tiny_train_config
+from polyalign_testing.lf import OFFLINE_ENV, run_lf_train, tiny_train_config
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 from pa_integration_helpers import EPOCH_ROWS, naive_bucket_weights, naive_sft_losses, read_coefficient_logs
+from polyalign_testing.lf import run_lf_train, tiny_train_config
 
 from polyalign_lf.objectives import BucketBalancedSampler
-from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
 pytestmark = pytest.mark.slow
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from pa_integration_helpers import PREF_ROWS, SFT_ROWS, expected_bucket_sft_loss, expected_hdpo_loss
+from polyalign_testing.lf import run_lf_train, tiny_train_config
 
 from polyalign_lf.pipeline.recipes import DEEPSPEED_Z3_CONFIG
-from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
 pytestmark = pytest.mark.slow
 

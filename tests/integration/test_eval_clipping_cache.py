@@ -15,8 +15,7 @@ from pa_integration_helpers import (
     naive_sft_losses,
     read_coefficient_logs,
 )
-
-from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
+from polyalign_testing.lf import run_lf_train, tiny_train_config
 
 pytestmark = pytest.mark.slow
 

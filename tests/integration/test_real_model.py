@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from pa_integration_helpers import naive_bucket_weights, naive_sft_losses
+from polyalign_testing.lf import run_lf_train, tiny_train_config
 
 from polyalign_lf.cli import main as polyalign
 from polyalign_lf.io import read_json, read_jsonl, write_json
-from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from polyalign_testing.lf import OFFLINE_ENV, lf_cli_path
 
 from polyalign_lf.integration.args import POLYALIGN_KEYS, split_cli_args, split_dict_args
 from polyalign_lf.integration.webui import check_values, fields_for_stage, polyalign_recipe_keys
-from polyalign_lf.testing.lf import OFFLINE_ENV, lf_cli_path
 
 REPO = Path(__file__).resolve().parents[2]
 needs_gradio = pytest.mark.skipif(importlib.util.find_spec("gradio") is None, reason="gradio not installed")
@@ -290,7 +290,7 @@ def _free_port() -> int:
 @needs_gradio
 def test_llamaboard_hdpo_in_chromium(tmp_path, tiny_model, pa_data):
     """The user's path: open LlamaBoard, pick HDPO, fill the PolyAlign fields, preview, then start a real run."""
-    from polyalign_lf.humaneval.headless import Browser, find_chromium
+    from polyalign_testing.headless import Browser, find_chromium
 
     if find_chromium() is None:
         pytest.skip("chromium not installed")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from polyalign_testing.synthetic_corpus import synthetic_corpus
 
 from polyalign_lf.cli import main as cli_main
-from polyalign_lf.critic.synthetic import synthetic_corpus
 from polyalign_lf.data.schema import write_records
 from polyalign_lf.io import write_jsonl
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_records_to_hdpo_training(tiny_model, tiny_ref_model, tmp_path):
-    from polyalign_lf.testing.lf import run_lf_train, tiny_train_config
+    from polyalign_testing.lf import run_lf_train, tiny_train_config
 
     records, outputs = synthetic_corpus(160, seed=11, split_fractions=(0.9, 0.1, 0.0))
     write_records(tmp_path / "records.jsonl", records)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from polyalign_testing.synthetic_corpus import synthetic_corpus
 
 from polyalign_lf.cli import main as cli_main
 from polyalign_lf.core.predictions import read_candidates, read_predictions
-from polyalign_lf.critic.synthetic import synthetic_corpus
 from polyalign_lf.data.lf_format import record_prompt
 from polyalign_lf.data.schema import write_records
 from polyalign_lf.errors import InputError

@@ -260,7 +260,7 @@ def test_report_includes_judge_and_detector_tables(tmp_path, runs):
 
 
 def test_report_html_renders_in_chromium(tmp_path, runs):
-    from polyalign_lf.humaneval.headless import Browser, find_chromium, serve_directory
+    from polyalign_testing.headless import Browser, find_chromium, serve_directory
 
     if find_chromium() is None:
         pytest.skip("chromium is not installed (apt-get install chromium) — the report screenshot check is skipped")

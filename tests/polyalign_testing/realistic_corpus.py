@@ -172,7 +172,7 @@ def realistic_corpus(lang: str, n: int = 5000, seed: int = 0) -> list[str]:
 def synthetic_corpus(lang: str, n: int, seed: int = 0) -> list[str]:
     """The project's earlier benchmark texts: the critic's synthetic human-like answers (1-2 each) and every
     fourth an off-support long or list answer — shorter and more regular than :func:`realistic_corpus`."""
-    from polyalign_lf.critic.synthetic import human_like, off_support
+    from polyalign_testing.synthetic_corpus import human_like, off_support
 
     rng = random.Random(seed)
     texts = []
@@ -189,7 +189,7 @@ def corpus_stats(texts: list[str]) -> dict[str, float]:
     return {"mean_chars": round(statistics.fmean(lengths), 1), "median_chars": float(statistics.median(lengths))}
 
 
-if __name__ == "__main__":  # python -m polyalign_lf.testing.realistic_corpus
+if __name__ == "__main__":  # python -m polyalign_testing.realistic_corpus
     for language in ("en", "zh"):
         texts = realistic_corpus(language)
         print(language, corpus_stats(texts))
