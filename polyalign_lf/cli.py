@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from polyalign_lf import __version__
 from polyalign_lf.errors import PolyalignError, debug_enabled, describe_os_error
-from polyalign_lf.options import parse_with_config
+from polyalign_lf.options import add_config_option, config_path, parse_with_config
 
 # name → (module, one-line help). Keep these names: they are a public contract (see README).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -148,16 +148,22 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Add --debug (or set POLYALIGN_DEBUG=1) to see a traceback instead of a message.",
     )
     add_arguments(parser)
-    args = parser.parse_args(rest)  # argparse's own errors (exit 2) come first, before any file is read
-
-    def execute(parsed: argparse.Namespace) -> int | None:
-        return run(parse_with_config(parser, rest) if getattr(parsed, "config", None) is not None else parsed)
-
-    return run_command(f"polyalign {name}", execute, args, debug=debug or debug_enabled())
+    add_config_option(parser)  # every command (and sub-command) takes --config FILE
+    if config_path(rest) is None:
+        args = parser.parse_args(rest)  # argparse's own errors (exit 2) come first, before any file is read
+        return run_command(f"polyalign {name}", run, args, debug=debug or debug_enabled())
+    # with --config the file is read first (its errors are one paragraph, through the same boundary)
+    return run_command(
+        f"polyalign {name}", lambda _: run(parse_with_config(parser, rest)), None, debug=debug or debug_enabled()
+    )
 
 
 def run_command(
-    prog: str, run: Callable[[argparse.Namespace], int | None], args: argparse.Namespace, *, debug: bool = False
+    prog: str,
+    run: Callable[[argparse.Namespace | None], int | None],
+    args: argparse.Namespace | None,
+    *,
+    debug: bool = False,
 ) -> int:
     """The one error boundary of every command: a user's mistake or a failing file system becomes one
     paragraph (what, where, how to fix) and exit code 2; a bug becomes a short note with the traceback saved

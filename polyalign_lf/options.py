@@ -8,6 +8,7 @@ NaN and infinity are never numbers here; a count has a minimum; a probability li
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import re
@@ -171,15 +172,58 @@ def config_defaults(parser: argparse.ArgumentParser, config_path: str | os.PathL
     return defaults
 
 
+CONFIG_HELP = (
+    "YAML or JSON file whose keys are this command's options (batch_size or batch-size); options given on the "
+    "command line override it"
+)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """Give the command ``--config`` (each of its sub-commands, when it has them), unless it defines its own."""
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if subparsers:
+        for sub in dict.fromkeys(subparsers[0].choices.values()):
+            add_config_option(sub)
+        return
+    if not any("--config" in a.option_strings for a in parser._actions):
+        parser.add_argument("--config", metavar="FILE", default=None, help=CONFIG_HELP)
+    parser.set_defaults(_parser=parser)
+
+
+def _chosen_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The (sub-)parser ``argv`` selects: the command's, or its sub-command's."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for k, token in enumerate(argv):
+                if token in action.choices:
+                    return _chosen_parser(action.choices[token], argv[k + 1 :])
+    return parser
+
+
+def config_path(argv: list[str]) -> str | None:
+    """The value of ``--config`` in ``argv`` (``--config F`` or ``--config=F``), None without one."""
+    for k, token in enumerate(argv):
+        if token == "--":
+            break
+        if token == "--config" and k + 1 < len(argv):
+            return argv[k + 1]
+        if token.startswith("--config="):
+            return token.partition("=")[2]
+    return None
+
+
 def parse_with_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    """Parse ``argv``; when the chosen (sub)command has a ``--config`` file, its values become that parser's
-    defaults and ``argv`` is parsed again (the (sub)parser names itself in the ``_parser`` default)."""
-    args = parser.parse_args(argv)
-    owner = getattr(args, "_parser", None)
-    if getattr(args, "config", None) is not None and owner is not None:
-        owner.set_defaults(**config_defaults(owner, args.config))
-        args = parser.parse_args(argv)
-    return args
+    """Parse ``argv``; a ``--config`` file's values become the chosen (sub-)parser's defaults first (TRL's
+    ``set_defaults_with_config``), so explicit options win and a required option may come from the file."""
+    path = config_path(argv)
+    if path is not None:
+        owner = _chosen_parser(parser, argv)
+        defaults = config_defaults(owner, path)
+        owner.set_defaults(**defaults)
+        for action in owner._actions:
+            if action.dest in defaults:
+                action.required = False
+    return parser.parse_args(argv)
 
 
 def add_deprecated_alias(parser, old: str, new: str, **kwargs) -> None:
@@ -250,3 +294,128 @@ def path_component(value: str) -> str:
 
 
 path_component.__name__ = "name"
+
+
+# ------------------------------------------------------------------ options generated from a config dataclass
+#
+# TRL's way (HfArgumentParser over dataclasses with ``field(metadata={"help": ...})``): a command's config
+# dataclass holds each option's default, help, choices and checked type once, and the command's parser is
+# generated from it, so the command line cannot drift from the library's defaults.
+
+
+def option(
+    default: object = dataclasses.MISSING,
+    *,
+    help: str | Callable[[], str],
+    default_factory: Callable[[], object] | object = dataclasses.MISSING,
+    flag: str | None = None,
+    aliases: tuple[str, ...] = (),
+    type: Callable[[str], object] | None = None,
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None,
+    metavar: str | None = None,
+    group: str | None = None,
+    required: bool | None = None,
+) -> object:
+    """A config field that is also a command option.
+
+    Its flag is ``--field-name`` unless ``flag`` says otherwise (``flag="positional"``: a positional argument);
+    ``aliases`` are extra spellings; ``type`` an argparse type such as :func:`count` (int and float fields get
+    a finite-number check without one); ``choices`` and ``help`` may be functions, called when the parser is
+    built (choices that come from a registry); ``group`` titles the help section; ``required`` overrides what
+    the default implies (a field with a default that the command line must still give). A ``list`` field takes
+    one or more values and may be repeated (``--x a b --x c``); a ``bool`` field is a switch."""
+    metadata = {
+        "help": help,
+        "flag": flag,
+        "aliases": aliases,
+        "type": type,
+        "choices": choices,
+        "metavar": metavar,
+        "group": group,
+        "required": required,
+    }
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=metadata)  # type: ignore[arg-type]
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def option_fields(cls: type) -> list[dataclasses.Field]:
+    """The fields of ``cls`` declared with :func:`option` (the others are not command options)."""
+    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+
+
+def field_default(f: dataclasses.Field) -> object:
+    """A field's default value (None for a required field)."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def add_dataclass_options(
+    parser: argparse.ArgumentParser, cls: type, *, exclude: tuple[str, ...] = (), defaults: dict | None = None
+) -> None:
+    """Add one option per :func:`option` field of ``cls`` (except ``exclude``): its flag, default, help, type
+    and choices. ``defaults`` replaces some fields' defaults (a command whose default differs from the
+    library's, e.g. a device chosen for the user)."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f in option_fields(cls):
+        if f.name in exclude:
+            continue
+        meta = f.metadata
+        target = parser
+        if meta.get("group"):
+            target = groups.setdefault(meta["group"], parser.add_argument_group(meta["group"]))
+        has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        required = not has_default if meta.get("required") is None else meta["required"]
+        default = (defaults or {}).get(f.name, field_default(f))
+        kind = hints[f.name]
+        help_text = meta["help"]() if callable(meta["help"]) else meta["help"]
+        kwargs: dict[str, object] = {"help": help_text}
+        positional = meta["flag"] == "positional"
+        flags = [f.name] if positional else [meta["flag"] or "--" + f.name.replace("_", "-"), *meta["aliases"]]
+        if not positional:
+            kwargs["dest"] = f.name
+        if kind is bool:
+            target.add_argument(*flags, action="store_true", **kwargs)
+            continue
+        choices = meta["choices"]() if callable(meta["choices"]) else meta["choices"]
+        kwargs["default"] = default
+        if not positional:
+            kwargs["required"] = required
+        if choices is not None:
+            kwargs["choices"] = tuple(choices)
+        if meta["metavar"]:
+            kwargs["metavar"] = meta["metavar"]
+        if typing.get_origin(_plain(kind)) is list:
+            kwargs["nargs"] = "+" if required else "*"
+            if not positional:
+                kwargs["action"] = "extend"
+        if meta["type"] is not None:
+            kwargs["type"] = meta["type"]
+        elif _plain(kind) is int:
+            kwargs["type"] = integer()
+        elif _plain(kind) is float:
+            kwargs["type"] = number()
+        target.add_argument(*flags, **kwargs)
+
+
+def _plain(kind: object) -> object:
+    """``int`` for ``int | None`` (an optional option), else the annotation itself."""
+    import types
+    import typing
+
+    if typing.get_origin(kind) not in (typing.Union, types.UnionType):
+        return kind
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    return args[0] if len(args) == 1 else kind
+
+
+def config_from_args(cls: type, args: argparse.Namespace, **overrides: object) -> object:
+    """The config dataclass of a parsed command line (fields not on the command line keep their defaults)."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    return cls(**{**values, **overrides})

@@ -4,39 +4,84 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import polyalign_lf.options as opt
 from polyalign_lf.core.predictions import parse_named_paths, read_predictions
 from polyalign_lf.core.records import select_ids
 from polyalign_lf.errors import AllFailed, ConfigError, InputError
 from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
+from polyalign_lf.options import option
+
+
+def _detectors_help() -> str:
+    from polyalign_lf.detect.detectors import DETECTORS
+
+    return (
+        f"comma list from: {', '.join(DETECTORS.names())} (default: the paper's three, as its H; with others, H "
+        "and Joint are labelled with the detectors used)"
+    )
 
 
 @dataclass
 class DetectConfig:
-    """Everything one ``polyalign detect`` run needs (the command's options)."""
+    """Everything one ``polyalign detect`` run needs: the command's options, generated from these fields."""
 
-    records: str
-    predictions: list[str]
-    out: str
-    metrics: list[str] = field(default_factory=list)
-    detectors: str = "binoculars,fast_detectgpt,radar"
-    observer: str | None = None
-    performer: str | None = None
-    sampling: str | None = None
-    scoring: str | None = None
-    radar_model: str | None = None
-    radar_ai_label: int | None = None
-    binoculars_mode: str = "low-fpr"
-    calibrate_fpr: float | None = None
-    no_human: bool = False
-    sample: int | None = None
-    seed: int = 42
-    batch_size: int = 8
-    max_length: int = 512
-    device: str = "auto"
-    dtype: str = "auto"
+    records: str = option(help="test records JSONL (human answers = the human source)")
+    predictions: list[str] = option(
+        metavar="NAME=PRED.jsonl",
+        help="predictions per method (rows {id, prediction}); NAME defaults to the file stem",
+    )
+    out: str = option(help="output directory (scores/<method>.jsonl, summary.json, summary.md)")
+    metrics: list[str] = option(
+        default_factory=list,
+        metavar="NAME=METRICS.json",
+        help="`polyalign evaluate` outputs: their agg gives the Joint score (Table 4)",
+    )
+    detectors: str = option("binoculars,fast_detectgpt,radar", help=_detectors_help)
+    observer: str | None = option(None, help="Binoculars observer model (e.g. a base LM)")
+    performer: str | None = option(None, help="Binoculars performer model (e.g. its instruct version)")
+    sampling: str | None = option(None, help="Fast-DetectGPT sampling (reference) model; default --observer")
+    scoring: str | None = option(None, help="Fast-DetectGPT scoring model; default --performer")
+    radar_model: str | None = option(
+        None,
+        aliases=("--classifier",),
+        metavar="MODEL",
+        help="the radar detector's sequence classifier, a Hub id or local path (default: the published RADAR "
+        "checkpoint TrustSafeAI/RADAR-Vicuna-7B; --classifier is an old spelling)",
+    )
+    radar_ai_label: int | None = option(
+        None,
+        aliases=("--classifier-ai-label",),
+        type=opt.non_negative_int,
+        help="class index of the classifier meaning AI-written (RADAR: 0, its model card's P(AI) = "
+        "softmax(logits)[:, 0])",
+    )
+    binoculars_mode: str = option(
+        "low-fpr",
+        choices=("low-fpr", "accuracy"),
+        help="Binoculars threshold: low-fpr (the authors' low false-positive one) or accuracy",
+    )
+    calibrate_fpr: float | None = option(
+        None,
+        type=opt.number(0.0, 1.0, above=True),
+        help="set each detector's threshold so that this fraction of the human answers is flagged as AI "
+        "(recommended for any model pair other than the published ones)",
+    )
+    no_human: bool = option(False, help="do not score the human answers (no AUROC, no calibration)")
+    sample: int | None = option(None, type=opt.count, help="score a seeded sample of N records (same for all methods)")
+    seed: int = option(42, type=opt.integer(), help="seed of --sample (default 42)")
+    batch_size: int = option(8, type=opt.count, help="texts per detector batch (default 8)")
+    max_length: int = option(512, type=opt.count, help="tokens per text (longer texts are truncated)")
+    device: str = option(
+        "auto", type=opt.torch_device_or_auto, help="auto (cuda when available, one model per GPU) | cpu | cuda:N"
+    )
+    dtype: str = option(
+        "auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="model dtype (auto: bf16 on a bf16-capable GPU, else float32)",
+    )
 
 
 def _report_unscored(raw: Mapping[str, list[dict]], detectors: list[str]) -> None:

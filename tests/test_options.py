@@ -1,0 +1,115 @@
+"""Every command takes --config; a command whose options are generated from its config dataclass has exactly
+that dataclass's options (names, defaults, choices), and a --config file fills them, explicit flags winning."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+import pytest
+
+from polyalign_lf.cli import COMMANDS, main
+from polyalign_lf.options import add_config_option, add_dataclass_options, option_fields
+
+
+def _parser(name: str) -> argparse.ArgumentParser:
+    import importlib
+
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = argparse.ArgumentParser(prog=f"polyalign {name}")
+    getattr(module, f"{name.replace('-', '_')}_arguments")(parser)
+    add_config_option(parser)
+    return parser
+
+
+def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [parser]
+    return [leaf for sub in dict.fromkeys(subs[0].choices.values()) for leaf in _leaves(sub)]
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_command_and_sub_command_takes_config(name):
+    for leaf in _leaves(_parser(name)):
+        assert any("--config" in a.option_strings for a in leaf._actions), (name, leaf.prog)
+
+
+def _generated():
+    from polyalign_lf.detect.workflow import DetectConfig
+
+    return {"detect": DetectConfig}
+
+
+@pytest.mark.parametrize("name", ["detect"])
+def test_a_generated_parser_is_its_dataclass(name):
+    cls = _generated()[name]
+    actions = {a.dest: a for a in _parser(name)._actions if a.option_strings and a.dest not in ("help", "config")}
+    fields = {f.name: f for f in option_fields(cls)}
+    assert set(actions) == set(fields)
+    instance_defaults = {f.name: f for f in dataclasses.fields(cls)}
+    for dest, action in actions.items():
+        f = instance_defaults[dest]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            assert action.required, dest
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        assert action.default == default, dest
+        if f.metadata["choices"] is not None:
+            assert tuple(action.choices) == tuple(f.metadata["choices"]), dest
+
+
+def test_generated_options_check_types_and_choices():
+    @dataclasses.dataclass
+    class Toy:
+        path: str = dataclasses.field(metadata={})  # not an option
+        size: int = dataclasses.field(default=3, metadata={"help": "h", "flag": None, "aliases": (), "type": None,
+                                                           "choices": None, "metavar": None})  # fmt: skip
+
+    from polyalign_lf.options import option
+
+    @dataclasses.dataclass
+    class Options:
+        size: int = option(3, help="a size")
+        mode: str = option("a", choices=("a", "b"), help="a mode")
+        flag: bool = option(False, help="a flag")
+        names: list[str] = option(default_factory=list, help="names")
+
+    parser = argparse.ArgumentParser()
+    add_dataclass_options(parser, Options)
+    args = parser.parse_args(["--size", "5", "--mode", "b", "--flag", "--names", "x", "y"])
+    assert (args.size, args.mode, args.flag, args.names) == (5, "b", True, ["x", "y"])
+    for bad in (["--size", "nan"], ["--mode", "c"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
+    assert [f.name for f in option_fields(Toy)] == ["size"]
+
+
+def test_config_file_fills_a_generated_command_and_flags_win(tmp_path, make_record, capsys):
+    from polyalign_lf.data.schema import write_records
+    from polyalign_lf.detect.detectors import DETECTORS, Detector, register_detector
+    from polyalign_lf.io import write_jsonl
+
+    @register_detector
+    class Length(Detector):
+        name = "length_probe"
+        label = "Len AI%"
+
+        def score(self, texts, models, desc):
+            return [min(1.0, len(t) / 40) for t in texts]
+
+    try:
+        records = [make_record(k) for k in range(4)]
+        write_records(tmp_path / "test.jsonl", records)
+        write_jsonl(tmp_path / "m.jsonl", ({"id": r["id"], "prediction": "x" * 30} for r in records))
+        config = {"records": str(tmp_path / "test.jsonl"), "predictions": [str(tmp_path / "m.jsonl")],
+                  "detectors": "length_probe", "out": str(tmp_path / "from_file")}  # fmt: skip
+        (tmp_path / "detect.yaml").write_text(json.dumps(config))
+        assert main(["detect", "--config", str(tmp_path / "detect.yaml"), "--out", str(tmp_path / "from_flag")]) == 0
+        assert (tmp_path / "from_flag" / "summary.json").is_file() and not (tmp_path / "from_file").exists()
+        (tmp_path / "bad.yaml").write_text(json.dumps(dict(config, batch_size=0)))
+        assert main(["detect", "--config", str(tmp_path / "bad.yaml")]) == 2
+        assert "batch_size" in capsys.readouterr().err
+    finally:
+        DETECTORS.unregister("length_probe")
