@@ -362,14 +362,15 @@ def add_dataclass_options(
     import typing
 
     hints = typing.get_type_hints(cls)
-    groups: dict[str, argparse._ArgumentGroup] = {}
     for f in option_fields(cls):
         if f.name in exclude:
             continue
         meta = f.metadata
         target = parser
-        if meta.get("group"):
-            target = groups.setdefault(meta["group"], parser.add_argument_group(meta["group"]))
+        if meta.get("group"):  # one help section per title, across calls
+            target = next((g for g in parser._action_groups if g.title == meta["group"]), None) or (
+                parser.add_argument_group(meta["group"])
+            )
         has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
         required = not has_default if meta.get("required") is None else meta["required"]
         default = (defaults or {}).get(f.name, field_default(f))
@@ -416,6 +417,28 @@ def _plain(kind: object) -> object:
 
 
 def config_from_args(cls: type, args: argparse.Namespace, **overrides: object) -> object:
-    """The config dataclass of a parsed command line (fields not on the command line keep their defaults)."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    """The config dataclass of a parsed command line: its :func:`option` fields from ``args``, the rest from
+    ``overrides`` or their defaults."""
+    values = {f.name: getattr(args, f.name) for f in option_fields(cls) if hasattr(args, f.name)}
     return cls(**{**values, **overrides})
+
+
+def check_options(config: object) -> object:
+    """Check every :func:`option` field of ``config`` with the option's own type and choices (the ranges the
+    command line enforces, now for a config built in code or read from a file); a bad value is a
+    :class:`ConfigError` naming the field. Returns ``config``."""
+    for f in option_fields(type(config)):
+        value = getattr(config, f.name)
+        if value is None or isinstance(value, (list, tuple)):
+            continue
+        check = f.metadata["type"]
+        if check is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                check(value)
+            except argparse.ArgumentTypeError as exc:
+                raise ConfigError(f"{f.name} {exc}") from None
+        choices = f.metadata["choices"]
+        choices = choices() if callable(choices) else choices
+        if choices is not None and value not in choices:
+            raise ConfigError(f"{f.name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return config

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from polyalign_lf.cli import COMMANDS, main
-from polyalign_lf.options import add_config_option, add_dataclass_options, option_fields
+from polyalign_lf.options import add_config_option, add_dataclass_options, field_default, option_fields
 
 
 def _parser(name: str) -> argparse.ArgumentParser:
@@ -36,28 +36,30 @@ def test_every_command_and_sub_command_takes_config(name):
         assert any("--config" in a.option_strings for a in leaf._actions), (name, leaf.prog)
 
 
-def _generated():
+def _generated() -> dict[str, tuple[type, ...]]:
+    """Each generated command's config dataclasses."""
     from polyalign_lf.detect.workflow import DetectConfig
+    from polyalign_lf.inference.decoding import DecodingConfig
+    from polyalign_lf.inference.generate import GenerateJob
 
-    return {"detect": DetectConfig}
+    return {"detect": (DetectConfig,), "generate": (GenerateJob, DecodingConfig)}
 
 
-@pytest.mark.parametrize("name", ["detect"])
+@pytest.mark.parametrize("name", ["detect", "generate"])
 def test_a_generated_parser_is_its_dataclass(name):
-    cls = _generated()[name]
-    actions = {a.dest: a for a in _parser(name)._actions if a.option_strings and a.dest not in ("help", "config")}
-    fields = {f.name: f for f in option_fields(cls)}
+    actions = {a.dest: a for a in _parser(name)._actions if a.dest not in ("help", "config")}
+    fields = {f.name: f for cls in _generated()[name] for f in option_fields(cls)}
     assert set(actions) == set(fields)
-    instance_defaults = {f.name: f for f in dataclasses.fields(cls)}
     for dest, action in actions.items():
-        f = instance_defaults[dest]
+        f = fields[dest]
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            assert action.required, dest
+            assert action.required or not action.option_strings, dest
             continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        assert action.default == default, dest
-        if f.metadata["choices"] is not None:
-            assert tuple(action.choices) == tuple(f.metadata["choices"]), dest
+        if dest != "server_url":  # the command's default is $VLLM_SERVER_URL when set
+            assert action.default == field_default(f), dest
+        choices = f.metadata["choices"]
+        if choices is not None:
+            assert tuple(action.choices) == tuple(choices() if callable(choices) else choices), dest
 
 
 def test_generated_options_check_types_and_choices():

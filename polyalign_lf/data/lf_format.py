@@ -44,16 +44,16 @@ PROFILE_PROMPTS: tuple[str, ...] = ("none", "situation", "oracle")
 _PROFILE_PREAMBLE = "You are a helpful assistant. Answer in this response profile:"
 
 
+PROFILE_PROMPT_HELP = (
+    "none (default): the template's system prompt; situation: family, track and style of the interaction; "
+    "oracle: the situation plus the gold answer's length bin (leaks the answer length: for parity with the "
+    "reference implementation only)"
+)
+
+
 def add_profile_prompt_option(parser: Any, what: str) -> None:
     """``--profile-prompt``, shared by `export` (training rows) and `generate` (prompts): both must agree."""
-    parser.add_argument(
-        "--profile-prompt",
-        choices=PROFILE_PROMPTS,
-        default="none",
-        help=what + "none (default): the template's system prompt; situation: family, track and style of the "
-        "interaction; oracle: the situation plus the gold answer's length bin (leaks the answer length: for "
-        "parity with the reference implementation only)",
-    )
+    parser.add_argument("--profile-prompt", choices=PROFILE_PROMPTS, default="none", help=what + PROFILE_PROMPT_HELP)
 
 
 def profile_system_prompt(record: dict, profile: str) -> str | None:

@@ -5,31 +5,37 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from polyalign_lf.options import check_number
+import polyalign_lf.options as opt
+from polyalign_lf.options import check_number, check_options, option
+
+GROUP = "decoding (defaults: paper Appendix C)"
 
 
 @dataclass
 class DecodingConfig:
     """Appendix C: temperature 0.1, top-p 0.9, repetition penalty 1.1, frequency 0.1, presence 0.0."""
 
-    temperature: float = 0.1
-    top_p: float = 0.9
-    repetition_penalty: float = 1.1
-    frequency_penalty: float = 0.1
-    presence_penalty: float = 0.0
+    temperature: float = option(0.1, type=opt.non_negative, group=GROUP, help="sampling temperature (0 = greedy)")
+    top_p: float = option(
+        0.9, type=opt.number(0.0, 1.0, above=True), group=GROUP, help="nucleus sampling mass, in (0, 1]"
+    )
+    repetition_penalty: float = option(
+        1.1, type=opt.positive, group=GROUP, help="HF-style repetition penalty (> 0; 1 = off)"
+    )
+    frequency_penalty: float = option(
+        0.1, type=opt.number(-2.0, 2.0), group=GROUP, help="OpenAI-style frequency penalty, in [-2, 2]"
+    )
+    presence_penalty: float = option(
+        0.0, type=opt.number(-2.0, 2.0), group=GROUP, help="OpenAI-style presence penalty, in [-2, 2]"
+    )
+    # not a command option: `generate --max-new-tokens` defaults by mode (GenerateJob.max_new_tokens)
     max_new_tokens: int = 256
-    seed: int = 42
+    seed: int = option(42, type=opt.integer(), group=GROUP, help="sampling seed")
     stop: list[str] = field(default_factory=list)
 
     def validate(self) -> DecodingConfig:
-
-        check_number("temperature", self.temperature, 0.0)
-        check_number("top_p", self.top_p, 0.0, 1.0, above=True)
-        check_number("repetition_penalty", self.repetition_penalty, 0.0, above=True)
-        check_number("frequency_penalty", self.frequency_penalty, -2.0, 2.0)
-        check_number("presence_penalty", self.presence_penalty, -2.0, 2.0)
+        check_options(self)
         check_number("max_new_tokens", self.max_new_tokens, 1, integer=True)
-        check_number("seed", self.seed, integer=True)
         return self
 
     def to_dict(self) -> dict[str, Any]:

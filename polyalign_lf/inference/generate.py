@@ -15,50 +15,133 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import polyalign_lf.options as opt
 from polyalign_lf.core.registry import Registry
+from polyalign_lf.data.lf_format import PROFILE_PROMPT_HELP, PROFILE_PROMPTS
 from polyalign_lf.errors import ConfigError, InputError
+from polyalign_lf.inference.decoding import GROUP as DECODING
 from polyalign_lf.inference.decoding import DecodingConfig
+from polyalign_lf.inference.prompts import MODES
 from polyalign_lf.io import check_output_file, progress
+from polyalign_lf.options import option
 
 COT_MAX_NEW_TOKENS = 512
 
 
+HF = "hf engine"
+VLLM = "vllm engine"
+
+
+def _engine_names() -> tuple[str, ...]:
+    return ENGINES.names()
+
+
 @dataclass
 class GenerateJob:
-    """Everything one ``polyalign generate`` run needs (the command's options)."""
+    """Everything one ``polyalign generate`` run needs: the command's options are generated from these fields
+    (and :class:`DecodingConfig`'s)."""
 
-    records: str
-    out: str
-    model: str
-    tokenizer: str | None = None
-    engine: str = "hf"  # "hf" | "vllm"
-    mode: str = "chat"  # "chat" | "base" | "cot"
-    recipe: str | None = None
-    template: str | None = None
-    default_system: str | None = None
-    profile_prompt: str = "none"  # per-record profile system prompt; must match the training export's
-    cot_chat: bool = False
-    method: str | None = None
-    limit: int | None = None
-    overwrite: bool = False
-    max_model_len: int | None = None
+    records: str = option(help="test records JSONL")
+    out: str = option(help="predictions JSONL to write (resumable; see docs/evaluation.md)")
+    model: str = option(help="model directory (its tokenizer renders the prompts; the hf engine loads its weights)")
+    tokenizer: str | None = option(None, help="tokenizer directory if it differs from --model")
+    engine: str = option(
+        "hf",
+        choices=_engine_names,
+        help="hf: batched transformers generate; vllm: client of a running `vllm serve`",
+    )
+    mode: str = option(
+        "chat",
+        choices=MODES,
+        help="chat: the LLaMA-Factory template the model was trained with; base: BaseLM plain prompt; "
+        "cot: CoT baseline (final answer scored, reasoning kept)",
+    )
+    recipe: str | None = option(
+        None, help="the model's LLaMA-Factory training recipe (reads template and default_system)"
+    )
+    template: str | None = option(None, help="LLaMA-Factory template name (overrides the recipe's)")
+    default_system: str | None = option(None, help="system prompt override (as LLaMA-Factory's default_system)")
+    # per-record profile system prompt; must match the training export's
+    profile_prompt: str = option(
+        "none",
+        choices=PROFILE_PROMPTS,
+        help="chat mode: the system prompt of every record (as the model's training export); " + PROFILE_PROMPT_HELP,
+    )
+    cot_chat: bool = option(False, help="cot mode: put the CoT instruction into the chat template")
+    method: str | None = option(None, help="method label stored with the predictions (e.g. bucket_sft)")
+    limit: int | None = option(
+        None, type=opt.non_negative_int, help="only the first N records (smoke tests; not for reported numbers)"
+    )
+    overwrite: bool = option(False, help="discard a previous (partial or finished) run")
+    max_model_len: int | None = option(
+        None,
+        type=opt.count,
+        help="context window; longer prompts drop old history, then context (default: the model config's)",
+    )
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    max_new_tokens: int | None = option(
+        None,
+        type=opt.count,
+        group=DECODING,
+        help=f"default {DecodingConfig.max_new_tokens} ({COT_MAX_NEW_TOKENS} in cot mode: the reasoning comes "
+        "first); overrides decoding.max_new_tokens",
+    )
     # hf engine
-    batch_size: int = 8
-    device: str | None = None
-    dtype: str = "auto"
+    batch_size: int = option(8, type=opt.count, group=HF, help="hf engine: prompts per generation batch (default 8)")
+    device: str | None = option(
+        None, type=opt.torch_device, group=HF, help="cpu | cuda | cuda:1 … (default: cuda if available)"
+    )
+    dtype: str = option(
+        "auto",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        group=HF,
+        help="hf engine: model dtype (auto: bf16 on a bf16-capable GPU, else float32)",
+    )
     # vllm engine
-    server_url: str = "http://127.0.0.1:8000"
-    served_model_name: str | None = None
-    api_key: str | None = None
-    concurrency: int = 128
-    timeout: float = 600.0
-    max_retries: int = 5
+    server_url: str = option(
+        "http://127.0.0.1:8000",
+        group=VLLM,
+        help="vllm engine: base URL of a running `vllm serve` (default: $VLLM_SERVER_URL, else http://127.0.0.1:8000)",
+    )
+    served_model_name: str | None = option(None, group=VLLM, help="default: the first model the server lists")
+    api_key: str | None = option(None, group=VLLM, help="default: $VLLM_API_KEY")
+    concurrency: int = option(128, type=opt.count, group=VLLM, help="requests kept in flight")
+    timeout: float = option(600.0, type=opt.positive, group=VLLM, help="seconds per request")
+    max_retries: int = option(
+        5, type=opt.non_negative_int, group=VLLM, help="vllm engine: retries of a failed request (default 5)"
+    )
     # vllm engine, server started for this job (one model per server): ``vllm_serve_cmd MODEL …`` on a free port
-    vllm_serve: bool = False
-    vllm_serve_cmd: str = "vllm serve"
-    vllm_serve_args: str = ""
-    vllm_startup_timeout: float = 900.0
+    vllm_serve: bool = option(
+        False,
+        group=VLLM,
+        help="vllm engine: start `vllm serve MODEL` (the model as its positional argument) for this job on a free "
+        "loopback port and stop it afterwards (instead of --server-url); its log is OUT.vllm.log",
+    )
+    vllm_serve_cmd: str = option(
+        "vllm serve",
+        group=VLLM,
+        help="with --vllm-serve: the command that starts the server, e.g. '/opt/vllm-env/bin/vllm serve' "
+        "(default: vllm serve)",
+    )
+    vllm_serve_args: str = option(
+        "",
+        group=VLLM,
+        help="with --vllm-serve: extra `vllm serve` arguments as one string, written with '=': "
+        "--vllm-serve-args='--tensor-parallel-size 8 --dtype bfloat16'",
+    )
+    vllm_startup_timeout: float = option(
+        900.0,
+        type=opt.positive,
+        group=VLLM,
+        help="with --vllm-serve: seconds to wait for the server to list the model (default 900)",
+    )
+
+    def resolved_decoding(self) -> DecodingConfig:
+        """The decoding settings in force: ``max_new_tokens`` when given, else the mode's default length."""
+        length = self.max_new_tokens
+        if length is None and self.mode == "cot" and self.decoding.max_new_tokens == DecodingConfig.max_new_tokens:
+            length = COT_MAX_NEW_TOKENS
+        return dataclasses.replace(self.decoding, max_new_tokens=length) if length else self.decoding
 
 
 @dataclass
@@ -225,7 +308,7 @@ def generate_predictions(job: GenerateJob) -> GenerateResult:
         from polyalign_lf.integration.prompting import load_chat_renderer
 
         renderer = load_chat_renderer(tokenizer, template, default_system)
-    decoding = job.decoding.validate()
+    decoding = job.resolved_decoding().validate()
     max_len = max_model_len(job.model, job.max_model_len)
     if max_len is not None and max_len <= decoding.max_new_tokens:
         raise ConfigError(
