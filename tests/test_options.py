@@ -42,10 +42,12 @@ def _generated() -> dict[str, tuple[type, ...]]:
     from polyalign_lf.inference.decoding import DecodingConfig
     from polyalign_lf.inference.generate import GenerateJob
 
-    return {"detect": (DetectConfig,), "generate": (GenerateJob, DecodingConfig)}
+    from polyalign_lf.metrics.workflow import EvaluateJob
+
+    return {"detect": (DetectConfig,), "generate": (GenerateJob, DecodingConfig), "evaluate": (EvaluateJob,)}
 
 
-@pytest.mark.parametrize("name", ["detect", "generate"])
+@pytest.mark.parametrize("name", ["detect", "generate", "evaluate"])
 def test_a_generated_parser_is_its_dataclass(name):
     actions = {a.dest: a for a in _parser(name)._actions if a.dest not in ("help", "config")}
     fields = {f.name: f for cls in _generated()[name] for f in option_fields(cls)}
