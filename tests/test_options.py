@@ -42,12 +42,22 @@ def _generated() -> dict[str, tuple[type, ...]]:
     from polyalign_lf.inference.decoding import DecodingConfig
     from polyalign_lf.inference.generate import GenerateJob
 
+    from polyalign_lf.features.workflow import FeaturesJob
+    from polyalign_lf.judge.workflow import JudgeJob
     from polyalign_lf.metrics.workflow import EvaluateJob
+    from polyalign_lf.references.workflow import ReferencesJob
 
-    return {"detect": (DetectConfig,), "generate": (GenerateJob, DecodingConfig), "evaluate": (EvaluateJob,)}
+    return {
+        "detect": (DetectConfig,),
+        "generate": (GenerateJob, DecodingConfig),
+        "evaluate": (EvaluateJob,),
+        "features": (FeaturesJob,),
+        "references": (ReferencesJob,),
+        "judge": (JudgeJob,),
+    }
 
 
-@pytest.mark.parametrize("name", ["detect", "generate", "evaluate"])
+@pytest.mark.parametrize("name", ["detect", "generate", "evaluate", "features", "references", "judge"])
 def test_a_generated_parser_is_its_dataclass(name):
     actions = {a.dest: a for a in _parser(name)._actions if a.dest not in ("help", "config")}
     fields = {f.name: f for cls in _generated()[name] for f in option_fields(cls)}

@@ -1,74 +1,21 @@
-"""``polyalign features``: extract the feature matrix of records' human answers or of model predictions."""
+"""``polyalign features``: bilingual linguistic features of answers (the options are
+:class:`~polyalign_lf.features.workflow.FeaturesJob`'s fields)."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-import numpy as np
-
-import polyalign_lf.options as opt
-from polyalign_lf.core.predictions import prediction_path, read_predictions
-from polyalign_lf.errors import ConfigError
 
 
 def features_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--records", required=True, type=Path, help="records JSONL (the PolyAlign record schema)")
-    parser.add_argument(
-        "--predictions",
-        type=prediction_path,
-        metavar="[NAME=]PRED.jsonl",
-        help='predictions JSONL {"id", "prediction"}; featurize these instead of the human answers',
-    )
-    parser.add_argument("--split", choices=("train", "val", "test"), help="only records of this split")
-    parser.add_argument("--out", required=True, type=Path, help="output feature file (.npz)")
-    parser.add_argument(
-        "--lm-model", help="also append LM log-prob features from this causal LM (path or name, offline)"
-    )
-    parser.add_argument("--lm-batch-size", type=opt.count, default=16, help="texts per LM-feature batch (default 16)")
-    parser.add_argument("--device", type=opt.torch_device, help="device for --lm-model (default: cuda if available)")
+    from polyalign_lf.features.workflow import FeaturesJob
+    from polyalign_lf.options import add_dataclass_options
+
+    add_dataclass_options(parser, FeaturesJob)
 
 
 def features_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.data.schema import read_records
-    from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features, feature_names
-    from polyalign_lf.features.store import FeatureTable, save_feature_table
+    from polyalign_lf.features.workflow import FeaturesJob, write_features
+    from polyalign_lf.options import config_from_args
 
-    records = read_records(args.records)
-    if args.split:
-        records = [r for r in records if r["split"] == args.split]
-    if not records:
-        raise ConfigError(f"no records{' of split ' + args.split if args.split else ''} in {args.records}")
-    if args.predictions:
-        preds = read_predictions(args.predictions, [r["id"] for r in records])
-        texts = [preds[r["id"]] for r in records]
-        source = f"prediction:{args.predictions}"
-    else:
-        texts = [r["human_answer"] for r in records]
-        source = "human_answer"
-    languages = [r["language"] for r in records]
-    matrix = extract_features(texts, languages, show_progress=True)
-    names = feature_names()
-    schema = FEATURE_SCHEMA_VERSION
-    if args.lm_model:
-        from polyalign_lf.features.lm import LM_FEATURE_NAMES, LM_FEATURE_SCHEMA_VERSION, extract_lm_features
-
-        lm = extract_lm_features(
-            texts, args.lm_model, batch_size=args.lm_batch_size, device=args.device, show_progress=True
-        )
-        matrix = np.concatenate([matrix, lm], axis=1)
-        names = names + list(LM_FEATURE_NAMES)
-        schema = f"{schema}+{LM_FEATURE_SCHEMA_VERSION}"
-    table = FeatureTable(
-        matrix,
-        [r["id"] for r in records],
-        [r["bucket_id"] for r in records],
-        languages,
-        [r["split"] for r in records],
-        names,
-        schema,
-        source,
-    )
-    save_feature_table(args.out, table)
-    print(f"wrote {len(table)} x {matrix.shape[1]} features ({schema}) to {args.out}")
+    print(write_features(config_from_args(FeaturesJob, args)))
     return 0
