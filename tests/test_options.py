@@ -39,13 +39,13 @@ def test_every_command_and_sub_command_takes_config(name):
 def _generated() -> dict[str, tuple[type, ...]]:
     """Each generated command's config dataclasses."""
     from polyalign_lf.detect.workflow import DetectConfig
+    from polyalign_lf.features.workflow import FeaturesJob
     from polyalign_lf.inference.decoding import DecodingConfig
     from polyalign_lf.inference.generate import GenerateJob
-
-    from polyalign_lf.features.workflow import FeaturesJob
     from polyalign_lf.judge.workflow import JudgeJob
     from polyalign_lf.metrics.workflow import EvaluateJob
     from polyalign_lf.references.workflow import ReferencesJob
+    from polyalign_lf.report.workflow import ReportConfig
 
     return {
         "detect": (DetectConfig,),
@@ -54,10 +54,11 @@ def _generated() -> dict[str, tuple[type, ...]]:
         "features": (FeaturesJob,),
         "references": (ReferencesJob,),
         "judge": (JudgeJob,),
+        "report": (ReportConfig,),
     }
 
 
-@pytest.mark.parametrize("name", ["detect", "generate", "evaluate", "features", "references", "judge"])
+@pytest.mark.parametrize("name", ["detect", "generate", "evaluate", "features", "references", "judge", "report"])
 def test_a_generated_parser_is_its_dataclass(name):
     actions = {a.dest: a for a in _parser(name)._actions if a.dest not in ("help", "config")}
     fields = {f.name: f for cls in _generated()[name] for f in option_fields(cls)}

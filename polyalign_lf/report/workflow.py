@@ -3,31 +3,47 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import polyalign_lf.options as opt
 from polyalign_lf.core.predictions import parse_named_paths, read_predictions
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import read_json, replace_folder, write_json
+from polyalign_lf.options import option
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ReportConfig:
-    """Everything one ``polyalign report`` run needs (the command's options)."""
+    """Everything one ``polyalign report`` run needs: the command's options are generated from these fields."""
 
-    runs: list[str]
-    out: str
-    name: list[str] | None = None
-    overwrite: bool = False
-    title: str = "PolyAlign evaluation report"
-    records: str | None = None
-    predictions: list[str] = field(default_factory=list)
-    embedding_model: str | None = None
-    embedding_sample: int = 400
-    projection: str = "auto"
-    judge: str | None = None
-    detect: str | None = None
-    seed: int = 42
+    runs: list[str] = option(
+        flag="positional",
+        metavar="[NAME=]RUN.json",
+        help="metrics files from `polyalign evaluate`; the method name is NAME, --name, or the file stem",
+    )
+    name: list[str] | None = option(None, help="method names, one per run in order (instead of NAME=)")
+    out: str = option(help="output directory (report.md, report.html, figures/, report.json)")
+    overwrite: bool = option(False, help="replace an existing --out folder whole")
+    title: str = option("PolyAlign evaluation report", help="title of the report")
+    records: str | None = option(
+        None, help="test records JSONL: with --predictions, draws the answer-embedding shifts"
+    )
+    predictions: list[str] = option(
+        default_factory=list,
+        metavar="NAME=PRED.jsonl",
+        help="predictions per method for the embedding plot (names as for the runs)",
+    )
+    embedding_model: str | None = option(
+        None, help="encoder for the embedding plot (default: the metrics' default, the bundled MiniLM)"
+    )
+    embedding_sample: int = option(400, type=opt.count, help="paired answers drawn in the embedding plot")
+    projection: str = option(
+        "auto", choices=("auto", "pca", "umap"), help="auto = UMAP when umap-learn is installed, else PCA"
+    )
+    judge: str | None = option(None, help="summary.json of `polyalign judge` to include (Table 3)")
+    detect: str | None = option(None, help="summary.json of `polyalign detect` to include (Table 4)")
+    seed: int = option(42, type=opt.integer(), help="seed of the embedding plot's sample (default 42)")
 
 
 def _named_runs(args) -> dict[str, Path]:
