@@ -315,6 +315,7 @@ def option(
     metavar: str | None = None,
     group: str | None = None,
     required: bool | None = None,
+    deprecated: tuple[str, ...] = (),
 ) -> object:
     """A config field that is also a command option.
 
@@ -322,7 +323,8 @@ def option(
     ``aliases`` are extra spellings; ``type`` an argparse type such as :func:`count` (int and float fields get
     a finite-number check without one); ``choices`` and ``help`` may be functions, called when the parser is
     built (choices that come from a registry); ``group`` titles the help section; ``required`` overrides what
-    the default implies (a field with a default that the command line must still give). A ``list`` field takes
+    the default implies (a field with a default that the command line must still give); ``deprecated`` are old
+    spellings that still work for one release, with a warning. A ``list`` field takes
     one or more values and may be repeated (``--x a b --x c``); a ``bool`` field is a switch."""
     metadata = {
         "help": help,
@@ -333,6 +335,7 @@ def option(
         "metavar": metavar,
         "group": group,
         "required": required,
+        "deprecated": deprecated,
     }
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)  # type: ignore[arg-type]
@@ -403,6 +406,10 @@ def add_dataclass_options(
         elif _plain(kind) is float:
             kwargs["type"] = number()
         target.add_argument(*flags, **kwargs)
+        for old in f.metadata.get("deprecated", ()):
+            add_deprecated_alias(
+                target, old, flags[0], dest=f.name, **({"type": kwargs["type"]} if "type" in kwargs else {})
+            )
 
 
 def _plain(kind: object) -> object:

@@ -44,6 +44,8 @@ def _generated() -> dict[str, tuple[type, ...]]:
     from polyalign_lf.inference.generate import GenerateJob
     from polyalign_lf.judge.workflow import JudgeJob
     from polyalign_lf.metrics.workflow import EvaluateJob
+    from polyalign_lf.pairs.weights import WeightConfig
+    from polyalign_lf.pairs.workflow import WeightsJob
     from polyalign_lf.references.workflow import ReferencesJob
     from polyalign_lf.report.workflow import ReportConfig
 
@@ -55,12 +57,14 @@ def _generated() -> dict[str, tuple[type, ...]]:
         "references": (ReferencesJob,),
         "judge": (JudgeJob,),
         "report": (ReportConfig,),
+        "weights": (WeightsJob, WeightConfig),
     }
 
 
-@pytest.mark.parametrize("name", ["detect", "generate", "evaluate", "features", "references", "judge", "report"])
+@pytest.mark.parametrize("name", ["detect", "generate", "evaluate", "features", "references", "judge", "report", "weights"])
 def test_a_generated_parser_is_its_dataclass(name):
-    actions = {a.dest: a for a in _parser(name)._actions if a.dest not in ("help", "config")}
+    parser_actions = _parser(name)._actions
+    actions = {a.dest: a for a in parser_actions if a.dest not in ("help", "config") and a.help != argparse.SUPPRESS}
     fields = {f.name: f for cls in _generated()[name] for f in option_fields(cls)}
     assert set(actions) == set(fields)
     for dest, action in actions.items():

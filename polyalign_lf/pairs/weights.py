@@ -17,21 +17,39 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.objectives.weighting import bucket_weights
-from polyalign_lf.options import check_number
+from polyalign_lf.options import check_number, option
+
+GROUP = "HDPO weights (Theorem 5)"
 
 PAIR_TYPE_BIAS: dict[str, float] = {"global": 0.0, "local": 0.5, "distribution": 1.0}
 
 
 @dataclass(frozen=True)
 class WeightConfig:
-    alpha: float = 0.5
-    beta: float = 1.0
-    gamma: float = 0.25
-    eta: float = 0.25
-    w_min: float = 0.5
-    w_max: float = 3.0
+    """Theorem 5's weight coefficients and clip; the options are named after what they weigh, so that --beta stays
+    DPO's β everywhere (the old names still work, with a warning)."""
+
+    alpha: float = option(
+        0.5, flag="--scarcity", deprecated=("--alpha",), type=opt.non_negative, group=GROUP,
+        help="bucket-scarcity coefficient α (default 0.5)",
+    )  # fmt: skip
+    beta: float = option(
+        1.0, flag="--gap", deprecated=("--beta",), type=opt.non_negative, group=GROUP,
+        help="critic-gap coefficient β (default 1.0)",
+    )  # fmt: skip
+    gamma: float = option(
+        0.25, flag="--rarity", deprecated=("--gamma",), type=opt.non_negative, group=GROUP,
+        help="language-rarity coefficient γ (default 0.25)",
+    )  # fmt: skip
+    eta: float = option(
+        0.25, flag="--type-bias", deprecated=("--eta",), type=opt.non_negative, group=GROUP,
+        help="pair-type coefficient η (default 0.25)",
+    )  # fmt: skip
+    w_min: float = option(0.5, type=opt.positive, group=GROUP, help="lower clip of the HDPO weight (Theorem 5)")
+    w_max: float = option(3.0, type=opt.positive, group=GROUP, help="upper clip of the HDPO weight (Theorem 5)")
 
     def validate(self) -> WeightConfig:
         from polyalign_lf.objectives.weighting import MAX_WEIGHT
