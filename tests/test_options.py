@@ -45,7 +45,9 @@ def _generated() -> dict[str, tuple[type, ...]]:
     from polyalign_lf.judge.workflow import JudgeJob
     from polyalign_lf.metrics.workflow import EvaluateJob
     from polyalign_lf.pairs.weights import WeightConfig
-    from polyalign_lf.pairs.workflow import WeightsJob
+    from polyalign_lf.critic.mlp import MLPCriticConfig
+    from polyalign_lf.critic.workflow import CriticReportJob, CriticScoreJob, CriticTrainJob
+    from polyalign_lf.pairs.workflow import HdpoPairsJob, PairsJob, WeightsJob
     from polyalign_lf.references.workflow import ReferencesJob
     from polyalign_lf.report.workflow import ReportConfig
 
@@ -58,12 +60,31 @@ def _generated() -> dict[str, tuple[type, ...]]:
         "judge": (JudgeJob,),
         "report": (ReportConfig,),
         "weights": (WeightsJob, WeightConfig),
+        "pairs dpo": (PairsJob,),
+        "pairs hdpo": (HdpoPairsJob, WeightConfig),
+        "critic train": (CriticTrainJob, MLPCriticConfig),
+        "critic score": (CriticScoreJob,),
+        "critic report": (CriticReportJob,),
     }
 
 
-@pytest.mark.parametrize("name", ["detect", "generate", "evaluate", "features", "references", "judge", "report", "weights"])
+def _leaf(name: str) -> argparse.ArgumentParser:
+    """The parser of ``"command"`` or ``"command sub-command"``."""
+    command, _, sub = name.partition(" ")
+    parser = _parser(command)
+    if not sub:
+        return parser
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return action.choices[sub]
+
+
+GENERATED = ["detect", "generate", "evaluate", "features", "references", "judge", "report", "weights", "pairs dpo",
+             "pairs hdpo", "critic train", "critic score", "critic report"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", GENERATED)
 def test_a_generated_parser_is_its_dataclass(name):
-    parser_actions = _parser(name)._actions
+    parser_actions = _leaf(name)._actions
     actions = {a.dest: a for a in parser_actions if a.dest not in ("help", "config") and a.help != argparse.SUPPRESS}
     fields = {f.name: f for cls in _generated()[name] for f in option_fields(cls)}
     assert set(actions) == set(fields)

@@ -21,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+import polyalign_lf.options as opt
 from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
 from polyalign_lf.critic.support import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, critic_loss, evaluate_scores
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import atomic_write, progress, read_json, write_json
+from polyalign_lf.options import option
 from polyalign_lf.references.build import BucketReferences
 
 UNKNOWN_BUCKET = "__unknown__"
@@ -48,24 +50,35 @@ def torch_threads(n: int):
 DEVIATION_CLIP = 20.0
 
 
+_COEFFICIENT = opt.number(0.0, 1e3)  # Theorem 4's are ~0.1 … 1: beyond 1,000 the loss is one term alone
+
+
 @dataclass
 class MLPCriticConfig:
+    """Theorem 4's training settings (the MLP and the encoder head train alike); the ones marked as options are
+    `polyalign critic train`'s."""
+
     hidden_dim: int = 128
     bucket_dim: int = 16
     dropout: float = 0.0
-    epochs: int = 5
-    batch_size: int = 2048
+    epochs: int = option(5, type=opt.count, help="passes over the rows (default 5)")
+    batch_size: int = option(2048, type=opt.count, help="rows per optimizer step (default 2048)")
     pair_batch_size: int = 1024
-    learning_rate: float = 3e-3
+    learning_rate: float = option(
+        3e-3, type=opt.number(0.0, 1.0, above=True), help="AdamW learning rate (default 0.003)"
+    )
     weight_decay: float = 0.0
-    kappa: float = 0.1
-    lambda_reg: float = 1.0
-    lambda_rank: float = 1.0
+    kappa: float = option(0.1, type=_COEFFICIENT, help="ranking margin κ (Theorem 4)")
+    lambda_reg: float = option(1.0, type=_COEFFICIENT, help="λ_reg (Theorem 4)")
+    lambda_rank: float = option(1.0, type=_COEFFICIENT, help="λ_rank (Theorem 4)")
     grad_clip: float = 1.0
     min_steps: int = 300  # small data sets get more epochs so that at least this many optimizer steps run
-    num_threads: int = 1  # torch intra-op threads while training: the net is tiny, and on a shared CPU more
-    #                       threads mostly spin (measured: 2 threads were 10x slower than 1 under load)
-    seed: int = 42
+    # torch intra-op threads while training: the net is tiny, and on a shared CPU more threads mostly spin
+    # (measured: 2 threads were 10x slower than 1 under load)
+    num_threads: int = option(
+        1, flag="--threads", type=opt.non_negative_int, help="torch threads while training the MLP (0 = torch default)"
+    )
+    seed: int = option(42, type=opt.integer(), help="seed of the split and the init (default 42)")
 
 
 def _module(n_features: int, n_buckets: int, cfg: MLPCriticConfig):
