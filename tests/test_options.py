@@ -38,15 +38,17 @@ def test_every_command_and_sub_command_takes_config(name):
 
 def _generated() -> dict[str, tuple[type, ...]]:
     """Each generated command's config dataclasses."""
+    from polyalign_lf.critic.mlp import MLPCriticConfig
+    from polyalign_lf.critic.workflow import CriticReportJob, CriticScoreJob, CriticTrainJob
     from polyalign_lf.detect.workflow import DetectConfig
     from polyalign_lf.features.workflow import FeaturesJob
+    from polyalign_lf.humaneval.build import BuildJob
+    from polyalign_lf.humaneval.summarize import SummarizeJob
     from polyalign_lf.inference.decoding import DecodingConfig
     from polyalign_lf.inference.generate import GenerateJob
     from polyalign_lf.judge.workflow import JudgeJob
     from polyalign_lf.metrics.workflow import EvaluateJob
     from polyalign_lf.pairs.weights import WeightConfig
-    from polyalign_lf.critic.mlp import MLPCriticConfig
-    from polyalign_lf.critic.workflow import CriticReportJob, CriticScoreJob, CriticTrainJob
     from polyalign_lf.pairs.workflow import HdpoPairsJob, PairsJob, WeightsJob
     from polyalign_lf.references.workflow import ReferencesJob
     from polyalign_lf.report.workflow import ReportConfig
@@ -65,6 +67,8 @@ def _generated() -> dict[str, tuple[type, ...]]:
         "critic train": (CriticTrainJob, MLPCriticConfig),
         "critic score": (CriticScoreJob,),
         "critic report": (CriticReportJob,),
+        "human-eval build": (BuildJob,),
+        "human-eval summarize": (SummarizeJob,),
     }
 
 
@@ -79,7 +83,7 @@ def _leaf(name: str) -> argparse.ArgumentParser:
 
 
 GENERATED = ["detect", "generate", "evaluate", "features", "references", "judge", "report", "weights", "pairs dpo",
-             "pairs hdpo", "critic train", "critic score", "critic report"]  # fmt: skip
+             "pairs hdpo", "critic train", "critic score", "critic report", "human-eval build", "human-eval summarize"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", GENERATED)

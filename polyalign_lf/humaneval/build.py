@@ -12,11 +12,14 @@ import random
 import shutil
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import atomic_write, write_json
+from polyalign_lf.options import option
 
 STATIC_DIR = Path(__file__).with_name("static")
 PAGE_FILES = ("index.html", "app.js", "style.css")
@@ -129,9 +132,43 @@ def write_key(
     )
 
 
-def build_evaluation(args: Any) -> list[str]:
+@dataclass(kw_only=True)
+class BuildJob:
+    """`polyalign human-eval build`'s options."""
+
+    records: str = option(help="test records JSONL")
+    predictions: list[str] = option(
+        metavar="NAME=PRED.jsonl",
+        help="predictions per method (rows {id, prediction}); NAME defaults to the file stem",
+    )
+    out: str = option(help="page directory to serve to raters (holds no method names)")
+    key: str | None = option(
+        None, help="key file (item → method); default: <out>.key.json next to the page directory, never inside it"
+    )
+    per_stratum: int = option(
+        5, type=opt.count, help="records per (language, length bin); every method's answer to each is rated"
+    )
+    languages: str | None = option(
+        None, flag="--lang", deprecated=("--languages",), help="comma list, e.g. zh (default: all in the records)"
+    )
+    include_human: bool = option(False, help="add the human answers as a hidden control method")
+    seed: int = option(42, type=opt.integer(), help="seed of the stratified sample and the item order (default 42)")
+    format: str = option(
+        "page",
+        choices=("page", "label-studio"),
+        help="page: the static rating page; label-studio: also a Label Studio project (label_studio/"
+        "label_config.xml + tasks.json) of the same blinded items",
+    )
+    overwrite: bool = option(
+        False,
+        help="replace an existing page and key (the old key is kept as KEY.bak-TIME: ratings already collected can "
+        "still be summarized with it)",
+    )
+
+
+def build_evaluation(args: BuildJob) -> list[str]:
     """`human-eval build`: the blind page (and Label Studio project) in ``args.out``, the private key beside
-    it; returns the lines to show the user. ``args`` carries the command's options."""
+    it; returns the lines to show the user."""
     messages: list[str] = []
     from polyalign_lf.core.predictions import parse_named_paths, read_predictions
     from polyalign_lf.data.schema import read_records

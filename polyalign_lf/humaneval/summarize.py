@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import InputError
 from polyalign_lf.humaneval.build import KEY_FORMAT
 from polyalign_lf.io import read_json
+from polyalign_lf.options import option
 
 DIMENSIONS = ("usefulness", "answerability", "naturalness")
 RATINGS_FORMAT = "polyalign-human-eval-ratings/v1"
@@ -169,7 +171,21 @@ def check_key(key: Any, where: str) -> None:
         raise InputError(f"not a human-eval key file (format must be {KEY_FORMAT!r})", where=where)
 
 
-def summarize_evaluation(args: Any) -> str:
+@dataclass(kw_only=True)
+class SummarizeJob:
+    """`polyalign human-eval summarize`'s options."""
+
+    ratings: list[str] = option(
+        flag="positional",
+        help="ratings JSON files: the page's exports (one per rater) and/or Label Studio JSON exports of the project "
+        "`human-eval build --format label-studio` wrote (raters named by annotator)",
+    )
+    key: str = option(help="the key file written by `human-eval build`")
+    by: str | None = option(None, choices=("language", "length_bin"), help="also split by this field")
+    out: str = option(help="output directory (table8.json, table8.md)")
+
+
+def summarize_evaluation(args: SummarizeJob) -> str:
     """`human-eval summarize`: Table 8 (and agreement) from the ratings and the key, written to
     ``args.out/table8.{json,md}``; returns the Markdown."""
     from polyalign_lf.io import atomic_write, write_json
