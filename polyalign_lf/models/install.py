@@ -13,13 +13,15 @@ import hashlib
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import read_json, replace_folder, write_json
 from polyalign_lf.models import tokenizer as tok
-from polyalign_lf.models.registry import ModelSource, gguf_parts, model_source, package_version
+from polyalign_lf.models.registry import MODELS, ModelSource, gguf_parts, model_source, package_version
+from polyalign_lf.options import option
 
 MODEL_CARD = "polyalign_model.json"
 SCHEMA = "polyalign-model/1"
@@ -44,6 +46,26 @@ def sha256_of(paths: list[Path], *, into: Path | None = None) -> str:
 
 def _say(message: str) -> None:
     print(f"polyalign models: {message}", file=sys.stderr, flush=True)
+
+
+def _model_names() -> tuple[str, ...]:
+    return tuple(sorted(MODELS))
+
+
+@dataclass(kw_only=True)
+class InstallJob:
+    """`polyalign models install`'s options."""
+
+    name: str = option(flag="positional", choices=_model_names, help="model to install")
+    out: str = option(help="folder to write (refused if it exists, unless --overwrite)")
+    overwrite: bool = option(False, help="replace an existing --out folder whole")
+
+
+@dataclass(kw_only=True)
+class VerifyJob:
+    """`polyalign models verify`'s options."""
+
+    folder: str = option(flag="positional", help="a folder written by `polyalign models install`")
 
 
 def install_model(
@@ -178,8 +200,6 @@ def verify_model(folder: str | Path) -> dict[str, Any]:
 
 def list_models() -> list[dict[str, Any]]:
     """Every installable model with where it comes from and whether its packages are installed."""
-    from polyalign_lf.models.registry import MODELS
-
     rows = []
     for source in MODELS.values():
         versions = {p: package_version(p) for p in source.packages}
