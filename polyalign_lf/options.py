@@ -391,6 +391,8 @@ def add_dataclass_options(
         kwargs["default"] = default
         if not positional:
             kwargs["required"] = required
+        elif not required and typing.get_origin(_plain(kind)) is not list:
+            kwargs["nargs"] = "?"  # an optional positional
         if choices is not None:
             kwargs["choices"] = tuple(choices)
         if meta["metavar"]:

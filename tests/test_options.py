@@ -40,6 +40,7 @@ def _generated() -> dict[str, tuple[type, ...]]:
     """Each generated command's config dataclasses."""
     from polyalign_lf.critic.mlp import MLPCriticConfig
     from polyalign_lf.critic.workflow import CriticReportJob, CriticScoreJob, CriticTrainJob
+    from polyalign_lf.data.workflow import DedupJob, ExportJob, PrepareJob
     from polyalign_lf.detect.workflow import DetectConfig
     from polyalign_lf.features.workflow import FeaturesJob
     from polyalign_lf.humaneval.build import BuildJob
@@ -73,6 +74,9 @@ def _generated() -> dict[str, tuple[type, ...]]:
         "models list": (),
         "models install": (InstallJob,),
         "models verify": (VerifyJob,),
+        "prepare": (PrepareJob,),
+        "dedup": (DedupJob,),
+        "export": (ExportJob,),
     }
 
 
@@ -88,7 +92,7 @@ def _leaf(name: str) -> argparse.ArgumentParser:
 
 GENERATED = ["detect", "generate", "evaluate", "features", "references", "judge", "report", "weights", "pairs dpo",
              "pairs hdpo", "critic train", "critic score", "critic report", "human-eval build", "human-eval summarize",
-             "models list", "models install", "models verify"]  # fmt: skip
+             "models list", "models install", "models verify", "prepare", "dedup", "export"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", GENERATED)

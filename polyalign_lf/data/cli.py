@@ -5,150 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-from typing import Any
-
-import polyalign_lf.options as opt
-from polyalign_lf.errors import ConfigError
-
-
-def _source(text: str) -> tuple[str, str]:
-    split, sep, path = text.partition("=")
-    if not sep or not split or not path:
-        raise argparse.ArgumentTypeError(f"expected SPLIT=PATH (e.g. train=data/dolly.jsonl), got {text!r}")
-    return split.strip(), path.strip()
-
-
-# --- prepare ---------------------------------------------------------------------------------------
 
 
 def prepare_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dataset", nargs="?", help="formatter name (see `polyalign datasets`), e.g. dolly, squad_v2, custom"
-    )
-    parser.add_argument(
-        "--source",
-        action="append",
-        type=_source,
-        default=[],
-        metavar="SPLIT=PATH",
-        help="a source split (its Hub split name, e.g. train / validation / test) and a local "
-        "jsonl/json/parquet file, folder or save_to_disk folder, or the Hub id when online; repeatable",
-    )
-    parser.add_argument(
-        "--all",
-        action="store_true",
-        help="prepare all 14 sources: from the Hub (online), or with --from-dir from local files",
-    )
-    parser.add_argument(
-        "--from-dir",
-        default=None,
-        metavar="DIR",
-        help="with one DATASET: read its split files from DIR (e.g. a checkout's sample/ folder for "
-        "polyalign_reference); with --all: read each source from DIR/<dataset>/ (its release files as published, or a Hub "
-        "snapshot / save_to_disk folder; splits are found from the file names)",
-    )
-    parser.add_argument("--out", required=True, help="output folder; records go to OUT/DATASET/{train,val,test}.jsonl")
-    parser.add_argument("--seed", type=opt.integer(), default=42, help="seed of the hashed splits (default 42)")
-    parser.add_argument(
-        "--name",
-        default=None,
-        type=opt.path_component,
-        help="dataset name to write (default: the formatter name; useful for several custom datasets)",
-    )
-    parser.add_argument(
-        "--hub-config", default=None, help="Hub config to read when a source is a Hub id (e.g. a COIG-CQIA subset)"
-    )
-    parser.add_argument(
-        "--length-bins",
-        action="append",
-        default=[],
-        metavar="LANG=S,M,L",
-        help="length-bin upper bounds (inclusive) of short, medium, long for a language, "
-        "in words (en) or characters (zh); default en=40,120,240 zh=70,200,400",
-    )
+    from polyalign_lf.data.workflow import PrepareJob
+    from polyalign_lf.options import add_dataclass_options
+
+    add_dataclass_options(parser, PrepareJob)
 
 
 def prepare_main(args: argparse.Namespace) -> int:
-    from polyalign_lf.data.formatters import get_formatter
-    from polyalign_lf.data.normalize import LengthBins
-    from polyalign_lf.data.prepare import (
-        bucket_table,
-        prepare_all,
-        prepare_dataset,
-        prepare_from_dir,
-        splits_in_folder,
-    )
+    from polyalign_lf.data.workflow import PrepareJob, prepare_records
+    from polyalign_lf.options import config_from_args
 
-    bins = LengthBins.parse(args.length_bins)
-    absent: dict[str, str] = {}
-    if args.from_dir and not args.all and (args.source or not args.dataset):
-        raise ConfigError(
-            "--from-dir goes with --all (DIR/<dataset>/ per source) or with one DATASET (DIR holds its files); "
-            "not with --source"
-        )
-    if args.all:
-        if args.dataset or args.source:
-            raise ConfigError("use either --all or DATASET --source SPLIT=PATH, not both")
-        if args.from_dir:
-            manifests, absent = prepare_from_dir(
-                args.from_dir, args.out, seed=args.seed, bins=bins, report=lambda line: print(line, file=sys.stderr)
-            )
-        else:
-            manifests = prepare_all(args.out, seed=args.seed, bins=bins)
-    else:
-        if not args.dataset:
-            raise ConfigError("name a DATASET (see `polyalign datasets`) or pass --all")
-        spec = get_formatter(args.dataset)
-        sources: dict[str, Any] = {}
-        if args.from_dir:  # one source: its split files are found by name in the folder
-            sources = splits_in_folder(Path(args.from_dir), spec, report=lambda line: print(line, file=sys.stderr))
-        for split, path in args.source:
-            if split in sources:
-                raise ConfigError(f"--source {split}=… given twice")
-            sources[split] = path
-        manifests = [
-            prepare_dataset(
-                spec, sources, args.out, seed=args.seed, bins=bins, name=args.name, hub_config=args.hub_config
-            )
-        ]
-    for manifest in manifests:
-        print(
-            f"\n{manifest['dataset']}: {manifest['examples_seen']} examples seen → {sum(manifest['split_counts'].values())} "
-            "records ("
-            + ", ".join(f"{s}={n}" for s, n in manifest["split_counts"].items())
-            + ")"
-            + (
-                "; skipped: " + ", ".join(f"{k}={v}" for k, v in manifest["skipped"].items())
-                if manifest["skipped"]
-                else ""
-            )
-        )
-        print(bucket_table(manifest["bucket_counts"]))
-    if absent:
-        print(
-            f"\nnot prepared ({len(absent)} of {len(absent) + len(manifests)} sources): "
-            + "; ".join(f"{name} ({why})" for name, why in absent.items())
-        )
-    if args.all and not manifests:
-        raise ConfigError(
-            f"no source was found under {args.from_dir}: expected sub-folders named after the datasets "
-            "(see `polyalign datasets`)"
-        )
+    print("\n".join(prepare_records(config_from_args(PrepareJob, args))))
     return 0
 
 
-# --- dedup -----------------------------------------------------------------------------------------
-
-
 def dedup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "input", metavar="DIR", help="folder written by `polyalign prepare` (DATASET/{train,val,test}.jsonl)"
-    )
-    parser.add_argument(
-        "--out", required=True, metavar="DIR2", help="output folder for the deduplicated records and the report"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder whole")
+    from polyalign_lf.data.workflow import DedupJob
+    from polyalign_lf.options import add_dataclass_options
+
+    add_dataclass_options(parser, DedupJob)
 
 
 def dedup_main(args: argparse.Namespace) -> int:
@@ -166,20 +44,11 @@ def dedup_main(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- export ----------------------------------------------------------------------------------------
-
-
 def export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", metavar="DIR2", help="deduplicated records (output of `polyalign dedup`)")
-    parser.add_argument(
-        "--out",
-        required=True,
-        metavar="DIR3",
-        help="LLaMA-Factory dataset_dir (e.g. data_registry); its dataset_info.json is merged, not replaced",
-    )
-    from polyalign_lf.data.lf_format import add_profile_prompt_option
+    from polyalign_lf.data.workflow import ExportJob
+    from polyalign_lf.options import add_dataclass_options
 
-    add_profile_prompt_option(parser, "every row carries this profile system prompt; ")
+    add_dataclass_options(parser, ExportJob)
 
 
 def export_main(args: argparse.Namespace) -> int:

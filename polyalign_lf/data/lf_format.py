@@ -51,11 +51,6 @@ PROFILE_PROMPT_HELP = (
 )
 
 
-def add_profile_prompt_option(parser: Any, what: str) -> None:
-    """``--profile-prompt``, shared by `export` (training rows) and `generate` (prompts): both must agree."""
-    parser.add_argument("--profile-prompt", choices=PROFILE_PROMPTS, default="none", help=what + PROFILE_PROMPT_HELP)
-
-
 def profile_system_prompt(record: dict, profile: str) -> str | None:
     """The per-record system prompt of ``profile`` (None for ``none``: the template's default applies).
 
