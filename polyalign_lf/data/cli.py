@@ -69,7 +69,10 @@ def export_main(args: argparse.Namespace) -> int:
 
 
 def datasets_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    from polyalign_lf.data.workflow import DatasetsJob
+    from polyalign_lf.options import add_dataclass_options
+
+    add_dataclass_options(parser, DatasetsJob)
 
 
 def datasets_main(args: argparse.Namespace) -> int:

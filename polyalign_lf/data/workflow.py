@@ -96,6 +96,13 @@ class ExportJob:
     )
 
 
+@dataclass(kw_only=True)
+class DatasetsJob:
+    """`polyalign datasets`' options."""
+
+    json: bool = option(False, help="print the list as JSON")
+
+
 def prepare_records(args: PrepareJob) -> list[str]:
     """`polyalign prepare`: one source (or every source) into bucketed records under ``args.out``; returns the
     per-dataset summaries to show (skipped sources are reported on stderr as they are found)."""

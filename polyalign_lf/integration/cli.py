@@ -7,20 +7,10 @@ import json
 
 
 def doctor_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--recipe",
-        action="append",
-        default=[],
-        metavar="RECIPE.yaml",
-        help="also check what this recipe needs here: DeepSpeed for a `deepspeed:` config, bf16 support (repeatable)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="print only failed checks (and a one-line summary)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument(
-        "--no-subprocess",
-        action="store_true",
-        help="skip the fresh-interpreter probe (which imports LLaMA-Factory, a few seconds)",
-    )
+    from polyalign_lf.integration.doctor import DoctorJob
+    from polyalign_lf.options import add_dataclass_options
+
+    add_dataclass_options(parser, DoctorJob)
 
 
 def doctor_main(args: argparse.Namespace) -> int:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from polyalign_lf.options import option
+
 _PROBE = r"""
 import json, sys
 out = {}
@@ -59,6 +61,22 @@ class Check:
 # with --no-build-isolation (its ops compile on first use, so no CUDA toolkit is needed to install it).
 DEEPSPEED_REQUIREMENT = "deepspeed>=0.10.0,<=0.16.9"
 DEEPSPEED_INSTALL = "pip install wheel setuptools && pip install --no-build-isolation 'polyalign-lf[deepspeed]'"
+
+
+@dataclass(kw_only=True)
+class DoctorJob:
+    """`polyalign doctor`'s options."""
+
+    recipe: list[str] = option(
+        default_factory=list,
+        metavar="RECIPE.yaml",
+        help="also check what this recipe needs here: DeepSpeed for a `deepspeed:` config, bf16 support (repeatable)",
+    )
+    quiet: bool = option(False, help="print only failed checks (and a one-line summary)")
+    json: bool = option(False, help="print the result as JSON")
+    no_subprocess: bool = option(
+        False, help="skip the fresh-interpreter probe (which imports LLaMA-Factory, a few seconds)"
+    )
 
 
 def _version(dist: str) -> str | None:

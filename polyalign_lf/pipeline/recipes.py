@@ -36,6 +36,7 @@ from typing import Any
 
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import atomic_write, check_output_file
+from polyalign_lf.options import option
 
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 METHODS: tuple[str, ...] = ("sft", "bucket_sft", "dpo", "hdpo")
@@ -342,6 +343,18 @@ def registry_entries() -> dict[str, dict[str, Any]]:
                     "columns": dict(columns),
                 }
     return entries
+
+
+@dataclass(kw_only=True)
+class RecipesExportJob:
+    """`polyalign recipes export`'s options."""
+
+    dir: Path = option(
+        flag="positional", metavar="DIR", type=Path, help="folder to write recipes/ and data_registry/ into (e.g. .)"
+    )
+    lang: str = option("en,zh", help="languages to export, comma-separated (default en,zh)")
+    model: str | None = option(None, help="models to export, comma-separated (default: the four of the grid)")
+    overwrite: bool = option(False, help="replace recipe files that exist with other content")
 
 
 def export_recipes(

@@ -26,6 +26,7 @@ from shutil import which
 
 from polyalign_lf.errors import ConfigError, Interrupted, PolyalignError
 from polyalign_lf.io import atomic_write, write_json
+from polyalign_lf.options import option
 
 
 class StageFailed(PolyalignError):
@@ -392,20 +393,16 @@ __all__ = [
 ]
 
 
-def add_stage_options(parser) -> None:
+@dataclass(kw_only=True)
+class StageOptions:
     """The options of every staged command (`run`, `demo`, `study`): which stages, which again, plan only, logs."""
-    parser.add_argument(
-        "--stages",
-        default=None,
-        help="comma-separated stages to run (default: all, in order); see --dry-run for the names",
+
+    stages: str | None = option(
+        None, help="comma-separated stages to run (default: all, in order); see --dry-run for the names"
     )
-    parser.add_argument("--redo", default="", help="comma-separated stages to run again even if done")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the plan (stages, exact commands, outputs) and exit"
-    )
-    parser.add_argument(
-        "--verbose", "-v", action="store_true", help="stream every command's output (default: logs only)"
-    )
+    redo: str = option("", help="comma-separated stages to run again even if done")
+    dry_run: bool = option(False, help="print the plan (stages, exact commands, outputs) and exit")
+    verbose: bool = option(False, aliases=("-v",), help="stream every command's output (default: logs only)")
 
 
 def comma_names(text: str | None) -> list[str]:

@@ -2,16 +2,89 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import polyalign_lf.options as opt
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.pipeline.stages import comma_names, run_stages
+from polyalign_lf.options import option
+from polyalign_lf.pipeline.recipes import LANGUAGES
+from polyalign_lf.pipeline.stages import StageOptions, comma_names, run_stages
 
 
-def run_cell(args: argparse.Namespace) -> int:
+def _grid_models() -> tuple[str, ...]:
+    from polyalign_lf.pipeline.recipes import MODELS
+
+    return tuple(sorted(MODELS))
+
+
+@dataclass(kw_only=True)
+class RunJob(StageOptions):
+    """`polyalign run`'s options: one grid cell (model × language) and how its stages run."""
+
+    recipe_dir: Path | None = option(
+        None,
+        type=Path,
+        help="folder of one language's recipes, e.g. recipes/en (its name is the language); default: "
+        "ROOT/recipes/LANG, where the cell's recipes are exported from the installed package when none are there "
+        "yet (what `polyalign recipes export ROOT --lang LANG --model MODEL` writes; edited recipes are kept)",
+    )
+    model: str = option(choices=_grid_models, help="model of the grid cell")
+    lang: str | None = option(
+        None,
+        choices=LANGUAGES,
+        help="language of the cell (default: the recipe folder's name; required without --recipe-dir)",
+    )
+    root: Path = option(
+        Path("."), type=Path, help="directory the recipes' relative paths refer to (default: the current directory)"
+    )
+    prepared: Path | None = option(
+        None,
+        type=Path,
+        help="records already written by `polyalign prepare` (skips the prepare stage, "
+        "which otherwise runs `polyalign prepare --all` and needs the Hub)",
+    )
+    nproc_per_node: int | None = option(
+        None,
+        type=opt.count,
+        help="GPUs per node for training (sets LLaMA-Factory's NPROC_PER_NODE; FORCE_TORCHRUN=1 is always set "
+        "because the recipes use DeepSpeed ZeRO-3)",
+    )
+    engine: str | None = option(
+        None,
+        choices=("hf", "vllm"),
+        help="generation engine: hf (transformers; the default) or vllm, which starts one `vllm serve MODEL` per "
+        "model and stage (reused by that model's candidates) and stops it afterwards (the practical choice for a "
+        "real cell); see --vllm-url",
+    )
+    vllm_url: str | None = option(
+        None,
+        help="generate through a vLLM server you run at this URL (implies --engine vllm); it must serve each "
+        "method's model under its path (--served-model-name), a server for another model is refused",
+    )
+    vllm_serve_cmd: str = option(
+        "vllm serve", help="--engine vllm: the command that starts a server, e.g. '/opt/vllm-env/bin/vllm serve'"
+    )
+    vllm_serve_args: str = option(
+        "",
+        help="--engine vllm: extra `vllm serve` arguments, one string written with '=', e.g. "
+        "--vllm-serve-args='--tensor-parallel-size 8'",
+    )
+    generate_arg: list[str] = option(
+        default_factory=list,
+        metavar="ARG",
+        help="extra argument for every `polyalign generate` call (e.g. --generate-arg=--engine=vllm); repeatable",
+    )
+    evaluate_arg: list[str] = option(
+        default_factory=list,
+        metavar="ARG",
+        help="extra argument for every `polyalign evaluate` call (e.g. --evaluate-arg=--mauve-featurizer=PATH); repeatable",
+    )
+
+
+def run_cell(args: RunJob) -> int:
     """Run the cell the options name (see ``polyalign run --help``): recipes checked and exported, the
     machine checked against them, the resource plan printed, then the stages."""
     from polyalign_lf.pipeline.plan import CellConfig, build_stages, engine_warning
@@ -121,7 +194,7 @@ def _check_machine(cfg, methods: list[str], *, dry_run: bool) -> None:
     print(f"polyalign run: this plan would stop before its first stage here: {text}", file=sys.stderr)
 
 
-def _run_engine(args: argparse.Namespace) -> str:
+def _run_engine(args: RunJob) -> str:
     """The cell's generation engine from --engine / --vllm-url (and the old --generate-arg=--engine=… spelling)."""
     if any(a == "--engine" or a.startswith("--engine=") for a in args.generate_arg):
         raise ConfigError("pass the generation engine as `polyalign run --engine hf|vllm`, not through --generate-arg")
