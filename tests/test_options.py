@@ -187,3 +187,19 @@ def test_every_command_is_generated_from_its_config():
         subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         leaves |= {f"{name} {sub}" for sub in subs[0].choices} if subs else {name}
     assert leaves == set(GENERATED)
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_one_style_for_options_with_several_values(name):
+    """Every option that takes several values takes them after one flag or in repeated flags alike."""
+    for action in _leaf(name)._actions:
+        if action.option_strings and action.help != argparse.SUPPRESS:
+            if isinstance(action, argparse._AppendAction):  # _ExtendAction is one, plain append is not
+                assert isinstance(action, argparse._ExtendAction), (name, action.dest)
+            if action.nargs in ("+", "*"):
+                assert isinstance(action, argparse._ExtendAction), (name, action.dest)
+
+
+def test_repeated_flags_and_several_values_mean_the_same():
+    args = _leaf("critic train").parse_args(["--features", "a.npz", "b.npz", "--features", "c.npz"])
+    assert [str(p) for p in args.features] == ["a.npz", "b.npz", "c.npz"]
