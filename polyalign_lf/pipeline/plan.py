@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from polyalign_lf.io import atomic_write, iter_jsonl, write_jsonl
+from polyalign_lf.io import atomic_write, write_jsonl
 from polyalign_lf.pipeline import recipes as layout
 from polyalign_lf.pipeline.recipes import METHODS, output_dir, pref_dataset
 from polyalign_lf.pipeline.stages import Stage, VllmServer, llamafactory_train, polyalign_command
@@ -550,12 +550,15 @@ def _merge_candidates(sample_files: list[Path], out: Path) -> Callable[[], None]
     """Merge prediction files (greedy + sampled) into the candidates file ``{"id", "candidates": [...]}``."""
 
     def action() -> None:
+        from polyalign_lf.core.predictions import align_rows, prediction_rows
 
+        # the core reader: a bad row or a record one file lacks is an error naming the file, never a skip
         merged: dict[str, list[str]] = {}
         for path in sample_files:
-            for _, row in iter_jsonl(path):
-                if isinstance(row.get("id"), str) and isinstance(row.get("prediction"), str):
-                    merged.setdefault(row["id"], []).append(row["prediction"])
+            rows = list(prediction_rows(path))
+            ids = list(merged) or [row["id"] for _, row in rows if isinstance(row.get("id"), str)]
+            for rid, text in align_rows(rows, ids, records_label=str(sample_files[0]), where=str(path)).items():
+                merged.setdefault(rid, []).append(text)
         write_jsonl(out, ({"id": rid, "candidates": texts} for rid, texts in merged.items()))
 
     return action

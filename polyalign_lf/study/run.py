@@ -33,20 +33,14 @@ from typing import Any
 
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import read_json, write_json
+from polyalign_lf.pipeline.plan import METHOD_LABELS as PIPELINE_LABELS
 from polyalign_lf.pipeline.stages import Stage, llamafactory_train, polyalign_command
 
 LABEL = "all"  # one bilingual cell
 MODEL = "study"
 # The study's methods: the paper's four, BaseLM, and Bucket-SFT trained with balanced bucket sampling.
 METHODS = ("base", "sft", "bucket_sft", "bucket_sampling", "dpo", "hdpo")
-METHOD_LABELS = {
-    "base": "BaseLM",
-    "sft": "Full-SFT",
-    "bucket_sft": "Bucket-SFT",
-    "bucket_sampling": "Bucket-SFT (sampling)",
-    "dpo": "DPO",
-    "hdpo": "HDPO",
-}
+METHOD_LABELS = {**PIPELINE_LABELS, "bucket_sampling": "Bucket-SFT (sampling)"}  # the pipeline's, plus ours
 # The profile-prompt ablation of the real-data study: (method, profile) → method key. The grid's Bucket-SFT is
 # the balanced-sampling recipe, so the ablation trains Full-SFT and "bucket_sampling" with each profile.
 ABLATION: dict[tuple[str, str], str] = {
