@@ -80,3 +80,11 @@ def _write_rows(path, rows) -> str:
 def write_rows():
     """write_rows(path, rows) -> str: write JSONL rows (tests/data overrides it with its own Path-returning one)."""
     return _write_rows
+
+
+@pytest.fixture(scope="session")
+def ws(tmp_path_factory):
+    """The bad-input battery's complete, valid workspace (built once; every case breaks one thing of a copy)."""
+    from bad_input_battery import build_workspace
+
+    return build_workspace(tmp_path_factory)
