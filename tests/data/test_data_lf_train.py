@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from polyalign_testing.lf import run_lf_train, tiny_train_config
 
 from polyalign_lf.cli import main as polyalign
 from polyalign_lf.io import read_json, write_json
 
 
+@pytest.mark.slow
 def test_source_files_to_llamafactory_train_with_a_user_added_bucket(tmp_path, tiny_model, write_rows, capsys):
     dolly = write_rows(
         tmp_path / "src" / "dolly.jsonl",

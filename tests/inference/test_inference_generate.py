@@ -448,6 +448,7 @@ def test_profile_prompt_must_match_the_training_export(tmp_path, tiny_model, mak
     assert read_json(tmp_path / "b.jsonl.progress.json")["settings"]["profile_prompt"] == "situation"
 
 
+@pytest.mark.slow
 def test_a_stage_starts_each_models_vllm_server_once(tmp_path, tiny_model, tiny_ref_model, make_record):
     """The pipeline's generation stages (`--engine vllm` without a URL): one `vllm serve` per model and stage,
     reused by every command of that model (greedy and sampled candidates), stopped when the stage ends."""

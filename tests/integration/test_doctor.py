@@ -55,6 +55,7 @@ def test_doctor_fresh_interpreter_probe():
     assert "polyalign" in info["fresh_interpreter"]["loaded"]
 
 
+@pytest.mark.slow
 def test_doctor_says_whether_llamaboard_offers_hdpo():
     from polyalign_lf.integration.doctor import _probe, _webui_check
 

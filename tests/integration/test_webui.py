@@ -196,6 +196,7 @@ def test_llamaboard_bucket_sft_and_refusals(tmp_path, monkeypatch):
     assert args["stage"] == "dpo" and not POLYALIGN_KEYS & set(args)  # hidden fields never leak into DPO
 
 
+@pytest.mark.slow
 @needs_gradio
 def test_llamaboard_untouched_when_disabled():
     code = (

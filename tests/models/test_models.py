@@ -27,6 +27,7 @@ def gguf_info(smollm2_gguf):
     return tok.read_gguf_tokenizer(smollm2_gguf)
 
 
+@pytest.mark.slow
 def test_tokenizer_from_the_gguf_vocabulary(gguf_info, smollm2_gguf):
     """Our tokenizer against transformers' in-memory GGUF tokenizer (an independent construction from the same
     file): the same ids on every check string, except the bos transformers prepends although the GGUF says
@@ -44,6 +45,7 @@ def test_tokenizer_from_the_gguf_vocabulary(gguf_info, smollm2_gguf):
     assert len(tok.build_tokenizer(gguf_info).encode("2023").ids) == 4  # the smollm pre-tokenizer: digits one by one
 
 
+@pytest.mark.slow
 def test_install_refuses_the_tokenizer_transformers_would_write(monkeypatch, tmp_path, smollm2_gguf):
     """Writing the tokenizer the way transformers' GGUF loader saves it (CodeLlamaTokenizer: spaces become
     <|endoftext|>) is caught by the reload check: an error naming what differs, and no folder."""
@@ -75,6 +77,7 @@ def test_install_refuses_the_tokenizer_transformers_would_write(monkeypatch, tmp
     assert not out.exists() and not list(tmp_path.glob(".broken*"))  # nothing half-written
 
 
+@pytest.mark.slow
 def test_installed_folder_verifies_and_a_broken_one_does_not(smollm2, tmp_path, smollm2_gguf, capsys):
     from transformers import AutoTokenizer
 

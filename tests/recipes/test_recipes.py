@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from polyalign_lf.pipeline import recipes as R
@@ -194,6 +195,7 @@ print("RESULTS=" + json.dumps(results))
 """
 
 
+@pytest.mark.slow
 def test_every_recipe_parses_with_llamafactory(tmp_path):
     """All 32 recipes through LLaMA-Factory's own get_train_args, patched by the plugin via the .pth hook, in a
     fresh interpreter whose working directory holds the relative paths (critic bundles) the recipes name."""
@@ -237,6 +239,7 @@ def test_every_recipe_parses_with_llamafactory(tmp_path):
             assert got["hdpo_lambda"] is None, rel
 
 
+@pytest.mark.slow
 def test_hdpo_recipe_fails_loudly_without_the_plugin(tmp_path):
     """With the plugin disabled, a PolyAlign recipe must not train silently as something else."""
     recipe = str(REPO / R.recipe_filename("zh", "gemma2_2b", "hdpo"))
