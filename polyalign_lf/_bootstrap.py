@@ -11,7 +11,7 @@ its group is loaded and called with the module:
   webui``), imported only when the web UI starts, so a training process never loads gradio code of ours.
 
 PolyAlign registers itself in both (``polyalign_lf.integration.plugin:register`` and
-``polyalign_lf.integration.webui:register``); other packages may too.
+``polyalign_lf.integration.plugin:register_webui``); other packages may too.
 
 This module must stay stdlib-only and cheap: it runs in every Python process of the environment.
 ``POLYALIGN_LF_DISABLE=1`` makes the ``.pth`` skip :func:`install` entirely.
@@ -27,7 +27,7 @@ PLUGIN_GROUP = "llamafactory.plugins"
 OWN_PLUGIN = "polyalign_lf.integration.plugin:register"
 WEBUI_MODULE = "llamafactory.webui.interface"
 WEBUI_PLUGIN_GROUP = "llamafactory.webui_plugins"
-OWN_WEBUI_PLUGIN = "polyalign_lf.integration.webui:register"
+OWN_WEBUI_PLUGIN = "polyalign_lf.integration.plugin:register_webui"
 # hooked module → (entry-point group, our own entry point: loaded even from a source tree without metadata)
 HOOKS = {HOOKED_MODULE: (PLUGIN_GROUP, OWN_PLUGIN), WEBUI_MODULE: (WEBUI_PLUGIN_GROUP, OWN_WEBUI_PLUGIN)}
 

@@ -173,3 +173,16 @@ def test_every_library_entry_of_the_command_table_exists():
         for target in targets:
             module, _, attr = f"polyalign_lf.{target}".rpartition(".")
             assert hasattr(importlib.import_module(module), attr), (name, target)
+
+
+def test_only_the_integration_layer_reaches_the_lf_v0_patches():
+    """LLaMA-Factory's v0 internals are patched in integration/lf_v0 alone; the rest of the package reaches
+    LLaMA-Factory through integration's version-agnostic modules (the entry points pick the patches)."""
+    bad = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.is_relative_to(PACKAGE / "integration"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("polyalign_lf.integration.lf_v0"):
+                bad.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not bad, "\n".join(bad)

@@ -36,7 +36,7 @@ if importlib.util.find_spec("gradio") is None:
 else:
     try:
         import llamafactory.webui.interface
-        from polyalign_lf.integration.webui import STATUS
+        from polyalign_lf.integration.lf_v0.webui import STATUS
         out["webui"] = {"gradio": True, "registered": bool(STATUS["registered"]), "reason": STATUS["reason"]}
     except Exception as exc:
         out["webui"] = {"gradio": True, "registered": False, "reason": f"{type(exc).__name__}: {exc}"}

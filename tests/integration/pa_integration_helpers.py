@@ -382,7 +382,7 @@ def load_dataset_in_process(args: dict):
     from llamafactory.data import get_dataset, get_template_and_fix_tokenizer
     from llamafactory.model import load_tokenizer
 
-    from polyalign_lf.integration.plugin import polyalign_run
+    from polyalign_lf.integration.lf_v0.plugin import polyalign_run
 
     model_args, data_args, training_args, finetuning_args, _ = parse_in_process(args)
     tokenizer_module = load_tokenizer(model_args)

@@ -20,7 +20,7 @@ import yaml
 from polyalign_testing.lf import OFFLINE_ENV, lf_cli_path
 
 from polyalign_lf.integration.args import POLYALIGN_KEYS, split_cli_args, split_dict_args
-from polyalign_lf.integration.webui import check_values, fields_for_stage, polyalign_recipe_keys
+from polyalign_lf.integration.lf_v0.webui import check_values, fields_for_stage, polyalign_recipe_keys
 
 REPO = Path(__file__).resolve().parents[2]
 needs_gradio = pytest.mark.skipif(importlib.util.find_spec("gradio") is None, reason="gradio not installed")
@@ -215,7 +215,7 @@ def test_a_llamaboard_without_the_hook_points_is_left_alone(monkeypatch):
 
     from llamafactory.extras.constants import TRAINING_STAGES
 
-    from polyalign_lf.integration import webui
+    from polyalign_lf.integration.lf_v0 import webui
 
     monkeypatch.setattr(webui, "STATUS", {"registered": False, "reason": None})
     before = dict(TRAINING_STAGES)

@@ -2,7 +2,7 @@
 pipeline: dataset_info ``columns`` → converter → (weights, critic scores) → processor → collator.
 
 LLaMA-Factory drops unknown columns at four places (DatasetAttr.join, align_dataset, the processors'
-fresh dicts, the collators). During a PolyAlign run only, :mod:`polyalign_lf.integration.plugin` swaps in
+fresh dicts, the collators). During a PolyAlign run only, :mod:`polyalign_lf.integration.lf_v0.plugin` swaps in
 wrappers that delegate to LLaMA-Factory's own code and only re-attach our columns. Each wrapper is built
 for one run and gets that run's :class:`RunContext` as a parameter:
 

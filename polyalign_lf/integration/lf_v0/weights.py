@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from polyalign_lf.errors import InputError
-from polyalign_lf.integration.columns import RunContext, _map_kwargs
+from polyalign_lf.integration.lf_v0.columns import RunContext, _map_kwargs
 from polyalign_lf.io import read_json
 
 

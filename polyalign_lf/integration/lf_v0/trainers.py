@@ -23,7 +23,7 @@ import sys
 from typing import Any
 
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.integration.columns import BATCH_KEYS, STALE_CACHE_HINT
+from polyalign_lf.integration.lf_v0.columns import BATCH_KEYS, STALE_CACHE_HINT
 
 _CLASSES: dict[str, type] = {}
 COEFFICIENT_LOG_ENV = "POLYALIGN_LOG_COEFFICIENTS"

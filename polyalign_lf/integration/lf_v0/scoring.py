@@ -80,7 +80,7 @@ class CriticScorer:
         return state
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        from polyalign_lf.integration.scoring import score_missing
+        from polyalign_lf.integration.lf_v0.scoring import score_missing
 
         if self._critic is None:
             from polyalign_lf.critic import interface

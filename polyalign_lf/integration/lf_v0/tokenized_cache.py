@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.integration.columns import RunContext
+from polyalign_lf.integration.lf_v0.columns import RunContext
 from polyalign_lf.io import write_json
 
 CACHE_FILE = "polyalign_cache.json"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.integration.columns import BATCH_KEYS, STALE_CACHE_HINT
+from polyalign_lf.integration.lf_v0.columns import BATCH_KEYS, STALE_CACHE_HINT
 
 _CLASSES: dict[str, type] = {}
 
