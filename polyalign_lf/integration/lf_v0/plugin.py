@@ -38,7 +38,7 @@ class StageSpec:
 
 
 def _stage_registry() -> dict[str, StageSpec]:
-    from polyalign_lf.integration import collators, trainers
+    from polyalign_lf.integration.lf_v0 import collators, trainers
 
     return {
         "hdpo": StageSpec(
@@ -152,7 +152,8 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
     import llamafactory.data.loader as loader_mod
     import llamafactory.data.parser as parser_mod
 
-    from polyalign_lf.integration import columns, model_card, splits, tokenized_cache, weights
+    from polyalign_lf.integration import model_card
+    from polyalign_lf.integration.lf_v0 import columns, splits, tokenized_cache, weights
 
     spec = _stage_registry()[stage]
     collator_module = importlib.import_module(spec.collator_target[0])  # the stage's workflow module
