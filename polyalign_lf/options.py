@@ -451,3 +451,18 @@ def check_options(config: object) -> object:
         if choices is not None and value not in choices:
             raise ConfigError(f"{f.name} must be one of {', '.join(map(str, choices))}, got {value!r}")
     return config
+
+
+DEVICE_RULE = "cpu, cuda, cuda:N, mps, xpu or auto; unset or auto = CUDA when available, else CPU"
+
+
+def device_option(what: str, **kwargs: object) -> object:
+    """The ``--device`` option of every command: one type, one default and one rule (core/devices.py)."""
+    return option(None, type=torch_device_or_auto, help=f"{what}: {DEVICE_RULE}", **kwargs)
+
+
+def dtype_option(what: str, **kwargs: object) -> object:
+    """The ``--dtype`` option: its choices and its ``auto`` rule, once (core/devices.py)."""
+    from polyalign_lf.core.devices import DTYPES
+
+    return option("auto", choices=DTYPES, help=f"{what} (auto: bf16 on a bf16-capable GPU, else float32)", **kwargs)

@@ -203,3 +203,26 @@ def test_one_style_for_options_with_several_values(name):
 def test_repeated_flags_and_several_values_mean_the_same():
     args = _leaf("critic train").parse_args(["--features", "a.npz", "b.npz", "--features", "c.npz"])
     assert [str(p) for p in args.features] == ["a.npz", "b.npz", "c.npz"]
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_one_device_rule(name):
+    """Every --device takes the same values with the same default and states the one rule."""
+    from polyalign_lf.options import DEVICE_RULE, torch_device_or_auto
+
+    for action in _leaf(name)._actions:
+        if "--device" in action.option_strings:
+            assert action.default is None and action.type is torch_device_or_auto, name
+            assert DEVICE_RULE in action.help, name
+
+
+def test_the_device_and_dtype_rules():
+    import torch
+
+    from polyalign_lf.core.devices import resolve_device, resolve_dtype
+
+    gpu = torch.cuda.is_available()
+    assert resolve_device(None) == resolve_device("auto") == ("cuda" if gpu else "cpu")
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_dtype("auto", "cpu") is torch.float32
+    assert resolve_dtype("float16", "cpu") is torch.float16

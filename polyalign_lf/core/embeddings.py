@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from polyalign_lf.core.devices import resolve_device
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import progress
 
@@ -78,10 +79,7 @@ def _load_encoder(name: str, device: str):
 
 def load_encoder(model_name_or_path: str | os.PathLike | None = None, device: str | None = None):
     """Load (and cache) the encoder now — lets a command fail early on an unavailable model."""
-    import torch
-
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    return _load_encoder(resolve_encoder(model_name_or_path), device)
+    return _load_encoder(resolve_encoder(model_name_or_path), resolve_device(device))
 
 
 def embed_texts(
@@ -101,8 +99,7 @@ def embed_texts(
     import torch
 
     name = resolve_encoder(model_name_or_path)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = resolve_device(device)
     tokenizer, model = _load_encoder(name, device)
     texts = [t if isinstance(t, str) else "" for t in texts]
     if is_gpt2_style(model):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from polyalign_lf.core.devices import resolve_device
 from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
 from polyalign_lf.critic.mlp import UNKNOWN_BUCKET, MLPCriticConfig, fit_theorem4_loss, torch_threads
 from polyalign_lf.critic.support import REFERENCES_NAME, featurize
@@ -69,7 +70,7 @@ class EncoderCritic:
             cfg,
         )
         self.index = {b: k for k, b in enumerate(vocab)}
-        self.device = device or "cpu"
+        self.device = resolve_device(device)
         self.batch_size = batch_size
         self.net = _head(embed_dim, len(vocab), cfg).to(self.device)
         self.report: dict = {}

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.devices import resolve_device
 from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
 from polyalign_lf.critic.support import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, critic_loss, evaluate_scores
@@ -127,7 +128,7 @@ class MLPCritic:
         self.vocab = vocab
         self.index = {b: k for k, b in enumerate(vocab)}
         self.cfg = cfg
-        self.device = device or "cpu"
+        self.device = resolve_device(device)
         self.net = (net or _module(len(references.feature_names), len(vocab), cfg)).to(self.device)
         self.extra_config = extra_config or {}
         self.report: dict = {}
@@ -260,7 +261,11 @@ class MLPCritic:
         fields = MLPCriticConfig.__dataclass_fields__
         cfg = MLPCriticConfig(**{k: v for k, v in config.items() if k in fields})
         critic = cls(
-            refs, vocab, cfg, device=device or "cpu", extra_config={k: v for k, v in config.items() if k == "lm_model"}
+            refs,
+            vocab,
+            cfg,
+            device=resolve_device(device),
+            extra_config={k: v for k, v in config.items() if k == "lm_model"},
         )
         state = load_torch_file(bundle / "critic.pt", critic.device)
         try:

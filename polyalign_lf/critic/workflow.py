@@ -42,7 +42,7 @@ class CriticTrainJob:
         type=opt.number(0.0, 0.9),
         help="share of training groups held out to report the critic's fit (default 0.1)",
     )
-    device: str | None = option(None, type=opt.torch_device, help="torch device (default cpu)")
+    device: str | None = opt.device_option("torch device of the critic")
     lm_model: str | None = option(
         None, help="the causal LM used for the LM features (needed when the references include them)"
     )
@@ -71,7 +71,7 @@ class CriticScoreJob:
     split: str | None = option(None, choices=SPLITS, help="score only the records of this split (default: all)")
     out: Path = option(type=Path, help='output JSONL {"id", "bucket_id", "score"}')
     batch_size: int = option(2048, type=opt.count, help="texts per scoring batch (default 2048)")
-    device: str | None = option(None, type=opt.torch_device, help="torch device (default cpu)")
+    device: str | None = opt.device_option("torch device of the critic")
 
 
 @dataclass(kw_only=True)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from polyalign_lf.core.devices import resolve_dtype
 from polyalign_lf.detect.detectors import DETECTORS, LMPairDetector, get_detector
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import progress
@@ -56,7 +57,7 @@ class DetectorModels:
     scoring: str | None = None
     radar: str | None = RADAR_MODEL  # RADAR (or another AI-text sequence classifier): a Hub id or a local path
     radar_ai_label: int = RADAR_AI_LABEL  # the class index meaning "machine-written" (0 for RADAR)
-    device: str = "auto"
+    device: str | None = None  # None/auto: one model per visible GPU, else the CPU
     dtype: str = "auto"
     max_length: int = 512
     batch_size: int = 8
@@ -83,7 +84,7 @@ class DetectorModels:
     def resolve_devices(self, n_models: int) -> list[str]:
         import torch
 
-        if self.device != "auto":
+        if self.device not in (None, "auto"):
             return [self.device] * n_models
         if torch.cuda.is_available():
             count = torch.cuda.device_count()
@@ -92,7 +93,6 @@ class DetectorModels:
 
     def load(self, detectors: Sequence[str]) -> dict[str, Any]:
         """Load each distinct model once (a path used for two roles shares one model) and one tokenizer."""
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         roles = self.roles(detectors)
@@ -117,11 +117,8 @@ class DetectorModels:
             fix = f"pass a local model directory with {flags}, or leave {users} out of --detectors"
             if not os.path.exists(path) and os.environ.get("HF_HUB_OFFLINE") == "1":
                 raise ConfigError(f"{users}: model {path!r} is not a local directory and the Hub is offline; {fix}")
-            dtype = self.dtype
-            if dtype == "auto":
-                dtype = "bfloat16" if device.startswith("cuda") else "float32"
             try:
-                model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+                model = AutoModelForCausalLM.from_pretrained(path, dtype=resolve_dtype(self.dtype, device))
                 tokenizers[path] = AutoTokenizer.from_pretrained(path)
             except (OSError, ValueError) as exc:
                 raise ConfigError(
@@ -148,7 +145,6 @@ class DetectorModels:
     def load_radar(self) -> tuple[Any, Any]:
         """The RADAR sequence classifier and its tokenizer (a detector that cannot load is an error, never a
         silently smaller H)."""
-        import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         fix = (
@@ -163,9 +159,10 @@ class DetectorModels:
                     f"radar: model {self.radar!r} is not a local directory and the Hub is offline; {fix}"
                 )
             device = self.resolve_devices(1)[0]
-            dtype = self.dtype if self.dtype != "auto" else ("bfloat16" if device.startswith("cuda") else "float32")
             try:
-                model = AutoModelForSequenceClassification.from_pretrained(self.radar, dtype=getattr(torch, dtype))
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    self.radar, dtype=resolve_dtype(self.dtype, device)
+                )
                 tokenizer = AutoTokenizer.from_pretrained(self.radar)
             except (OSError, ValueError) as exc:
                 raise ConfigError(f"radar: cannot load {self.radar!r} ({str(exc).splitlines()[0]}); {fix}") from None

@@ -74,14 +74,10 @@ class DetectConfig:
     seed: int = option(42, type=opt.integer(), help="seed of --sample (default 42)")
     batch_size: int = option(8, type=opt.count, help="texts per detector batch (default 8)")
     max_length: int = option(512, type=opt.count, help="tokens per text (longer texts are truncated)")
-    device: str = option(
-        "auto", type=opt.torch_device_or_auto, help="auto (cuda when available, one model per GPU) | cpu | cuda:N"
+    device: str | None = opt.device_option(
+        "device of the detector models (auto spreads them over the visible GPUs, one model per GPU)"
     )
-    dtype: str = option(
-        "auto",
-        choices=("auto", "float32", "bfloat16", "float16"),
-        help="model dtype (auto: bf16 on a bf16-capable GPU, else float32)",
-    )
+    dtype: str = opt.dtype_option("dtype of the detector models")
 
 
 def _report_unscored(raw: Mapping[str, list[dict]], detectors: list[str]) -> None:

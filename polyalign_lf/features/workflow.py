@@ -29,7 +29,7 @@ class FeaturesJob:
         None, help="also append LM log-prob features from this causal LM (path or name, offline)"
     )
     lm_batch_size: int = option(16, type=opt.count, help="texts per LM-feature batch (default 16)")
-    device: str | None = option(None, type=opt.torch_device, help="device for --lm-model (default: cuda if available)")
+    device: str | None = opt.device_option("device of --lm-model")
 
 
 def write_features(args: FeaturesJob) -> str:

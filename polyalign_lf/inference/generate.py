@@ -88,15 +88,8 @@ class GenerateJob:
     )
     # hf engine
     batch_size: int = option(8, type=opt.count, group=HF, help="hf engine: prompts per generation batch (default 8)")
-    device: str | None = option(
-        None, type=opt.torch_device, group=HF, help="cpu | cuda | cuda:1 … (default: cuda if available)"
-    )
-    dtype: str = option(
-        "auto",
-        choices=("auto", "float32", "bfloat16", "float16"),
-        group=HF,
-        help="hf engine: model dtype (auto: bf16 on a bf16-capable GPU, else float32)",
-    )
+    device: str | None = opt.device_option("hf engine: device of the model", group=HF)
+    dtype: str = opt.dtype_option("hf engine: model dtype", group=HF)
     # vllm engine
     server_url: str = option(
         "http://127.0.0.1:8000",

@@ -90,9 +90,7 @@ class EvaluateJob:
         type=opt.non_negative_int,
         help="BLAS/OpenMP threads for PCA, k-means and SVD (default 1: fastest on shared or small machines; 0 = library default)",
     )
-    device: str | None = option(
-        None, type=opt.torch_device, help="device for the MAUVE encoder (default: cuda if available)"
-    )
+    device: str | None = opt.device_option("device of the MAUVE encoder")
 
 
 def evaluate_files(args: EvaluateJob) -> dict[str, Any]:

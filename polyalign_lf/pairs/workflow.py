@@ -58,7 +58,7 @@ class HdpoPairsJob(PairsJob):
     )
     min_critic_gap: float = option(0.05, type=opt.non_negative, help="distribution pairs: min critic score gap")
     local_min_utility: float = option(0.3, type=opt.probability, help="local pairs: min F1 of the nearest miss")
-    device: str | None = option(None, type=opt.torch_device, help="torch device of the critic (default cpu)")
+    device: str | None = opt.device_option("torch device of the critic")
 
 
 @dataclass(kw_only=True)
@@ -76,7 +76,7 @@ class WeightsJob:
     name: str | None = option(
         None, type=opt.path_component, help="dataset name for --dataset-info (default: the output file's stem)"
     )
-    device: str | None = option(None, type=opt.torch_device, help="torch device of the critic (default cpu)")
+    device: str | None = opt.device_option("torch device of the critic")
 
 
 def _load_inputs(args):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polyalign_lf.options as opt
+from polyalign_lf.core.devices import resolve_device
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.options import option
 from polyalign_lf.pipeline.stages import StageOptions, comma_names
@@ -48,7 +49,7 @@ class StudyJob(StageOptions):
         24, type=opt.count, group=REAL, help="training rows of the most frequent bucket (default 24)"
     )
     smallest: int = option(4, type=opt.count, group=REAL, help="training rows of the rarest bucket (default 4)")
-    device: str = option("cpu", group=REAL, help="device of training and generation: cpu (default) or cuda")
+    device: str | None = opt.device_option("device of training and generation (cpu or cuda)", group=REAL)
 
 
 @dataclass(kw_only=True)
@@ -128,8 +129,9 @@ def _real_study_config(args: StudyJob, seeds: int):
         raise ConfigError(f"--data {args.data}: not a folder (run `polyalign prepare … --out DIR` first)")
     if args.smallest > args.largest:
         raise ConfigError(f"--smallest {args.smallest} is above --largest {args.largest}")
-    if args.device not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be cpu or cuda, got {args.device!r}")
+    device = resolve_device(args.device)
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be cpu or cuda (the study trains through one recipe), got {device!r}")
     model = args.model
     if Path(model).is_dir() or "/" in model:
         from polyalign_lf.models.install import verify_model
@@ -146,7 +148,7 @@ def _real_study_config(args: StudyJob, seeds: int):
         model=model,
         data=args.data.resolve(),
         rule=DesignRule(test_per_bucket=args.test_per_bucket, largest=args.largest, smallest=args.smallest),
-        device=args.device,
+        device=device,
         max_new_tokens=args.max_new_tokens,
         sft_epochs=run.REAL_SFT_EPOCHS,
         pref_max_steps=run.REAL_PREF_MAX_STEPS,

@@ -5,18 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from polyalign_lf.core.devices import resolve_device, resolve_dtype
 from polyalign_lf.inference.decoding import DecodingConfig
 from polyalign_lf.inference.engines import Completion
-
-
-def resolve_device(device: str | None) -> str:
-    import torch
-
-    if device:
-        return device
-    if torch.cuda.is_available():
-        return "cuda"
-    return "cpu"
 
 
 class HFEngine:
@@ -37,11 +28,7 @@ class HFEngine:
         from transformers import AutoModelForCausalLM
 
         self.device = resolve_device(device)
-        torch_dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
-            dtype
-        ]
-        if torch_dtype == "auto" and self.device == "cpu":
-            torch_dtype = torch.float32  # half precision on CPU is slow and sometimes unsupported
+        torch_dtype = resolve_dtype(dtype, self.device)
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device).eval()
         self.tokenizer = tokenizer
         self.decoding = decoding
