@@ -94,7 +94,7 @@ def evaluate(records: Path, predictions: Path, out: Path, cache: Path | None) ->
     from polyalign_lf.cli import main as polyalign
 
     argv = ["evaluate", "--records", str(records), "--predictions", str(predictions), "--out", str(out)]
-    argv += ["--mauve-featurizer", "bundled-minilm", "--method", predictions.stem]
+    argv += ["--encoder", "bundled-minilm", "--method", predictions.stem]
     if cache is not None:
         argv += ["--cache-dir", str(cache)]
     start = time.perf_counter()

@@ -56,7 +56,7 @@ fi
 [ -f "$OUT/references.json" ] || $PA references --features "$OUT/features.npz" --out "$OUT/references.json" --min-bucket-size 2
 GEN=(--max-new-tokens "$MAX_NEW" --max-model-len $((384 + MAX_NEW)) --batch-size 16 --device cpu)
 EVAL=(--records "$OUT/dedup/cmrc2018/test.jsonl" --references "$OUT/references.json" --min-bucket-size 2
-      --mauve-featurizer bundled-minilm --cache-dir "$OUT/eval_cache" --model qwen05)
+      --encoder bundled-minilm --cache-dir "$OUT/eval_cache" --model qwen05)
 cat > "$OUT/bucket_sft.yaml" <<EOF
 model_name_or_path: $MODEL
 stage: sft

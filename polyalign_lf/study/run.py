@@ -213,12 +213,12 @@ def cell_config(cfg: StudyConfig, root: Path):
                 cfg.device,
             ],
             evaluate_args=[
-                "--mauve-featurizer",
+                "--encoder",
                 "bundled-minilm",
                 "--cache-dir",
                 str((cfg.shared / "eval_cache").resolve()),
             ],
-            report_args=["--embedding-model", "bundled-minilm"],
+            report_args=["--encoder", "bundled-minilm"],
         )
     return CellConfig(
         root=root,
@@ -248,12 +248,12 @@ def cell_config(cfg: StudyConfig, root: Path):
         generate_args=["--max-new-tokens", str(cfg.max_new_tokens), "--batch-size", "64", "--device", "cpu"],
         # the human side of every evaluation is computed once (same test set for every method and seed)
         evaluate_args=[
-            "--mauve-featurizer",
+            "--encoder",
             "bundled-minilm",
             "--cache-dir",
             str((cfg.shared / "eval_cache").resolve()),
         ],
-        report_args=["--embedding-model", "bundled-minilm"],
+        report_args=["--encoder", "bundled-minilm"],
     )
 
 

@@ -98,7 +98,7 @@ def test_demo_dry_run_lists_the_whole_method(tmp_path, capsys):
         assert f"$ llamafactory-cli train recipes/all/tiny_{method}.yaml" in plan
     assert "--mode base" in plan  # the BaseLM baseline is evaluated too
     assert "polyalign pairs hdpo" in plan and "--candidates" in plan and "polyalign critic train --type mlp" in plan
-    assert "--mauve-featurizer bundled-minilm" in plan  # offline: nothing is downloaded
+    assert "--encoder bundled-minilm" in plan  # offline: nothing is downloaded
     assert "--recipe recipes/all/tiny_hdpo.yaml" in plan  # prompts rendered with the training template
     assert not (tmp_path / "d").exists(), "a dry run writes nothing"
 
