@@ -223,20 +223,23 @@ def parse_with_config(parser: argparse.ArgumentParser, argv: list[str]) -> argpa
         for action in owner._actions:
             if action.dest in defaults:
                 action.required = False
+        for group in owner._mutually_exclusive_groups:  # a renamed required option given in the file
+            if any(action.dest in defaults for action in group._group_actions):
+                group.required = False
     return parser.parse_args(argv)
 
 
-def add_deprecated_alias(parser, old: str, new: str, **kwargs) -> None:
-    """Keep an old option spelling working for one release: it stores into ``new``'s destination (with the same
-    type checks) and prints a one-line warning naming the new spelling. Hidden from ``--help``."""
+def _warning_action(base: type[argparse.Action], old: tuple[str, ...], new: str) -> type[argparse.Action]:
+    """``base`` that prints a one-line warning naming ``new`` when one of the ``old`` spellings is used (old
+    spellings work for one release)."""
 
-    class _Deprecated(argparse._StoreAction):
+    class Deprecated(base):  # type: ignore[misc, valid-type]
         def __call__(self, parser, namespace, values, option_string=None):
-
-            print(f"{parser.prog}: warning: {option_string} is deprecated; use {new}", file=sys.stderr)
+            if option_string in old:
+                print(f"{parser.prog}: warning: {option_string} is deprecated; use {new}", file=sys.stderr)
             super().__call__(parser, namespace, values, option_string)
 
-    parser.add_argument(old, action=_Deprecated, help=argparse.SUPPRESS, default=argparse.SUPPRESS, **kwargs)
+    return Deprecated
 
 
 _DEVICE_RE = re.compile(r"^(cpu|cuda|mps|xpu)(:\d+)?$")
@@ -407,10 +410,23 @@ def add_dataclass_options(
             kwargs["type"] = integer()
         elif _plain(kind) is float:
             kwargs["type"] = number()
+        deprecated = tuple(meta.get("deprecated", ()))
+        if deprecated and kwargs.get("required"):
+            # the new or an old spelling must be given: one required group (argparse checks required options
+            # by action, and an old spelling is an action of its own, so its errors name the flag typed)
+            kwargs["required"] = False
+            target = target.add_mutually_exclusive_group(required=True)
         target.add_argument(*flags, **kwargs)
-        for old in f.metadata.get("deprecated", ()):
-            add_deprecated_alias(
-                target, old, flags[0], dest=f.name, **({"type": kwargs["type"]} if "type" in kwargs else {})
+        base = argparse._ExtendAction if kwargs.get("action") == "extend" else argparse._StoreAction
+        for old in deprecated:
+            extra = {k: kwargs[k] for k in ("type", "nargs", "choices", "metavar") if k in kwargs}
+            target.add_argument(
+                old,
+                dest=f.name,
+                action=_warning_action(base, (old,), flags[0]),
+                help=argparse.SUPPRESS,
+                default=argparse.SUPPRESS,
+                **extra,
             )
 
 

@@ -59,7 +59,7 @@ def test_old_option_spellings_still_work_with_a_warning(tmp_path, capsys):
 
     parser = argparse.ArgumentParser(prog="polyalign pairs")
     pairs_arguments(parser)
-    base = ["hdpo", "--records", "r", "--predictions", "p", "--lang", "en", "--model", "m", "--critic", "c"]
+    base = ["hdpo", "--records", "r", "--predictions", "p", "--lang", "en", "--model-name", "m", "--critic", "c"]
     new = parser.parse_args(
         [*base, "--out", "x", "--scarcity", "0.7", "--gap", "2", "--rarity", "0", "--type-bias", "1"]
     )

@@ -21,7 +21,7 @@ step "polyalign doctor"
 "$BIN/polyalign" doctor
 
 step "polyalign recipes export ."
-"$BIN/polyalign" recipes export . --lang en --model gemma2_2b
+"$BIN/polyalign" recipes export . --lang en --grid-model gemma2_2b
 test -f recipes/en/gemma2_2b_hdpo.yaml && test -f recipes/deepspeed/ds_z3_config.json && test -f data_registry/dataset_info.json
 
 step "a grid recipe starts (CPU: without DeepSpeed and bf16; it stops where google/gemma-2-2b would download)"

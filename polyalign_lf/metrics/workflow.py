@@ -33,7 +33,9 @@ class EvaluateJob:
         "per-bucket feature scales for BNG instead of the held-out human answers' scales",
     )
     method: str | None = option(None, help="method label stored in the output (e.g. bucket_sft)")
-    model: str | None = option(None, help="model label stored in the output")
+    model: str | None = option(
+        None, flag="--model-label", deprecated=("--model",), help="model label stored in the output"
+    )
     min_bucket_size: int = option(
         _D.min_bucket_size,
         type=opt.integer(2),

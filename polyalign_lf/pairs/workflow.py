@@ -29,7 +29,12 @@ class PairsJob:
         "train", choices=("train", "val", "test"), help="which split's records to pair (default train)"
     )
     lang: str = option(help="en, zh, or all (a bilingual file)")
-    model: str = option(type=opt.path_component, help="the SFT model's name (used in the dataset name)")
+    model: str = option(
+        flag="--model-name",
+        deprecated=("--model",),
+        type=opt.path_component,
+        help="the SFT model's name (used in the dataset name)",
+    )
     out_dir: Path = option(
         Path("data_registry"),
         flag="--out",

@@ -283,7 +283,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
                     "train",
                     "--lang",
                     cfg.label,
-                    "--model",
+                    "--model-name",
                     cfg.model,
                     "--out",
                     cfg.registry,
@@ -347,7 +347,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
                     "train",
                     "--lang",
                     cfg.label,
-                    "--model",
+                    "--model-name",
                     cfg.model,
                     "--out",
                     cfg.registry,
@@ -381,7 +381,7 @@ def build_stages(cfg: CellConfig) -> list[Stage]:
             cfg.references,
             "--method",
             METHOD_LABELS[method],
-            "--model",
+            "--model-label",
             cfg.model,
         ]
         if cfg.min_bucket_size is not None:

@@ -353,7 +353,12 @@ class RecipesExportJob:
         flag="positional", metavar="DIR", type=Path, help="folder to write recipes/ and data_registry/ into (e.g. .)"
     )
     lang: str = option("en,zh", help="languages to export, comma-separated (default en,zh)")
-    model: str | None = option(None, help="models to export, comma-separated (default: the four of the grid)")
+    model: str | None = option(
+        None,
+        flag="--grid-model",
+        deprecated=("--model",),
+        help="grid models to export, comma-separated (default: the four of the grid)",
+    )
     overwrite: bool = option(False, help="replace recipe files that exist with other content")
 
 
@@ -435,7 +440,7 @@ def ensure_cell_recipes(root: Path, lang: str, model: str) -> tuple[Path, int]:
         missing = [f"{model}_{m}.yaml" for m in CELL_FILES if m not in present]
         raise ConfigError(
             f"{recipe_dir} has some of this cell's recipes but lacks {', '.join(missing) or DEEPSPEED_Z3}; "
-            f"write them with `polyalign recipes export {root} --lang {lang} --model {model}` (it keeps identical "
+            f"write them with `polyalign recipes export {root} --lang {lang} --grid-model {model}` (it keeps identical "
             "files and refuses to replace edited ones without --overwrite), or pass --recipe-dir"
         )
     result = export_recipes(root, languages=[lang], models=[model])

@@ -29,9 +29,11 @@ class RunJob(StageOptions):
         type=Path,
         help="folder of one language's recipes, e.g. recipes/en (its name is the language); default: "
         "ROOT/recipes/LANG, where the cell's recipes are exported from the installed package when none are there "
-        "yet (what `polyalign recipes export ROOT --lang LANG --model MODEL` writes; edited recipes are kept)",
+        "yet (what `polyalign recipes export ROOT --lang LANG --grid-model MODEL` writes; edited recipes are kept)",
     )
-    model: str = option(choices=_grid_models, help="model of the grid cell")
+    model: str = option(
+        flag="--grid-model", deprecated=("--model",), choices=_grid_models, help="model of the grid cell"
+    )
     lang: str | None = option(
         None,
         choices=LANGUAGES,

@@ -537,7 +537,7 @@ def seed_stages(cfg: StudyConfig, seed: int) -> list[Stage]:
             cell.references,
             "--method",
             METHOD_LABELS[method],
-            "--model",
+            "--model-label",
             MODEL,
             "--min-bucket-size",
             str(cell.min_bucket_size),
