@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from polyalign_lf.core.batching import length_sorted_batches
 from polyalign_lf.core.devices import resolve_device
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import progress
@@ -109,12 +110,10 @@ def embed_texts(
     max_length = max_length or DEFAULT_MAX_LENGTH
     hidden = int(model.config.hidden_size)
     out = np.zeros((len(texts), hidden), dtype=np.float32)
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    starts = range(0, len(texts), batch_size)
-    bar = progress(starts, desc="embedding", unit="batch") if show_progress else starts
+    batches = length_sorted_batches([len(t) for t in texts], batch_size)
+    bar = progress(batches, desc="embedding", unit="batch") if show_progress else batches
     with torch.inference_mode():
-        for start in bar:
-            index = order[start : start + batch_size]
+        for index in bar:
             batch = tokenizer(
                 [texts[i] for i in index], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
             ).to(device)

@@ -130,7 +130,7 @@ class Radar(Detector):
     def score(self, texts: Sequence[str], models: DetectorModels, desc: str) -> list[float | None]:
         import torch
 
-        from polyalign_lf.detect.runner import length_batches
+        from polyalign_lf.core.batching import length_sorted_batches
         from polyalign_lf.io import progress
 
         model, tokenizer = models.load_radar()
@@ -141,7 +141,11 @@ class Radar(Detector):
         values: list[float | None] = [None] * len(texts)
         device = next(model.parameters()).device
         with torch.inference_mode():
-            for batch in progress(length_batches(lengths, models.batch_size, 1), desc=f"{desc} (radar)", unit="batch"):
+            for batch in progress(
+                length_sorted_batches(lengths, models.batch_size, minimum=1, longest_first=True),
+                desc=f"{desc} (radar)",
+                unit="batch",
+            ):
                 encoded = tokenizer(
                     [texts[k] for k in batch],
                     return_tensors="pt",

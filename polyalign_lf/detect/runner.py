@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from polyalign_lf.core.batching import length_sorted_batches
 from polyalign_lf.core.devices import resolve_dtype
 from polyalign_lf.detect.detectors import DETECTORS, LMPairDetector, get_detector
 from polyalign_lf.errors import ConfigError
@@ -179,12 +180,6 @@ class DetectorModels:
         return self._loaded["radar"], self._tokenizers["radar"]
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, minimum: int) -> list[list[int]]:
-    # Longest first, so batches hold similar lengths (little padding) and memory peaks show up at once.
-    order = sorted((k for k, n in enumerate(lengths) if n >= minimum), key=lambda k: -lengths[k])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
 def score_texts(
     texts: Sequence[str], models: DetectorModels, detectors: Sequence[str] = LM_DETECTORS, desc: str = "detect"
 ) -> list[dict[str, Any]]:
@@ -219,7 +214,11 @@ def _score_lm_pairs(
     for row, n in zip(results, lengths):
         row["n_tokens"] = n
     with torch.inference_mode():
-        for batch in progress(length_batches(lengths, models.batch_size, MIN_TOKENS), desc=desc, unit="batch"):
+        for batch in progress(
+            length_sorted_batches(lengths, models.batch_size, minimum=MIN_TOKENS, longest_first=True),
+            desc=desc,
+            unit="batch",
+        ):
             encoded = tokenizer(
                 [texts[k] for k in batch],
                 return_tensors="pt",

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from polyalign_lf.core.batching import length_sorted_batches
 from polyalign_lf.io import progress
 
 LM_FEATURE_SCHEMA_VERSION = "pa-lm-1.0"
@@ -76,8 +77,7 @@ def extract_lm_features(
     out = np.zeros((len(texts), len(LM_FEATURE_NAMES)), dtype=np.float32)
     # Sort by length so a batch holds similar lengths (less padding); results go back to input order.
     encoded = [tokenizer(t or "", add_special_tokens=False)["input_ids"][: max_length - 1] for t in texts]
-    order = sorted(range(len(texts)), key=lambda k: len(encoded[k]))
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = length_sorted_batches([len(e) for e in encoded], batch_size)
     if show_progress:
         batches = progress(batches, desc="lm features", unit="batch")
     with torch.no_grad():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from polyalign_lf.core.batching import length_sorted_batches
 from polyalign_lf.core.devices import resolve_device, resolve_dtype
 from polyalign_lf.inference.decoding import DecodingConfig
 from polyalign_lf.inference.engines import Completion
@@ -45,9 +46,9 @@ class HFEngine:
     def generate(self, requests, on_done, on_fail) -> None:
         """:class:`~polyalign_lf.inference.engines.Engine`: length-sorted batches (less padding); stop strings are
         applied by the driver's post-processing, the stop tokens here."""
-        order = sorted(requests, key=lambda r: len(r.prompt_ids))
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        requests = list(requests)
+        for indices in length_sorted_batches([len(r.prompt_ids) for r in requests], self.batch_size):
+            batch = [requests[k] for k in indices]
             for request, completion in zip(batch, self.generate_batch([r.prompt_ids for r in batch])):
                 on_done(request.key, completion)
 
