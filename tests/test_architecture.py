@@ -186,3 +186,20 @@ def test_only_the_integration_layer_reaches_the_lf_v0_patches():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("polyalign_lf.integration.lf_v0"):
                 bad.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert not bad, "\n".join(bad)
+
+
+# Module names that repeat across packages mean the same thing in each: a command's options (cli), its work as
+# a library call (workflow), what a stage builds (build), prompts, LLaMA-Factory entry points and their v0
+# patches (plugin), an extension family on core.registry (registry).
+SHARED_MODULE_NAMES = {"__init__", "cli", "workflow", "build", "prompts", "plugin", "registry"}
+
+
+def test_module_names_do_not_repeat_with_other_meanings():
+    from collections import Counter
+
+    counts = Counter(p.stem for p in PACKAGE.rglob("*.py"))
+    repeated = {name for name, n in counts.items() if n > 1}
+    assert repeated <= SHARED_MODULE_NAMES, sorted(repeated - SHARED_MODULE_NAMES)
+    for path in PACKAGE.rglob("registry.py"):  # every registry module is a family on the one pattern
+        if path.parent.name != "core":
+            assert "core.registry import Registry" in path.read_text(encoding="utf-8"), path

@@ -51,7 +51,7 @@ def _generated() -> dict[str, tuple[type, ...]]:
     from polyalign_lf.judge.workflow import JudgeJob
     from polyalign_lf.metrics.workflow import EvaluateJob
     from polyalign_lf.models.install import InstallJob, VerifyJob
-    from polyalign_lf.pairs.weights import WeightConfig
+    from polyalign_lf.pairs.hdpo_weights import WeightConfig
     from polyalign_lf.pairs.workflow import HdpoPairsJob, PairsJob, WeightsJob
     from polyalign_lf.pipeline.recipes import RecipesExportJob
     from polyalign_lf.pipeline.workflow import RunJob

@@ -257,7 +257,7 @@ def section_lm_features(ctx: dict) -> dict:
 
 def section_detectors(ctx: dict) -> dict:
     from polyalign_lf.core.tiny_models import perturb_weights
-    from polyalign_lf.detect.runner import DetectorModels, score_texts
+    from polyalign_lf.detect.detection import DetectorModels, score_texts
 
     observer = _causal_model(ctx)
     performer = perturb_weights(observer, Path(ctx["tmp"]) / "performer")

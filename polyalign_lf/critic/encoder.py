@@ -23,7 +23,7 @@ import numpy as np
 from polyalign_lf.core.devices import resolve_device
 from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
 from polyalign_lf.critic.mlp import UNKNOWN_BUCKET, MLPCriticConfig, fit_theorem4_loss, torch_threads
-from polyalign_lf.critic.support import REFERENCES_NAME, featurize
+from polyalign_lf.critic.support_distance import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, evaluate_scores
 from polyalign_lf.errors import ConfigError
 from polyalign_lf.io import atomic_write, read_json, write_json

@@ -35,7 +35,7 @@ class Critic(Protocol):
 # Other packages add types with register_critic_type or the entry-point group ``polyalign_lf.critics``.
 CRITIC_TYPES: Registry[str] = Registry("critic type", entry_point_group="polyalign_lf.critics")
 for _name, _target in (
-    ("support_distance", "polyalign_lf.critic.support:SupportDistanceCritic"),
+    ("support_distance", "polyalign_lf.critic.support_distance:SupportDistanceCritic"),
     ("mlp", "polyalign_lf.critic.mlp:MLPCritic"),
     ("encoder", "polyalign_lf.critic.encoder:EncoderCritic"),
 ):

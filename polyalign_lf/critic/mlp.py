@@ -24,7 +24,7 @@ import numpy as np
 import polyalign_lf.options as opt
 from polyalign_lf.core.devices import resolve_device
 from polyalign_lf.critic.interface import CONFIG_NAME, load_torch_file
-from polyalign_lf.critic.support import REFERENCES_NAME, featurize
+from polyalign_lf.critic.support_distance import REFERENCES_NAME, featurize
 from polyalign_lf.critic.train import CriticData, collapse_check, critic_loss, evaluate_scores
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import atomic_write, progress, read_json, write_json

@@ -97,7 +97,7 @@ def train_critic(args: CriticTrainJob, cfg: MLPCriticConfig | None = None) -> st
     check_output_folder(args.out, overwrite=args.overwrite)
     refs = BucketReferences.load(args.references)
     if args.type == "support_distance":
-        from polyalign_lf.critic.support import SupportDistanceCritic
+        from polyalign_lf.critic.support_distance import SupportDistanceCritic
 
         with replace_folder(args.out, overwrite=args.overwrite) as building:
             SupportDistanceCritic(refs, _lm_config(args, refs)).save(building)

@@ -7,7 +7,7 @@ Adding one is one class here or in another package (entry-point group ``polyalig
 ``polyalign detect --detectors NAME`` and the report's Table 4 then use it unchanged.
 
 Binoculars and Fast-DetectGPT compare two causal LMs' next-token distributions over the same tokens; they
-share one batched forward pass per model (:func:`polyalign_lf.detect.runner.score_texts`), so they are
+share one batched forward pass per model (:func:`polyalign_lf.detect.detection.score_texts`), so they are
 :class:`LMPairDetector` s that contribute only their statistic.
 """
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from polyalign_lf.core.registry import Registry
 
 if TYPE_CHECKING:
-    from polyalign_lf.detect.runner import DecisionRule, DetectorModels
+    from polyalign_lf.detect.detection import DecisionRule, DetectorModels
 
 
 class Detector:
@@ -38,7 +38,7 @@ class Detector:
 
     def default_rule(self, binoculars_mode: str = "low-fpr") -> DecisionRule:
         """The decision rule without calibration: AI when the probability-like score is at least 0.5."""
-        from polyalign_lf.detect.runner import DecisionRule
+        from polyalign_lf.detect.detection import DecisionRule
 
         return DecisionRule(self.name, "classifier_probability", threshold=0.5, note="AI when the score is ≥ 0.5")
 
@@ -82,7 +82,7 @@ class Binoculars(LMPairDetector):
         return binoculars_score(first_logits, second_logits, input_ids, attention_mask)
 
     def default_rule(self, binoculars_mode: str = "low-fpr") -> DecisionRule:
-        from polyalign_lf.detect.runner import DecisionRule
+        from polyalign_lf.detect.detection import DecisionRule
         from polyalign_lf.detect.scores import BINOCULARS_THRESHOLDS
 
         return DecisionRule(
@@ -106,7 +106,7 @@ class FastDetectGPT(LMPairDetector):
         return fast_detectgpt_criterion(first_logits, second_logits, input_ids, attention_mask)
 
     def default_rule(self, binoculars_mode: str = "low-fpr") -> DecisionRule:
-        from polyalign_lf.detect.runner import DecisionRule
+        from polyalign_lf.detect.detection import DecisionRule
         from polyalign_lf.detect.scores import FAST_DETECTGPT_GAUSSIANS
 
         return DecisionRule(
@@ -159,7 +159,7 @@ class Radar(Detector):
         return values
 
     def default_rule(self, binoculars_mode: str = "low-fpr") -> DecisionRule:
-        from polyalign_lf.detect.runner import DecisionRule
+        from polyalign_lf.detect.detection import DecisionRule
 
         return DecisionRule(
             self.name,

@@ -54,7 +54,7 @@ def add_table4(
     """Add ``h`` (H = 1 − mean AI rate), ``joint``, ``detectors_used`` and ``h_label`` to each method (in place).
 
     ``H`` is kept as an alias of ``h`` for files written by earlier versions' readers."""
-    from polyalign_lf.detect.runner import h_label
+    from polyalign_lf.detect.detection import h_label
 
     for method, entry in summary.items():
         rates = [entry[d]["ai_rate"] for d in detectors if isinstance(entry.get(d), dict) and "ai_rate" in entry[d]]
@@ -73,8 +73,8 @@ def add_table4(
 
 
 def table4_markdown(summary: Mapping[str, Any], detectors: list[str]) -> str:
+    from polyalign_lf.detect.detection import h_label
     from polyalign_lf.detect.detectors import DETECTORS
-    from polyalign_lf.detect.runner import h_label
 
     names = {name: cls.label for name, cls in DETECTORS.items()}
     names["classifier"] = names["radar"]  # summaries written before radar had its name

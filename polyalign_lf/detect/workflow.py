@@ -102,9 +102,7 @@ def detect(config: DetectConfig) -> str:
     ``scores/<method>.jsonl``, ``summary.json`` and ``summary.md`` (Table 4) under ``config.out``; return the
     Markdown table."""
     from polyalign_lf.data.schema import read_records
-    from polyalign_lf.detect.detectors import get_detector
-    from polyalign_lf.detect.joint import add_table4, agg_from_metrics, table4_markdown
-    from polyalign_lf.detect.runner import (
+    from polyalign_lf.detect.detection import (
         RADAR_AI_LABEL,
         RADAR_MODEL,
         DetectorModels,
@@ -115,6 +113,8 @@ def detect(config: DetectConfig) -> str:
         score_texts,
         summarize_detection,
     )
+    from polyalign_lf.detect.detectors import get_detector
+    from polyalign_lf.detect.joint import add_table4, agg_from_metrics, table4_markdown
 
     detectors = parse_detectors(config.detectors)
     if config.calibrate_fpr is not None and config.no_human:

@@ -20,7 +20,7 @@ from typing import Any
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import read_json, replace_folder, write_json
 from polyalign_lf.models import tokenizer as tok
-from polyalign_lf.models.registry import MODELS, ModelSource, gguf_parts, model_source, package_version
+from polyalign_lf.models.catalog import MODELS, ModelSource, gguf_parts, model_source, package_version
 from polyalign_lf.options import option
 
 MODEL_CARD = "polyalign_model.json"

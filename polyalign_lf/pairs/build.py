@@ -219,7 +219,7 @@ def score_and_weight(rows: list[dict], critic, cfg=None, *, rescore: bool = True
     """Fill ``chosen_score``/``rejected_score`` (with the critic) and the Theorem-5 ``weight`` of each row in place."""
     import numpy as np
 
-    from polyalign_lf.pairs.weights import WeightConfig, hdpo_weights
+    from polyalign_lf.pairs.hdpo_weights import WeightConfig, hdpo_weights
 
     cfg = cfg or WeightConfig()
     if rescore or any(r.get("chosen_score") is None or r.get("rejected_score") is None for r in rows):

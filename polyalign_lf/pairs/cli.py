@@ -1,5 +1,5 @@
 """``polyalign pairs dpo | hdpo`` and ``polyalign weights``: the options are the fields of
-:mod:`polyalign_lf.pairs.workflow`'s jobs and :class:`~polyalign_lf.pairs.weights.WeightConfig`."""
+:mod:`polyalign_lf.pairs.workflow`'s jobs and :class:`~polyalign_lf.pairs.hdpo_weights.WeightConfig`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 
 def pairs_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.options import add_dataclass_options
-    from polyalign_lf.pairs.weights import WeightConfig
+    from polyalign_lf.pairs.hdpo_weights import WeightConfig
     from polyalign_lf.pairs.workflow import HdpoPairsJob, PairsJob
 
     sub = parser.add_subparsers(dest="kind", required=True)
@@ -22,7 +22,7 @@ def pairs_arguments(parser: argparse.ArgumentParser) -> None:
 
 def pairs_main(args: argparse.Namespace) -> int:
     from polyalign_lf.options import config_from_args
-    from polyalign_lf.pairs.weights import WeightConfig
+    from polyalign_lf.pairs.hdpo_weights import WeightConfig
     from polyalign_lf.pairs.workflow import HdpoPairsJob, PairsJob, build_pairs
 
     if args.kind == "dpo":
@@ -35,7 +35,7 @@ def pairs_main(args: argparse.Namespace) -> int:
 
 def weights_arguments(parser: argparse.ArgumentParser) -> None:
     from polyalign_lf.options import add_dataclass_options
-    from polyalign_lf.pairs.weights import WeightConfig
+    from polyalign_lf.pairs.hdpo_weights import WeightConfig
     from polyalign_lf.pairs.workflow import WeightsJob
 
     add_dataclass_options(parser, WeightsJob)
@@ -44,7 +44,7 @@ def weights_arguments(parser: argparse.ArgumentParser) -> None:
 
 def weights_main(args: argparse.Namespace) -> int:
     from polyalign_lf.options import config_from_args
-    from polyalign_lf.pairs.weights import WeightConfig
+    from polyalign_lf.pairs.hdpo_weights import WeightConfig
     from polyalign_lf.pairs.workflow import WeightsJob, reweight_pairs
 
     summary = reweight_pairs(config_from_args(WeightsJob, args), config_from_args(WeightConfig, args))

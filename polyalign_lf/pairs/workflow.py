@@ -11,7 +11,7 @@ from polyalign_lf.core.predictions import prediction_path, read_candidates, read
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.io import read_json, write_json
 from polyalign_lf.options import option
-from polyalign_lf.pairs.weights import WeightConfig
+from polyalign_lf.pairs.hdpo_weights import WeightConfig
 
 
 @dataclass(kw_only=True)
@@ -98,7 +98,7 @@ def _load_inputs(args):
 
 
 def _write(rows: list[dict], args, kind: str, summary: dict) -> dict:
-    from polyalign_lf.pairs.registry import dataset_name, register_ranking_dataset
+    from polyalign_lf.pairs.dataset_info import dataset_name, register_ranking_dataset
 
     if not rows:
         raise ConfigError(f"no {kind} pairs were built; skips: {summary.get('skipped')}")
@@ -185,7 +185,7 @@ def reweight_pairs(args: WeightsJob, weights: WeightConfig | None = None) -> dic
     out = args.out or args.pairs
     write_json(out, rows, indent=None)
     if args.dataset_info:
-        from polyalign_lf.pairs.registry import register_ranking_dataset
+        from polyalign_lf.pairs.dataset_info import register_ranking_dataset
 
         register_ranking_dataset(args.dataset_info, args.name or out.stem, out, "hdpo")
     return {"file": str(out), "pairs": len(rows), "identical_pairs_dropped": identical, **summary}

@@ -87,7 +87,7 @@ def sft_dataset(lang: str, split: str) -> str:
 
 def pref_dataset(lang: str, kind: str, model: str) -> str:
     """``polyalign_{lang}_dpo_{model}`` or ``polyalign_{lang}_hdpo_{model}``: the name `polyalign pairs` writes."""
-    from polyalign_lf.pairs.registry import dataset_name
+    from polyalign_lf.pairs.dataset_info import dataset_name
 
     return dataset_name(kind, lang, model)
 
@@ -326,7 +326,7 @@ def registry_entries() -> dict[str, dict[str, Any]]:
     """Every ``dataset_info.json`` entry the 32 recipes use, exactly as ``polyalign export`` and
     ``polyalign pairs`` write them (those commands produce the files and re-merge these entries)."""
     from polyalign_lf.data.export import dataset_info_entry, entry_name
-    from polyalign_lf.pairs.registry import DPO_COLUMNS, HDPO_COLUMNS
+    from polyalign_lf.pairs.dataset_info import DPO_COLUMNS, HDPO_COLUMNS
 
     entries: dict[str, dict[str, Any]] = {}
     for lang in LANGUAGES:

@@ -149,7 +149,7 @@ class StudyConfig:
         card = self.base_model / "polyalign_model.json"
         if card.is_file():
             return read_json(card)["template"]
-        from polyalign_lf.models.registry import model_source
+        from polyalign_lf.models.catalog import model_source
 
         return model_source(str(self.model)).template
 

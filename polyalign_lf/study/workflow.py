@@ -139,7 +139,7 @@ def _real_study_config(args: StudyJob, seeds: int):
         verify_model(model)  # a folder `polyalign models verify` rejects is refused before anything runs
         model = str(Path(model).resolve())
     else:
-        from polyalign_lf.models.registry import model_source
+        from polyalign_lf.models.catalog import model_source
 
         model_source(model)  # an unknown name is refused with the list of known ones
     return run.StudyConfig(

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from polyalign_lf.critic import load_critic
-from polyalign_lf.critic.support import SupportDistanceCritic
+from polyalign_lf.critic.support_distance import SupportDistanceCritic
 from polyalign_lf.critic.train import collapse_check, critic_loss, heldout_mask, ranking_accuracy, ranking_pairs
 from polyalign_lf.errors import ConfigError, InputError
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from polyalign_lf.cli import main
-from polyalign_lf.detect.runner import DetectorModels, score_texts
+from polyalign_lf.detect.detection import DetectorModels, score_texts
 from polyalign_lf.detect.scores import binoculars_score, fast_detectgpt_criterion
 
 TEXTS = [

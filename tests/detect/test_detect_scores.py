@@ -205,7 +205,7 @@ def test_table4_markdown_labels_h_with_the_detectors_used():
 
 
 def test_detector_names():
-    from polyalign_lf.detect.runner import parse_detectors
+    from polyalign_lf.detect.detection import parse_detectors
     from polyalign_lf.errors import ConfigError
 
     assert parse_detectors("binoculars,fast-detectgpt,classifier") == ["binoculars", "fast_detectgpt", "radar"]
@@ -214,7 +214,7 @@ def test_detector_names():
 
 
 def test_calibrated_rule_hits_target_fpr():
-    from polyalign_lf.detect.runner import calibrated_rule
+    from polyalign_lf.detect.detection import calibrated_rule
 
     rng = random.Random(0)
     human = [rng.gauss(1.0, 0.1) for _ in range(200)]  # Binoculars: human texts score high

@@ -13,7 +13,7 @@ from polyalign_lf.cli import main as polyalign
 from polyalign_lf.errors import ConfigError, InputError
 from polyalign_lf.models import install as install_mod
 from polyalign_lf.models import tokenizer as tok
-from polyalign_lf.models.registry import MODELS, gguf_parts, model_source
+from polyalign_lf.models.catalog import MODELS, gguf_parts, model_source
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from polyalign_lf.data.schema import write_records
 from polyalign_lf.errors import InputError
 from polyalign_lf.io import write_jsonl
 from polyalign_lf.pairs.build import distribution_pairs, global_pairs, local_pairs
-from polyalign_lf.pairs.registry import dataset_name, register_ranking_dataset
+from polyalign_lf.pairs.dataset_info import dataset_name, register_ranking_dataset
 
 
 @pytest.fixture()
@@ -115,7 +115,7 @@ def test_register_merges_entries(tmp_path):
 
 
 def test_cli_pairs_dpo_hdpo_and_weights(tmp_path, capsys):
-    from polyalign_lf.critic.support import SupportDistanceCritic
+    from polyalign_lf.critic.support_distance import SupportDistanceCritic
     from polyalign_lf.features import FEATURE_SCHEMA_VERSION, extract_features, feature_names
     from polyalign_lf.references import build_references
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from polyalign_lf.errors import ConfigError
-from polyalign_lf.pairs.weights import (
+from polyalign_lf.pairs.hdpo_weights import (
     PAIR_TYPE_BIAS,
     WeightConfig,
     combine_weight,

@@ -153,7 +153,7 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
     import llamafactory.data.parser as parser_mod
 
     from polyalign_lf.integration import model_card
-    from polyalign_lf.integration.lf_v0 import columns, splits, tokenized_cache, weights
+    from polyalign_lf.integration.lf_v0 import columns, example_weights, splits, tokenized_cache
 
     spec = _stage_registry()[stage]
     collator_module = importlib.import_module(spec.collator_target[0])  # the stage's workflow module
@@ -174,7 +174,7 @@ def polyalign_run(stage: str, model_args, data_args, training_args, finetuning_a
         (
             loader_mod,
             "_get_preprocessed_dataset",
-            weights.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset, ctx),
+            example_weights.wrap_get_preprocessed_dataset(loader_mod._get_preprocessed_dataset, ctx),
         ),
         (
             loader_mod,

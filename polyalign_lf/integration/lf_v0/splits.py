@@ -10,8 +10,8 @@ from typing import Any
 
 from polyalign_lf.errors import InputError
 from polyalign_lf.integration.lf_v0.columns import RunContext, _map_kwargs, check_columns_mapped
+from polyalign_lf.integration.lf_v0.example_weights import _warn_unmasked_history
 from polyalign_lf.integration.lf_v0.scoring import CriticScorer, zero_missing_scores
-from polyalign_lf.integration.lf_v0.weights import _warn_unmasked_history
 
 
 def wrap_split_dataset(original, ctx: RunContext):
