@@ -5,13 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import polyalign_lf.options as opt
 from polyalign_lf.core.predictions import parse_named_paths, read_predictions
 from polyalign_lf.core.records import select_ids
 from polyalign_lf.errors import AllFailed, ConfigError, InputError
-from polyalign_lf.io import atomic_write, read_json, write_json, write_jsonl
+from polyalign_lf.io import atomic_write, check_output_folder, read_json, replace_folder, write_json, write_jsonl
 from polyalign_lf.options import option
 
 
@@ -34,6 +33,7 @@ class DetectConfig:
         help="predictions per method (rows {id, prediction}); NAME defaults to the file stem",
     )
     out: str = option(help="output directory (scores/<method>.jsonl, summary.json, summary.md)")
+    overwrite: bool = option(False, help="replace an existing --out folder whole")
     metrics: list[str] = option(
         default_factory=list,
         metavar="NAME=METRICS.json",
@@ -117,6 +117,7 @@ def detect(config: DetectConfig) -> str:
     from polyalign_lf.detect.joint import add_table4, agg_from_metrics, table4_markdown
 
     detectors = parse_detectors(config.detectors)
+    check_output_folder(config.out, overwrite=config.overwrite)  # before any model is loaded
     if config.calibrate_fpr is not None and config.no_human:
         raise ConfigError("--calibrate-fpr needs the human answers: drop --no-human")
     records = read_records(config.records)
@@ -165,26 +166,6 @@ def detect(config: DetectConfig) -> str:
         }
     else:
         rules = {d: default_rule(d, config.binoculars_mode) for d in detectors}
-    out = Path(config.out)
-    for name, rows in raw.items():
-        write_jsonl(
-            out / "scores" / f"{name}.jsonl",
-            (
-                {
-                    "id": rid,
-                    "n_tokens": row.get("n_tokens"),
-                    **{
-                        d: (
-                            None
-                            if row[d] is None
-                            else {"raw": row[d], "score_ai": rules[d].score_ai(row[d]), "ai": rules[d].is_ai(row[d])}
-                        )
-                        for d in detectors
-                    },
-                }
-                for rid, row in zip(ids, rows)
-            ),
-        )
     summary = summarize_detection(raw, rules, human_method=None if config.no_human else "human")
     add_table4(summary, detectors, aggs)
     result = {
@@ -196,8 +177,26 @@ def detect(config: DetectConfig) -> str:
         "n_records": len(ids),
         "methods": summary,
     }
-    write_json(out / "summary.json", result)
     markdown = table4_markdown(summary, detectors)
-    with atomic_write(out / "summary.md") as handle:
-        handle.write(markdown)
+    # the folder is built aside and swapped in whole: no score file of an earlier run's methods survives
+    with replace_folder(config.out, overwrite=config.overwrite) as out:
+        for name, rows in raw.items():
+            write_jsonl(out / "scores" / f"{name}.jsonl", _score_rows(ids, rows, rules, detectors))
+        write_json(out / "summary.json", result)
+        with atomic_write(out / "summary.md") as handle:
+            handle.write(markdown)
     return markdown
+
+
+def _score_rows(ids, rows, rules, detectors):
+    for rid, row in zip(ids, rows):
+        yield {
+            "id": rid,
+            "n_tokens": row.get("n_tokens"),
+            **{
+                d: None
+                if row[d] is None
+                else {"raw": row[d], "score_ai": rules[d].score_ai(row[d]), "ai": rules[d].is_ai(row[d])}
+                for d in detectors
+            },
+        }

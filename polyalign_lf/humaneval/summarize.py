@@ -183,12 +183,15 @@ class SummarizeJob:
     key: str = option(help="the key file written by `human-eval build`")
     by: str | None = option(None, choices=("language", "length_bin"), help="also split by this field")
     out: str = option(help="output directory (table8.json, table8.md)")
+    overwrite: bool = option(False, help="replace an existing --out folder whole")
 
 
 def summarize_evaluation(args: SummarizeJob) -> str:
     """`human-eval summarize`: Table 8 (and agreement) from the ratings and the key, written to
     ``args.out/table8.{json,md}``; returns the Markdown."""
-    from polyalign_lf.io import atomic_write, write_json
+    from polyalign_lf.io import atomic_write, check_output_folder, replace_folder, write_json
+
+    check_output_folder(args.out, overwrite=args.overwrite)  # before the ratings are read
 
     key = read_json(args.key)
     check_key(key, args.key)
@@ -220,8 +223,8 @@ def summarize_evaluation(args: SummarizeJob) -> str:
         markdown += "\n" + table8_markdown(result["by_" + args.by])
     if skipped["incomplete"]:
         markdown += f"\n{skipped['incomplete']} incomplete rating(s) (not every dimension scored) were left out.\n"
-    out = Path(args.out)
-    write_json(out / "table8.json", result)
-    with atomic_write(out / "table8.md") as handle:
-        handle.write(markdown)
+    with replace_folder(args.out, overwrite=args.overwrite) as out:  # no file of an earlier summary survives
+        write_json(out / "table8.json", result)
+        with atomic_write(out / "table8.md") as handle:
+            handle.write(markdown)
     return markdown

@@ -119,3 +119,23 @@ def _help(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
     return capsys.readouterr().out
+
+
+def test_detect_replaces_its_output_folder_whole(tmp_path, make_record, dummy_detector, capsys):
+    """A rerun over an earlier detect output is refused without --overwrite and replaces it whole with it: no
+    score file of a method the new run does not have survives next to the new summary."""
+    _write_inputs(tmp_path, make_record)
+    base = [
+        "detect",
+        "--records",
+        str(tmp_path / "test.jsonl"),
+        "--detectors",
+        "vowel_share",
+        "--out",
+        str(tmp_path / "det"),
+    ]
+    assert main([*base, "--predictions", str(tmp_path / "short.jsonl"), str(tmp_path / "long.jsonl")]) == 0
+    assert main([*base, "--predictions", str(tmp_path / "long.jsonl")]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*base, "--predictions", str(tmp_path / "long.jsonl"), "--overwrite"]) == 0
+    assert sorted(p.name for p in (tmp_path / "det" / "scores").iterdir()) == ["human.jsonl", "long.jsonl"]
