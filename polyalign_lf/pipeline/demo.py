@@ -136,7 +136,7 @@ def demo_config(out: Path, data: Path, languages: tuple[str, ...]):
     ), model_path
 
 
-def run_sample_demo(args) -> int:
+def run_sample_demo(args: Any) -> int:
     """`polyalign demo --data …`: the pipeline on other rows (the shipped sample by default) with a random tiny
     model and CPU-sized recipes; ``args`` carries the demo command's options."""
     from polyalign_lf.pipeline.plan import build_stages
@@ -184,10 +184,7 @@ def run_sample_demo(args) -> int:
         stages,
         cfg.root,
         cfg.cell_dir / "pipeline",
-        only=args.stages,
-        redo=args.redo,
-        dry_run=args.dry_run,
-        verbose=args.verbose,
+        args,
         env=env,
         banner=f"PolyAlign demo: {len(languages)} language(s), tiny model, CPU — output in {cfg.root}",
     )

@@ -411,25 +411,20 @@ def comma_names(text: str | None) -> list[str]:
 
 
 def run_stages(
-    stages: Sequence[Stage],
-    root: Path,
-    log_dir: Path,
-    *,
-    only: str | None,
-    redo: str | None,
-    dry_run: bool,
-    verbose: bool,
-    env: dict[str, str],
-    banner: str,
+    stages: Sequence[Stage], root: Path, log_dir: Path, options: StageOptions, *, env: dict[str, str], banner: str
 ) -> StageRunner:
-    """Run the ``only`` stages (all when None), ``redo`` ones again, resuming the others; ``dry_run`` describes."""
-    chosen = select_stages(stages, comma_names(only))
-    again = comma_names(redo)
+    """Run the stages ``options`` chooses (all by default; ``redo`` ones again), resuming the others; with
+    ``dry_run``, describe them instead."""
+    chosen = select_stages(stages, comma_names(options.stages))
+    again = comma_names(options.redo)
     select_stages(stages, again)  # validates the names
-    runner = StageRunner(root, log_dir, env=env, verbose=verbose)
-    if dry_run:
+    runner = StageRunner(root, log_dir, env=env, verbose=options.verbose)
+    if options.dry_run:
         runner.describe(chosen)
         return runner
+    runner.print(banner)
+    runner.run(chosen, redo=again)
+    return runner
     runner.print(banner)
     runner.run(chosen, redo=again)
     return runner

@@ -156,10 +156,7 @@ def run_cell(args: RunJob) -> int:
         stages,
         cfg.root,
         cfg.cell_dir / "pipeline",
-        only=args.stages,
-        redo=args.redo,
-        dry_run=args.dry_run,
-        verbose=args.verbose,
+        args,
         env={},
         banner=f"PolyAlign pipeline: {spec.display} · {lang} (root {root})",
     )
